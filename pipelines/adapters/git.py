@@ -1,0 +1,43 @@
+"""Reading the repository's git state through the `git` command."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from pipelines.core.errors import OutsideSystemError
+
+
+def run_git(root: Path, *args: str) -> str:
+    """stdout of `git args` in `root`; OutsideSystemError with git's message on failure."""
+    try:
+        done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=False)
+    except FileNotFoundError:
+        raise OutsideSystemError("git", "the git command is not installed") from None
+    if done.returncode != 0:
+        raise OutsideSystemError("git", f"git {' '.join(args)} failed: {done.stderr.strip()}")
+    return done.stdout.strip()
+
+
+def toplevel(start: Path) -> Path | None:
+    """The root of the git work tree containing `start`, or None outside one."""
+    try:
+        return Path(run_git(start, "rev-parse", "--show-toplevel"))
+    except OutsideSystemError:
+        return None
+
+
+def head_commit(root: Path) -> str | None:
+    """The full sha of HEAD, or None in a repository with no commits or no repository."""
+    try:
+        return run_git(root, "rev-parse", "--verify", "HEAD")
+    except OutsideSystemError:
+        return None
+
+
+def is_dirty(root: Path) -> bool:
+    """Whether tracked or untracked, non-ignored files differ from HEAD."""
+    try:
+        return bool(run_git(root, "status", "--porcelain"))
+    except OutsideSystemError:
+        return True

@@ -1,0 +1,224 @@
+"""MLflow as the store of model bytes, metrics and lineage.
+
+Embedded default: a SQLite store and an artifact folder under `<repo>/.mlpin/`.
+`MLFLOW_TRACKING_URI` switches to a server. Nothing here decides anything; failures
+of MLflow itself become OutsideSystemError, unknown versions NotFound.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import os
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from pipelines.adapters.digest import sha256_tree
+from pipelines.core.errors import ArtifactMismatch, MlpinError, NotFound, OutsideSystemError
+from pipelines.core.lineage import tag
+
+ARTIFACT_PATH = "model"
+# Files MLflow writes into every model folder with run ids and timestamps in them.
+VOLATILE_FILES = ("MLmodel", "registered_model_meta")
+REQUIREMENTS = ("scikit-learn", "pandas", "numpy", "scipy")
+
+
+def state_dir(root: Path) -> Path:
+    """Where the embedded default keeps its state (gitignored)."""
+    return root / ".mlpin"
+
+
+def tracking_uri(root: Path) -> str:
+    """`MLFLOW_TRACKING_URI` if set, else the embedded SQLite store."""
+    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{state_dir(root) / 'mlflow.db'}"
+
+
+@dataclass(frozen=True)
+class CandidateLog:
+    """Everything one training run records."""
+
+    model: str
+    fitted: Any
+    inputs: list[tuple[str, str]]  # (column, "number" | "category")
+    output_type: str  # "string" | "double"
+    example: Any
+    params: dict[str, Any]
+    metrics: dict[str, float]
+    tags: dict[str, str]
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LoggedVersion:
+    """A registered model version and how to find it again."""
+
+    model: str
+    version: int
+    run_id: str
+    artifact_sha256: str
+    tracking_uri: str
+
+
+@contextlib.contextmanager
+def _outside(action: str) -> Iterator[None]:
+    try:
+        yield
+    except MlpinError:
+        raise
+    except Exception as exc:  # MLflow, SQLAlchemy and requests all raise their own types
+        raise OutsideSystemError("mlflow", f"{action} failed: {exc}") from exc
+
+
+class Registry:
+    """The MLflow tracking store and model registry of one repository."""
+
+    def __init__(self, root: Path) -> None:
+        os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")  # no network lookups
+        os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+        import mlflow
+
+        # MLflow configures its loggers on import, so quieten them afterwards.
+        logging.getLogger("mlflow").setLevel(logging.WARNING)
+
+        self.root = root
+        self.uri = tracking_uri(root)
+        self.embedded = "MLFLOW_TRACKING_URI" not in os.environ
+        if self.embedded:
+            state_dir(root).mkdir(parents=True, exist_ok=True)
+        mlflow.set_tracking_uri(self.uri)
+        mlflow.set_registry_uri(self.uri)
+        self.client = mlflow.MlflowClient(tracking_uri=self.uri, registry_uri=self.uri)
+
+    def experiment_id(self, model: str) -> str:
+        """The experiment of `model`, created with an explicit artifact location."""
+        name = f"mlpin/{model}"
+        with _outside(f"opening experiment {name}"):
+            found = self.client.get_experiment_by_name(name)
+            if found is not None:
+                return found.experiment_id
+            return self.client.create_experiment(name, artifact_location=self._artifact_location(model))
+
+    def _artifact_location(self, model: str) -> str | None:
+        base = os.environ.get("MLPIN_ARTIFACT_URI")
+        if base:
+            return f"{base.rstrip('/')}/{model}"
+        if self.embedded:
+            return (state_dir(self.root) / "artifacts" / model).resolve().as_uri()
+        return None  # the server's default artifact root
+
+    def log_candidate(self, entry: CandidateLog) -> LoggedVersion:
+        """Log a run with the model, then register it as a new version carrying all tags."""
+        import mlflow
+        import mlflow.sklearn
+
+        experiment = self.experiment_id(entry.model)
+        with _outside(f"logging a run of {entry.model}"), _quiet_stderr():
+            with mlflow.start_run(experiment_id=experiment, run_name=entry.tags.get(tag("spec_hash"), "")[:12]) as run:
+                mlflow.set_tags(entry.tags)
+                mlflow.log_params(_flat(entry.params))
+                mlflow.log_metrics(entry.metrics)
+                for name, payload in entry.extras.items():
+                    mlflow.log_dict(payload, f"evaluation/{name}.json")
+                info = mlflow.sklearn.log_model(
+                    entry.fitted,
+                    name=ARTIFACT_PATH,
+                    signature=_signature(entry.inputs, entry.output_type),
+                    input_example=entry.example,
+                    pip_requirements=_requirements(),
+                    serialization_format="pickle",
+                )
+                digest = self._artifact_digest(info.model_uri)
+                mlflow.set_tag(tag("artifact_sha256"), digest)
+            tags = {**entry.tags, tag("artifact_sha256"): digest}
+            version = mlflow.register_model(info.model_uri, entry.model, tags=tags)
+        return LoggedVersion(entry.model, int(version.version), run.info.run_id, digest, self.uri)
+
+    def _artifact_digest(self, model_uri: str) -> str:
+        with tempfile.TemporaryDirectory() as tmp:
+            return sha256_tree(self._download(model_uri, Path(tmp)), exclude=VOLATILE_FILES)
+
+    def _download(self, model_uri: str, dst: Path) -> Path:
+        import mlflow
+
+        with _outside(f"downloading {model_uri}"):
+            return Path(mlflow.artifacts.download_artifacts(artifact_uri=model_uri, dst_path=str(dst)))
+
+    def version_tags(self, model: str, version: int) -> dict[str, str]:
+        """The tags of one registered version; NotFound if it does not exist."""
+        return dict(self._version(model, version).tags)
+
+    def run_id(self, model: str, version: int) -> str:
+        """The run that produced a registered version."""
+        return self._version(model, version).run_id
+
+    def _version(self, model: str, version: int) -> Any:
+        from mlflow.exceptions import MlflowException
+
+        try:
+            return self.client.get_model_version(model, str(version))
+        except MlflowException as exc:
+            if exc.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
+                raise NotFound(f"model {model} has no registered version {version}") from None
+            raise OutsideSystemError("mlflow", f"reading {model} v{version} failed: {exc}") from exc
+
+    def newest_version(self, model: str, *, spec_hash: str) -> int | None:
+        """The newest registered version of `model` trained from `spec_hash`."""
+        with _outside(f"searching versions of {model}"):
+            found = self.client.search_model_versions(f"name='{model}'")
+        matching = [int(v.version) for v in found if v.tags.get(tag("spec_hash")) == spec_hash]
+        return max(matching, default=None)
+
+    def load_verified(self, model: str, version: int, *, expected_sha256: str) -> Any:
+        """Download a version, check its digest, and only then unpickle it."""
+        import mlflow.sklearn
+
+        run_id = self._version(model, version).run_id
+        with tempfile.TemporaryDirectory() as tmp:
+            local = self._download(f"models:/{model}/{version}", Path(tmp))
+            actual = sha256_tree(local, exclude=VOLATILE_FILES)
+            if actual != expected_sha256:
+                raise ArtifactMismatch(model, version, expected=expected_sha256, actual=actual)
+            with _outside(f"loading {model} v{version} (run {run_id})"):
+                return mlflow.sklearn.load_model(str(local))
+
+    def log_metrics(self, run_id: str, metrics: dict[str, float]) -> None:
+        """Add metrics to an existing run (e.g. production's scores on the same rows)."""
+        with _outside(f"logging metrics on run {run_id}"):
+            for key, value in metrics.items():
+                self.client.log_metric(run_id, key, value)
+
+
+def _signature(inputs: list[tuple[str, str]], output_type: str) -> Any:
+    from mlflow.models import ModelSignature
+    from mlflow.types import ColSpec, Schema
+
+    columns = [ColSpec("string" if kind == "category" else "double", name) for name, kind in inputs]
+    return ModelSignature(inputs=Schema(columns), outputs=Schema([ColSpec(output_type)]))
+
+
+def _requirements() -> list[str]:
+    # Explicit and exact: MLflow's inference imports the model and guesses, slowly.
+    return [f"{name}=={metadata.version(name)}" for name in REQUIREMENTS]
+
+
+def _flat(params: dict[str, Any], prefix: str = "") -> dict[str, str]:
+    out: dict[str, str] = {}
+    for key, value in params.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(_flat(value, f"{name}."))
+        else:
+            out[name] = str(value)
+    return out
+
+
+@contextlib.contextmanager
+def _quiet_stderr() -> Iterator[None]:
+    # MLflow prints "Successfully registered model ..." with print(); keep output ours.
+    with contextlib.redirect_stderr(io.StringIO()):
+        yield

@@ -1,0 +1,66 @@
+"""Reading every committed file of a repository into a `Workspace` snapshot.
+
+Collects the problems of all files before raising, so one run of `mlpin validate`
+shows everything that needs fixing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pipelines.adapters.yamlfile import load_model
+from pipelines.core.consistency import check_workspace
+from pipelines.core.errors import ConfigError, Problem
+from pipelines.core.schemas import DataPointer, DriftPolicy, ModelSpec, ProductionPins, PromotionPolicy
+from pipelines.core.workspace import DRIFT_POLICY_PATH, PIN_PATH, Workspace
+
+RESERVED_MODEL_FILES = {"production"}
+RESERVED_POLICY_FILES = {"drift"}
+
+
+def load_workspace(root: Path) -> Workspace:
+    """Parse specs, data pointers, policies and the pin; ConfigError lists every problem."""
+    problems: dict[str, list[Problem]] = {}
+    specs = _load_dir(root, "models", ModelSpec, RESERVED_MODEL_FILES, problems)
+    pointers = _load_dir(root, "data", DataPointer, set(), problems)
+    policies = _load_dir(root, "policies", PromotionPolicy, RESERVED_POLICY_FILES, problems)
+    pins = _load_optional(root, PIN_PATH, ProductionPins, problems) or ProductionPins()
+    drift = _load_optional(root, DRIFT_POLICY_PATH, DriftPolicy, problems)
+    if problems:
+        raise ConfigError(problems)
+    ws = Workspace(specs=specs, pointers=pointers, policies=policies, pins=pins, drift=drift)
+    cross = check_workspace(ws)
+    if cross:
+        raise ConfigError(cross)
+    return ws
+
+
+def _load_dir(root: Path, folder: str, model: type, reserved: set[str], problems: dict) -> dict:
+    loaded = {}
+    for path in sorted((root / folder).glob("*.y*ml")):
+        if path.stem in reserved:
+            continue
+        rel = f"{folder}/{path.name}"
+        if path.suffix == ".yml":
+            problems.setdefault(rel, []).append(Problem("", f"rename to {folder}/{path.stem}.yaml; mlpin reads .yaml files"))
+            continue
+        try:
+            loaded[path.stem] = load_model(root, rel, model)
+        except ConfigError as exc:
+            _merge(problems, exc)
+    return loaded
+
+
+def _load_optional(root: Path, rel: str, model: type, problems: dict):
+    if not (root / rel).exists():
+        return None
+    try:
+        return load_model(root, rel, model)
+    except ConfigError as exc:
+        _merge(problems, exc)
+        return None
+
+
+def _merge(problems: dict[str, list[Problem]], exc: ConfigError) -> None:
+    for path, found in exc.problems_by_path.items():
+        problems.setdefault(path, []).extend(found)

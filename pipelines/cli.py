@@ -1,0 +1,106 @@
+"""The `mlpin` command. Thin: parse arguments, call one stage, print its result.
+
+This is the only place errors become exit codes:
+  0 success, 1 unexpected bug, 2 invalid input (a person must fix something),
+  3 an outside system failed (retry later).
+Stages are imported inside handlers so `mlpin --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from pipelines import __version__
+from pipelines.core.errors import MlpinError
+
+
+def _root(args: argparse.Namespace) -> Path:
+    if args.repo:
+        return Path(args.repo).resolve()
+    if os.environ.get("MLPIN_REPO"):
+        return Path(os.environ["MLPIN_REPO"]).resolve()
+    from pipelines.adapters.git import toplevel
+
+    return toplevel(Path.cwd()) or Path.cwd()
+
+
+def _progress(args: argparse.Namespace):
+    from pipelines.progress import SILENT, to_stderr
+
+    return SILENT if args.quiet else to_stderr()
+
+
+def _validate(args: argparse.Namespace) -> tuple[Any, str]:
+    from pipelines.console import render_validation
+    from pipelines.stages.validate import validate
+
+    report = validate(_root(args), progress=_progress(args))
+    return report, render_validation(report)
+
+
+def _train(args: argparse.Namespace) -> tuple[Any, str]:
+    from pipelines.console import render_train
+    from pipelines.stages.train import train
+
+    result = train(_root(args), args.model, progress=_progress(args))
+    return result, render_train(result)
+
+
+def _evaluate(args: argparse.Namespace) -> tuple[Any, str]:
+    from pipelines.console import render_evaluation
+    from pipelines.stages.evaluate import evaluate
+
+    result = evaluate(_root(args), args.model, version=args.version, progress=_progress(args))
+    return result, render_evaluation(result)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser; subcommands in data-path order."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--repo", help="repository root (default: the git work tree of the current folder)")
+    common.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
+    common.add_argument("--quiet", "-q", action="store_true", help="no progress lines on stderr")
+    parser = argparse.ArgumentParser(prog="mlpin", description="Git as the control plane of a model's lifecycle.")
+    parser.add_argument("--version", action="version", version=f"mlpin {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    cmd = sub.add_parser("validate", parents=[common], help="check every committed file, data digest and contract")
+    cmd.set_defaults(handler=_validate)
+    cmd = sub.add_parser("train", parents=[common], help="train, score and register a model")
+    cmd.add_argument("model", help="a model name: models/<model>.yaml")
+    cmd.set_defaults(handler=_train)
+    cmd = sub.add_parser("evaluate", parents=[common], help="score a candidate and production on the same held-out rows")
+    cmd.add_argument("model", help="a model name: models/<model>.yaml")
+    cmd.add_argument("--version", type=int, dest="version", help="registered version (default: newest trained from the current spec)")
+    cmd.set_defaults(handler=_evaluate)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        result, text = args.handler(args)
+    except MlpinError as exc:
+        _report_error(exc, as_json=args.json)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+    print(json.dumps(result.model_dump(mode="json"), indent=2, sort_keys=True) if args.json else text)
+    return 0
+
+
+def _report_error(exc: MlpinError, *, as_json: bool) -> None:
+    lines = exc.lines()
+    print(f"mlpin: error: {lines[0]}", *lines[1:], sep="\n", file=sys.stderr)
+    if as_json:
+        payload = {"error": {"kind": type(exc).__name__, "exit_code": exc.exit_code, "lines": lines}}
+        print(json.dumps(payload, indent=2))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

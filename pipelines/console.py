@@ -1,0 +1,57 @@
+"""Human-readable CLI output for stage results. Plain text, aligned, no colour codes."""
+
+from __future__ import annotations
+
+from pipelines.core.results import EvaluationResult, TrainResult
+
+
+def _short(digest: str | None) -> str:
+    return (digest or "none")[:12]
+
+
+def _metric_lines(metrics: dict[str, float]) -> list[str]:
+    return [f"  {name:<20} {value:.4f}" for name, value in sorted(metrics.items())]
+
+
+def render_train(result: TrainResult) -> str:
+    """Registered version, metrics, lineage and where to look."""
+    commit = _short(result.git_commit) + (" (dirty)" if result.git_dirty else "")
+    lines = [
+        f"trained {result.model} v{result.version}: {result.estimator} on {result.train_rows} rows, "
+        f"scored on {result.eval_rows} held-out rows",
+        *_metric_lines(result.metrics),
+        f"  {'run':<20} {result.run_id}",
+        f"  {'artifact sha256':<20} {_short(result.artifact_sha256)}",
+        f"  {'spec hash':<20} {_short(result.spec_hash)}",
+        f"  {'data sha256':<20} {_short(result.data_sha256)}",
+        f"  {'git commit':<20} {commit}",
+        f"  {'result':<20} {result.result_path}",
+        f"  {'mlflow':<20} {result.tracking_uri}",
+    ]
+    return "\n".join(lines)
+
+
+def render_evaluation(result: EvaluationResult) -> str:
+    """Candidate vs production per metric, with delta and direction."""
+    prod = f"prod v{result.production.version}" if result.production else "production"
+    head = f"  {'metric':<20} {'cand v' + str(result.candidate.version):>12} {prod:>12} {'delta':>10}"
+    lines = [f"evaluated {result.model} on {result.eval_rows} held-out rows", head]
+    for row in result.comparison:
+        other = "-" if row.production is None else f"{row.production:.4f}"
+        delta = "-" if row.delta is None else f"{row.delta:+.4f}"
+        verdict = {True: "better", False: "worse", None: ""}[row.better]
+        lines.append(f"  {row.metric:<20} {row.candidate:>12.4f} {other:>12} {delta:>10}  {verdict}".rstrip())
+    lines += [f"  {result.production_note}", f"  {'result':<20} {result.result_path}"]
+    return "\n".join(lines)
+
+
+def render_validation(report) -> str:
+    """What was checked."""
+    data = ", ".join(f"{name} ({rows} rows)" for name, rows in report.datasets.items()) or "none"
+    return "\n".join([
+        "all committed files are valid",
+        f"  models:   {', '.join(report.models) or 'none'}",
+        f"  data:     {data}",
+        f"  policies: {', '.join(report.policies) or 'none'}",
+        f"  pinned:   {', '.join(report.pinned) or 'none'}",
+    ])

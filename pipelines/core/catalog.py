@@ -1,0 +1,53 @@
+"""What mlpin knows by name: tasks, estimators per task, metrics and their direction.
+
+Schemas validate names against these tables, so a typo fails at load time with the
+list of valid names instead of deep inside training.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+Task = Literal["classification", "regression"]
+TASKS: tuple[str, ...] = ("classification", "regression")
+
+ESTIMATORS: dict[str, tuple[str, ...]] = {
+    "classification": ("random_forest", "logistic_regression", "hist_gradient_boosting"),
+    "regression": ("hist_gradient_boosting", "ridge", "linear", "random_forest"),
+}
+
+HIGHER_IS_BETTER = "higher"
+LOWER_IS_BETTER = "lower"
+
+# Scalar metrics per task and which way is better. The confusion matrix is reported
+# alongside but is not a scalar, so no gate can name it.
+METRICS: dict[str, dict[str, str]] = {
+    "classification": {
+        "accuracy": HIGHER_IS_BETTER,
+        "f1_weighted": HIGHER_IS_BETTER,
+        "f1_macro": HIGHER_IS_BETTER,
+        "precision_weighted": HIGHER_IS_BETTER,
+        "recall_weighted": HIGHER_IS_BETTER,
+        "roc_auc": HIGHER_IS_BETTER,
+        "log_loss": LOWER_IS_BETTER,
+    },
+    "regression": {
+        "mae": LOWER_IS_BETTER,
+        "rmse": LOWER_IS_BETTER,
+        "r2": HIGHER_IS_BETTER,
+        "max_error": LOWER_IS_BETTER,
+    },
+}
+
+
+def metric_direction(name: str) -> str | None:
+    """`higher`, `lower`, or None when no task knows the metric."""
+    for table in METRICS.values():
+        if name in table:
+            return table[name]
+    return None
+
+
+def all_metric_names() -> list[str]:
+    """Every metric name any task reports, sorted."""
+    return sorted({name for table in METRICS.values() for name in table})

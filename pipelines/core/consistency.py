@@ -1,0 +1,115 @@
+"""Checks that span files: a spec's data, columns, estimator and policy must exist and fit.
+
+Returns problems keyed by the file that must change; never raises for bad content.
+"""
+
+from __future__ import annotations
+
+from pipelines.core.catalog import ESTIMATORS, METRICS, all_metric_names
+from pipelines.core.errors import Problem
+from pipelines.core.schemas import DataPointer, ModelSpec, PromotionPolicy
+from pipelines.core.workspace import PIN_PATH, Workspace, pointer_path, policy_path, spec_path
+
+NUMERIC = ("float", "int")
+
+
+def check_workspace(ws: Workspace) -> dict[str, list[Problem]]:
+    """Every cross-file problem, grouped by the path of the file to fix."""
+    found: dict[str, list[Problem]] = {}
+    for stem, spec in sorted(ws.specs.items()):
+        _add(found, spec_path(stem), check_spec(stem, spec, ws))
+    for stem, pointer in sorted(ws.pointers.items()):
+        _add(found, pointer_path(stem), check_pointer(pointer))
+    for stem, policy in sorted(ws.policies.items()):
+        _add(found, policy_path(stem), check_policy(policy))
+    unknown = sorted(set(ws.pins.models) - set(ws.specs))
+    _add(found, PIN_PATH, [Problem(f"models.{m}", f"pins a model with no spec ({spec_path(m)})") for m in unknown])
+    return found
+
+
+def _add(found: dict[str, list[Problem]], path: str, problems: list[Problem]) -> None:
+    if problems:
+        found.setdefault(path, []).extend(problems)
+
+
+def check_spec(stem: str, spec: ModelSpec, ws: Workspace) -> list[Problem]:
+    """Problems of one spec against the data pointers and policies that exist."""
+    problems: list[Problem] = []
+    if spec.name != stem:
+        problems.append(Problem("name", f"must match the file name '{stem}'; found '{spec.name}'"))
+    kinds = ESTIMATORS[spec.task]
+    if spec.estimator.kind not in kinds:
+        problems.append(Problem("estimator.kind", f"expected one of {', '.join(kinds)} for task {spec.task}; found '{spec.estimator.kind}'"))
+    if spec.policy not in ws.policies:
+        problems.append(Problem("policy", f"{policy_path(spec.policy)} does not exist"))
+    pointer = ws.pointers.get(spec.data)
+    if pointer is None:
+        problems.append(Problem("data", f"{pointer_path(spec.data)} does not exist"))
+        return problems
+    return problems + check_columns(spec, pointer)
+
+
+def check_columns(spec: ModelSpec, pointer: DataPointer) -> list[Problem]:
+    """The spec's target and features must be declared columns with fitting roles and types."""
+    problems: list[Problem] = []
+    target = resolve_target(spec, pointer)
+    if target is None:
+        targets = pointer.names("target")
+        problems.append(Problem("target", f"not set and data/{spec.data}.yaml declares {len(targets)} target columns; name one"))
+    elif pointer.column(target) is None:
+        problems.append(Problem("target", f"column '{target}' is not declared in data/{spec.data}.yaml"))
+    elif spec.task == "regression" and pointer.column(target).type not in NUMERIC:
+        problems.append(Problem("target", f"regression needs a numeric target; '{target}' is {pointer.column(target).type}"))
+    for index, name in enumerate(spec.features or []):
+        column = pointer.column(name)
+        if column is None:
+            problems.append(Problem(f"features[{index}]", f"column '{name}' is not declared in data/{spec.data}.yaml"))
+        elif name == target:
+            problems.append(Problem(f"features[{index}]", f"'{name}' is the target; it cannot also be a feature"))
+    if spec.features is not None and not spec.features:
+        problems.append(Problem("features", "an empty list trains on nothing; remove the key to use every feature column"))
+    return problems
+
+
+def resolve_target(spec: ModelSpec, pointer: DataPointer) -> str | None:
+    """The spec's target, or the pointer's single target column."""
+    if spec.target is not None:
+        return spec.target
+    targets = pointer.names("target")
+    return targets[0] if len(targets) == 1 else None
+
+
+def resolve_features(spec: ModelSpec, pointer: DataPointer) -> list[str]:
+    """The spec's features, or every feature-role column except the target."""
+    if spec.features is not None:
+        return list(spec.features)
+    target = resolve_target(spec, pointer)
+    return [name for name in pointer.names("feature") if name != target]
+
+
+def check_pointer(pointer: DataPointer) -> list[Problem]:
+    """The contract may only name declared columns, and ranges only numeric ones."""
+    problems: list[Problem] = []
+    for name in pointer.contract.null_fraction:
+        if pointer.column(name) is None:
+            problems.append(Problem(f"contract.null_fraction.{name}", "names a column that is not declared in `columns`"))
+    for name in pointer.contract.ranges:
+        column = pointer.column(name)
+        if column is None:
+            problems.append(Problem(f"contract.ranges.{name}", "names a column that is not declared in `columns`"))
+        elif column.type not in NUMERIC:
+            problems.append(Problem(f"contract.ranges.{name}", f"ranges apply to numeric columns; '{name}' is {column.type}"))
+    if pointer.contract.labels is not None and not pointer.names("target"):
+        problems.append(Problem("contract.labels", "a label set needs a column with role: target"))
+    return problems
+
+
+def check_policy(policy: PromotionPolicy) -> list[Problem]:
+    """Gates may only name metrics some task reports."""
+    known = all_metric_names()
+    problems: list[Problem] = []
+    for field, gates in (("metrics", policy.metrics), ("regression", policy.regression)):
+        for index, gate in enumerate(gates):
+            if not any(gate.metric in table for table in METRICS.values()):
+                problems.append(Problem(f"{field}[{index}].metric", f"expected one of {', '.join(known)}; found '{gate.metric}'"))
+    return problems

@@ -1,0 +1,96 @@
+"""The exception tree. Each class says who must act next; the CLI maps them to exit codes.
+
+- InvalidInput: a person must fix a committed file, the data or an argument (exit 2).
+- OutsideSystemError: MLflow, git or a store failed; retrying later may help (exit 3).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong, at a location such as `estimator.params.max_depth` or `row count`."""
+
+    location: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.location}: {self.message}" if self.location else self.message
+
+
+class MlpinError(Exception):
+    """Base of every error mlpin raises on purpose."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, problems: list[Problem] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.problems = list(problems or [])
+
+    def lines(self) -> list[str]:
+        """The message, then one line per problem."""
+        return [self.message, *(f"  - {p}" for p in self.problems)]
+
+
+class InvalidInput(MlpinError):
+    """A person must fix something we were given; retrying the same input fails again."""
+
+    exit_code = 2
+
+
+class ConfigError(InvalidInput):
+    """Committed files do not load or do not fit their schemas; problems grouped by file."""
+
+    def __init__(self, problems_by_path: dict[str, list[Problem]]) -> None:
+        self.problems_by_path = {path: list(ps) for path, ps in sorted(problems_by_path.items())}
+        count = sum(len(ps) for ps in self.problems_by_path.values())
+        paths = list(self.problems_by_path)
+        where = paths[0] if len(paths) == 1 else f"{len(paths)} files"
+        super().__init__(f"{where}: {count} problem{'s' if count != 1 else ''}")
+
+    def lines(self) -> list[str]:
+        """One header per file, then one line per problem in it."""
+        if len(self.problems_by_path) == 1:
+            return super().lines() + [f"  - {p}" for ps in self.problems_by_path.values() for p in ps]
+        out = [self.message]
+        for path, problems in self.problems_by_path.items():
+            out.append(f"  {path}:")
+            out.extend(f"    - {p}" for p in problems)
+        return out
+
+
+class DataError(InvalidInput):
+    """The data a pointer names is not what the pointer promises (digest or contract)."""
+
+    def __init__(self, message: str, *, dataset: str, problems: list[Problem] | None = None) -> None:
+        super().__init__(message, problems=problems)
+        self.dataset = dataset
+
+
+class NotFound(InvalidInput):
+    """A model, version or file that was asked for does not exist."""
+
+
+class OutsideSystemError(MlpinError):
+    """An outside system (MLflow, git, object store) failed; names which one."""
+
+    exit_code = 3
+
+    def __init__(self, system: str, message: str) -> None:
+        super().__init__(f"{system}: {message}")
+        self.system = system
+
+
+class ArtifactMismatch(InvalidInput):
+    """A model artifact's sha256 differs from the one recorded for it: never load it."""
+
+    def __init__(self, model: str, version: int, *, expected: str, actual: str) -> None:
+        super().__init__(
+            f"{model} v{version}: artifact sha256 is {actual[:12]}…, expected {expected[:12]}…; "
+            "refusing to load it. Check the pin or re-register the model."
+        )
+        self.model = model
+        self.version = version

@@ -1,0 +1,35 @@
+"""Identity of a training recipe: the spec hash and the tag names lineage is stored under."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from pipelines.core.schemas import DataPointer, ModelSpec
+
+TAG_PREFIX = "mlpin."
+# Tags written on every training run and registered model version.
+TAGS = (
+    "git_commit", "git_dirty", "spec_hash", "data_sha256", "seed", "task",
+    "estimator", "artifact_sha256", "mlpin_version",
+)
+
+
+def spec_hash(spec: ModelSpec, pointer: DataPointer, *, mlpin_version: str) -> str:
+    """sha256 over the parsed spec, the parsed data pointer and the mlpin version.
+
+    Hashing parsed objects (not file bytes) means comments and key order do not
+    change the identity; any value that changes training does.
+    """
+    payload = {
+        "spec": spec.model_dump(mode="json"),
+        "data": pointer.model_dump(mode="json"),
+        "mlpin": mlpin_version,
+    }
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def tag(name: str) -> str:
+    """The full MLflow tag key for a lineage field."""
+    return TAG_PREFIX + name

@@ -1,0 +1,52 @@
+"""What stages return: plain, JSON-ready records that the CLI and reports render."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from pipelines.core.compare import MetricDelta
+
+
+class TrainResult(BaseModel):
+    """A trained, registered candidate and its lineage."""
+
+    model: str
+    version: int
+    run_id: str
+    artifact_sha256: str
+    spec_hash: str
+    data_sha256: str
+    git_commit: str | None
+    git_dirty: bool
+    task: str
+    estimator: str
+    train_rows: int
+    eval_rows: int
+    metrics: dict[str, float]
+    confusion: dict[str, Any] = Field(default_factory=dict)
+    tracking_uri: str
+    result_path: str = ""
+
+
+class ScoredVersion(BaseModel):
+    """One registered version's scores on the held-out rows."""
+
+    version: int
+    metrics: dict[str, float]
+    confusion: dict[str, Any] = Field(default_factory=dict)
+
+
+class EvaluationResult(BaseModel):
+    """Candidate and production scored on identical held-out rows."""
+
+    model: str
+    spec_hash: str
+    eval_rows: int
+    candidate: ScoredVersion
+    production: ScoredVersion | None = None
+    production_note: str
+    comparison: list[MetricDelta]
+    tracking_uri: str
+    result_path: str = ""

@@ -1,0 +1,24 @@
+"""One pydantic model per committed file. Structure only; cross-file checks live in
+`pipelines.core.consistency`."""
+
+from pipelines.core.schemas.data import Column, Contract, DataPointer, Range
+from pipelines.core.schemas.pin import PinnedModel, PinSource, ProductionPins
+from pipelines.core.schemas.policy import DriftPolicy, MetricGate, PromotionPolicy, RegressionGate
+from pipelines.core.schemas.spec import Estimator, ModelSpec, Split
+
+__all__ = [
+    "Column",
+    "Contract",
+    "DataPointer",
+    "DriftPolicy",
+    "Estimator",
+    "MetricGate",
+    "ModelSpec",
+    "PinSource",
+    "PinnedModel",
+    "ProductionPins",
+    "PromotionPolicy",
+    "Range",
+    "RegressionGate",
+    "Split",
+]

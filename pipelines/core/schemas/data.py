@@ -1,0 +1,83 @@
+"""`data/<dataset>.yaml`: where the data is, its digest, its columns and its contract."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from pipelines.core.schemas.base import Document, Sha256, Strict
+
+ColumnType = Literal["float", "int", "category"]
+ColumnRole = Literal["feature", "target", "ignore"]
+
+
+class Column(Strict):
+    """One column: its name, how to read it, and what part it plays."""
+
+    name: str = Field(min_length=1)
+    type: ColumnType
+    role: ColumnRole = "feature"
+
+
+class Range(Strict):
+    """Inclusive bounds for a numeric column; either side may be open."""
+
+    min: float | None = None
+    max: float | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Range:
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min ({self.min}) is greater than max ({self.max})")
+        return self
+
+
+class Contract(Strict):
+    """What the data must satisfy before anything trains on it."""
+
+    min_rows: int = Field(default=1, ge=1)
+    max_null_fraction: float = Field(default=0.0, ge=0.0, le=1.0)
+    null_fraction: dict[str, float] = Field(default_factory=dict)
+    labels: list[str | int] | None = None
+    ranges: dict[str, Range] = Field(default_factory=dict)
+
+    @field_validator("null_fraction")
+    @classmethod
+    def _fractions(cls, value: dict[str, float]) -> dict[str, float]:
+        bad = [name for name, frac in value.items() if not 0.0 <= frac <= 1.0]
+        if bad:
+            raise ValueError(f"fractions must lie in [0, 1]; out of range for {bad}")
+        return value
+
+    def allowed_nulls(self, column: str) -> float:
+        """The null fraction this column may have."""
+        return self.null_fraction.get(column, self.max_null_fraction)
+
+
+class DataPointer(Document):
+    """A dataset by content: `uri` says where, `sha256` says exactly what."""
+
+    uri: str = Field(min_length=1)
+    format: Literal["csv", "parquet"]
+    sha256: Sha256
+    columns: list[Column] = Field(min_length=1)
+    contract: Contract = Field(default_factory=Contract)
+    description: str = ""
+
+    @field_validator("columns")
+    @classmethod
+    def _unique(cls, columns: list[Column]) -> list[Column]:
+        names = [c.name for c in columns]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"column names must be unique; repeated: {dupes}")
+        return columns
+
+    def column(self, name: str) -> Column | None:
+        """The column called `name`, if declared."""
+        return next((c for c in self.columns if c.name == name), None)
+
+    def names(self, role: str | None = None) -> list[str]:
+        """Declared column names, optionally only those with `role`."""
+        return [c.name for c in self.columns if role is None or c.role == role]

@@ -1,0 +1,45 @@
+"""The part train and evaluate share: spec + verified data -> the deterministic split."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pipelines
+from pipelines.adapters.datastore import load_dataset
+from pipelines.core.consistency import resolve_features, resolve_target
+from pipelines.core.errors import ConfigError
+from pipelines.core.lineage import spec_hash
+from pipelines.core.schemas import DataPointer, ModelSpec
+from pipelines.core.workspace import Workspace, spec_path
+from pipelines.progress import Progress
+from pipelines.tasks.estimators import check_params
+from pipelines.tasks.split import Split, split_rows
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A model's spec, data identity and split, ready to fit or score."""
+
+    spec: ModelSpec
+    pointer: DataPointer
+    target: str
+    features: list[str]
+    split: Split
+    spec_hash: str
+
+
+def prepare(root: Path, ws: Workspace, model: str, *, progress: Progress) -> Prepared:
+    """Check hyperparameters, load and verify the data, and split it by the spec's seed."""
+    spec = ws.spec(model)
+    pointer = ws.pointer_for(spec)
+    problems = check_params(spec.task, spec.estimator.kind, spec.estimator.params)
+    if problems:
+        raise ConfigError({spec_path(model): problems})
+    target = resolve_target(spec, pointer)
+    features = resolve_features(spec, pointer)
+    with progress.step(f"loading {pointer.uri} (verifying sha256 and contract)"):
+        frame = load_dataset(root, spec.data, pointer, target=target)
+    split = split_rows(frame, spec, target=target, features=features)
+    digest = spec_hash(spec, pointer, mlpin_version=pipelines.__version__)
+    return Prepared(spec, pointer, target, features, split, digest)
