@@ -1,0 +1,65 @@
+"""`mlpin evaluate`: candidate and the pinned production model on identical held-out rows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pipelines.adapters.registry import Registry
+from pipelines.core.errors import ArtifactMismatch, NotFound
+from pipelines.core.results import TrainResult
+from pipelines.stages.evaluate import evaluate
+from pipelines.stages.train import train
+from tests.conftest import commit_all, edit_yaml, write_yaml
+
+
+def pin(repo: Path, result: TrainResult, **overrides) -> None:
+    entry = {"version": result.version, "run_id": result.run_id, "artifact_sha256": result.artifact_sha256,
+             "spec_hash": result.spec_hash, "data_sha256": result.data_sha256, "metrics": result.metrics,
+             "source": {"commit": result.git_commit}, **overrides}
+    write_yaml(repo / "models/production.yaml", {"schema_version": 1, "models": {result.model: entry}})
+    commit_all(repo, f"pin {result.model} v{result.version}")
+
+
+def test_first_model_has_no_production_to_compare(repo: Path) -> None:
+    trained = train(repo, "wine_logreg")
+    result = evaluate(repo, "wine_logreg")
+    assert result.candidate.version == trained.version
+    assert result.candidate.metrics == trained.metrics  # reloaded from the registry: same bytes, same scores
+    assert result.production is None
+    assert result.production_note == "no production model is pinned for wine_logreg yet"
+    assert all(row.production is None for row in result.comparison)
+
+
+def test_production_is_rescored_on_the_same_rows(repo: Path) -> None:
+    incumbent = train(repo, "wine_logreg")
+    pin(repo, incumbent)
+    edit_yaml(repo / "models/wine_logreg.yaml", estimator={"kind": "logistic_regression", "params": {"C": 0.001}}, features=["alcohol", "ash", "hue"])
+    commit_all(repo, "weaker candidate on three features")
+    candidate = train(repo, "wine_logreg")
+    result = evaluate(repo, "wine_logreg")
+    assert (result.candidate.version, result.production.version) == (candidate.version, incumbent.version)
+    assert result.eval_rows == incumbent.eval_rows == 45
+    assert result.production.metrics == incumbent.metrics  # same held-out rows as when it was trained
+    accuracy = next(row for row in result.comparison if row.metric == "accuracy")
+    assert accuracy.better is False and accuracy.delta < 0
+    run = Registry(repo).client.get_run(candidate.run_id)
+    assert run.data.metrics["production.accuracy"] == incumbent.metrics["accuracy"]
+
+
+def test_pinned_artifact_with_wrong_digest_is_never_loaded(repo: Path) -> None:
+    pin(repo, train(repo, "wine_logreg"), artifact_sha256="f" * 64)
+    with pytest.raises(ArtifactMismatch, match="refusing to load it"):
+        evaluate(repo, "wine_logreg")
+
+
+def test_evaluate_before_training_says_what_to_run(repo: Path) -> None:
+    with pytest.raises(NotFound, match="run: mlpin train wine_logreg"):
+        evaluate(repo, "wine_logreg")
+
+
+def test_explicit_unknown_version(repo: Path) -> None:
+    train(repo, "wine_logreg")
+    with pytest.raises(NotFound, match="no registered version 7"):
+        evaluate(repo, "wine_logreg", version=7)

@@ -1,0 +1,107 @@
+"""`mlpin train` against real MLflow on SQLite in a real git repository."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from pipelines.adapters.digest import sha256_tree
+from pipelines.adapters.registry import VOLATILE_FILES, Registry
+from pipelines.core.errors import InvalidInput
+from pipelines.core.lineage import TAGS, tag
+from pipelines.stages.train import train
+from tests.conftest import commit_all, edit_yaml, git
+
+
+def test_registers_a_version_with_lineage_on_run_and_version(repo: Path) -> None:
+    result = train(repo, "wine_logreg")
+    client = Registry(repo).client
+    version = client.get_model_version("wine_logreg", str(result.version))
+    run = client.get_run(result.run_id)
+    expected = {
+        "git_commit": git(repo, "rev-parse", "HEAD"), "git_dirty": "false", "spec_hash": result.spec_hash,
+        "data_sha256": (repo / "data/wine.yaml").read_text().split("sha256: ")[1].split()[0],
+        "seed": "7", "task": "classification", "estimator": "logistic_regression",
+        "artifact_sha256": result.artifact_sha256, "mlpin_version": "0.1.0",
+    }
+    assert set(expected) == set(TAGS)
+    for name, value in expected.items():
+        assert version.tags[tag(name)] == value, name
+        assert run.data.tags[tag(name)] == value, name
+    assert run.data.metrics["accuracy"] == result.metrics["accuracy"]
+    assert run.data.params["estimator.C"] == "1.0"
+
+
+def test_logged_model_has_signature_example_requirements_and_matching_digest(repo: Path) -> None:
+    import mlflow
+
+    result = train(repo, "diabetes_hgb")
+    with tempfile.TemporaryDirectory() as tmp:
+        local = Path(mlflow.artifacts.download_artifacts(f"models:/diabetes_hgb/{result.version}", dst_path=tmp))
+        assert sha256_tree(local, exclude=VOLATILE_FILES) == result.artifact_sha256
+        requirements = (local / "requirements.txt").read_text()
+        info = mlflow.models.get_model_info(str(local))
+    assert "scikit-learn==" in requirements and "pandas==" in requirements
+    inputs = {c.name: c.type.name for c in info.signature.inputs.inputs}
+    assert inputs["sex"] == "string" and inputs["bmi"] == "double"
+    assert "progression" not in inputs
+    assert info.saved_input_example_info is not None
+
+
+def test_same_commit_spec_data_and_seed_reproduce_metrics_and_model_file(repo: Path) -> None:
+    first = train(repo, "breast_cancer_rf")
+    second = train(repo, "breast_cancer_rf")
+    assert (first.version, second.version) == (1, 2)
+    assert first.run_id != second.run_id
+    assert first.metrics == second.metrics
+    assert first.artifact_sha256 == second.artifact_sha256
+    edit_yaml(repo / "models/breast_cancer_rf.yaml", split={"test_fraction": 0.2, "seed": 43, "stratify": True})
+    third = train(repo, "breast_cancer_rf")
+    assert third.spec_hash != first.spec_hash
+    assert third.artifact_sha256 != first.artifact_sha256
+
+
+def test_uncommitted_change_is_tagged_dirty(repo: Path) -> None:
+    edit_yaml(repo / "models/wine_logreg.yaml", description="tweaked")
+    assert train(repo, "wine_logreg").git_dirty is True
+    commit_all(repo)
+    assert train(repo, "wine_logreg").git_dirty is False
+
+
+def _corrupt_data(repo: Path) -> None:
+    with (repo / "data/wine.csv").open("a") as handle:
+        handle.write("13.0,2.0,2.3,19.0,100.0,2.5,2.5,0.3,1.5,5.0,1.0,3.0,700.0,class_1\n")
+
+
+def _break_contract(repo: Path) -> None:
+    import hashlib
+
+    text = (repo / "data/wine.csv").read_text().replace("class_2", "class_9", 3)
+    (repo / "data/wine.csv").write_text(text)
+    edit_yaml(repo / "data/wine.yaml", sha256=hashlib.sha256(text.encode()).hexdigest())
+
+
+@pytest.mark.parametrize(
+    ("mutate", "expected"),
+    [
+        (_corrupt_data, "sha256 of data/wine.csv does not match the pointer"),
+        (_break_contract, "data/wine.csv breaks its contract"),
+        (lambda r: edit_yaml(r / "models/wine_logreg.yaml", estimator={"kind": "svm"}), "models/wine_logreg.yaml: 1 problem"),
+        (lambda r: edit_yaml(r / "models/wine_logreg.yaml", estimator={"kind": "logistic_regression", "params": {"penalty_strength": 2}}), "models/wine_logreg.yaml: 1 problem"),
+        (lambda r: edit_yaml(r / "models/wine_logreg.yaml", estimator={"kind": "logistic_regression", "params": {"C": -1}}), "estimator.params:"),
+        (lambda r: (r / "models/wine_logreg.yaml").write_text("name: wine_logreg\n  task: x\n"), "invalid YAML"),
+    ],
+    ids=["digest-mismatch", "contract-violation", "unknown-estimator", "unknown-hyperparameter", "bad-hyperparameter-value", "bad-yaml"],
+)
+def test_invalid_input_writes_nothing_to_the_registry(repo: Path, mutate, expected: str) -> None:
+    mutate(repo)
+    with pytest.raises(InvalidInput) as err:
+        train(repo, "wine_logreg")
+    assert expected in "\n".join(err.value.lines())
+    client = Registry(repo).client
+    assert client.search_registered_models() == []
+    experiments = [e.experiment_id for e in client.search_experiments()]
+    assert client.search_runs(experiments) == []
+    assert [e.name for e in client.search_experiments()] == ["Default"]

@@ -1,0 +1,85 @@
+"""The `mlpin` command: output for people and machines, and exit codes by who must act."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pipelines.cli import main
+from tests.conftest import PROJECT, edit_yaml
+
+
+def run(capsys: pytest.CaptureFixture, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_help_imports_no_heavy_library() -> None:
+    probe = (
+        "import sys, contextlib, io\n"
+        "from pipelines.cli import main\n"
+        "with contextlib.suppress(SystemExit), contextlib.redirect_stdout(io.StringIO()): main(['--help'])\n"
+        "print(sorted(m for m in ('mlflow', 'pandas', 'sklearn', 'numpy', 'torch', 'evidently', 'pydantic', 'yaml') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], cwd=PROJECT, capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_validate_human_and_json(repo: Path, capsys) -> None:
+    code, out, _ = run(capsys, "validate", "--repo", str(repo))
+    assert code == 0
+    assert out.splitlines()[0] == "all committed files are valid"
+    assert "wine (178 rows)" in out
+    code, out, err = run(capsys, "validate", "--repo", str(repo), "--json")
+    assert json.loads(out)["datasets"] == {"breast_cancer": 569, "diabetes": 442, "wine": 178}
+    assert "checking data/wine.csv" in err  # progress goes to stderr, never into the JSON
+
+
+def test_train_then_evaluate(repo: Path, capsys) -> None:
+    code, out, err = run(capsys, "train", "wine_logreg", "--repo", str(repo), "--json")
+    assert code == 0
+    trained = json.loads(out)
+    assert trained["version"] == 1 and trained["git_dirty"] is False
+    assert "registering in MLflow ... done" in err
+    assert Path(trained["result_path"]).is_file()
+    code, out, _ = run(capsys, "evaluate", "wine_logreg", "--repo", str(repo), "-q")
+    assert code == 0
+    assert out.splitlines()[0] == "evaluated wine_logreg on 45 held-out rows"
+    assert "no production model is pinned for wine_logreg yet" in out
+
+
+def test_invalid_input_exits_2_with_every_problem(repo: Path, capsys) -> None:
+    edit_yaml(repo / "models/wine_logreg.yaml", split={"test_fraction": 3}, colour="red")
+    code, out, err = run(capsys, "train", "wine_logreg", "--repo", str(repo))
+    assert code == 2 and out == ""
+    assert err.splitlines() == [
+        "mlpin: error: models/wine_logreg.yaml: 2 problems",
+        "  - split.test_fraction: expected less than 1; found 3",
+        "  - colour: unknown field; expected one of: schema_version, name, task, data, target, features, estimator, split, policy, description",
+    ]
+    code, out, _ = run(capsys, "train", "wine_logreg", "--repo", str(repo), "--json")
+    assert json.loads(out)["error"]["kind"] == "ConfigError" and code == 2
+
+
+def test_unknown_model_exits_2(repo: Path, capsys) -> None:
+    code, _, err = run(capsys, "train", "nope", "--repo", str(repo))
+    assert code == 2
+    assert err.strip() == "mlpin: error: no model 'nope' (models/nope.yaml does not exist); models: breast_cancer_rf, diabetes_hgb, wine_logreg"
+
+
+def test_unreachable_tracking_server_exits_3(repo: Path, capsys, monkeypatch) -> None:
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "5")
+    code, _, err = run(capsys, "train", "wine_logreg", "--repo", str(repo), "-q")
+    assert code == 3
+    assert err.startswith("mlpin: error: mlflow: opening experiment mlpin/wine_logreg failed")
