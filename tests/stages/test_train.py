@@ -105,3 +105,33 @@ def test_invalid_input_writes_nothing_to_the_registry(repo: Path, mutate, expect
     experiments = [e.experiment_id for e in client.search_experiments()]
     assert client.search_runs(experiments) == []
     assert [e.name for e in client.search_experiments()] == ["Default"]
+
+
+def test_categorical_columns_with_gaps_train_without_code_changes(repo: Path) -> None:
+    import hashlib
+
+    from tests.conftest import write_yaml
+    from tests.tasks.test_tabular import mixed_frame
+
+    content = mixed_frame(300).to_csv(index=False, lineterminator="\n").encode()
+    (repo / "data/shop.csv").write_bytes(content)
+    write_yaml(repo / "data/shop.yaml", {
+        "schema_version": 1, "uri": "data/shop.csv", "format": "csv", "sha256": hashlib.sha256(content).hexdigest(),
+        "columns": [{"name": "size", "type": "float"}, {"name": "colour", "type": "category"},
+                    {"name": "label", "type": "category", "role": "target"}, {"name": "amount", "type": "float", "role": "ignore"}],
+        "contract": {"max_null_fraction": 0.2, "labels": ["big", "small"]},
+    })
+    write_yaml(repo / "models/shop_hgb.yaml", {
+        "schema_version": 1, "name": "shop_hgb", "task": "classification", "data": "shop",
+        "estimator": {"kind": "hist_gradient_boosting"},
+    })
+    commit_all(repo, "a dataset with categories and gaps")
+    result = train(repo, "shop_hgb")
+    assert result.metrics["accuracy"] > 0.8
+    import mlflow
+
+    model = mlflow.pyfunc.load_model(f"models:/shop_hgb/{result.version}")
+    import pandas as pd
+
+    predicted = model.predict(pd.DataFrame({"size": [2.0, None], "colour": [None, "red"]}))
+    assert list(predicted) == ["big", "big"]
