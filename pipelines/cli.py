@@ -2,7 +2,7 @@
 
 This is the only place errors become exit codes:
   0 success, 1 unexpected bug, 2 invalid input (a person must fix something),
-  3 an outside system failed (retry later).
+  3 an outside system failed (retry later), 4 a candidate was blocked by its policy.
 Stages are imported inside handlers so `mlpin --help` stays fast.
 """
 
@@ -17,6 +17,8 @@ from typing import Any
 
 from pipelines import __version__
 from pipelines.core.errors import MlpinError
+
+EXIT_BLOCKED = 4
 
 
 def _root(args: argparse.Namespace) -> Path:
@@ -59,6 +61,38 @@ def _evaluate(args: argparse.Namespace) -> tuple[Any, str]:
     return result, render_evaluation(result)
 
 
+def _candidate(args: argparse.Namespace) -> tuple[Any, str]:
+    from pipelines.adapters import git
+    from pipelines.adapters.forge import pr_from_environment, select_forge
+    from pipelines.console import render_candidate_run
+    from pipelines.stages.candidate import candidate
+
+    root = _root(args)
+    pr = args.pr or pr_from_environment() or git.current_branch(root) or "local"
+    out_dir = Path(args.out) if args.out else root / ".mlpin" / "candidate"
+    run = candidate(root, base=args.base, pr=pr, out_dir=out_dir, forge=select_forge(root), progress=_progress(args))
+    return run, render_candidate_run(run)
+
+
+def _forge_show(args: argparse.Namespace) -> tuple[Any, str]:
+    from pipelines.adapters.localforge import LocalForge
+    from pipelines.console import render_forge
+
+    forge = LocalForge(_root(args))
+    prs = [args.pr] if args.pr else forge.prs()
+    return _Shown(prs=prs), render_forge(forge, prs)
+
+
+class _Shown:
+    """A plain result for commands that only print."""
+
+    def __init__(self, **fields: Any) -> None:
+        self.fields = fields
+
+    def model_dump(self, mode: str = "json") -> dict:
+        return self.fields
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser; subcommands in data-path order."""
     common = argparse.ArgumentParser(add_help=False)
@@ -77,6 +111,16 @@ def build_parser() -> argparse.ArgumentParser:
     cmd.add_argument("model", help="a model name: models/<model>.yaml")
     cmd.add_argument("--version", type=int, dest="version", help="registered version (default: newest trained from the current spec)")
     cmd.set_defaults(handler=_evaluate)
+    cmd = sub.add_parser("candidate", parents=[common], help="train and judge every model a change affects; report on the PR")
+    cmd.add_argument("--base", required=True, help="the ref the change is compared with, e.g. origin/main")
+    cmd.add_argument("--pr", help="PR number (default: from GitHub Actions, else the current branch name)")
+    cmd.add_argument("--out", help="output folder (default: .mlpin/candidate)")
+    cmd.set_defaults(handler=_candidate)
+    forge = sub.add_parser("forge", help="the local forge of the embedded default")
+    forge_sub = forge.add_subparsers(dest="forge_command", required=True, metavar="COMMAND")
+    cmd = forge_sub.add_parser("show", parents=[common], help="print PR comments and commit statuses kept under .mlpin/forge")
+    cmd.add_argument("--pr", help="only this PR")
+    cmd.set_defaults(handler=_forge_show)
     return parser
 
 
@@ -91,7 +135,18 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     print(json.dumps(result.model_dump(mode="json"), indent=2, sort_keys=True) if args.json else text)
-    return 0
+    return _result_code(result)
+
+
+def _result_code(result: Any) -> int:
+    """Exit code of a finished command: a blocked candidate is an outcome, not a crash."""
+    outcomes = getattr(result, "outcomes", None)
+    if not outcomes:
+        return 0
+    errors = [o.exit_code for o in outcomes if o.outcome == "error"]
+    if errors:
+        return max(errors)
+    return EXIT_BLOCKED if any(o.outcome == "blocked" for o in outcomes) else 0
 
 
 def _report_error(exc: MlpinError, *, as_json: bool) -> None:

@@ -55,3 +55,27 @@ def render_validation(report) -> str:
         f"  policies: {', '.join(report.policies) or 'none'}",
         f"  pinned:   {', '.join(report.pinned) or 'none'}",
     ])
+
+
+def render_candidate_run(run) -> str:
+    """One line per affected model, then where the files are."""
+    icons = {"passed": "passed ", "blocked": "BLOCKED", "error": "ERROR  "}
+    lines = [f"candidate report for PR {run.pr} (commit {(run.commit or 'none')[:12]}, base {run.base})"]
+    for o in run.outcomes:
+        name = o.model or "(no model affected)"
+        lines.append(f"  {icons[o.outcome]} {name}: {o.headline}")
+        if o.comment_url:
+            lines.append(f"          comment: {o.comment_url}")
+    lines += [f"  status mlpin/candidate: {run.status}", f"  files: {run.out_dir}"]
+    return "\n".join(lines)
+
+
+def render_forge(forge, prs: list[str]) -> str:
+    """Every comment of the given PRs of the local forge."""
+    if not prs:
+        return "the local forge has no PR comments yet"
+    out = []
+    for pr in prs:
+        for path in forge.comments(pr):
+            out += [f"==== PR {pr}, comment {path.stem} ({path})", path.read_text(encoding="utf-8")]
+    return "\n".join(out) or f"PR {prs[0]} has no comments"

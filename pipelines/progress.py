@@ -15,6 +15,12 @@ class Progress:
     def __init__(self, stream: TextIO | None = None) -> None:
         self.stream = stream
 
+    def note(self, text: str) -> None:
+        """A heading line between steps."""
+        if self.stream is not None:
+            self.stream.write(f"{text}\n")
+            self.stream.flush()
+
     @contextlib.contextmanager
     def step(self, label: str) -> Iterator[None]:
         """Report the start and duration of a step (and its failure)."""

@@ -19,6 +19,35 @@ def run_git(root: Path, *args: str) -> str:
     return done.stdout.strip()
 
 
+def git_bytes(root: Path, *args: str) -> bytes:
+    """Raw stdout of `git args` (file contents at a revision); OutsideSystemError on failure."""
+    done = subprocess.run(["git", *args], cwd=root, capture_output=True, check=False)
+    if done.returncode != 0:
+        raise OutsideSystemError("git", f"git {' '.join(args)} failed: {done.stderr.decode(errors='replace').strip()}")
+    return done.stdout
+
+
+def changed_paths(root: Path, base: str) -> list[str]:
+    """Paths changed between the merge base of `base` and HEAD, plus uncommitted changes."""
+    committed = run_git(root, "diff", "--name-only", f"{base}...HEAD").splitlines()
+    pending = run_git(root, "status", "--porcelain", "--untracked-files=all").splitlines()
+    return sorted(set(committed) | {line[3:].split(" -> ")[-1] for line in pending})
+
+
+def commits_touching(root: Path, path: str) -> list[str]:
+    """Commits that changed anything under `path`, newest first."""
+    return run_git(root, "log", "--format=%H", "--", path).splitlines()
+
+
+def current_branch(root: Path) -> str | None:
+    """The checked-out branch name, or None when HEAD is detached."""
+    try:
+        name = run_git(root, "symbolic-ref", "--short", "-q", "HEAD")
+    except OutsideSystemError:
+        return None
+    return name or None
+
+
 def toplevel(start: Path) -> Path | None:
     """The root of the git work tree containing `start`, or None outside one."""
     try:

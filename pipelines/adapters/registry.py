@@ -186,6 +186,13 @@ class Registry:
             with _outside(f"loading {model} v{version} (run {run_id})"):
                 return mlflow.sklearn.load_model(str(local))
 
+    def tag_version(self, model: str, version: int, tags: dict[str, str]) -> None:
+        """Add or overwrite tags on a registered version."""
+        self._version(model, version)
+        with _outside(f"tagging {model} v{version}"):
+            for key, value in tags.items():
+                self.client.set_model_version_tag(model, str(version), key, value)
+
     def log_metrics(self, run_id: str, metrics: dict[str, float]) -> None:
         """Add metrics to an existing run (e.g. production's scores on the same rows)."""
         with _outside(f"logging metrics on run {run_id}"):

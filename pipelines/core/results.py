@@ -7,6 +7,8 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from pipelines.core.compare import MetricDelta
+from pipelines.core.drift import DriftReport
+from pipelines.core.policy import Decision
 
 
 class TrainResult(BaseModel):
@@ -50,3 +52,19 @@ class EvaluationResult(BaseModel):
     comparison: list[MetricDelta]
     tracking_uri: str
     result_path: str = ""
+
+
+class CandidateReport(BaseModel):
+    """Everything `mlpin candidate` found for one model: what the PR comment shows."""
+
+    model: str
+    task: str
+    policy: str
+    pr: str | None
+    reasons: list[str]
+    train: TrainResult
+    evaluation: EvaluationResult
+    decision: Decision
+    drift: DriftReport | None
+    drift_note: str
+    drift_html: str | None = None

@@ -1,0 +1,98 @@
+"""Finding a dataset by its digest: the bytes a past pointer named, verified.
+
+Production's training data is whatever its pin's `data_sha256` names, which may be an
+older version of a data file. Lookup order: the current pointers, a local cache keyed
+by digest, then every pointer in git history. What is found is verified against the
+digest before use and cached. (CI must check out full history: fetch-depth 0.)
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from pipelines.adapters import git
+from pipelines.adapters.datastore import read_bytes
+from pipelines.adapters.digest import sha256_bytes
+from pipelines.core.errors import MlpinError
+from pipelines.core.schemas import DataPointer
+from pipelines.core.workspace import Workspace
+
+
+@dataclass(frozen=True)
+class FoundData:
+    """Verified content for a digest, with the pointer that described it."""
+
+    pointer: DataPointer
+    content: bytes
+    where: str
+
+
+def cache_dir(root: Path) -> Path:
+    return root / ".mlpin" / "cache" / "data"
+
+
+def find_by_digest(root: Path, ws: Workspace, sha256: str) -> FoundData | None:
+    """The data whose content has `sha256`, or None if nothing known has it."""
+    for name, pointer in sorted(ws.pointers.items()):
+        if pointer.sha256 == sha256:
+            return _verified(root, name, pointer, sha256, where=f"data/{name}.yaml")
+    cached = cache_dir(root) / sha256
+    for commit in git.commits_touching(root, "data"):
+        for path, pointer in _pointers_at(root, commit):
+            if pointer.sha256 != sha256:
+                continue
+            if cached.is_file():
+                return FoundData(pointer, cached.read_bytes(), f"{path} at {commit[:12]} (cached)")
+            found = _at_commit(root, commit, path, pointer, sha256)
+            if found is not None:
+                return found
+    return None
+
+
+def _verified(root: Path, name: str, pointer: DataPointer, sha256: str, *, where: str) -> FoundData | None:
+    try:
+        content = read_bytes(root, name, pointer.uri)
+    except MlpinError:
+        return None
+    return FoundData(pointer, content, where) if sha256_bytes(content) == sha256 else None
+
+
+def _pointers_at(root: Path, commit: str) -> list[tuple[str, DataPointer]]:
+    listing = git.run_git(root, "ls-tree", "--name-only", commit, "data/").splitlines()
+    found = []
+    for path in listing:
+        if not path.endswith(".yaml"):
+            continue
+        try:
+            doc = yaml.safe_load(git.git_bytes(root, "show", f"{commit}:{path}"))
+            found.append((path, DataPointer.model_validate(doc)))
+        except (yaml.YAMLError, ValidationError, MlpinError):
+            continue  # an old pointer that does not parse today cannot be the one we want
+    return found
+
+
+def _at_commit(root: Path, commit: str, path: str, pointer: DataPointer, sha256: str) -> FoundData | None:
+    try:
+        if "://" in pointer.uri:
+            content = read_bytes(root, path, pointer.uri)
+        else:
+            content = git.git_bytes(root, "show", f"{commit}:{pointer.uri}")
+    except MlpinError:
+        return None
+    if sha256_bytes(content) != sha256:
+        return None
+    _cache(root, sha256, content)
+    return FoundData(pointer, content, f"{path} at {commit[:12]}")
+
+
+def _cache(root: Path, sha256: str, content: bytes) -> None:
+    folder = cache_dir(root)
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / f".{sha256}.tmp"
+    tmp.write_bytes(content)
+    os.replace(tmp, folder / sha256)

@@ -1,0 +1,65 @@
+"""The forge port: where mlpin talks to people (PR comments, commit statuses).
+
+Two implementations: GitHub through PyGithub, and a local forge that keeps everything
+as files under `.mlpin/forge/`. `GITHUB_TOKEN` + `GITHUB_REPOSITORY` (as GitHub
+Actions sets them) select GitHub; otherwise the local forge is used.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, Protocol
+
+StatusState = Literal["pending", "success", "failure", "error"]
+STATUS_CONTEXT = "mlpin/candidate"
+
+
+@dataclass(frozen=True)
+class CommentRef:
+    """A comment that was created or updated."""
+
+    id: str
+    url: str
+    created: bool
+    changed: bool
+
+
+class Forge(Protocol):
+    """What mlpin needs from a forge. Every write is idempotent."""
+
+    name: str
+
+    def upsert_comment(self, pr: str, marker: str, body: str) -> CommentRef:
+        """Create the PR comment whose body starts with `marker`, or update it in place."""
+
+    def set_status(self, sha: str, *, context: str, state: StatusState, description: str, target_url: str | None = None) -> None:
+        """Set a commit status."""
+
+
+def select_forge(root: Path, environ: Mapping[str, str] = os.environ) -> Forge:
+    """GitHub when the Actions variables are present, else the local forge."""
+    token, repository = environ.get("GITHUB_TOKEN"), environ.get("GITHUB_REPOSITORY")
+    if token and repository:
+        from pipelines.adapters.github import GitHubForge
+
+        return GitHubForge(token=token, repository=repository, base_url=environ.get("GITHUB_API_URL", "https://api.github.com"))
+    from pipelines.adapters.localforge import LocalForge
+
+    return LocalForge(root)
+
+
+def pr_from_environment(environ: Mapping[str, str] = os.environ) -> str | None:
+    """The PR number in a GitHub Actions pull_request run (from the event file or the ref)."""
+    event_path = environ.get("GITHUB_EVENT_PATH")
+    if event_path and Path(event_path).is_file():
+        event = json.loads(Path(event_path).read_text())
+        number = (event.get("pull_request") or {}).get("number")
+        if number:
+            return str(number)
+    match = re.fullmatch(r"refs/pull/(\d+)/(merge|head)", environ.get("GITHUB_REF", ""))
+    return match.group(1) if match else None

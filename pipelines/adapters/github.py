@@ -1,0 +1,86 @@
+"""The forge on GitHub, through PyGithub.
+
+Retries on 5xx and rate-limit responses come from PyGithub's GithubRetry (honouring
+Retry-After and X-RateLimit-Reset); comments are found again by their hidden marker
+across every page. The token is never logged or put in an error message.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+from pipelines.adapters.forge import CommentRef, StatusState
+from pipelines.core.errors import NotFound, OutsideSystemError
+
+RETRIES = 5
+MAX_RATE_LIMIT_WAIT_S = 300
+DESCRIPTION_LIMIT = 140  # GitHub rejects longer status descriptions
+
+
+@contextlib.contextmanager
+def _github(action: str) -> Iterator[None]:
+    from github import GithubException
+
+    try:
+        yield
+    except GithubException as exc:
+        message = exc.data.get("message") if isinstance(exc.data, dict) else exc.data
+        raise OutsideSystemError("github", f"{action} failed: HTTP {exc.status} {message}") from None
+    except OSError as exc:
+        raise OutsideSystemError("github", f"{action} failed: {exc}") from None
+
+
+class GitHubForge:
+    """PR comments and commit statuses of one repository on GitHub (or GitHub Enterprise)."""
+
+    name = "github"
+
+    def __init__(self, *, token: str, repository: str, base_url: str = "https://api.github.com", throttle: bool = True, backoff_factor: float = 1.0) -> None:
+        from github import Auth, Github
+        from github.GithubRetry import GithubRetry
+
+        retry = GithubRetry(
+            total=RETRIES, backoff_factor=backoff_factor, max_rate_limit_wait=MAX_RATE_LIMIT_WAIT_S,
+            allowed_methods={"GET", "POST", "PATCH", "PUT", "DELETE"},
+        )
+        # PyGithub spaces requests to respect GitHub's secondary limits; tests turn it off.
+        spacing = {} if throttle else {"seconds_between_requests": None, "seconds_between_writes": None}
+        self._client = Github(auth=Auth.Token(token), base_url=base_url, retry=retry, **spacing)
+        self.repository = repository
+        self._repo: Any = None
+
+    def _repository(self) -> Any:
+        if self._repo is None:
+            with _github(f"opening {self.repository}"):
+                self._repo = self._client.get_repo(self.repository)
+        return self._repo
+
+    def upsert_comment(self, pr: str, marker: str, body: str) -> CommentRef:
+        """Edit the comment starting with `marker` (searching all pages), else create one."""
+        from github import GithubException
+
+        repo = self._repository()
+        try:
+            issue = repo.get_issue(int(pr))
+        except GithubException as exc:
+            if exc.status == 404:
+                raise NotFound(f"pull request #{pr} does not exist in {self.repository}") from None
+            raise OutsideSystemError("github", f"reading PR #{pr} failed: HTTP {exc.status}") from None
+        with _github(f"updating the mlpin comment on PR #{pr}"):
+            for comment in issue.get_comments():
+                if (comment.body or "").startswith(marker):
+                    changed = comment.body != body
+                    if changed:
+                        comment.edit(body)
+                    return CommentRef(str(comment.id), comment.html_url, created=False, changed=changed)
+            comment = issue.create_comment(body)
+            return CommentRef(str(comment.id), comment.html_url, created=True, changed=True)
+
+    def set_status(self, sha: str, *, context: str, state: StatusState, description: str, target_url: str | None = None) -> None:
+        """Create a commit status (GitHub keeps the latest per context)."""
+        repo = self._repository()
+        options = {"target_url": target_url} if target_url else {}
+        with _github(f"setting status {context} on {sha[:12]}"):
+            repo.get_commit(sha).create_status(state=state, description=description[:DESCRIPTION_LIMIT], context=context, **options)

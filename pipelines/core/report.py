@@ -1,0 +1,177 @@
+"""Markdown for the sticky PR comment. Pure: a CandidateReport in, a string out.
+
+The first line is a hidden marker; the forge finds the comment again by it, so each
+PR has exactly one comment per model, updated in place.
+"""
+
+from __future__ import annotations
+
+from pipelines.core.catalog import METRICS
+from pipelines.core.compare import MetricDelta
+from pipelines.core.drift import DriftReport
+from pipelines.core.policy import GateResult
+from pipelines.core.results import CandidateReport
+from pipelines.core.workspace import policy_path
+
+# Metrics on a 0..1 scale chart together; error metrics (unbounded) get their own axis.
+BOUNDED = ("accuracy", "f1_weighted", "f1_macro", "precision_weighted", "recall_weighted", "roc_auc", "r2")
+ERRORS = ("mae", "rmse")
+STATUS = {"passed": "✅ passed", "failed": "❌ failed", "not_applicable": "➖ n/a"}
+
+
+def candidate_marker(model: str) -> str:
+    """The hidden marker of a model's comment on a PR."""
+    return f"<!-- mlpin:candidate:{model} -->"
+
+
+NO_MODEL_MARKER = "<!-- mlpin:candidate:none -->"
+
+
+def render_no_models(changed: int) -> str:
+    """The short comment for a PR that changes no model's inputs."""
+    return (
+        f"{NO_MODEL_MARKER}\n### mlpin: no model affected\n\n"
+        f"This pull request changes {changed} file{'s' if changed != 1 else ''}, none of them a training spec, "
+        "a data pointer or file, a promotion policy or mlpin itself, so no candidate was trained.\n"
+    )
+
+
+def render_candidate(report: CandidateReport) -> str:
+    """The full comment for one model's candidate."""
+    parts = [
+        candidate_marker(report.model),
+        _headline(report),
+        _metrics(report),
+        _chart(report),
+        _gates(report),
+        _drift(report.drift, report.drift_note, report.model if report.drift_html else None),
+        _lineage(report),
+        "<sub>Posted by mlpin; this comment is updated in place on every push.</sub>",
+    ]
+    return "\n\n".join(p for p in parts if p) + "\n"
+
+
+def _headline(report: CandidateReport) -> str:
+    icon = "✅" if report.decision.outcome == "passed" else "❌"
+    version = report.evaluation.candidate.version
+    summary = report.decision.summary()
+    return (
+        f"### {icon} {report.model} v{version}: {report.decision.outcome}\n\n"
+        f"{summary[:1].upper() + summary[1:]}.\n\nTrained because: {'; '.join(report.reasons)}."
+    )
+
+
+def _metrics(report: CandidateReport) -> str:
+    ev = report.evaluation
+    prod = f"production v{ev.production.version}" if ev.production else "production"
+    rows = [
+        f"#### Metrics on the same {ev.eval_rows} held-out rows",
+        "",
+        f"| metric | candidate v{ev.candidate.version} | {prod} | change |",
+        "|---|---:|---:|---|",
+    ]
+    rows += [_metric_row(m) for m in ev.comparison]
+    rows += ["", f"_{ev.production_note}._"]
+    return "\n".join(rows)
+
+
+def _metric_row(row: MetricDelta) -> str:
+    other = "–" if row.production is None else f"{row.production:.4f}"
+    if row.delta is None:
+        change = "–"
+    else:
+        word = {True: "▲ better", False: "▼ worse", None: "= same"}[row.better]
+        change = f"{row.delta:+.4f} {word}"
+    return f"| {row.metric} | {row.candidate:.4f} | {other} | {change} |"
+
+
+def _chart(report: CandidateReport) -> str:
+    names = BOUNDED if report.task == "classification" else ERRORS
+    ev = report.evaluation
+    shown = [n for n in names if n in ev.candidate.metrics and n in METRICS[report.task]]
+    if not shown:
+        return ""
+    cand = [ev.candidate.metrics[n] for n in shown]
+    series = [f"    bar [{', '.join(f'{v:.4f}' for v in cand)}]"]
+    values = list(cand)
+    if ev.production is not None and all(n in ev.production.metrics for n in shown):
+        prod = [ev.production.metrics[n] for n in shown]
+        series.append(f"    bar [{', '.join(f'{v:.4f}' for v in prod)}]")
+        values += prod
+    axis = '    y-axis "score" 0 --> 1' if report.task == "classification" else f'    y-axis "error" 0 --> {max(values) * 1.1:.4g}'
+    legend = "candidate (first bar) vs production (second bar)" if len(series) == 2 else "candidate"
+    return "\n".join([
+        "```mermaid",
+        "xychart-beta",
+        f'    title "{report.model}: {legend}"',
+        f"    x-axis [{', '.join(shown)}]",
+        axis,
+        *series,
+        "```",
+    ])
+
+
+def _gates(report: CandidateReport) -> str:
+    rows = [
+        f"#### Promotion gates ({policy_path(report.policy)})",
+        "",
+        "| gate | value | threshold | result | detail |",
+        "|---|---:|---|---|---|",
+    ]
+    rows += [_gate_row(g) for g in report.decision.gates]
+    return "\n".join(rows)
+
+
+def _gate_row(gate: GateResult) -> str:
+    return f"| {gate.gate} | {gate.shown} | {gate.threshold} | {STATUS[gate.status]} | {gate.reason} |"
+
+
+def _drift(drift: DriftReport | None, note: str, html_folder: str | None) -> str:
+    head = "#### Data drift: candidate training data vs production training data"
+    if drift is None:
+        return f"{head}\n\n_{note}._"
+    verdict = "dataset drifted" if drift.dataset_drifted else "dataset not drifted"
+    lines = [
+        head,
+        "",
+        f"**{len(drift.drifted)} of {len(drift.features)} features drifted ({drift.share:.0%}); {verdict}** "
+        f"(dataset threshold {drift.drift_share:.0%}). Reference: {drift.reference} ({drift.reference_rows} rows); "
+        f"current: {drift.current} ({drift.current_rows} rows).",
+    ]
+    if drift.drifted:
+        lines.append("\nMost drifted: " + ", ".join(f"`{f.column}` ({f.comparison()})" for f in drift.drifted[:3]) + ".")
+    lines += ["", f"<details><summary>Per-feature results ({len(drift.features)} features)</summary>", "",
+              "| feature | method | score vs threshold | drifted |", "|---|---|---|---|"]
+    ordered = sorted(drift.features, key=lambda f: -f.severity)
+    lines += [f"| {f.column} | {f.method} | {f.comparison()} | {'yes' if f.drifted else 'no'} |" for f in ordered]
+    lines += ["", "</details>"]
+    lines += ["", f"_{note}._"]
+    if html_folder:
+        lines += ["", f"Full report (Evidently HTML): `{html_folder}/drift.html` in this run's artifacts."]
+    return "\n".join(lines)
+
+
+def _lineage(report: CandidateReport) -> str:
+    t = report.train
+    commit = (t.git_commit or "none")[:12] + (" (dirty)" if t.git_dirty else "")
+    return "\n".join([
+        "<details><summary>Lineage</summary>",
+        "",
+        "| | |",
+        "|---|---|",
+        f"| commit | `{commit}` |",
+        f"| spec hash | `{t.spec_hash}` |",
+        f"| data sha256 | `{t.data_sha256}` |",
+        f"| artifact sha256 | `{t.artifact_sha256}` |",
+        f"| MLflow run | `{t.run_id}` |",
+        f"| registered version | `{t.model}` v{t.version} |",
+        "",
+        "</details>",
+    ])
+
+
+def render_error(model: str, lines: list[str], *, exit_code: int) -> str:
+    """The comment for a model mlpin could not evaluate: what went wrong and who acts."""
+    who = "Fix the problem below and push again." if exit_code == 2 else "An outside system failed; re-run the workflow."
+    body = "\n".join(lines)
+    return f"{candidate_marker(model)}\n### ⚠️ {model}: not evaluated\n\n{who}\n\n```text\n{body}\n```\n"

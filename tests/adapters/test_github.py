@@ -1,0 +1,115 @@
+"""The GitHub forge, driven through PyGithub against the local fake REST API."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+
+from pipelines.adapters.forge import pr_from_environment, select_forge
+from pipelines.adapters.github import GitHubForge
+from pipelines.adapters.localforge import LocalForge
+from pipelines.core.errors import NotFound, OutsideSystemError
+from tests.fakes.github_api import FakeGitHub
+
+MARKER = "<!-- mlpin:candidate:wine -->"
+SHA = "a" * 40
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeGitHub]:
+    server = FakeGitHub(pulls={7}).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def forge(fake: FakeGitHub) -> GitHubForge:
+    return GitHubForge(token=fake.token, repository=fake.repository, base_url=fake.base_url, throttle=False, backoff_factor=0)
+
+
+def test_comment_is_created_then_updated_in_place(fake: FakeGitHub, forge: GitHubForge) -> None:
+    first = forge.upsert_comment("7", MARKER, f"{MARKER}\nv1")
+    second = forge.upsert_comment("7", MARKER, f"{MARKER}\nv2")
+    assert (first.created, second.created, second.changed) == (True, False, True)
+    assert first.id == second.id
+    assert [c["body"] for c in fake.comments[7]] == [f"{MARKER}\nv2"]
+    assert second.url.startswith(fake.base_url)
+
+
+def test_unchanged_body_is_not_rewritten(fake: FakeGitHub, forge: GitHubForge) -> None:
+    forge.upsert_comment("7", MARKER, f"{MARKER}\nsame")
+    ref = forge.upsert_comment("7", MARKER, f"{MARKER}\nsame")
+    assert ref.changed is False
+    assert not any(method == "PATCH" for method, _ in fake.requests)
+
+
+def test_marker_comment_beyond_the_first_page_is_found(fake: FakeGitHub, forge: GitHubForge) -> None:
+    for index in range(35):
+        fake.add_comment(7, f"review comment {index}")
+    fake.add_comment(7, f"{MARKER}\nold", login="mlpin-bot")
+    fake.add_comment(7, f"quoting {MARKER} in a reply")  # contains the marker but does not start with it
+    ref = forge.upsert_comment("7", MARKER, f"{MARKER}\nnew")
+    assert ref.created is False
+    assert len(fake.comments[7]) == 37
+    assert fake.comments[7][35]["body"] == f"{MARKER}\nnew"
+    assert fake.comments[7][36]["body"].startswith("quoting")
+    pages = [path for method, path in fake.requests if method == "GET" and path.endswith("/comments")]
+    assert len(pages) == 2  # followed the Link header to page 2
+
+
+def test_server_errors_are_retried_until_success(fake: FakeGitHub, forge: GitHubForge) -> None:
+    fake.fail_next("POST", r"/issues/7/comments$", 502, times=2)
+    ref = forge.upsert_comment("7", MARKER, f"{MARKER}\nbody")
+    assert ref.created
+    posts = [path for method, path in fake.requests if method == "POST"]
+    assert len(posts) == 3
+    assert len(fake.comments[7]) == 1
+
+
+def test_rate_limit_response_is_waited_out(fake: FakeGitHub, forge: GitHubForge) -> None:
+    fake.fail_next("GET", r"/issues/7$", 403, headers={"X-RateLimit-Remaining": "0", "Retry-After": "1"})
+    assert forge.upsert_comment("7", MARKER, f"{MARKER}\nbody").created
+    assert [p for m, p in fake.requests if p.endswith("/issues/7")] == ["/repos/acme/models/issues/7"] * 2
+
+
+def test_persistent_server_error_is_an_outside_system_error_without_the_token(fake: FakeGitHub, forge: GitHubForge) -> None:
+    fake.fail_next("POST", r"/statuses/", 503, times=20)
+    with pytest.raises(OutsideSystemError) as err:
+        forge.set_status(SHA, context="mlpin/candidate", state="success", description="ok")
+    assert err.value.exit_code == 3
+    assert fake.token not in str(err.value)
+
+
+def test_missing_pull_request_is_not_found(forge: GitHubForge) -> None:
+    with pytest.raises(NotFound, match="pull request #8 does not exist in acme/models"):
+        forge.upsert_comment("8", MARKER, "x")
+
+
+def test_bad_token_is_reported_without_echoing_it(fake: FakeGitHub) -> None:
+    forge = GitHubForge(token="wrong-secret", repository=fake.repository, base_url=fake.base_url, throttle=False, backoff_factor=0)
+    with pytest.raises(OutsideSystemError, match="HTTP 401 Bad credentials") as err:
+        forge.upsert_comment("7", MARKER, "x")
+    assert "wrong-secret" not in str(err.value)
+
+
+def test_status_is_set_with_context_and_description_trimmed(fake: FakeGitHub, forge: GitHubForge) -> None:
+    forge.set_status(SHA, context="mlpin/candidate", state="failure", description="blocked: " + "x" * 200)
+    (status,) = fake.statuses[SHA]
+    assert (status["context"], status["state"]) == ("mlpin/candidate", "failure")
+    assert len(status["description"]) == 140
+
+
+def test_forge_is_chosen_from_the_environment(tmp_path, fake: FakeGitHub) -> None:
+    env = {"GITHUB_TOKEN": fake.token, "GITHUB_REPOSITORY": fake.repository, "GITHUB_API_URL": fake.base_url}
+    assert isinstance(select_forge(tmp_path, env), GitHubForge)
+    assert isinstance(select_forge(tmp_path, {"GITHUB_REPOSITORY": "a/b"}), LocalForge)
+
+
+def test_pr_number_from_actions_event_or_ref(tmp_path) -> None:
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({"pull_request": {"number": 42}}))
+    assert pr_from_environment({"GITHUB_EVENT_PATH": str(event)}) == "42"
+    assert pr_from_environment({"GITHUB_REF": "refs/pull/9/merge"}) == "9"
+    assert pr_from_environment({"GITHUB_REF": "refs/heads/main"}) is None

@@ -1,0 +1,147 @@
+"""`mlpin candidate`: real git branches, real MLflow on SQLite, and the fake GitHub API."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from pipelines.adapters.github import GitHubForge
+from pipelines.adapters.localforge import LocalForge
+from pipelines.adapters.registry import Registry
+from pipelines.cli import main
+from pipelines.core.lineage import tag
+from pipelines.core.report import candidate_marker
+from pipelines.stages.candidate import candidate
+from pipelines.stages.train import train
+from tests.conftest import commit_all, edit_yaml, git
+from tests.fakes.github_api import FakeGitHub
+from tests.stages.test_evaluate import pin
+
+MODEL = "wine_logreg"
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeGitHub]:
+    server = FakeGitHub(pulls={7}).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def github(fake: FakeGitHub) -> GitHubForge:
+    return GitHubForge(token=fake.token, repository=fake.repository, base_url=fake.base_url, throttle=False, backoff_factor=0)
+
+
+@pytest.fixture
+def pinned(repo: Path) -> Path:
+    """main pins wine_logreg v1; HEAD is a fresh branch off main."""
+    pin(repo, train(repo, MODEL))
+    git(repo, "checkout", "-q", "-b", "change")
+    return repo
+
+
+def push(repo: Path, message: str, **spec_changes) -> None:
+    edit_yaml(repo / f"models/{MODEL}.yaml", **spec_changes)
+    commit_all(repo, message)
+
+
+def run(repo: Path, forge, pr: str = "7"):
+    return candidate(repo, base="main", pr=pr, out_dir=repo / ".mlpin" / "candidate", forge=forge)
+
+
+def test_comment_is_created_then_updated_in_place_after_a_second_push(pinned: Path, fake: FakeGitHub, github: GitHubForge) -> None:
+    push(pinned, "tune C", estimator={"kind": "logistic_regression", "params": {"C": 0.5}})
+    first = run(pinned, github)
+    assert [o.outcome for o in first.outcomes] == ["passed"]
+    (comment,) = fake.comments[7]
+    assert comment["body"].startswith(candidate_marker(MODEL))
+    assert "### ✅ wine_logreg v2: passed" in comment["body"]
+    assert "**0 of 13 features drifted (0%); dataset not drifted**" in comment["body"]  # same data: no drift
+    assert fake.statuses[first.commit][-1]["state"] == "success"
+
+    push(pinned, "tune C again", estimator={"kind": "logistic_regression", "params": {"C": 0.2}})
+    second = run(pinned, github)
+    (comment,) = fake.comments[7]
+    assert "### ✅ wine_logreg v3: passed" in comment["body"]
+    assert fake.statuses[second.commit][-1]["context"] == "mlpin/candidate"
+    report = json.loads((pinned / ".mlpin/candidate/wine_logreg/candidate.json").read_text())
+    assert report["evaluation"]["production"]["version"] == 1
+
+
+def test_blocked_candidate_lists_every_failed_gate_and_exits_4(pinned: Path, fake: FakeGitHub, monkeypatch, capsys) -> None:
+    edit_yaml(pinned / "policies/promotion.yaml", metrics=[{"metric": "accuracy", "min": 0.999}, {"metric": "log_loss", "max": 0.001}])
+    commit_all(pinned, "stricter policy")
+    monkeypatch.setenv("GITHUB_TOKEN", fake.token)
+    monkeypatch.setenv("GITHUB_REPOSITORY", fake.repository)
+    monkeypatch.setenv("GITHUB_API_URL", fake.base_url)
+    code = main(["candidate", "--base", "main", "--pr", "7", "--repo", str(pinned), "-q"])
+    out = capsys.readouterr().out
+    assert code == 4
+    assert "BLOCKED wine_logreg: blocked: 2 gates failed: accuracy 0.9778 misses >= 0.999; log_loss 0.0744 misses <= 0.001" in out
+    body = fake.comments[7][0]["body"]
+    assert "Trained because: promotion policy changed." in body
+    assert body.count("❌ failed") == 2
+    head = git(pinned, "rev-parse", "HEAD")
+    assert fake.statuses[head][-1]["state"] == "failure"
+    tags = Registry(pinned).version_tags(MODEL, 2)
+    assert (tags[tag("verdict")], tags[tag("pr")], tags[tag("candidate_commit")]) == ("blocked", "7", head)
+    assert tags[tag("failed_gates")] == "accuracy >= 0.999; log_loss <= 0.001"
+
+
+def test_first_model_with_no_production(repo: Path) -> None:
+    git(repo, "checkout", "-q", "-b", "first")
+    push(repo, "first model", description="first ever")
+    forge = LocalForge(repo)
+    result = run(repo, forge, pr="first")
+    assert [o.outcome for o in result.outcomes] == ["passed"]
+    body = forge.comments("first")[0].read_text()
+    assert "| f1_weighted vs production | – | worse by <= 0.01 | ➖ n/a | no production model to compare with |" in body
+    assert "_no production model is pinned yet, so there is no production training data to compare with._" in body
+
+
+def test_drift_on_shifted_data_found_against_productions_data_from_git_history(pinned: Path) -> None:
+    frame = pd.read_csv(pinned / "data/wine.csv")
+    frame["proline"] = frame["proline"] * 1.8
+    frame["magnesium"] = frame["magnesium"] + 25
+    content = frame.to_csv(index=False, lineterminator="\n").encode()
+    (pinned / "data/wine.csv").write_bytes(content)
+    edit_yaml(pinned / "data/wine.yaml", sha256=hashlib.sha256(content).hexdigest())
+    commit_all(pinned, "new wine data")
+    forge = LocalForge(pinned)
+    result = run(pinned, forge)
+    (body_path,) = forge.comments("7")
+    body = body_path.read_text()
+    assert "Trained because: data pointer changed; data file changed." in body
+    assert "**2 of 13 features drifted (15%); dataset not drifted**" in body
+    assert "Most drifted: `magnesium`" in body or "Most drifted: `proline`" in body
+    assert "compared with data/wine.yaml at" in body  # production's data came from git history
+    report = json.loads((pinned / ".mlpin/candidate/wine_logreg/candidate.json").read_text())
+    assert sorted(f["column"] for f in report["drift"]["features"] if f["drifted"]) == ["magnesium", "proline"]
+    assert (pinned / ".mlpin/candidate/wine_logreg/drift.html").stat().st_size > 10_000
+    assert result.outcomes[0].outcome == "passed"  # 15% drifted is under the policy's 30%
+
+
+def test_change_that_affects_no_model(pinned: Path) -> None:
+    (pinned / "README.md").write_text("docs\n")
+    commit_all(pinned, "docs only")
+    forge = LocalForge(pinned)
+    result = run(pinned, forge)
+    assert result.status == "success"
+    assert "### mlpin: no model affected" in forge.comments("7")[0].read_text()
+    assert [int(v.version) for v in Registry(pinned).client.search_model_versions(f"name='{MODEL}'")] == [1]  # nothing trained
+
+
+def test_a_model_that_cannot_be_evaluated_gets_an_error_comment(pinned: Path, capsys) -> None:
+    push(pinned, "typo", estimator={"kind": "logistic_regression", "params": {"Cee": 1}})
+    code = main(["candidate", "--base", "main", "--pr", "7", "--repo", str(pinned), "-q"])
+    assert code == 2
+    body = LocalForge(pinned).comments("7")[0].read_text()
+    assert "### ⚠️ wine_logreg: not evaluated" in body
+    assert "estimator.params.Cee: unknown hyperparameter for LogisticRegression" in body
+    head = git(pinned, "rev-parse", "HEAD")
+    assert LocalForge(pinned).statuses(head)["mlpin/candidate"]["state"] == "error"
