@@ -71,11 +71,14 @@ def render_candidate_run(run) -> str:
 
 
 def render_forge(forge, prs: list[str]) -> str:
-    """Every comment of the given PRs of the local forge."""
-    if not prs:
-        return "the local forge has no PR comments yet"
+    """Every comment of the given PRs of the local forge, then every commit status."""
     out = []
     for pr in prs:
         for path in forge.comments(pr):
             out += [f"==== PR {pr}, comment {path.stem} ({path})", path.read_text(encoding="utf-8")]
-    return "\n".join(out) or f"PR {prs[0]} has no comments"
+    statuses = forge.all_statuses()
+    if statuses:
+        out.append("==== commit statuses")
+        for sha, contexts in statuses.items():
+            out += [f"  {sha[:12]} {ctx}: {s['state']} - {s['description']}" for ctx, s in sorted(contexts.items())]
+    return "\n".join(out) or "the local forge has no PR comments or statuses yet"

@@ -81,3 +81,22 @@ def repo(tmp_path: Path, mlflow_template: Path) -> Path:
     git(root, "init", "-q")
     commit_all(root, "initial")
     return root
+
+
+@pytest.fixture
+def fake_github():
+    """The local fake of GitHub's REST API on 127.0.0.1, with PR #7 open."""
+    from tests.fakes.github_api import FakeGitHub
+
+    server = FakeGitHub(pulls={7}).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def github_forge(fake_github):
+    """The real GitHub adapter pointed at the fake, without PyGithub's write spacing."""
+    from pipelines.adapters.github import GitHubForge
+
+    return GitHubForge(token=fake_github.token, repository=fake_github.repository, base_url=fake_github.base_url,
+                       throttle=False, backoff_factor=0)

@@ -67,6 +67,11 @@ class LocalForge:
         current[context] = {"state": state, "description": description, "target_url": target_url}
         _atomic_write(self.folder / "statuses" / f"{_safe(sha)}.json", json.dumps(current, indent=2, sort_keys=True) + "\n")
 
+    def all_statuses(self) -> dict[str, dict[str, dict]]:
+        """Every recorded status, by commit then context."""
+        folder = self.folder / "statuses"
+        return {p.stem: json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))} if folder.is_dir() else {}
+
     def prs(self) -> list[str]:
         """PRs that have comments."""
         folder = self.folder / "prs"

@@ -1,9 +1,8 @@
-"""The GitHub forge, driven through PyGithub against the local fake REST API."""
+"""The GitHub forge, driven through PyGithub against the local fake_github REST API."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 
@@ -17,92 +16,80 @@ MARKER = "<!-- mlpin:candidate:wine -->"
 SHA = "a" * 40
 
 
-@pytest.fixture
-def fake() -> Iterator[FakeGitHub]:
-    server = FakeGitHub(pulls={7}).start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def forge(fake: FakeGitHub) -> GitHubForge:
-    return GitHubForge(token=fake.token, repository=fake.repository, base_url=fake.base_url, throttle=False, backoff_factor=0)
-
-
-def test_comment_is_created_then_updated_in_place(fake: FakeGitHub, forge: GitHubForge) -> None:
-    first = forge.upsert_comment("7", MARKER, f"{MARKER}\nv1")
-    second = forge.upsert_comment("7", MARKER, f"{MARKER}\nv2")
+def test_comment_is_created_then_updated_in_place(fake_github: FakeGitHub, github_forge: GitHubForge) -> None:
+    first = github_forge.upsert_comment("7", MARKER, f"{MARKER}\nv1")
+    second = github_forge.upsert_comment("7", MARKER, f"{MARKER}\nv2")
     assert (first.created, second.created, second.changed) == (True, False, True)
     assert first.id == second.id
-    assert [c["body"] for c in fake.comments[7]] == [f"{MARKER}\nv2"]
-    assert second.url.startswith(fake.base_url)
+    assert [c["body"] for c in fake_github.comments[7]] == [f"{MARKER}\nv2"]
+    assert second.url.startswith(fake_github.base_url)
 
 
-def test_unchanged_body_is_not_rewritten(fake: FakeGitHub, forge: GitHubForge) -> None:
-    forge.upsert_comment("7", MARKER, f"{MARKER}\nsame")
-    ref = forge.upsert_comment("7", MARKER, f"{MARKER}\nsame")
+def test_unchanged_body_is_not_rewritten(fake_github: FakeGitHub, github_forge: GitHubForge) -> None:
+    github_forge.upsert_comment("7", MARKER, f"{MARKER}\nsame")
+    ref = github_forge.upsert_comment("7", MARKER, f"{MARKER}\nsame")
     assert ref.changed is False
-    assert not any(method == "PATCH" for method, _ in fake.requests)
+    assert not any(method == "PATCH" for method, _ in fake_github.requests)
 
 
-def test_marker_comment_beyond_the_first_page_is_found(fake: FakeGitHub, forge: GitHubForge) -> None:
+def test_marker_comment_beyond_the_first_page_is_found(fake_github: FakeGitHub, github_forge: GitHubForge) -> None:
     for index in range(35):
-        fake.add_comment(7, f"review comment {index}")
-    fake.add_comment(7, f"{MARKER}\nold", login="mlpin-bot")
-    fake.add_comment(7, f"quoting {MARKER} in a reply")  # contains the marker but does not start with it
-    ref = forge.upsert_comment("7", MARKER, f"{MARKER}\nnew")
+        fake_github.add_comment(7, f"review comment {index}")
+    fake_github.add_comment(7, f"{MARKER}\nold", login="mlpin-bot")
+    fake_github.add_comment(7, f"quoting {MARKER} in a reply")  # contains the marker but does not start with it
+    ref = github_forge.upsert_comment("7", MARKER, f"{MARKER}\nnew")
     assert ref.created is False
-    assert len(fake.comments[7]) == 37
-    assert fake.comments[7][35]["body"] == f"{MARKER}\nnew"
-    assert fake.comments[7][36]["body"].startswith("quoting")
-    pages = [path for method, path in fake.requests if method == "GET" and path.endswith("/comments")]
+    assert len(fake_github.comments[7]) == 37
+    assert fake_github.comments[7][35]["body"] == f"{MARKER}\nnew"
+    assert fake_github.comments[7][36]["body"].startswith("quoting")
+    pages = [path for method, path in fake_github.requests if method == "GET" and path.endswith("/comments")]
     assert len(pages) == 2  # followed the Link header to page 2
 
 
-def test_server_errors_are_retried_until_success(fake: FakeGitHub, forge: GitHubForge) -> None:
-    fake.fail_next("POST", r"/issues/7/comments$", 502, times=2)
-    ref = forge.upsert_comment("7", MARKER, f"{MARKER}\nbody")
+def test_server_errors_are_retried_until_success(fake_github: FakeGitHub, github_forge: GitHubForge) -> None:
+    fake_github.fail_next("POST", r"/issues/7/comments$", 502, times=2)
+    ref = github_forge.upsert_comment("7", MARKER, f"{MARKER}\nbody")
     assert ref.created
-    posts = [path for method, path in fake.requests if method == "POST"]
+    posts = [path for method, path in fake_github.requests if method == "POST"]
     assert len(posts) == 3
-    assert len(fake.comments[7]) == 1
+    assert len(fake_github.comments[7]) == 1
 
 
-def test_rate_limit_response_is_waited_out(fake: FakeGitHub, forge: GitHubForge) -> None:
-    fake.fail_next("GET", r"/issues/7$", 403, headers={"X-RateLimit-Remaining": "0", "Retry-After": "1"})
-    assert forge.upsert_comment("7", MARKER, f"{MARKER}\nbody").created
-    assert [p for m, p in fake.requests if p.endswith("/issues/7")] == ["/repos/acme/models/issues/7"] * 2
+def test_rate_limit_response_is_waited_out(fake_github: FakeGitHub, github_forge: GitHubForge) -> None:
+    fake_github.fail_next("GET", r"/issues/7$", 403, headers={"X-RateLimit-Remaining": "0", "Retry-After": "1"})
+    assert github_forge.upsert_comment("7", MARKER, f"{MARKER}\nbody").created
+    assert [p for m, p in fake_github.requests if p.endswith("/issues/7")] == ["/repos/acme/models/issues/7"] * 2
 
 
-def test_persistent_server_error_is_an_outside_system_error_without_the_token(fake: FakeGitHub, forge: GitHubForge) -> None:
-    fake.fail_next("POST", r"/statuses/", 503, times=20)
+def test_persistent_server_error_is_an_outside_system_error_without_the_token(fake_github: FakeGitHub, github_forge: GitHubForge) -> None:
+    fake_github.fail_next("POST", r"/statuses/", 503, times=20)
     with pytest.raises(OutsideSystemError) as err:
-        forge.set_status(SHA, context="mlpin/candidate", state="success", description="ok")
+        github_forge.set_status(SHA, context="mlpin/candidate", state="success", description="ok")
     assert err.value.exit_code == 3
-    assert fake.token not in str(err.value)
+    assert fake_github.token not in str(err.value)
 
 
-def test_missing_pull_request_is_not_found(forge: GitHubForge) -> None:
+def test_missing_pull_request_is_not_found(github_forge: GitHubForge) -> None:
     with pytest.raises(NotFound, match="pull request #8 does not exist in acme/models"):
-        forge.upsert_comment("8", MARKER, "x")
+        github_forge.upsert_comment("8", MARKER, "x")
 
 
-def test_bad_token_is_reported_without_echoing_it(fake: FakeGitHub) -> None:
-    forge = GitHubForge(token="wrong-secret", repository=fake.repository, base_url=fake.base_url, throttle=False, backoff_factor=0)
+def test_bad_token_is_reported_without_echoing_it(fake_github: FakeGitHub) -> None:
+    forge = GitHubForge(token="wrong-secret", repository=fake_github.repository, base_url=fake_github.base_url, throttle=False, backoff_factor=0)
     with pytest.raises(OutsideSystemError, match="HTTP 401 Bad credentials") as err:
         forge.upsert_comment("7", MARKER, "x")
     assert "wrong-secret" not in str(err.value)
 
 
-def test_status_is_set_with_context_and_description_trimmed(fake: FakeGitHub, forge: GitHubForge) -> None:
-    forge.set_status(SHA, context="mlpin/candidate", state="failure", description="blocked: " + "x" * 200)
-    (status,) = fake.statuses[SHA]
+def test_status_is_set_with_context_and_description_trimmed(fake_github: FakeGitHub, github_forge: GitHubForge) -> None:
+    github_forge.set_status(SHA, context="mlpin/candidate", state="failure", description="blocked: " + "x" * 200)
+    (status,) = fake_github.statuses[SHA]
     assert (status["context"], status["state"]) == ("mlpin/candidate", "failure")
     assert len(status["description"]) == 140
 
 
-def test_forge_is_chosen_from_the_environment(tmp_path, fake: FakeGitHub) -> None:
-    env = {"GITHUB_TOKEN": fake.token, "GITHUB_REPOSITORY": fake.repository, "GITHUB_API_URL": fake.base_url}
+def test_forge_is_chosen_from_the_environment(tmp_path, fake_github: FakeGitHub) -> None:
+    env = {"GITHUB_TOKEN": fake_github.token, "GITHUB_REPOSITORY": fake_github.repository, "GITHUB_API_URL": fake_github.base_url}
     assert isinstance(select_forge(tmp_path, env), GitHubForge)
     assert isinstance(select_forge(tmp_path, {"GITHUB_REPOSITORY": "a/b"}), LocalForge)
 

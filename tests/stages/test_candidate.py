@@ -1,10 +1,9 @@
-"""`mlpin candidate`: real git branches, real MLflow on SQLite, and the fake GitHub API."""
+"""`mlpin candidate`: real git branches, real MLflow on SQLite, and the fake_github GitHub API."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -26,18 +25,6 @@ MODEL = "wine_logreg"
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeGitHub]:
-    server = FakeGitHub(pulls={7}).start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def github(fake: FakeGitHub) -> GitHubForge:
-    return GitHubForge(token=fake.token, repository=fake.repository, base_url=fake.base_url, throttle=False, backoff_factor=0)
-
-
-@pytest.fixture
 def pinned(repo: Path) -> Path:
     """main pins wine_logreg v1; HEAD is a fresh branch off main."""
     pin(repo, train(repo, MODEL))
@@ -54,40 +41,40 @@ def run(repo: Path, forge, pr: str = "7"):
     return candidate(repo, base="main", pr=pr, out_dir=repo / ".mlpin" / "candidate", forge=forge)
 
 
-def test_comment_is_created_then_updated_in_place_after_a_second_push(pinned: Path, fake: FakeGitHub, github: GitHubForge) -> None:
+def test_comment_is_created_then_updated_in_place_after_a_second_push(pinned: Path, fake_github: FakeGitHub, github_forge: GitHubForge) -> None:
     push(pinned, "tune C", estimator={"kind": "logistic_regression", "params": {"C": 0.5}})
-    first = run(pinned, github)
+    first = run(pinned, github_forge)
     assert [o.outcome for o in first.outcomes] == ["passed"]
-    (comment,) = fake.comments[7]
+    (comment,) = fake_github.comments[7]
     assert comment["body"].startswith(candidate_marker(MODEL))
     assert "### ✅ wine_logreg v2: passed" in comment["body"]
     assert "**0 of 13 features drifted (0%); dataset not drifted**" in comment["body"]  # same data: no drift
-    assert fake.statuses[first.commit][-1]["state"] == "success"
+    assert fake_github.statuses[first.commit][-1]["state"] == "success"
 
     push(pinned, "tune C again", estimator={"kind": "logistic_regression", "params": {"C": 0.2}})
-    second = run(pinned, github)
-    (comment,) = fake.comments[7]
+    second = run(pinned, github_forge)
+    (comment,) = fake_github.comments[7]
     assert "### ✅ wine_logreg v3: passed" in comment["body"]
-    assert fake.statuses[second.commit][-1]["context"] == "mlpin/candidate"
+    assert fake_github.statuses[second.commit][-1]["context"] == "mlpin/candidate"
     report = json.loads((pinned / ".mlpin/candidate/wine_logreg/candidate.json").read_text())
     assert report["evaluation"]["production"]["version"] == 1
 
 
-def test_blocked_candidate_lists_every_failed_gate_and_exits_4(pinned: Path, fake: FakeGitHub, monkeypatch, capsys) -> None:
+def test_blocked_candidate_lists_every_failed_gate_and_exits_4(pinned: Path, fake_github: FakeGitHub, monkeypatch, capsys) -> None:
     edit_yaml(pinned / "policies/promotion.yaml", metrics=[{"metric": "accuracy", "min": 0.999}, {"metric": "log_loss", "max": 0.001}])
     commit_all(pinned, "stricter policy")
-    monkeypatch.setenv("GITHUB_TOKEN", fake.token)
-    monkeypatch.setenv("GITHUB_REPOSITORY", fake.repository)
-    monkeypatch.setenv("GITHUB_API_URL", fake.base_url)
+    monkeypatch.setenv("GITHUB_TOKEN", fake_github.token)
+    monkeypatch.setenv("GITHUB_REPOSITORY", fake_github.repository)
+    monkeypatch.setenv("GITHUB_API_URL", fake_github.base_url)
     code = main(["candidate", "--base", "main", "--pr", "7", "--repo", str(pinned), "-q"])
     out = capsys.readouterr().out
     assert code == 4
     assert "BLOCKED wine_logreg: blocked: 2 gates failed: accuracy 0.9778 misses >= 0.999; log_loss 0.0744 misses <= 0.001" in out
-    body = fake.comments[7][0]["body"]
+    body = fake_github.comments[7][0]["body"]
     assert "Trained because: promotion policy changed." in body
     assert body.count("❌ failed") == 2
     head = git(pinned, "rev-parse", "HEAD")
-    assert fake.statuses[head][-1]["state"] == "failure"
+    assert fake_github.statuses[head][-1]["state"] == "failure"
     tags = Registry(pinned).version_tags(MODEL, 2)
     assert (tags[tag("verdict")], tags[tag("pr")], tags[tag("candidate_commit")]) == ("blocked", "7", head)
     assert tags[tag("failed_gates")] == "accuracy >= 0.999; log_loss <= 0.001"
