@@ -80,17 +80,7 @@ def _forge_show(args: argparse.Namespace) -> tuple[Any, str]:
 
     forge = LocalForge(_root(args))
     prs = [args.pr] if args.pr else forge.prs()
-    return _Shown(prs=prs), render_forge(forge, prs)
-
-
-class _Shown:
-    """A plain result for commands that only print."""
-
-    def __init__(self, **fields: Any) -> None:
-        self.fields = fields
-
-    def model_dump(self, mode: str = "json") -> dict:
-        return self.fields
+    return forge.snapshot(prs), render_forge(forge, prs)
 
 
 def build_parser() -> argparse.ArgumentParser:

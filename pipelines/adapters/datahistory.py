@@ -79,7 +79,7 @@ def _pointers_at(root: Path, commit: str) -> list[tuple[str, DataPointer]]:
 def _at_commit(root: Path, commit: str, path: str, pointer: DataPointer, sha256: str) -> FoundData | None:
     try:
         if "://" in pointer.uri:
-            content = read_bytes(root, path, pointer.uri)
+            content = read_bytes(root, Path(path).stem, pointer.uri)
         else:
             content = git.git_bytes(root, "show", f"{commit}:{pointer.uri}")
     except MlpinError:

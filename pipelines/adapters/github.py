@@ -12,9 +12,10 @@ from collections.abc import Iterator
 from typing import Any
 
 from pipelines.adapters.forge import CommentRef, StatusState
-from pipelines.core.errors import NotFound, OutsideSystemError
+from pipelines.core.errors import InvalidInput, NotFound, OutsideSystemError
 
 RETRIES = 5
+PER_PAGE = 100  # GitHub's maximum: fewer requests against the rate limit
 MAX_RATE_LIMIT_WAIT_S = 300
 DESCRIPTION_LIMIT = 140  # GitHub rejects longer status descriptions
 
@@ -47,7 +48,7 @@ class GitHubForge:
         )
         # PyGithub spaces requests to respect GitHub's secondary limits; tests turn it off.
         spacing = {} if throttle else {"seconds_between_requests": None, "seconds_between_writes": None}
-        self._client = Github(auth=Auth.Token(token), base_url=base_url, retry=retry, **spacing)
+        self._client = Github(auth=Auth.Token(token), base_url=base_url, retry=retry, per_page=PER_PAGE, **spacing)
         self.repository = repository
         self._repo: Any = None
 
@@ -61,6 +62,8 @@ class GitHubForge:
         """Edit the comment starting with `marker` (searching all pages), else create one."""
         from github import GithubException
 
+        if not pr.isdigit():
+            raise InvalidInput(f"on GitHub a pull request is a number; got '{pr}'. Pass --pr N, or run on a pull_request event")
         repo = self._repository()
         try:
             issue = repo.get_issue(int(pr))

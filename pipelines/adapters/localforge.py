@@ -13,7 +13,16 @@ import os
 import re
 from pathlib import Path
 
+from pydantic import BaseModel
+
 from pipelines.adapters.forge import CommentRef, StatusState
+
+
+class ForgeSnapshot(BaseModel):
+    """What the local forge holds: comment bodies per PR, statuses per commit."""
+
+    comments: dict[str, list[str]]
+    statuses: dict[str, dict[str, dict]]
 
 
 def _atomic_write(path: Path, text: str) -> None:
@@ -71,6 +80,11 @@ class LocalForge:
         """Every recorded status, by commit then context."""
         folder = self.folder / "statuses"
         return {p.stem: json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))} if folder.is_dir() else {}
+
+    def snapshot(self, prs: list[str]) -> ForgeSnapshot:
+        """Comments of `prs` and every status, as one record."""
+        comments = {pr: [p.read_text(encoding="utf-8") for p in self.comments(pr)] for pr in prs}
+        return ForgeSnapshot(comments=comments, statuses=self.all_statuses())
 
     def prs(self) -> list[str]:
         """PRs that have comments."""

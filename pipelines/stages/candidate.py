@@ -54,9 +54,18 @@ class CandidateRun(BaseModel):
 
 
 def candidate(root: Path, *, base: str, pr: str, out_dir: Path, forge: Forge, progress: Progress = SILENT) -> CandidateRun:
-    """Assess every affected model and report; per-model errors are reported, not raised."""
-    ws = load_workspace(root)
+    """Assess every affected model and report; per-model errors are reported, not raised.
+
+    Committed files that do not load stop the run (exit 2) after an `error` status, since
+    no model can be judged against them.
+    """
     head = git.head_commit(root)
+    try:
+        ws = load_workspace(root)
+    except MlpinError as exc:
+        if head:
+            forge.set_status(head, context=STATUS_CONTEXT, state="error", description=exc.message)
+        raise
     changed = git.changed_paths(root, base)
     affected = affected_models(ws, changed)
     outcomes = []

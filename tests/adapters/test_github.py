@@ -9,7 +9,7 @@ import pytest
 from pipelines.adapters.forge import pr_from_environment, select_forge
 from pipelines.adapters.github import GitHubForge
 from pipelines.adapters.localforge import LocalForge
-from pipelines.core.errors import NotFound, OutsideSystemError
+from pipelines.core.errors import InvalidInput, NotFound, OutsideSystemError
 from tests.fakes.github_api import FakeGitHub
 
 MARKER = "<!-- mlpin:candidate:wine -->"
@@ -33,15 +33,15 @@ def test_unchanged_body_is_not_rewritten(fake_github: FakeGitHub, github_forge: 
 
 
 def test_marker_comment_beyond_the_first_page_is_found(fake_github: FakeGitHub, github_forge: GitHubForge) -> None:
-    for index in range(35):
+    for index in range(105):  # one full page of 100 and more
         fake_github.add_comment(7, f"review comment {index}")
     fake_github.add_comment(7, f"{MARKER}\nold", login="mlpin-bot")
     fake_github.add_comment(7, f"quoting {MARKER} in a reply")  # contains the marker but does not start with it
     ref = github_forge.upsert_comment("7", MARKER, f"{MARKER}\nnew")
     assert ref.created is False
-    assert len(fake_github.comments[7]) == 37
-    assert fake_github.comments[7][35]["body"] == f"{MARKER}\nnew"
-    assert fake_github.comments[7][36]["body"].startswith("quoting")
+    assert len(fake_github.comments[7]) == 107
+    assert fake_github.comments[7][105]["body"] == f"{MARKER}\nnew"
+    assert fake_github.comments[7][106]["body"].startswith("quoting")
     pages = [path for method, path in fake_github.requests if method == "GET" and path.endswith("/comments")]
     assert len(pages) == 2  # followed the Link header to page 2
 
@@ -67,6 +67,11 @@ def test_persistent_server_error_is_an_outside_system_error_without_the_token(fa
         github_forge.set_status(SHA, context="mlpin/candidate", state="success", description="ok")
     assert err.value.exit_code == 3
     assert fake_github.token not in str(err.value)
+
+
+def test_a_branch_name_is_not_a_pull_request_number(github_forge: GitHubForge) -> None:
+    with pytest.raises(InvalidInput, match="on GitHub a pull request is a number; got 'main'"):
+        github_forge.upsert_comment("main", MARKER, "x")
 
 
 def test_missing_pull_request_is_not_found(github_forge: GitHubForge) -> None:

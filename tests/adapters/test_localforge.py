@@ -25,3 +25,19 @@ def test_latest_status_per_context(tmp_path: Path) -> None:
     forge.set_status("abc", context="other", state="failure", description="x")
     assert forge.statuses("abc")["mlpin/candidate"] == {"state": "success", "description": "passed: wine", "target_url": None}
     assert set(forge.statuses("abc")) == {"mlpin/candidate", "other"}
+
+
+def test_forge_show_prints_comments_and_statuses(tmp_path: Path, capsys) -> None:
+    import json
+
+    from pipelines.cli import main
+
+    forge = LocalForge(tmp_path)
+    forge.upsert_comment("7", "<!-- a -->", "<!-- a -->\nhello")
+    forge.set_status("f" * 40, context="mlpin/candidate", state="failure", description="blocked: wine")
+    assert main(["forge", "show", "--repo", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "==== PR 7, comment 1" in out and "hello" in out
+    assert "ffffffffffff mlpin/candidate: failure - blocked: wine" in out
+    assert main(["forge", "show", "--repo", str(tmp_path), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["comments"] == {"7": ["<!-- a -->\nhello"]}

@@ -132,3 +132,13 @@ def test_a_model_that_cannot_be_evaluated_gets_an_error_comment(pinned: Path, ca
     assert "estimator.params.Cee: unknown hyperparameter for LogisticRegression" in body
     head = git(pinned, "rev-parse", "HEAD")
     assert LocalForge(pinned).statuses(head)["mlpin/candidate"]["state"] == "error"
+
+
+def test_invalid_committed_files_set_an_error_status_and_exit_2(pinned: Path, capsys) -> None:
+    (pinned / "policies/promotion.yaml").write_text("metrics: [\n")
+    commit_all(pinned, "broken policy")
+    code = main(["candidate", "--base", "main", "--pr", "7", "--repo", str(pinned), "-q"])
+    assert code == 2
+    assert "policies/promotion.yaml" in capsys.readouterr().err
+    head = git(pinned, "rev-parse", "HEAD")
+    assert LocalForge(pinned).statuses(head)["mlpin/candidate"]["state"] == "error"
