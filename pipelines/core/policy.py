@@ -14,6 +14,8 @@ from pydantic import BaseModel
 from pipelines.core.catalog import HIGHER_IS_BETTER, metric_direction
 from pipelines.core.schemas import PromotionPolicy
 
+TIE = 1e-12  # differences below this are float noise, not a change
+
 GateStatus = Literal["passed", "failed", "not_applicable"]
 Outcome = Literal["passed", "blocked"]
 
@@ -102,9 +104,14 @@ def _regression_gate(metric: str, max_drop: float, candidate: dict[str, float], 
         return GateResult(gate=name, value=None, threshold=threshold, status="failed", reason=f"{metric} was not reported for {missing}")
     change = candidate[metric] - production[metric]
     worse_by = -change if metric_direction(metric) == HIGHER_IS_BETTER else change
-    ok = worse_by <= max_drop + 1e-12
-    word = "worse" if worse_by > 0 else "better"
-    reason = f"{metric} {abs(worse_by):.4f} {word} than production" + ("" if ok else f" (allowed {max_drop:g})")
+    if abs(worse_by) < TIE:
+        worse_by = 0.0
+    ok = worse_by <= max_drop + TIE
+    if worse_by == 0:
+        reason = f"{metric} equal to production"
+    else:
+        word = "worse" if worse_by > 0 else "better"
+        reason = f"{metric} {abs(worse_by):.4f} {word} than production" + ("" if ok else f" (allowed {max_drop:g})")
     return GateResult(gate=name, value=worse_by, shown=f"{worse_by:+.4f}", threshold=threshold, status=_status(ok), reason=reason)
 
 

@@ -66,3 +66,9 @@ def test_without_production_regression_and_drift_gates_are_not_applicable() -> N
 def test_regression_gate_fails_when_production_lacks_the_metric() -> None:
     decision = decide(production={"accuracy": 0.9})
     assert [g.reason for g in decision.failed] == ["f1_weighted was not reported for production", "log_loss was not reported for production"]
+
+
+def test_equal_metric_reads_as_equal_not_better() -> None:
+    decision = decide(candidate={**GOOD, "f1_weighted": 0.95 + 1e-15})
+    gate = next(g for g in decision.gates if g.gate == "f1_weighted vs production")
+    assert (gate.status, gate.shown, gate.reason) == ("passed", "+0.0000", "f1_weighted equal to production")
