@@ -66,12 +66,25 @@ def _candidate(args: argparse.Namespace) -> tuple[Any, str]:
     from pipelines.adapters.forge import pr_from_environment, select_forge
     from pipelines.console import render_candidate_run
     from pipelines.stages.candidate import candidate
+    from pipelines.stages.post import post_run
 
     root = _root(args)
     pr = args.pr or pr_from_environment() or git.current_branch(root) or "local"
-    out_dir = Path(args.out) if args.out else root / ".mlpin" / "candidate"
-    run = candidate(root, base=args.base, pr=pr, out_dir=out_dir, forge=select_forge(root), progress=_progress(args))
-    return run, render_candidate_run(run)
+    out_dir = Path(args.out).resolve() if args.out else root / ".mlpin" / "candidate"
+    run = candidate(root, base=args.base, pr=pr, out_dir=out_dir, sha=args.sha, progress=_progress(args))
+    if not args.no_post:
+        post_run(out_dir, select_forge(root))
+    return run, render_candidate_run(run, posted=not args.no_post)
+
+
+def _post(args: argparse.Namespace) -> tuple[Any, str]:
+    from pipelines.adapters.forge import select_forge
+    from pipelines.stages.post import post_run
+
+    result = post_run(Path(args.source).resolve(), select_forge(_root(args)), expect_sha=args.expect_sha)
+    lines = [f"posted {len(result.comments)} comment(s) on PR {result.pr}", *(f"  {url}" for url in result.comments),
+             f"  status mlpin/candidate on {(result.sha or 'none')[:12]}: {result.status}"]
+    return result, "\n".join(lines)
 
 
 def _forge_show(args: argparse.Namespace) -> tuple[Any, str]:
@@ -105,7 +118,15 @@ def build_parser() -> argparse.ArgumentParser:
     cmd.add_argument("--base", required=True, help="the ref the change is compared with, e.g. origin/main")
     cmd.add_argument("--pr", help="PR number (default: from GitHub Actions, else the current branch name)")
     cmd.add_argument("--out", help="output folder (default: .mlpin/candidate)")
+    cmd.add_argument("--sha", help="commit to set the status on (default: HEAD; in Actions pass the PR head)")
+    cmd.add_argument("--no-post", action="store_true", help="only write the reports; post them later with mlpin report post")
     cmd.set_defaults(handler=_candidate)
+    report = sub.add_parser("report", help="post reports written by an earlier command")
+    report_sub = report.add_subparsers(dest="report_command", required=True, metavar="COMMAND")
+    cmd = report_sub.add_parser("post", parents=[common], help="post a candidate run's comments and status (the workflow_run half)")
+    cmd.add_argument("--from", dest="source", required=True, help="the folder mlpin candidate --out wrote")
+    cmd.add_argument("--expect-sha", help="refuse unless the reports are for this commit (the trusted event's head sha)")
+    cmd.set_defaults(handler=_post)
     forge = sub.add_parser("forge", help="the local forge of the embedded default")
     forge_sub = forge.add_subparsers(dest="forge_command", required=True, metavar="COMMAND")
     cmd = forge_sub.add_parser("show", parents=[common], help="print PR comments and commit statuses kept under .mlpin/forge")

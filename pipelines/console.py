@@ -57,16 +57,15 @@ def render_validation(report) -> str:
     ])
 
 
-def render_candidate_run(run) -> str:
+def render_candidate_run(run, *, posted: bool) -> str:
     """One line per affected model, then where the files are."""
     icons = {"passed": "passed ", "blocked": "BLOCKED", "error": "ERROR  "}
-    lines = [f"candidate report for PR {run.pr} (commit {(run.commit or 'none')[:12]}, base {run.base})"]
+    lines = [f"candidate report for PR {run.pr} (commit {(run.sha or 'none')[:12]}, base {run.base})"]
     for o in run.outcomes:
-        name = o.model or "(no model affected)"
+        name = o.model or "(pull request)"
         lines.append(f"  {icons[o.outcome]} {name}: {o.headline}")
-        if o.comment_url:
-            lines.append(f"          comment: {o.comment_url}")
-    lines += [f"  status mlpin/candidate: {run.status}", f"  files: {run.out_dir}"]
+    where = "posted" if posted else "not posted (mlpin report post --from DIR)"
+    lines += [f"  status mlpin/candidate: {run.status} ({where})", f"  files: {run.out_dir}"]
     return "\n".join(lines)
 
 

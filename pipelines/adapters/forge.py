@@ -40,6 +40,9 @@ class Forge(Protocol):
     def set_status(self, sha: str, *, context: str, state: StatusState, description: str, target_url: str | None = None) -> None:
         """Set a commit status."""
 
+    def check_pr_head(self, pr: str, sha: str) -> None:
+        """Raise InvalidInput unless `sha` is the head commit of PR `pr`."""
+
 
 def select_forge(root: Path, environ: Mapping[str, str] = os.environ) -> Forge:
     """GitHub when the Actions variables are present, else the local forge."""

@@ -33,6 +33,11 @@ def _github(action: str) -> Iterator[None]:
         raise OutsideSystemError("github", f"{action} failed: {exc}") from None
 
 
+def _require_number(pr: str) -> None:
+    if not pr.isdigit():
+        raise InvalidInput(f"on GitHub a pull request is a number; got '{pr}'. Pass --pr N, or run on a pull_request event")
+
+
 class GitHubForge:
     """PR comments and commit statuses of one repository on GitHub (or GitHub Enterprise)."""
 
@@ -58,12 +63,19 @@ class GitHubForge:
                 self._repo = self._client.get_repo(self.repository)
         return self._repo
 
+    def check_pr_head(self, pr: str, sha: str) -> None:
+        """Refuse to report on a commit that is not the PR's head (e.g. a forged summary)."""
+        _require_number(pr)
+        with _github(f"reading PR #{pr}"):
+            head = self._repository().get_pull(int(pr)).head.sha
+        if head != sha:
+            raise InvalidInput(f"PR #{pr} is at {head[:12]}, not {sha[:12]}; refusing to report on another commit")
+
     def upsert_comment(self, pr: str, marker: str, body: str) -> CommentRef:
         """Edit the comment starting with `marker` (searching all pages), else create one."""
         from github import GithubException
 
-        if not pr.isdigit():
-            raise InvalidInput(f"on GitHub a pull request is a number; got '{pr}'. Pass --pr N, or run on a pull_request event")
+        _require_number(pr)
         repo = self._repository()
         try:
             issue = repo.get_issue(int(pr))

@@ -65,6 +65,9 @@ class LocalForge:
         _atomic_write(path, body)
         return CommentRef(path.stem, str(path), created=True, changed=True)
 
+    def check_pr_head(self, pr: str, sha: str) -> None:
+        """Local PRs are this machine's own branches: nothing untrusted to check."""
+
     def statuses(self, sha: str) -> dict[str, dict]:
         """Statuses of a commit by context."""
         path = self.folder / "statuses" / f"{_safe(sha)}.json"

@@ -170,8 +170,8 @@ def _lineage(report: CandidateReport) -> str:
     ])
 
 
-def render_error(model: str, lines: list[str], *, exit_code: int) -> str:
-    """The comment for a model mlpin could not evaluate: what went wrong and who acts."""
+def render_error(subject: str, marker: str, lines: list[str], *, exit_code: int) -> str:
+    """The comment for something mlpin could not evaluate: what went wrong and who acts."""
     who = "Fix the problem below and push again." if exit_code == 2 else "An outside system failed; re-run the workflow."
     body = "\n".join(lines)
-    return f"{candidate_marker(model)}\n### ⚠️ {model}: not evaluated\n\n{who}\n\n```text\n{body}\n```\n"
+    return f"{marker}\n### ⚠️ {subject}: not evaluated\n\n{who}\n\n```text\n{body}\n```\n"

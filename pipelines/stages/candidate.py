@@ -14,7 +14,6 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from pipelines.adapters import git
-from pipelines.adapters.forge import STATUS_CONTEXT, Forge
 from pipelines.adapters.registry import Registry
 from pipelines.adapters.workspace import load_workspace
 from pipelines.core.affected import affected_models
@@ -31,74 +30,82 @@ from pipelines.stages.train import train
 
 
 class ModelOutcome(BaseModel):
-    """One affected model's result."""
+    """One affected model's result, and the comment file to post for it."""
 
     model: str
     outcome: str  # passed | blocked | error
     headline: str
     exit_code: int = 0
+    marker: str
+    body_file: str  # relative to the output folder
     comment_url: str = ""
-    report_path: str = ""
 
 
 class CandidateRun(BaseModel):
-    """The whole run, for the CLI and for the summary file."""
+    """The whole run: what `summary.json` holds and `mlpin report post` reads back."""
 
     pr: str
-    commit: str | None
+    sha: str | None  # the commit the status is set on (the PR head)
     base: str
     changed: list[str]
     outcomes: list[ModelOutcome]
     status: str
+    description: str
     out_dir: str
 
 
-def candidate(root: Path, *, base: str, pr: str, out_dir: Path, forge: Forge, progress: Progress = SILENT) -> CandidateRun:
-    """Assess every affected model and report; per-model errors are reported, not raised.
+SUMMARY = "summary.json"
 
-    Committed files that do not load stop the run (exit 2) after an `error` status, since
-    no model can be judged against them.
+
+def candidate(root: Path, *, base: str, pr: str, out_dir: Path, sha: str | None = None, progress: Progress = SILENT) -> CandidateRun:
+    """Assess every affected model and write the reports; talks to no forge.
+
+    Per-model errors become error outcomes with a comment that shows them; committed
+    files that do not load become one PR-level error outcome.
     """
-    head = git.head_commit(root)
+    sha = sha or git.head_commit(root)
+    out_dir.mkdir(parents=True, exist_ok=True)
     try:
         ws = load_workspace(root)
     except MlpinError as exc:
-        if head:
-            forge.set_status(head, context=STATUS_CONTEXT, state="error", description=exc.message)
-        raise
+        body = render_error("committed files", NO_MODEL_MARKER, exc.lines(), exit_code=exc.exit_code)
+        outcomes = [_write(out_dir, "", "error", exc.message, NO_MODEL_MARKER, body, exit_code=exc.exit_code)]
+        return _finish(out_dir, pr=pr, sha=sha, base=base, changed=[], outcomes=outcomes)
     changed = git.changed_paths(root, base)
     affected = affected_models(ws, changed)
     outcomes = []
     if not affected:
-        ref = forge.upsert_comment(pr, NO_MODEL_MARKER, render_no_models(len(changed)))
-        outcomes.append(ModelOutcome(model="", outcome="passed", headline="no model affected", comment_url=ref.url))
+        outcomes.append(_write(out_dir, "", "passed", "no model affected", NO_MODEL_MARKER, render_no_models(len(changed))))
     for model, reasons in affected.items():
         progress.note(f"candidate {model}: {'; '.join(reasons)}")
-        outcomes.append(_one(root, ws, model, reasons, pr=pr, out_dir=out_dir / model, forge=forge, progress=progress))
+        outcomes.append(_one(root, ws, model, reasons, pr=pr, out_dir=out_dir, progress=progress))
+    return _finish(out_dir, pr=pr, sha=sha, base=base, changed=changed, outcomes=outcomes)
+
+
+def _finish(out_dir: Path, *, pr: str, sha: str | None, base: str, changed: list[str], outcomes: list[ModelOutcome]) -> CandidateRun:
     state, description = _status(outcomes)
-    if head:
-        forge.set_status(head, context=STATUS_CONTEXT, state=state, description=description)
-    run = CandidateRun(pr=pr, commit=head, base=base, changed=changed, outcomes=outcomes, status=state, out_dir=str(out_dir))
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "summary.json").write_text(json.dumps(run.model_dump(mode="json"), indent=2) + "\n")
+    run = CandidateRun(pr=pr, sha=sha, base=base, changed=changed, outcomes=outcomes, status=state,
+                       description=description, out_dir=str(out_dir))
+    (out_dir / SUMMARY).write_text(json.dumps(run.model_dump(mode="json"), indent=2) + "\n")
     return run
 
 
-def _one(root: Path, ws: Workspace, model: str, reasons: list[str], *, pr: str, out_dir: Path, forge: Forge, progress: Progress) -> ModelOutcome:
-    out_dir.mkdir(parents=True, exist_ok=True)
+def _write(out_dir: Path, model: str, outcome: str, headline: str, marker: str, body: str, *, exit_code: int = 0) -> ModelOutcome:
+    rel = f"{model}/candidate.md" if model else "pr.md"
+    (out_dir / rel).parent.mkdir(parents=True, exist_ok=True)
+    (out_dir / rel).write_text(body, encoding="utf-8")
+    return ModelOutcome(model=model, outcome=outcome, headline=headline, exit_code=exit_code, marker=marker, body_file=rel)
+
+
+def _one(root: Path, ws: Workspace, model: str, reasons: list[str], *, pr: str, out_dir: Path, progress: Progress) -> ModelOutcome:
+    marker = candidate_marker(model)
     try:
-        report = assess(root, ws, model, reasons, pr=pr, out_dir=out_dir, progress=progress)
+        report = assess(root, ws, model, reasons, pr=pr, out_dir=out_dir / model, progress=progress)
     except MlpinError as exc:
-        body = render_error(model, exc.lines(), exit_code=exc.exit_code)
-        (out_dir / "candidate.md").write_text(body)
-        ref = forge.upsert_comment(pr, candidate_marker(model), body)
-        return ModelOutcome(model=model, outcome="error", headline=exc.message, exit_code=exc.exit_code, comment_url=ref.url)
-    body = render_candidate(report)
-    (out_dir / "candidate.md").write_text(body)
-    (out_dir / "candidate.json").write_text(json.dumps(report.model_dump(mode="json"), indent=2) + "\n")
-    ref = forge.upsert_comment(pr, candidate_marker(model), body)
-    return ModelOutcome(model=model, outcome=report.decision.outcome, headline=report.decision.headline(),
-                        comment_url=ref.url, report_path=str(out_dir / "candidate.json"))
+        body = render_error(model, marker, exc.lines(), exit_code=exc.exit_code)
+        return _write(out_dir, model, "error", exc.message, marker, body, exit_code=exc.exit_code)
+    (out_dir / model / "candidate.json").write_text(json.dumps(report.model_dump(mode="json"), indent=2) + "\n")
+    return _write(out_dir, model, report.decision.outcome, report.decision.headline(), marker, render_candidate(report))
 
 
 def assess(root: Path, ws: Workspace, model: str, reasons: list[str], *, pr: str, out_dir: Path, progress: Progress) -> CandidateReport:
@@ -114,6 +121,7 @@ def assess(root: Path, ws: Workspace, model: str, reasons: list[str], *, pr: str
         eval_rows=evaluation.eval_rows,
         drifted_share=drift.share if drift else None,
     )
+    out_dir.mkdir(parents=True, exist_ok=True)
     Registry(root).tag_version(model, trained.version, {
         tag("pr"): pr,
         tag("candidate_commit"): trained.git_commit or "none",

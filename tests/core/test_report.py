@@ -89,4 +89,4 @@ def test_no_model_affected(md) -> None:
 
 def test_model_that_could_not_be_evaluated(md) -> None:
     lines = ["models/wine_logreg.yaml: 1 problem", "  - estimator.params.depth: unknown hyperparameter"]
-    assert render_error("wine_logreg", lines, exit_code=2) == md
+    assert render_error("wine_logreg", candidate_marker("wine_logreg"), lines, exit_code=2) == md

@@ -35,6 +35,7 @@ class FakeGitHub:
     owner: str = "acme"
     repo: str = "models"
     pulls: set[int] = field(default_factory=set)
+    heads: dict[int, str] = field(default_factory=dict)  # PR -> head sha
     comments: dict[int, list[dict]] = field(default_factory=dict)
     statuses: dict[str, list[dict]] = field(default_factory=dict)
     requests: list[tuple[str, str]] = field(default_factory=list)
@@ -104,6 +105,15 @@ class FakeGitHub:
     def _route(self, method: str, rest: str, query: dict, body: dict) -> tuple[int, dict | list, dict]:
         if method == "GET" and rest == "":
             return 200, self._repo_json(), {}
+        if (m := re.fullmatch(r"/pulls/(\d+)", rest)) and method == "GET":
+            number = int(m.group(1))
+            if number not in self.pulls:
+                return _not_found()
+            url = f"{self.base_url}/repos/{self.repository}/pulls/{number}"
+            head = self.heads.get(number, "0" * 40)
+            return 200, {"id": number, "number": number, "state": "open", "url": url,
+                         "html_url": f"{self.base_url}/{self.repository}/pull/{number}",
+                         "head": {"sha": head, "ref": f"pr-{number}"}, "base": {"sha": "1" * 40, "ref": "main"}}, {}
         if m := re.fullmatch(r"/issues/(\d+)", rest):
             return self._issue(int(m.group(1))) if method == "GET" else _not_found()
         if m := re.fullmatch(r"/issues/(\d+)/comments", rest):

@@ -16,6 +16,7 @@ from pipelines.cli import main
 from pipelines.core.lineage import tag
 from pipelines.core.report import candidate_marker
 from pipelines.stages.candidate import candidate
+from pipelines.stages.post import post_run
 from pipelines.stages.train import train
 from tests.conftest import commit_all, edit_yaml, git
 from tests.fakes.github_api import FakeGitHub
@@ -38,24 +39,30 @@ def push(repo: Path, message: str, **spec_changes) -> None:
 
 
 def run(repo: Path, forge, pr: str = "7"):
-    return candidate(repo, base="main", pr=pr, out_dir=repo / ".mlpin" / "candidate", forge=forge)
+    """Compute, then post from the written files: the two halves of the workflow."""
+    out_dir = repo / ".mlpin" / "candidate"
+    result = candidate(repo, base="main", pr=pr, out_dir=out_dir)
+    post_run(out_dir, forge, expect_sha=result.sha)
+    return result
 
 
 def test_comment_is_created_then_updated_in_place_after_a_second_push(pinned: Path, fake_github: FakeGitHub, github_forge: GitHubForge) -> None:
     push(pinned, "tune C", estimator={"kind": "logistic_regression", "params": {"C": 0.5}})
+    fake_github.heads[7] = git(pinned, "rev-parse", "HEAD")
     first = run(pinned, github_forge)
     assert [o.outcome for o in first.outcomes] == ["passed"]
     (comment,) = fake_github.comments[7]
     assert comment["body"].startswith(candidate_marker(MODEL))
     assert "### ✅ wine_logreg v2: passed" in comment["body"]
     assert "**0 of 13 features drifted (0%); dataset not drifted**" in comment["body"]  # same data: no drift
-    assert fake_github.statuses[first.commit][-1]["state"] == "success"
+    assert fake_github.statuses[first.sha][-1]["state"] == "success"
 
     push(pinned, "tune C again", estimator={"kind": "logistic_regression", "params": {"C": 0.2}})
+    fake_github.heads[7] = git(pinned, "rev-parse", "HEAD")
     second = run(pinned, github_forge)
     (comment,) = fake_github.comments[7]
     assert "### ✅ wine_logreg v3: passed" in comment["body"]
-    assert fake_github.statuses[second.commit][-1]["context"] == "mlpin/candidate"
+    assert fake_github.statuses[second.sha][-1]["context"] == "mlpin/candidate"
     report = json.loads((pinned / ".mlpin/candidate/wine_logreg/candidate.json").read_text())
     assert report["evaluation"]["production"]["version"] == 1
 
@@ -66,6 +73,7 @@ def test_blocked_candidate_lists_every_failed_gate_and_exits_4(pinned: Path, fak
     monkeypatch.setenv("GITHUB_TOKEN", fake_github.token)
     monkeypatch.setenv("GITHUB_REPOSITORY", fake_github.repository)
     monkeypatch.setenv("GITHUB_API_URL", fake_github.base_url)
+    fake_github.heads[7] = git(pinned, "rev-parse", "HEAD")
     code = main(["candidate", "--base", "main", "--pr", "7", "--repo", str(pinned), "-q"])
     out = capsys.readouterr().out
     assert code == 4
@@ -139,6 +147,42 @@ def test_invalid_committed_files_set_an_error_status_and_exit_2(pinned: Path, ca
     commit_all(pinned, "broken policy")
     code = main(["candidate", "--base", "main", "--pr", "7", "--repo", str(pinned), "-q"])
     assert code == 2
-    assert "policies/promotion.yaml" in capsys.readouterr().err
+    assert "ERROR   (pull request): policies/promotion.yaml: 1 problem" in capsys.readouterr().out
     head = git(pinned, "rev-parse", "HEAD")
-    assert LocalForge(pinned).statuses(head)["mlpin/candidate"]["state"] == "error"
+    forge = LocalForge(pinned)
+    assert forge.statuses(head)["mlpin/candidate"]["state"] == "error"
+    assert "### ⚠️ committed files: not evaluated" in forge.comments("7")[0].read_text()
+
+
+def test_post_refuses_reports_for_another_commit_or_pr_head(pinned: Path, fake_github, github_forge) -> None:
+    import pytest
+
+    from pipelines.core.errors import InvalidInput
+
+    (pinned / "README.md").write_text("docs\n")
+    commit_all(pinned, "docs only")
+    out_dir = pinned / ".mlpin" / "candidate"
+    result = candidate(pinned, base="main", pr="7", out_dir=out_dir)
+    with pytest.raises(InvalidInput, match="but this workflow run is for"):
+        post_run(out_dir, github_forge, expect_sha="b" * 40)
+    fake_github.heads[7] = "c" * 40  # the PR moved on, or the summary names someone else's PR
+    with pytest.raises(InvalidInput, match="PR #7 is at cccccccccccc"):
+        post_run(out_dir, github_forge, expect_sha=result.sha)
+    fake_github.heads[7] = result.sha
+    summary = json.loads((out_dir / "summary.json").read_text())
+    summary["outcomes"][0]["body_file"] = "../../models/production.yaml"
+    (out_dir / "summary.json").write_text(json.dumps(summary))
+    with pytest.raises(InvalidInput, match="refusing to post"):
+        post_run(out_dir, github_forge, expect_sha=result.sha)
+    assert fake_github.comments.get(7, []) == [] and fake_github.statuses == {}
+
+
+def test_no_post_writes_files_only_and_report_post_publishes_them(pinned: Path, capsys) -> None:
+    push(pinned, "tune C", estimator={"kind": "logistic_regression", "params": {"C": 0.5}})
+    out = pinned / "report"
+    assert main(["candidate", "--base", "main", "--pr", "7", "--repo", str(pinned), "--out", str(out), "--no-post", "-q"]) == 0
+    assert LocalForge(pinned).comments("7") == []
+    assert (out / "wine_logreg" / "candidate.md").is_file()
+    assert main(["report", "post", "--from", str(out), "--repo", str(pinned)]) == 0
+    assert capsys.readouterr().out.splitlines()[-3].startswith("posted 1 comment(s) on PR 7")
+    assert LocalForge(pinned).comments("7")[0].read_text() == (out / "wine_logreg" / "candidate.md").read_text()
