@@ -1,0 +1,86 @@
+"""GitHub Actions cannot run here, so the workflows are checked offline: against
+GitHub's workflow schema (vendored in check-jsonschema), and against our own rules:
+least privilege per job, no PR code in a privileged job, each step one command."""
+
+from __future__ import annotations
+
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from pipelines.cli import build_parser
+from tests.conftest import PROJECT
+
+WORKFLOWS = sorted((PROJECT / ".github" / "workflows").glob("*.yml"))
+ALLOWED_RUN = (re.compile(r"scripts/bootstrap"), re.compile(r"bash \.ci/run"), re.compile(r"\.venv/bin/mlpin .+"))
+WRITE = "write"
+
+
+def load(path: Path) -> dict:
+    # YAML 1.1 reads the key `on` as True; GitHub means the string.
+    doc = yaml.safe_load(path.read_text())
+    doc["on"] = doc.pop(True, doc.get("on"))
+    return doc
+
+
+def test_there_are_workflows() -> None:
+    assert {p.name for p in WORKFLOWS} >= {"ci.yml", "candidate.yml", "candidate-post.yml"}
+
+
+def test_every_workflow_matches_githubs_schema() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.github-workflows", *map(str, WORKFLOWS)],
+        capture_output=True, text=True, check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_least_privilege(path: Path) -> None:
+    doc = load(path)
+    assert doc.get("permissions") not in (None, "write-all"), "set workflow-level permissions (read or none)"
+    assert WRITE not in str(doc["permissions"]), "write access belongs on the job that needs it"
+    for name, job in doc["jobs"].items():
+        assert isinstance(job.get("permissions"), dict), f"job {name} must declare its permissions"
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_each_step_is_one_command(path: Path) -> None:
+    for job in load(path)["jobs"].values():
+        for step in job["steps"]:
+            if "run" in step:
+                command = step["run"].strip().split(" || ")[0]
+                assert "\n" not in command, f"one command per step: {command!r}"
+                assert any(p.fullmatch(command) for p in ALLOWED_RUN), command
+
+
+def test_mlpin_commands_in_workflows_exist() -> None:
+    parser = build_parser()
+    commands = {name for action in parser._subparsers._group_actions for name in action.choices}
+    for path in WORKFLOWS:
+        for words in (shlex.split(m) for m in re.findall(r"\.venv/bin/mlpin ([^|\n]+)", path.read_text())):
+            assert words[0] in commands, f"{path.name}: mlpin {words[0]} does not exist"
+
+
+def test_privileged_post_job_never_runs_pull_request_code() -> None:
+    doc = load(PROJECT / ".github/workflows/candidate-post.yml")
+    assert list(doc["on"]) == ["workflow_run"]
+    (job,) = doc["jobs"].values()
+    for step in job["steps"]:
+        with_ = step.get("with", {})
+        if step.get("uses", "").startswith("actions/checkout"):
+            assert "ref" not in with_, "checking out a ref here could run the PR's code with write access"
+    assert "--expect-sha" in job["steps"][-1]["run"]
+
+
+def test_compute_job_has_no_write_access_and_full_history() -> None:
+    doc = load(PROJECT / ".github/workflows/candidate.yml")
+    job = doc["jobs"]["compute"]
+    assert all(level != WRITE for level in job["permissions"].values())
+    checkout = next(s for s in job["steps"] if s.get("uses", "").startswith("actions/checkout"))
+    assert checkout["with"]["fetch-depth"] == 0
