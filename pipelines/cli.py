@@ -87,6 +87,20 @@ def _post(args: argparse.Namespace) -> tuple[Any, str]:
     return result, "\n".join(lines)
 
 
+def _verify(args: argparse.Namespace) -> tuple[Any, str]:
+    from pipelines.core.errors import InvalidInput, Problem
+    from pipelines.stages.verify import verify
+
+    report = verify(_root(args), base=args.base, progress=_progress(args))
+    if not report.ok:
+        count = len(report.problems)
+        raise InvalidInput(f"verify failed: {count} problem{'s' if count != 1 else ''} ({'; '.join(report.changes)})",
+                           problems=[Problem("", p) for p in report.problems])
+    lines = ["verify passed" if report.changes else "verify passed: the pin does not change", *(f"  {c}" for c in report.changes),
+             *(f"  note: {n}" for n in report.notes)]
+    return report, "\n".join(lines)
+
+
 def _forge_show(args: argparse.Namespace) -> tuple[Any, str]:
     from pipelines.adapters.localforge import LocalForge
     from pipelines.console import render_forge
@@ -121,6 +135,9 @@ def build_parser() -> argparse.ArgumentParser:
     cmd.add_argument("--sha", help="commit to set the status on (default: HEAD; in Actions pass the PR head)")
     cmd.add_argument("--no-post", action="store_true", help="only write the reports; post them later with mlpin report post")
     cmd.set_defaults(handler=_candidate)
+    cmd = sub.add_parser("verify", parents=[common], help="the required check on a PR that changes models/production.yaml")
+    cmd.add_argument("--base", required=True, help="the ref the PR merges into, e.g. origin/main")
+    cmd.set_defaults(handler=_verify)
     report = sub.add_parser("report", help="post reports written by an earlier command")
     report_sub = report.add_subparsers(dest="report_command", required=True, metavar="COMMAND")
     cmd = report_sub.add_parser("post", parents=[common], help="post a candidate run's comments and status (the workflow_run half)")

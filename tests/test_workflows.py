@@ -17,7 +17,7 @@ from pipelines.cli import build_parser
 from tests.conftest import PROJECT
 
 WORKFLOWS = sorted((PROJECT / ".github" / "workflows").glob("*.yml"))
-ALLOWED_RUN = (re.compile(r"scripts/bootstrap"), re.compile(r"bash \.ci/run"), re.compile(r"\.venv/bin/mlpin .+"))
+ALLOWED_RUN = (re.compile(r"(tool/)?scripts/bootstrap"), re.compile(r"bash \.ci/run"), re.compile(r"(tool/)?\.venv/bin/mlpin .+"))
 WRITE = "write"
 
 
@@ -29,7 +29,7 @@ def load(path: Path) -> dict:
 
 
 def test_there_are_workflows() -> None:
-    assert {p.name for p in WORKFLOWS} >= {"ci.yml", "candidate.yml", "candidate-post.yml"}
+    assert {p.name for p in WORKFLOWS} >= {"ci.yml", "candidate.yml", "candidate-post.yml", "verify.yml"}
 
 
 def test_every_workflow_matches_githubs_schema() -> None:
@@ -84,3 +84,13 @@ def test_compute_job_has_no_write_access_and_full_history() -> None:
     assert all(level != WRITE for level in job["permissions"].values())
     checkout = next(s for s in job["steps"] if s.get("uses", "").startswith("actions/checkout"))
     assert checkout["with"]["fetch-depth"] == 0
+
+
+def test_required_verify_check_runs_mlpin_from_the_base_branch() -> None:
+    doc = load(PROJECT / ".github/workflows/verify.yml")
+    assert doc["on"]["pull_request"]["paths"] == ["models/production.yaml"]
+    (job,) = doc["jobs"].values()
+    tool = next(s for s in job["steps"] if s.get("with", {}).get("path") == "tool")
+    assert tool["with"]["ref"] == "${{ github.base_ref }}"
+    runs = [s["run"] for s in job["steps"] if "run" in s]
+    assert runs == ["tool/scripts/bootstrap", 'tool/.venv/bin/mlpin verify --repo . --base "origin/$BASE_REF"']

@@ -138,6 +138,16 @@ class Registry:
             version = mlflow.register_model(info.model_uri, entry.model, tags=tags)
         return LoggedVersion(entry.model, int(version.version), run.info.run_id, digest, self.uri)
 
+    def version_digest(self, model: str, version: int) -> str:
+        """sha256 of a registered version's artifact folder, as stored (nothing is unpickled)."""
+        self._version(model, version)
+        return self._artifact_digest(f"models:/{model}/{version}")
+
+    def run_metrics(self, run_id: str) -> dict[str, float]:
+        """The latest value of every metric of a run."""
+        with _outside(f"reading run {run_id}"):
+            return dict(self.client.get_run(run_id).data.metrics)
+
     def _artifact_digest(self, model_uri: str) -> str:
         with tempfile.TemporaryDirectory() as tmp:
             return sha256_tree(self._download(model_uri, Path(tmp)), exclude=VOLATILE_FILES)

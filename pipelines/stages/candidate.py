@@ -127,6 +127,9 @@ def assess(root: Path, ws: Workspace, model: str, reasons: list[str], *, pr: str
         tag("candidate_commit"): trained.git_commit or "none",
         tag("verdict"): decision.outcome,
         tag("failed_gates"): "; ".join(g.gate for g in decision.failed) or "none",
+        # the evidence, so mlpin verify can re-apply the policy as it stands later
+        tag("eval_rows"): str(evaluation.eval_rows),
+        tag("drifted_share"): "none" if drift is None else repr(drift.share),
     })
     return CandidateReport(
         model=model, task=spec.task, policy=spec.policy, pr=pr, reasons=reasons, train=trained,

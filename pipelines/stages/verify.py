@@ -1,0 +1,117 @@
+"""`mlpin verify --base <ref>`: the required check on a PR that changes the pin.
+
+Only entries that change are checked: the version exists, its run, lineage tags and
+stored artifact match the pin, and its recorded candidate evidence passes the policy as
+it stands at this commit (a version that was in production before, i.e. a rollback,
+is exempt from the policy re-check but not from the integrity checks). A pin change
+must also be the only change in its PR.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from pipelines.adapters import git
+from pipelines.adapters.registry import Registry
+from pipelines.adapters.workspace import load_workspace
+from pipelines.core.errors import MlpinError, NotFound, Problem
+from pipelines.core.lineage import tag
+from pipelines.core.pin import RegistryRecord, check_entry, pin_changes
+from pipelines.core.policy import Decision, evaluate_gates
+from pipelines.core.schemas import PinnedModel, ProductionPins
+from pipelines.core.workspace import PIN_PATH, Workspace
+from pipelines.progress import SILENT, Progress
+
+PRODUCTION_PREFIX = "production."
+
+
+class VerifyReport(BaseModel):
+    """What changed in the pin and every problem found."""
+
+    base: str
+    changes: list[str]
+    notes: list[str]
+    problems: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def verify(root: Path, *, base: str, progress: Progress = SILENT) -> VerifyReport:
+    """Check the pin change between the merge base of `base` and HEAD."""
+    ws = load_workspace(root)
+    merge_base = git.run_git(root, "merge-base", base, "HEAD")
+    changes = pin_changes(pins_at(root, merge_base), ws.pins)
+    problems: list[Problem] = []
+    others = sorted(p for p in git.changed_paths(root, base) if p != PIN_PATH)
+    if changes and others:
+        problems.append(Problem(PIN_PATH, f"a pin change must be the only change in its PR; this PR also changes {others}"))
+    notes, lines = [], []
+    registry = Registry(root) if any(c.new is not None for c in changes) else None
+    for change in changes:
+        lines.append(_describe(change.model, change.kind, change.old, change.new))
+        if change.new is None:
+            notes.append(f"{change.model} leaves production (entry removed)")
+            continue
+        with progress.step(f"verifying {change.model} v{change.new.version}"):
+            record = _record(registry, change.model, change.new)
+            earlier = previously_pinned(root, merge_base, change.model, change.new)
+            if earlier:
+                notes.append(f"{change.model} v{change.new.version} was in production at {earlier[:12]}: a rollback, policy re-check skipped")
+            decision = _recorded_decision(registry, ws, change.model, record) if record.exists and not earlier else None
+            problems += check_entry(change.model, change.new, record, decision=decision, previously_pinned_at=earlier)
+    return VerifyReport(base=base, changes=lines, notes=notes, problems=[f"{PIN_PATH}: {p}" for p in problems])
+
+
+def pins_at(root: Path, commit: str) -> ProductionPins:
+    """The pin file at a commit; empty when it did not exist or did not parse then."""
+    try:
+        return ProductionPins.model_validate(yaml.safe_load(git.git_bytes(root, "show", f"{commit}:{PIN_PATH}")) or {})
+    except (MlpinError, yaml.YAMLError, ValidationError):
+        return ProductionPins()
+
+
+def previously_pinned(root: Path, until: str, model: str, entry: PinnedModel) -> str | None:
+    """The newest commit (up to `until`) whose pin had this exact version and artifact for `model`."""
+    for commit in git.run_git(root, "log", "--format=%H", until, "--", PIN_PATH).splitlines():
+        old = pins_at(root, commit).models.get(model)
+        if old is not None and (old.version, old.artifact_sha256) == (entry.version, entry.artifact_sha256):
+            return commit
+    return None
+
+
+def _record(registry: Registry, model: str, pin: PinnedModel) -> RegistryRecord:
+    try:
+        tags = registry.version_tags(model, pin.version)
+    except NotFound:
+        return RegistryRecord(exists=False)
+    return RegistryRecord(exists=True, run_id=registry.run_id(model, pin.version), tags=tags,
+                          artifact_sha256=registry.version_digest(model, pin.version))
+
+
+def _recorded_decision(registry: Registry, ws: Workspace, model: str, record: RegistryRecord) -> Decision | None:
+    rows = record.tags.get(tag("eval_rows"))
+    share = record.tags.get(tag("drifted_share"))
+    if rows is None or share is None or record.run_id is None:
+        return None
+    metrics = registry.run_metrics(record.run_id)
+    candidate = {k: v for k, v in metrics.items() if not k.startswith(PRODUCTION_PREFIX)}
+    production = {k.removeprefix(PRODUCTION_PREFIX): v for k, v in metrics.items() if k.startswith(PRODUCTION_PREFIX)}
+    return evaluate_gates(
+        ws.policy_for(ws.spec(model)), candidate=candidate, production=production or None,
+        eval_rows=int(rows), drifted_share=None if share == "none" else float(share),
+    )
+
+
+def _describe(model: str, kind: str, old: PinnedModel | None, new: PinnedModel | None) -> str:
+    if kind == "added":
+        return f"{model}: pinned v{new.version}"
+    if kind == "removed":
+        return f"{model}: unpinned (was v{old.version})"
+    if old.version == new.version:
+        return f"{model}: v{new.version} entry edited" + (" (suspend)" if old.suspend != new.suspend else "")
+    return f"{model}: v{old.version} -> v{new.version}"
