@@ -83,3 +83,10 @@ def test_unreachable_tracking_server_exits_3(repo: Path, capsys, monkeypatch) ->
     code, _, err = run(capsys, "train", "wine_logreg", "--repo", str(repo), "-q")
     assert code == 3
     assert err.startswith("mlpin: error: mlflow: opening experiment mlpin/wine_logreg failed")
+
+
+@pytest.mark.parametrize("command", ["candidate", "verify"])
+def test_unknown_base_ref_is_invalid_input(repo: Path, capsys, command: str) -> None:
+    code, _, err = run(capsys, command, "--base", "origin/nope", "--repo", str(repo), "-q")
+    assert code == 2
+    assert "git ref 'origin/nope' does not exist here; fetch it first" in err

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from pipelines.core.errors import OutsideSystemError
+from pipelines.core.errors import InvalidInput, OutsideSystemError
 
 
 def run_git(root: Path, *args: str) -> str:
@@ -27,8 +27,17 @@ def git_bytes(root: Path, *args: str) -> bytes:
     return done.stdout
 
 
+def require_ref(root: Path, ref: str) -> str:
+    """The commit `ref` names; InvalidInput saying how to get it when it does not exist."""
+    try:
+        return run_git(root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+    except OutsideSystemError:
+        raise InvalidInput(f"git ref '{ref}' does not exist here; fetch it first (in Actions: actions/checkout with fetch-depth: 0)") from None
+
+
 def changed_paths(root: Path, base: str) -> list[str]:
     """Paths changed between the merge base of `base` and HEAD, plus uncommitted changes."""
+    require_ref(root, base)
     committed = run_git(root, "diff", "--name-only", f"{base}...HEAD").splitlines()
     pending = run_git(root, "status", "--porcelain", "--untracked-files=all").splitlines()
     return sorted(set(committed) | {line[3:].split(" -> ")[-1] for line in pending})
