@@ -69,12 +69,88 @@ def _candidate(args: argparse.Namespace) -> tuple[Any, str]:
     from pipelines.stages.post import post_run
 
     root = _root(args)
-    pr = args.pr or pr_from_environment() or git.current_branch(root) or "local"
+    pr = args.pr or pr_from_environment() or _local_pr(root) or git.current_branch(root) or "local"
     out_dir = Path(args.out).resolve() if args.out else root / ".mlpin" / "candidate"
     run = candidate(root, base=args.base, pr=pr, out_dir=out_dir, sha=args.sha, progress=_progress(args))
     if not args.no_post:
         post_run(out_dir, select_forge(root))
     return run, render_candidate_run(run, posted=not args.no_post)
+
+
+def _local_pr(root: Path) -> str | None:
+    """The local forge's open PR from the checked-out branch (embedded default only)."""
+    from pipelines.adapters import git
+    from pipelines.adapters.forge import local_forge
+
+    if os.environ.get("GITHUB_TOKEN"):
+        return None
+    branch = git.current_branch(root)
+    pull = local_forge(root).pull_for_branch(branch) if branch else None
+    return str(pull.number) if pull else None
+
+
+def _propose(args: argparse.Namespace) -> tuple[Any, str]:
+    from pipelines.adapters.forge import select_forge
+    from pipelines.console import render_outcomes
+    from pipelines.stages.propose import propose
+
+    root = _root(args)
+    run = propose(root, select_forge(root), before=args.before, base_branch=args.base_branch, progress=_progress(args))
+    lines = [f"{o.model}: {o.outcome} - {o.headline}" + (f" (PR {o.pr}: {o.url})" if o.pr else "") for o in run.outcomes]
+    return run, render_outcomes(f"propose on {run.commit[:12]}", lines, empty="no model's spec, data or policy changed: nothing to propose")
+
+
+def _deploy(args: argparse.Namespace) -> tuple[Any, str]:
+    from pipelines.adapters.forge import select_forge
+    from pipelines.console import render_outcomes
+    from pipelines.stages.deploy import deploy
+
+    root = _root(args)
+    run = deploy(root, select_forge(root), progress=_progress(args))
+    lines = [f"{m.model}: {m.outcome} - {m.headline}" for m in run.outcomes]
+    lines += [f"deployment {run.deployment} ({'recorded' if run.deployment_created else 'already recorded'}), "
+              f"PR {run.pr or 'none'}, approver {run.approver}", f"webhook: {run.webhook}"]
+    return run, render_outcomes(f"deploy {run.commit[:12]} (alias 'production' mirrors the pin)", lines, empty="")
+
+
+def _rollback(args: argparse.Namespace) -> tuple[Any, str]:
+    from pipelines.adapters.forge import select_forge
+    from pipelines.stages.rollback import rollback
+
+    root = _root(args)
+    result = rollback(root, select_forge(root), args.model, to=args.to, base_branch=args.base_branch)
+    text = (f"rollback PR {result.pr} ({result.branch}): {result.model} v{result.from_version} -> "
+            f"{f'v{result.to_version}' if result.to_version else 'unpinned'}\n  reverts {', '.join(c[:12] for c in result.reverts)}\n  {result.url}")
+    return result, text
+
+
+def _history(args: argparse.Namespace) -> tuple[Any, str]:
+    from pipelines.adapters.forge import select_forge
+    from pipelines.console import render_history
+    from pipelines.core.history import parse_time
+    from pipelines.stages.history import history
+
+    root = _root(args)
+    result = history(root, select_forge(root), args.model, at=parse_time(args.at) if args.at else None)
+    return result, render_history(result)
+
+
+def _forge_open(args: argparse.Namespace) -> tuple[Any, str]:
+    from pipelines.adapters.forge import local_forge
+
+    root = _root(args)
+    ref = local_forge(root).open_pull(head=args.head, base=args.base, title=args.title or args.head, body=args.body or "")
+    return ref, f"PR #{ref.number} {args.head} -> {args.base} ({'opened' if ref.created else 'already open'})"
+
+
+def _forge_merge(args: argparse.Namespace) -> tuple[Any, str]:
+    from pipelines.adapters.forge import local_forge
+    from pipelines.stages.merge import merge_pull
+
+    root = _root(args)
+    result = merge_pull(root, local_forge(root), args.pr)
+    pushed = ", pushed to origin" if result.pushed else ""
+    return result, f"merged PR #{result.pr} ({result.head} -> {result.base}) as {result.merge_commit[:12]}, approved by {result.approver}{pushed}"
 
 
 def _post(args: argparse.Namespace) -> tuple[Any, str]:
@@ -102,10 +178,10 @@ def _verify(args: argparse.Namespace) -> tuple[Any, str]:
 
 
 def _forge_show(args: argparse.Namespace) -> tuple[Any, str]:
-    from pipelines.adapters.localforge import LocalForge
+    from pipelines.adapters.forge import local_forge
     from pipelines.console import render_forge
 
-    forge = LocalForge(_root(args))
+    forge = local_forge(_root(args))
     prs = [args.pr] if args.pr else forge.prs()
     return forge.snapshot(prs), render_forge(forge, prs)
 
@@ -135,9 +211,24 @@ def build_parser() -> argparse.ArgumentParser:
     cmd.add_argument("--sha", help="commit to set the status on (default: HEAD; in Actions pass the PR head)")
     cmd.add_argument("--no-post", action="store_true", help="only write the reports; post them later with mlpin report post")
     cmd.set_defaults(handler=_candidate)
+    cmd = sub.add_parser("propose", parents=[common], help="after a merge: open or update a promotion PR per model whose candidate passed")
+    cmd.add_argument("--before", help="the commit before the push (default: HEAD's first parent; in Actions: github.event.before)")
+    cmd.add_argument("--base-branch", help="the branch promotion PRs merge into (default: the checked-out branch)")
+    cmd.set_defaults(handler=_propose)
     cmd = sub.add_parser("verify", parents=[common], help="the required check on a PR that changes models/production.yaml")
     cmd.add_argument("--base", required=True, help="the ref the PR merges into, e.g. origin/main")
     cmd.set_defaults(handler=_verify)
+    cmd = sub.add_parser("deploy", parents=[common], help="after a pin change lands: MLflow alias 'production' mirrors the pin; record the deployment")
+    cmd.set_defaults(handler=_deploy)
+    cmd = sub.add_parser("rollback", parents=[common], help="open a PR that git-reverts a model's last pin change")
+    cmd.add_argument("model", help="a pinned model")
+    cmd.add_argument("--to", type=int, help="revert every change since this version was pinned")
+    cmd.add_argument("--base-branch", help="the branch the PR merges into (default: the checked-out branch)")
+    cmd.set_defaults(handler=_rollback)
+    cmd = sub.add_parser("history", parents=[common], help="what was in production, when, by which PR and approver")
+    cmd.add_argument("model", help="a model name")
+    cmd.add_argument("--at", help="ISO 8601 time: what was in production then")
+    cmd.set_defaults(handler=_history)
     report = sub.add_parser("report", help="post reports written by an earlier command")
     report_sub = report.add_subparsers(dest="report_command", required=True, metavar="COMMAND")
     cmd = report_sub.add_parser("post", parents=[common], help="post a candidate run's comments and status (the workflow_run half)")
@@ -149,6 +240,15 @@ def build_parser() -> argparse.ArgumentParser:
     cmd = forge_sub.add_parser("show", parents=[common], help="print PR comments and commit statuses kept under .mlpin/forge")
     cmd.add_argument("--pr", help="only this PR")
     cmd.set_defaults(handler=_forge_show)
+    cmd = forge_sub.add_parser("open", parents=[common], help="open a pull request from a local branch")
+    cmd.add_argument("head", help="the branch with the change")
+    cmd.add_argument("--base", default="main", help="the branch it merges into (default: main)")
+    cmd.add_argument("--title", help="title (default: the branch name)")
+    cmd.add_argument("--body", help="description")
+    cmd.set_defaults(handler=_forge_open)
+    cmd = forge_sub.add_parser("merge", parents=[common], help="merge a pull request (you are the approver)")
+    cmd.add_argument("pr", help="the PR number")
+    cmd.set_defaults(handler=_forge_merge)
     return parser
 
 
@@ -162,8 +262,14 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
-    print(json.dumps(result.model_dump(mode="json"), indent=2, sort_keys=True) if args.json else text)
+    print(json.dumps(_as_json(result), indent=2, sort_keys=True) if args.json else text)
     return _result_code(result)
+
+
+def _as_json(result: Any) -> Any:
+    import dataclasses
+
+    return dataclasses.asdict(result) if dataclasses.is_dataclass(result) else result.model_dump(mode="json")
 
 
 def _result_code(result: Any) -> int:

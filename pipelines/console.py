@@ -72,7 +72,12 @@ def render_candidate_run(run, *, posted: bool) -> str:
 def render_forge(forge, prs: list[str]) -> str:
     """Every comment of the given PRs of the local forge, then every commit status."""
     out = []
+    pulls = {str(p.number): p for p in forge.pulls()}
     for pr in prs:
+        if pr in pulls:
+            pull = pulls[pr]
+            merged = f" by {pull.merged_by} as {pull.merge_commit[:12]}" if pull.state == "merged" else ""
+            out += [f"==== PR #{pr} {pull.head} -> {pull.base} [{pull.state}{merged}]: {pull.title}", pull.body]
         for path in forge.comments(pr):
             out += [f"==== PR {pr}, comment {path.stem} ({path})", path.read_text(encoding="utf-8")]
     statuses = forge.all_statuses()
@@ -80,4 +85,29 @@ def render_forge(forge, prs: list[str]) -> str:
         out.append("==== commit statuses")
         for sha, contexts in statuses.items():
             out += [f"  {sha[:12]} {ctx}: {s['state']} - {s['description']}" for ctx, s in sorted(contexts.items())]
-    return "\n".join(out) or "the local forge has no PR comments or statuses yet"
+    deployments = forge.deployments("production")
+    if deployments:
+        out.append("==== deployments (newest first)")
+        out += [f"  #{d.id} {d.sha[:12]} {d.environment} {d.state} at {d.created_at}: {d.payload.get('models', {})}" for d in deployments]
+    return "\n".join(out) or "the local forge has no pull requests, comments or statuses yet"
+
+
+def render_outcomes(title: str, lines: list[str], *, empty: str) -> str:
+    """A title, then one line per model (or `empty`)."""
+    return "\n".join([title, *(f"  {line}" for line in lines)] if lines else [title, f"  {empty}"] if empty else [title])
+
+
+def render_history(result) -> str:
+    """A model's production timeline, newest last; then the `--at` answer."""
+    out = [f"{result.model} in production (models/production.yaml, first-parent history):"]
+    for e in result.events:
+        what = {"pinned": f"v{e.version} pinned", "replaced": f"v{e.previous} -> v{e.version}",
+                "edited": f"v{e.version} entry edited", "removed": f"v{e.previous} unpinned"}[e.change]
+        deployed = f", deployed {e.deployed_at}" if e.deployed_at else ", not deployed"
+        via = f"PR #{e.pr}" if e.pr else "no PR"
+        out.append(f"  {e.time.isoformat()}  {e.commit[:12]}  {what:<16} {via}, approved by {e.approver}{deployed}")
+    if result.at is not None:
+        event = result.at_event
+        answer = "nothing was pinned" if event is None or event.version is None else f"v{event.version} (since {event.commit[:12]})"
+        out.append(f"at {result.at.isoformat()}: {answer}")
+    return "\n".join(out)

@@ -1,8 +1,10 @@
-"""The forge port: where mlpin talks to people (PR comments, commit statuses).
+"""The forge port: where mlpin talks to people (PR comments, commit statuses, pull
+requests, deployments).
 
 Two implementations: GitHub through PyGithub, and a local forge that keeps everything
-as files under `.mlpin/forge/`. `GITHUB_TOKEN` + `GITHUB_REPOSITORY` (as GitHub
-Actions sets them) select GitHub; otherwise the local forge is used.
+as files under `.mlpin/forge/` (or `MLPIN_FORGE_DIR`). `GITHUB_TOKEN` +
+`GITHUB_REPOSITORY` (as GitHub Actions sets them) select GitHub; otherwise the local
+forge is used.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from typing import Literal, Protocol
 
 StatusState = Literal["pending", "success", "failure", "error"]
 STATUS_CONTEXT = "mlpin/candidate"
+PROPOSE_CONTEXT = "mlpin/propose"
+ENVIRONMENT = "production"
 
 
 @dataclass(frozen=True)
@@ -27,6 +31,38 @@ class CommentRef:
     url: str
     created: bool
     changed: bool
+
+
+@dataclass(frozen=True)
+class PullRef:
+    """A pull request that was opened or updated."""
+
+    number: str
+    url: str
+    created: bool
+    changed: bool
+
+
+@dataclass(frozen=True)
+class Merge:
+    """Who merged which pull request into a commit: the human approval."""
+
+    pr: str
+    approver: str
+    merged_at: str  # ISO 8601
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """A recorded deployment of a commit to an environment."""
+
+    id: str
+    sha: str
+    environment: str
+    created_at: str  # ISO 8601
+    state: str
+    payload: dict
+    created: bool = False
 
 
 class Forge(Protocol):
@@ -43,6 +79,18 @@ class Forge(Protocol):
     def check_pr_head(self, pr: str, sha: str) -> None:
         """Raise InvalidInput unless `sha` is the head commit of PR `pr`."""
 
+    def open_pull(self, *, head: str, base: str, title: str, body: str) -> PullRef:
+        """Open a PR from branch `head` into `base`, or update the open one from `head`."""
+
+    def merged_pull(self, sha: str) -> Merge | None:
+        """The PR whose merge made commit `sha`, with who merged it; None for a direct push."""
+
+    def record_deployment(self, *, sha: str, environment: str, description: str, payload: dict) -> Deployment:
+        """Record a successful deployment of `sha`, unless one is already recorded."""
+
+    def deployments(self, environment: str) -> list[Deployment]:
+        """Recorded deployments to `environment`, newest first."""
+
 
 def select_forge(root: Path, environ: Mapping[str, str] = os.environ) -> Forge:
     """GitHub when the Actions variables are present, else the local forge."""
@@ -51,9 +99,15 @@ def select_forge(root: Path, environ: Mapping[str, str] = os.environ) -> Forge:
         from pipelines.adapters.github import GitHubForge
 
         return GitHubForge(token=token, repository=repository, base_url=environ.get("GITHUB_API_URL", "https://api.github.com"))
+    return local_forge(root, environ)
+
+
+def local_forge(root: Path, environ: Mapping[str, str] = os.environ):
+    """The local forge: `MLPIN_FORGE_DIR`, else `.mlpin/forge/` of the repository."""
     from pipelines.adapters.localforge import LocalForge
 
-    return LocalForge(root)
+    folder = environ.get("MLPIN_FORGE_DIR")
+    return LocalForge(root, folder=Path(folder) if folder else None)
 
 
 def pr_from_environment(environ: Mapping[str, str] = os.environ) -> str | None:

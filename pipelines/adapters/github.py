@@ -1,4 +1,5 @@
-"""The forge on GitHub, through PyGithub.
+"""The forge on GitHub, through PyGithub: comments, statuses, pull requests,
+deployments.
 
 Retries on 5xx and rate-limit responses come from PyGithub's GithubRetry (honouring
 Retry-After and X-RateLimit-Reset); comments are found again by their hidden marker
@@ -11,7 +12,7 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
-from pipelines.adapters.forge import CommentRef, StatusState
+from pipelines.adapters.forge import CommentRef, Deployment, Merge, PullRef, StatusState
 from pipelines.core.errors import InvalidInput, NotFound, OutsideSystemError
 
 RETRIES = 5
@@ -99,3 +100,54 @@ class GitHubForge:
         options = {"target_url": target_url} if target_url else {}
         with _github(f"setting status {context} on {sha[:12]}"):
             repo.get_commit(sha).create_status(state=state, description=description[:DESCRIPTION_LIMIT], context=context, **options)
+
+    def open_pull(self, *, head: str, base: str, title: str, body: str) -> PullRef:
+        """Update the open PR from `head` (the branch must already be pushed), else create it."""
+        repo = self._repository()
+        owner = self.repository.split("/")[0]
+        with _github(f"opening a pull request from {head}"):
+            for pull in repo.get_pulls(state="open", head=f"{owner}:{head}"):
+                changed = (pull.title, pull.body or "", pull.base.ref) != (title, body, base)
+                if changed:
+                    pull.edit(title=title, body=body, base=base)
+                return PullRef(str(pull.number), pull.html_url, created=False, changed=changed)
+            pull = repo.create_pull(base=base, head=head, title=title, body=body)
+            return PullRef(str(pull.number), pull.html_url, created=True, changed=True)
+
+    def merged_pull(self, sha: str) -> Merge | None:
+        """The merged PR whose merge commit is `sha` (merge, squash or rebase), with its merger."""
+        with _github(f"finding the pull request of {sha[:12]}"):
+            for pull in self._repository().get_commit(sha).get_pulls():
+                if pull.merged_at is not None and pull.merge_commit_sha == sha:
+                    approver = pull.merged_by.login if pull.merged_by else "unknown"
+                    return Merge(pr=str(pull.number), approver=approver, merged_at=pull.merged_at.isoformat())
+        return None
+
+    def record_deployment(self, *, sha: str, environment: str, description: str, payload: dict) -> Deployment:
+        """A GitHub Deployment of `sha` with a success status; reused when one exists."""
+        repo = self._repository()
+        with _github(f"recording the deployment of {sha[:12]}"):
+            existing = next(iter(repo.get_deployments(sha=sha, environment=environment)), None)
+            deployment = existing or repo.create_deployment(
+                ref=sha, environment=environment, description=description[:DESCRIPTION_LIMIT], payload=payload,
+                auto_merge=False, required_contexts=[], production_environment=True,
+            )
+            states = [status.state for status in deployment.get_statuses()]
+            if "success" not in states:
+                deployment.create_status("success", description=description[:DESCRIPTION_LIMIT], auto_inactive=True)
+            return _deployment(deployment, state="success", created=existing is None)
+
+    def deployments(self, environment: str) -> list[Deployment]:
+        """Deployments to `environment`, newest first, with each one's latest state."""
+        with _github(f"listing deployments to {environment}"):
+            found = []
+            for deployment in self._repository().get_deployments(environment=environment):
+                latest = next(iter(deployment.get_statuses()), None)  # GitHub lists newest first
+                found.append(_deployment(deployment, state=latest.state if latest else "pending"))
+            return found
+
+
+def _deployment(deployment: Any, *, state: str, created: bool = False) -> Deployment:
+    payload = deployment.payload if isinstance(deployment.payload, dict) else {}
+    return Deployment(id=str(deployment.id), sha=deployment.sha, environment=deployment.environment,
+                      created_at=deployment.created_at.isoformat(), state=state, payload=payload, created=created)

@@ -1,9 +1,14 @@
-"""The forge of the embedded default: PR comments and commit statuses as files.
+"""The forge of the embedded default: pull requests, comments, commit statuses and
+deployments as files. Pull requests are real branches of the repository; merging one
+(`mlpin forge merge`) is a git merge done by the stage, recorded here.
 
-Layout under `.mlpin/forge/`:
+Layout under `.mlpin/forge/` (or `MLPIN_FORGE_DIR`, to share one forge between clones):
+  pulls/<n>.json           a pull request: head and base branch, title, body, state,
+                           and once merged: merge commit, approver, time
   prs/<pr>/<n>.md          one file per comment; the marker is its first line
   statuses/<sha>.json      {context: {state, description, target_url}}
-PRs are named by number or by branch name; later stages add real branches here.
+  deployments.json         every deployment, oldest first
+Comments may name a PR by number or, for a branch with no pull request, by branch name.
 """
 
 from __future__ import annotations
@@ -11,18 +16,49 @@ from __future__ import annotations
 import json
 import os
 import re
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel
 
-from pipelines.adapters.forge import CommentRef, StatusState
+from pipelines.adapters.forge import CommentRef, Deployment, Merge, PullRef, StatusState
+from pipelines.core.errors import InvalidInput, NotFound
+
+
+class LocalPull(BaseModel):
+    """One pull request of the local forge."""
+
+    number: int
+    head: str
+    base: str
+    title: str
+    body: str
+    state: Literal["open", "merged", "closed"] = "open"
+    created_at: str
+    merge_commit: str | None = None
+    merged_by: str | None = None
+    merged_at: str | None = None
+
+
+def now_iso() -> str:
+    """The current UTC time, to the second, as ISO 8601."""
+    return datetime.now(UTC).replace(microsecond=0).isoformat()
 
 
 class ForgeSnapshot(BaseModel):
-    """What the local forge holds: comment bodies per PR, statuses per commit."""
+    """What the local forge holds: pull requests, comment bodies per PR, statuses per
+    commit, deployments."""
 
+    pulls: list[LocalPull] = []
     comments: dict[str, list[str]]
     statuses: dict[str, dict[str, dict]]
+    deployments: list[dict] = []
+
+
+def _deployment(record: dict, *, created: bool = False) -> Deployment:
+    fields = ("id", "sha", "environment", "created_at", "state", "payload")
+    return Deployment(**{k: record[k] for k in fields}, created=created)
 
 
 def _atomic_write(path: Path, text: str) -> None:
@@ -41,8 +77,85 @@ class LocalForge:
 
     name = "local"
 
-    def __init__(self, root: Path) -> None:
-        self.folder = root / ".mlpin" / "forge"
+    def __init__(self, root: Path, *, folder: Path | None = None) -> None:
+        self.folder = folder or root / ".mlpin" / "forge"
+
+    # --- pull requests ------------------------------------------------------------
+
+    def pulls(self) -> list[LocalPull]:
+        """Every pull request, oldest first."""
+        folder = self.folder / "pulls"
+        paths = sorted(folder.glob("*.json"), key=lambda p: int(p.stem)) if folder.is_dir() else []
+        return [LocalPull.model_validate_json(p.read_text()) for p in paths]
+
+    def pull(self, number: str) -> LocalPull:
+        """One pull request; NotFound naming the open ones otherwise."""
+        for found in self.pulls():
+            if str(found.number) == str(number).lstrip("#"):
+                return found
+        open_ones = [f"#{p.number} ({p.head})" for p in self.pulls() if p.state == "open"]
+        raise NotFound(f"the local forge has no pull request {number}; open: {', '.join(open_ones) or 'none'}")
+
+    def pull_for_branch(self, head: str) -> LocalPull | None:
+        """The open pull request from branch `head`, if any."""
+        return next((p for p in self.pulls() if p.head == head and p.state == "open"), None)
+
+    def _save_pull(self, pull: LocalPull) -> None:
+        _atomic_write(self.folder / "pulls" / f"{pull.number}.json", pull.model_dump_json(indent=2) + "\n")
+
+    def open_pull(self, *, head: str, base: str, title: str, body: str) -> PullRef:
+        """Open a pull request from `head`, or update the open one's title and body."""
+        if head == base:
+            raise InvalidInput(f"a pull request needs two branches; head and base are both '{head}'")
+        found = self.pull_for_branch(head)
+        if found is not None:
+            changed = (found.title, found.body, found.base) != (title, body, base)
+            if changed:
+                self._save_pull(found.model_copy(update={"title": title, "body": body, "base": base}))
+            return PullRef(str(found.number), self._pull_path(found.number), created=False, changed=changed)
+        number = max((p.number for p in self.pulls()), default=0) + 1
+        self._save_pull(LocalPull(number=number, head=head, base=base, title=title, body=body, created_at=now_iso()))
+        return PullRef(str(number), self._pull_path(number), created=True, changed=True)
+
+    def _pull_path(self, number: int) -> str:
+        return str(self.folder / "pulls" / f"{number}.json")
+
+    def record_merge(self, number: str, *, merge_commit: str, approver: str) -> LocalPull:
+        """Mark an open pull request merged by `approver` into `merge_commit`."""
+        pull = self.pull(number)
+        if pull.state != "open":
+            raise InvalidInput(f"pull request #{pull.number} is already {pull.state}")
+        merged = pull.model_copy(update={"state": "merged", "merge_commit": merge_commit, "merged_by": approver, "merged_at": now_iso()})
+        self._save_pull(merged)
+        return merged
+
+    def merged_pull(self, sha: str) -> Merge | None:
+        """The pull request whose merge commit is `sha`."""
+        for pull in self.pulls():
+            if pull.state == "merged" and pull.merge_commit == sha:
+                return Merge(pr=str(pull.number), approver=pull.merged_by or "unknown", merged_at=pull.merged_at or "")
+        return None
+
+    # --- deployments --------------------------------------------------------------
+
+    def _deployment_records(self) -> list[dict]:
+        path = self.folder / "deployments.json"
+        return json.loads(path.read_text()) if path.is_file() else []
+
+    def record_deployment(self, *, sha: str, environment: str, description: str, payload: dict) -> Deployment:
+        """Append a successful deployment of `sha` unless one is already recorded."""
+        records = self._deployment_records()
+        for record in records:
+            if (record["sha"], record["environment"]) == (sha, environment):
+                return _deployment(record)
+        record = {"id": str(len(records) + 1), "sha": sha, "environment": environment, "created_at": now_iso(),
+                  "state": "success", "description": description, "payload": payload}
+        _atomic_write(self.folder / "deployments.json", json.dumps([*records, record], indent=2) + "\n")
+        return _deployment(record, created=True)
+
+    def deployments(self, environment: str) -> list[Deployment]:
+        """Deployments to `environment`, newest first."""
+        return [_deployment(r) for r in self._deployment_records()[::-1] if r["environment"] == environment]
 
     def _pr_dir(self, pr: str) -> Path:
         return self.folder / "prs" / _safe(pr)
@@ -87,9 +200,12 @@ class LocalForge:
     def snapshot(self, prs: list[str]) -> ForgeSnapshot:
         """Comments of `prs` and every status, as one record."""
         comments = {pr: [p.read_text(encoding="utf-8") for p in self.comments(pr)] for pr in prs}
-        return ForgeSnapshot(comments=comments, statuses=self.all_statuses())
+        return ForgeSnapshot(pulls=self.pulls(), comments=comments, statuses=self.all_statuses(),
+                             deployments=self._deployment_records())
 
     def prs(self) -> list[str]:
-        """PRs that have comments."""
+        """PRs that have comments or a pull request record."""
         folder = self.folder / "prs"
-        return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+        named = {p.name for p in folder.iterdir()} if folder.is_dir() else set()
+        named |= {str(p.number) for p in self.pulls()}
+        return sorted(named, key=lambda n: (not n.isdigit(), int(n) if n.isdigit() else 0, n))

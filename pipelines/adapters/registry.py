@@ -176,12 +176,60 @@ class Registry:
                 raise NotFound(f"model {model} has no registered version {version}") from None
             raise OutsideSystemError("mlflow", f"reading {model} v{version} failed: {exc}") from exc
 
-    def newest_version(self, model: str, *, spec_hash: str) -> int | None:
-        """The newest registered version of `model` trained from `spec_hash`."""
+    def newest_version(self, model: str, *, spec_hash: str, with_tag: str | None = None) -> int | None:
+        """The newest registered version of `model` trained from `spec_hash` (and carrying `with_tag`)."""
         with _outside(f"searching versions of {model}"):
             found = self.client.search_model_versions(f"name='{model}'")
-        matching = [int(v.version) for v in found if v.tags.get(tag("spec_hash")) == spec_hash]
+        matching = [int(v.version) for v in found
+                    if v.tags.get(tag("spec_hash")) == spec_hash and (with_tag is None or with_tag in v.tags)]
         return max(matching, default=None)
+
+    def alias_version(self, model: str, alias: str) -> int | None:
+        """The version an alias points at; None when the alias or the model does not exist."""
+        from mlflow.exceptions import MlflowException
+
+        try:
+            return int(self.client.get_model_version_by_alias(model, alias).version)
+        except MlflowException as exc:
+            if exc.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
+                return None
+            raise OutsideSystemError("mlflow", f"reading alias {alias} of {model} failed: {exc}") from exc
+
+    def models_with_alias(self, alias: str) -> dict[str, int]:
+        """Every registered model that has `alias`, and the version it points at."""
+        with _outside("listing registered models"):
+            found = self.client.search_registered_models()
+            pages = list(found)
+            while found.token:
+                found = self.client.search_registered_models(page_token=found.token)
+                pages += list(found)
+        return {m.name: int(m.aliases[alias]) for m in pages if alias in (m.aliases or {})}
+
+    def set_alias(self, model: str, alias: str, version: int) -> None:
+        """Point `alias` of `model` at `version`."""
+        with _outside(f"setting alias {alias} of {model} to v{version}"):
+            self.client.set_registered_model_alias(model, alias, str(version))
+
+    def delete_alias(self, model: str, alias: str) -> None:
+        """Remove `alias` from `model`."""
+        with _outside(f"removing alias {alias} of {model}"):
+            self.client.delete_registered_model_alias(model, alias)
+
+    def log_text(self, run_id: str, text: str, path: str) -> None:
+        """Store a text file (e.g. the candidate report) with a run."""
+        with _outside(f"storing {path} with run {run_id}"):
+            self.client.log_text(run_id, text, path)
+
+    def read_text(self, run_id: str, path: str) -> str | None:
+        """A text file stored with a run; None when there is none."""
+        import mlflow
+
+        with _outside(f"listing artifacts of run {run_id}"):
+            folder, _, name = path.rpartition("/")
+            if name not in {Path(f.path).name for f in self.client.list_artifacts(run_id, folder or None)}:
+                return None
+        with _outside(f"reading {path} of run {run_id}"):
+            return mlflow.artifacts.load_text(f"runs:/{run_id}/{path}")
 
     def load_verified(self, model: str, version: int, *, expected_sha256: str) -> Any:
         """Download a version, check its digest, and only then unpickle it."""

@@ -50,6 +50,14 @@ class RegistryRecord(BaseModel):
 
 def check_entry(model: str, pin: PinnedModel, record: RegistryRecord, *, decision: Decision | None, previously_pinned_at: str | None) -> list[Problem]:
     """Every reason this entry must not be merged, each saying what to do."""
+    problems = check_integrity(model, pin, record)
+    if record.exists and previously_pinned_at is None:
+        problems += _decision_problems(f"models.{model}", pin, record, decision)
+    return problems
+
+
+def check_integrity(model: str, pin: PinnedModel, record: RegistryRecord) -> list[Problem]:
+    """Whether the registry holds exactly what the entry pins: version, run, lineage, bytes."""
     where = f"models.{model}"
     if not record.exists:
         return [Problem(where, f"version {pin.version} is not registered in MLflow; pin a version that exists (see mlpin candidate's comment)")]
@@ -62,8 +70,6 @@ def check_entry(model: str, pin: PinnedModel, record: RegistryRecord, *, decisio
             problems.append(Problem(f"{where}.{field}", f"the registry records {_short(recorded)} for version {pin.version}, the pin says {_short(getattr(pin, field))}"))
     if record.artifact_sha256 != pin.artifact_sha256:
         problems.append(Problem(f"{where}.artifact_sha256", f"the stored artifact's sha256 is {_short(record.artifact_sha256)}, not {_short(pin.artifact_sha256)}; do not merge: the artifact or the pin was altered"))
-    if previously_pinned_at is None:
-        problems += _decision_problems(where, pin, record, decision)
     return problems
 
 

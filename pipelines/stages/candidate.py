@@ -55,6 +55,7 @@ class CandidateRun(BaseModel):
 
 
 SUMMARY = "summary.json"
+REPORT_PATH = "mlpin/candidate.md"
 
 
 def candidate(root: Path, *, base: str, pr: str, out_dir: Path, sha: str | None = None, progress: Progress = SILENT) -> CandidateRun:
@@ -122,7 +123,8 @@ def assess(root: Path, ws: Workspace, model: str, reasons: list[str], *, pr: str
         drifted_share=drift.share if drift else None,
     )
     out_dir.mkdir(parents=True, exist_ok=True)
-    Registry(root).tag_version(model, trained.version, {
+    registry = Registry(root)
+    registry.tag_version(model, trained.version, {
         tag("pr"): pr,
         tag("candidate_commit"): trained.git_commit or "none",
         tag("verdict"): decision.outcome,
@@ -131,10 +133,13 @@ def assess(root: Path, ws: Workspace, model: str, reasons: list[str], *, pr: str
         tag("eval_rows"): str(evaluation.eval_rows),
         tag("drifted_share"): "none" if drift is None else repr(drift.share),
     })
-    return CandidateReport(
+    report = CandidateReport(
         model=model, task=spec.task, policy=spec.policy, pr=pr, reasons=reasons, train=trained,
         evaluation=evaluation, decision=decision, drift=drift, drift_note=note, drift_html=html,
     )
+    # kept with the run, so the promotion PR made after the merge can carry it whole
+    registry.log_text(trained.run_id, render_candidate(report), REPORT_PATH)
+    return report
 
 
 def _status(outcomes: list[ModelOutcome]) -> tuple[str, str]:

@@ -11,22 +11,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
-from pipelines.adapters import git
+from pipelines.adapters import git, pinlog
 from pipelines.adapters.registry import Registry
 from pipelines.adapters.workspace import load_workspace
-from pipelines.core.errors import MlpinError, NotFound, Problem
-from pipelines.core.lineage import tag
-from pipelines.core.pin import RegistryRecord, check_entry, pin_changes
-from pipelines.core.policy import Decision, evaluate_gates
+from pipelines.core.errors import Problem
+from pipelines.core.pin import check_entry, pin_changes
 from pipelines.core.schemas import PinnedModel, ProductionPins
-from pipelines.core.workspace import PIN_PATH, Workspace
+from pipelines.core.workspace import PIN_PATH
 from pipelines.progress import SILENT, Progress
-
-PRODUCTION_PREFIX = "production."
-
+from pipelines.stages.evidence import recorded_decision, registry_record
 
 class VerifyReport(BaseModel):
     """What changed in the pin and every problem found."""
@@ -58,21 +53,18 @@ def verify(root: Path, *, base: str, progress: Progress = SILENT) -> VerifyRepor
             notes.append(f"{change.model} leaves production (entry removed)")
             continue
         with progress.step(f"verifying {change.model} v{change.new.version}"):
-            record = _record(registry, change.model, change.new)
+            record = registry_record(registry, change.model, change.new.version)
             earlier = previously_pinned(root, merge_base, change.model, change.new)
             if earlier:
                 notes.append(f"{change.model} v{change.new.version} was in production at {earlier[:12]}: a rollback, policy re-check skipped")
-            decision = _recorded_decision(registry, ws, change.model, record) if record.exists and not earlier else None
+            decision = recorded_decision(registry, ws, change.model, record) if record.exists and not earlier else None
             problems += check_entry(change.model, change.new, record, decision=decision, previously_pinned_at=earlier)
     return VerifyReport(base=base, changes=lines, notes=notes, problems=[f"{PIN_PATH}: {p}" for p in problems])
 
 
 def pins_at(root: Path, commit: str) -> ProductionPins:
-    """The pin file at a commit; empty when it did not exist or did not parse then."""
-    try:
-        return ProductionPins.model_validate(yaml.safe_load(git.git_bytes(root, "show", f"{commit}:{PIN_PATH}")) or {})
-    except (MlpinError, yaml.YAMLError, ValidationError):
-        return ProductionPins()
+    """The pin file at a commit; empty when it did not exist or did not validate then."""
+    return pinlog.pins_at(root, commit) or ProductionPins()
 
 
 def previously_pinned(root: Path, until: str, model: str, entry: PinnedModel) -> str | None:
@@ -82,29 +74,6 @@ def previously_pinned(root: Path, until: str, model: str, entry: PinnedModel) ->
         if old is not None and (old.version, old.artifact_sha256) == (entry.version, entry.artifact_sha256):
             return commit
     return None
-
-
-def _record(registry: Registry, model: str, pin: PinnedModel) -> RegistryRecord:
-    try:
-        tags = registry.version_tags(model, pin.version)
-    except NotFound:
-        return RegistryRecord(exists=False)
-    return RegistryRecord(exists=True, run_id=registry.run_id(model, pin.version), tags=tags,
-                          artifact_sha256=registry.version_digest(model, pin.version))
-
-
-def _recorded_decision(registry: Registry, ws: Workspace, model: str, record: RegistryRecord) -> Decision | None:
-    rows = record.tags.get(tag("eval_rows"))
-    share = record.tags.get(tag("drifted_share"))
-    if rows is None or share is None or record.run_id is None:
-        return None
-    metrics = registry.run_metrics(record.run_id)
-    candidate = {k: v for k, v in metrics.items() if not k.startswith(PRODUCTION_PREFIX)}
-    production = {k.removeprefix(PRODUCTION_PREFIX): v for k, v in metrics.items() if k.startswith(PRODUCTION_PREFIX)}
-    return evaluate_gates(
-        ws.policy_for(ws.spec(model)), candidate=candidate, production=production or None,
-        eval_rows=int(rows), drifted_share=None if share == "none" else float(share),
-    )
 
 
 def _describe(model: str, kind: str, old: PinnedModel | None, new: PinnedModel | None) -> str:

@@ -1,0 +1,89 @@
+"""`mlpin deploy`: make MLflow mirror the pin on the checked-out branch.
+
+For each pinned model the `production` alias is moved to the pinned version, after
+checking that the version's run and stored artifact match the pin; the version is
+tagged with the commit, PR, approver and time. Models no longer pinned lose the alias;
+suspended ones are left as they are. A deployment of the commit is recorded on the
+forge, and an optional HMAC-signed webhook tells serving to reconcile now. A second
+run on the same commit changes nothing.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from pipelines.adapters import git
+from pipelines.adapters.forge import ENVIRONMENT, Forge, Merge
+from pipelines.adapters.registry import Registry
+from pipelines.adapters.webhook import notify
+from pipelines.adapters.yamlfile import load_model
+from pipelines.core.errors import InvalidInput
+from pipelines.core.lineage import tag
+from pipelines.core.pin import check_integrity
+from pipelines.core.rollout import ALIAS, AliasMove, plan_rollout
+from pipelines.core.schemas import ProductionPins
+from pipelines.core.workspace import PIN_PATH
+from pipelines.progress import SILENT, Progress
+from pipelines.stages.evidence import registry_record
+
+
+class DeployRun(BaseModel):
+    """What deploy did on one commit."""
+
+    commit: str
+    pr: str | None
+    approver: str
+    outcomes: list[AliasMove]
+    deployment: str
+    deployment_created: bool
+    webhook: str
+
+
+def deploy(root: Path, forge: Forge, *, environ: Mapping[str, str] = os.environ, progress: Progress = SILENT) -> DeployRun:
+    """Mirror the pin at HEAD into the registry and record the deployment."""
+    commit = git.head_commit(root)
+    if commit is None:
+        raise InvalidInput("this repository has no commits yet")
+    pins = load_model(root, PIN_PATH, ProductionPins) if (root / PIN_PATH).exists() else ProductionPins()
+    registry = Registry(root)
+    moves = plan_rollout(pins, registry.models_with_alias(ALIAS))
+    merge = forge.merged_pull(commit) or _direct_push(root, commit, environ)
+    moves = [_apply(registry, pins, move, commit=commit, merge=merge, progress=progress) for move in moves]
+    payload = {"models": {m: e.version for m, e in sorted(pins.models.items())}, "pr": merge.pr or None}
+    described = ", ".join(f"{m} v{v}" for m, v in payload["models"].items()) or "nothing pinned"
+    record = forge.record_deployment(sha=commit, environment=ENVIRONMENT, description=f"production: {described}", payload=payload)
+    changed = record.created or any(m.outcome in ("moved", "removed") for m in moves)
+    webhook = notify(environ, event={"commit": commit, **payload}) if changed else "not sent: nothing changed"
+    return DeployRun(commit=commit, pr=merge.pr or None, approver=merge.approver, outcomes=moves,
+                     deployment=record.id, deployment_created=record.created, webhook=webhook)
+
+
+def _direct_push(root: Path, commit: str, environ: Mapping[str, str]) -> Merge:
+    """A pin change that did not come through a PR (e.g. a `git revert` pushed by hand)."""
+    who = environ.get("GITHUB_ACTOR") or git.run_git(root, "log", "-1", "--format=%cn", commit)
+    return Merge(pr="", approver=f"{who} (direct push)", merged_at="")
+
+
+def _apply(registry: Registry, pins: ProductionPins, move: AliasMove, *, commit: str, merge: Merge, progress: Progress) -> AliasMove:
+    if move.outcome == "removed":
+        registry.delete_alias(move.model, ALIAS)
+        return move
+    if move.outcome != "moved":
+        return move
+    entry = pins.models[move.model]
+    with progress.step(f"deploying {move.model} v{entry.version}"):
+        problems = check_integrity(move.model, entry, registry_record(registry, move.model, entry.version))
+        if problems:
+            reason = "; ".join(str(p) for p in problems)
+            return move.model_copy(update={"outcome": "error", "exit_code": 2, "headline": f"not deployed: {reason}"})
+        registry.set_alias(move.model, ALIAS, entry.version)
+        registry.tag_version(move.model, entry.version, {
+            tag("deployed_commit"): commit, tag("deployed_pr"): merge.pr or "none",
+            tag("approver"): merge.approver, tag("deployed_at"): datetime.now(UTC).replace(microsecond=0).isoformat(),
+        })
+    return move

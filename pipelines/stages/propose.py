@@ -1,0 +1,149 @@
+"""`mlpin propose`: after a merge to main, open or update one promotion PR per model
+whose candidate passed.
+
+For each model the merge affects: take the version registered for the current spec
+hash with a recorded decision (train and judge one only if none exists), re-apply the
+policy as it stands now, and if it passes, write branch `promote/<model>` whose only
+change is that model's entry in `models/production.yaml`, and open or update its PR.
+If it is blocked: no PR, a failing `mlpin/propose` status on the commit, and a comment
+on the merged PR listing every failed gate.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel
+
+import pipelines
+from pipelines.adapters import git, gitwrite
+from pipelines.adapters.forge import PROPOSE_CONTEXT, Forge
+from pipelines.adapters.registry import Registry
+from pipelines.adapters.workspace import load_workspace
+from pipelines.core.affected import affected_models
+from pipelines.core.errors import InvalidInput, MlpinError
+from pipelines.core.lineage import spec_hash, tag
+from pipelines.core.policy import Decision
+from pipelines.core.promotion import (
+    pin_entry, promotion_branch, promotion_title, render_blocked, render_pins, render_promotion, with_entry,
+)
+from pipelines.core.workspace import PIN_PATH, Workspace
+from pipelines.progress import SILENT, Progress
+from pipelines.stages.candidate import REPORT_PATH, assess
+from pipelines.stages.evidence import recorded_decision, registry_record
+
+EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+
+
+class Proposal(BaseModel):
+    """What propose did for one model."""
+
+    model: str
+    outcome: str  # proposed | unchanged | blocked | in_production | error
+    headline: str
+    version: int | None = None
+    branch: str | None = None
+    pr: str | None = None
+    url: str | None = None
+    exit_code: int = 0
+
+
+class ProposeRun(BaseModel):
+    """Every affected model's proposal."""
+
+    commit: str
+    base_branch: str
+    changed: list[str]
+    outcomes: list[Proposal]
+
+
+def propose(root: Path, forge: Forge, *, before: str | None = None, base_branch: str | None = None, progress: Progress = SILENT) -> ProposeRun:
+    """Propose promotions for the models changed between `before` (default: HEAD's
+    first parent) and HEAD."""
+    ws = load_workspace(root)
+    head = git.head_commit(root)
+    if head is None:
+        raise InvalidInput("this repository has no commits yet")
+    branch = base_branch or git.current_branch(root)
+    if not branch:
+        raise InvalidInput("HEAD is detached; pass --base-branch, the branch promotion PRs merge into")
+    changed = _changed(root, before, head)
+    outcomes = []
+    for model, reasons in affected_models(ws, changed).items():
+        progress.note(f"propose {model}: {'; '.join(reasons)}")
+        try:
+            outcomes.append(_propose_one(root, ws, forge, model, reasons, head=head, base_branch=branch, progress=progress))
+        except MlpinError as exc:
+            outcomes.append(Proposal(model=model, outcome="error", headline=exc.message, exit_code=exc.exit_code))
+    return ProposeRun(commit=head, base_branch=branch, changed=changed, outcomes=outcomes)
+
+
+def _changed(root: Path, before: str | None, head: str) -> list[str]:
+    if before is None:
+        parents = git.run_git(root, "rev-list", "--parents", "-n", "1", head).split()[1:]
+        before = parents[0] if parents else EMPTY_TREE
+    elif set(before) == {"0"}:  # a push that created the branch
+        before = EMPTY_TREE
+    else:
+        before = git.require_ref(root, before)
+    return git.run_git(root, "diff", "--name-only", before, head).splitlines()
+
+
+def _propose_one(root: Path, ws: Workspace, forge: Forge, model: str, reasons: list[str], *, head: str, base_branch: str, progress: Progress) -> Proposal:
+    registry = Registry(root)
+    version, report = _candidate(root, ws, registry, model, reasons, progress=progress)
+    record = registry_record(registry, model, version)
+    decision = recorded_decision(registry, ws, model, record)
+    if decision is None:
+        raise InvalidInput(f"{model} v{version} has no recorded decision; run mlpin candidate on it")
+    current = ws.pins.models.get(model)
+    if current is not None and current.version == version:
+        return Proposal(model=model, outcome="in_production", headline=f"v{version} is already in production", version=version)
+    if decision.outcome != "passed":
+        return _blocked(forge, model, version, decision, head=head)
+    entry = pin_entry(model, version, run_id=record.run_id, tags=record.tags, metrics=registry.run_metrics(record.run_id))
+    title = promotion_title(model, entry)
+    branch = promotion_branch(model)
+    created = _write_branch(root, branch, parent=head, content=render_pins(with_entry(ws.pins, model, entry)), title=title)
+    body = render_promotion(model, old=current, new=entry, report=report or registry.read_text(record.run_id, REPORT_PATH))
+    pull = forge.open_pull(head=branch, base=base_branch, title=title, body=body)
+    forge.set_status(head, context=PROPOSE_CONTEXT, state="success", description=f"{model}: {title} (PR {pull.number})")
+    outcome = "proposed" if created or pull.changed else "unchanged"
+    return Proposal(model=model, outcome=outcome, headline=title, version=version, branch=branch, pr=pull.number, url=pull.url)
+
+
+def _candidate(root: Path, ws: Workspace, registry: Registry, model: str, reasons: list[str], *, progress: Progress) -> tuple[int, str | None]:
+    """The judged version for the current spec, trained and judged now only if none exists."""
+    spec = ws.spec(model)
+    digest = spec_hash(spec, ws.pointers[spec.data], mlpin_version=pipelines.__version__)
+    version = registry.newest_version(model, spec_hash=digest, with_tag=tag("verdict"))
+    if version is not None:
+        progress.note(f"{model}: using v{version}, judged for spec {digest[:12]}")
+        return version, None
+    progress.note(f"{model}: no judged candidate for spec {digest[:12]}; training one")
+    from pipelines.adapters.registry import state_dir
+    from pipelines.core.report import render_candidate
+
+    report = assess(root, ws, model, reasons, pr="main", out_dir=state_dir(root) / "propose" / model, progress=progress)
+    return report.train.version, render_candidate(report)
+
+
+def _write_branch(root: Path, branch: str, *, parent: str, content: str, title: str) -> bool:
+    """Point `branch` at one commit on `parent` that sets the pin; False when it already does."""
+    tip = gitwrite.branch_tip(root, branch)
+    commit = gitwrite.commit_file(root, parent=parent, path=PIN_PATH, content=content, message=f"{title}\n\nMade by mlpin propose.")
+    current = tip is not None and git.run_git(root, "rev-parse", f"{tip}^") == parent and gitwrite.same_tree(root, tip, commit)
+    if not current:
+        gitwrite.set_branch(root, branch, commit)
+    if gitwrite.has_remote(root):  # a forced push of a branch only mlpin writes: safe to repeat
+        gitwrite.push_branch(root, branch)
+    return not current
+
+
+def _blocked(forge: Forge, model: str, version: int, decision: Decision, *, head: str) -> Proposal:
+    failed = ", ".join(g.gate for g in decision.failed)
+    forge.set_status(head, context=PROPOSE_CONTEXT, state="failure", description=f"{model} v{version} blocked: {failed}")
+    merged = forge.merged_pull(head)
+    if merged is not None:
+        forge.upsert_comment(merged.pr, f"<!-- mlpin:propose:{model} -->", render_blocked(model, version, decision))
+    return Proposal(model=model, outcome="blocked", headline=f"v{version} blocked: {failed}", version=version, exit_code=4)

@@ -1,0 +1,73 @@
+"""`mlpin rollback <model> [--to VERSION]`: open a PR that is the `git revert` of the
+commit that last changed the model's pin (with `--to`, of every pin change of that
+model since VERSION was pinned). Verify, merge and deploy then treat it like any other
+pin change; a plain `git revert` pushed by hand works the same way.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from pipelines.adapters import git, gitwrite, pinlog
+from pipelines.adapters.forge import Forge
+from pipelines.core.errors import InvalidInput, NotFound
+from pipelines.core.history import PinEvent, pin_events
+from pipelines.core.promotion import rollback_branch
+
+
+class Rollback(BaseModel):
+    """The revert PR that was opened or updated."""
+
+    model: str
+    reverts: list[str]
+    from_version: int | None
+    to_version: int | None
+    branch: str
+    pr: str
+    url: str
+
+
+def rollback(root: Path, forge: Forge, model: str, *, to: int | None = None, base_branch: str | None = None) -> Rollback:
+    """Revert the pin changes after the target version, on branch `rollback/<model>`."""
+    base = base_branch or git.current_branch(root)
+    if not base:
+        raise InvalidInput("HEAD is detached; pass --base-branch, the branch the rollback PR merges into")
+    events = pin_events(model, pinlog.snapshots(root))
+    if not events:
+        raise NotFound(f"{model} was never pinned in models/production.yaml on this branch; nothing to roll back")
+    reverts = _to_revert(model, events, to)
+    current, target = events[-1].version, reverts[-1].previous
+    title = f"rollback {model} to v{target}" if target else f"rollback {model}: unpin v{current}"
+    shas = [e.commit for e in reverts]
+    message = f"{title}\n\nReverts {', '.join(s[:12] for s in shas)}. Made by mlpin rollback."
+    commit = gitwrite.revert_commits(root, onto=git.head_commit(root), commits=shas, message=message)
+    branch = rollback_branch(model)
+    gitwrite.set_branch(root, branch, commit)
+    if gitwrite.has_remote(root):
+        gitwrite.push_branch(root, branch)
+    body = "\n".join([
+        f"<!-- mlpin:rollback:{model} -->", f"## {title}", "",
+        f"`git revert` of {', '.join(f'`{s[:12]}`' for s in shas)}: production goes from v{current} back to "
+        f"{f'v{target}' if target else 'nothing'}. Merging this PR is the approval; deploy and serving "
+        "then follow the pin as for any other change. Verify skips the policy re-check for a version "
+        "that was in production before, but not the registry and digest checks.", "",
+    ])
+    pull = forge.open_pull(head=branch, base=base, title=title, body=body)
+    return Rollback(model=model, reverts=shas, from_version=current, to_version=target, branch=branch, pr=pull.number, url=pull.url)
+
+
+def _to_revert(model: str, events: list[PinEvent], to: int | None) -> list[PinEvent]:
+    """Newest first: the last change, or every change after `to` was last pinned."""
+    if events[-1].version is None and to is None:
+        raise InvalidInput(f"{model} is not pinned now; pass --to VERSION to pin an earlier version again")
+    if to is None:
+        return [events[-1]]
+    if events[-1].version == to:
+        raise InvalidInput(f"{model} v{to} is already in production")
+    pinned = [i for i, e in enumerate(events) if e.version == to]
+    if not pinned:
+        versions = sorted({e.version for e in events if e.version is not None})
+        raise InvalidInput(f"{model} v{to} was never in production on this branch; it held {', '.join(f'v{v}' for v in versions)}")
+    return events[pinned[-1] + 1:][::-1]
