@@ -90,8 +90,11 @@ class Registry:
         self.embedded = "MLFLOW_TRACKING_URI" not in os.environ
         if self.embedded:
             state_dir(root).mkdir(parents=True, exist_ok=True)
-        mlflow.set_tracking_uri(self.uri)
-        mlflow.set_registry_uri(self.uri)
+        with _environment_kept("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI"):
+            # MLflow 3 also exports these as environment variables; left there, the next
+            # Registry in this process would take the embedded store for a server.
+            mlflow.set_tracking_uri(self.uri)
+            mlflow.set_registry_uri(self.uri)
         self.client = mlflow.MlflowClient(tracking_uri=self.uri, registry_uri=self.uri)
 
     def experiment_id(self, model: str) -> str:
@@ -280,6 +283,19 @@ def _flat(params: dict[str, Any], prefix: str = "") -> dict[str, str]:
         else:
             out[name] = str(value)
     return out
+
+
+@contextlib.contextmanager
+def _environment_kept(*names: str) -> Iterator[None]:
+    saved = {name: os.environ.get(name) for name in names}
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 @contextlib.contextmanager
