@@ -90,3 +90,32 @@ def test_unknown_base_ref_is_invalid_input(repo: Path, capsys, command: str) -> 
     code, _, err = run(capsys, command, "--base", "origin/nope", "--repo", str(repo), "-q")
     assert code == 2
     assert "git ref 'origin/nope' does not exist here; fetch it first" in err
+
+
+def test_local_forge_open_and_merge_refuse_what_a_reviewer_could_not_do(repo: Path, capsys) -> None:
+    from tests.conftest import commit_all, git
+
+    git(repo, "switch", "-q", "-c", "tune")
+    edit_yaml(repo / "models/wine_logreg.yaml", description="tuned")
+    commit_all(repo, "tune")
+    code, out, _ = run(capsys, "forge", "open", "tune", "--repo", str(repo))
+    assert (code, out.strip()) == (0, "PR #1 tune -> main (opened)")
+    code, _, err = run(capsys, "forge", "merge", "1", "--repo", str(repo))
+    assert code == 2 and "check out main first" in err
+    git(repo, "switch", "-q", "main")
+    (repo / "notes.txt").write_text("uncommitted")
+    code, _, err = run(capsys, "forge", "merge", "1", "--repo", str(repo))
+    assert code == 2 and "uncommitted changes" in err
+    (repo / "notes.txt").unlink()
+    code, out, _ = run(capsys, "forge", "merge", "1", "--repo", str(repo))
+    assert code == 0 and "approved by Test User" in out
+    assert git(repo, "log", "-1", "--format=%s") == "Merge pull request #1 from tune"
+    code, _, err = run(capsys, "forge", "merge", "1", "--repo", str(repo))
+    assert code == 2 and "is merged" in err
+    code, _, err = run(capsys, "forge", "merge", "9", "--repo", str(repo))
+    assert code == 2 and "no pull request 9" in err
+
+
+def test_history_of_a_model_never_pinned_says_so(repo: Path, capsys) -> None:
+    code, _, err = run(capsys, "history", "wine_logreg", "--repo", str(repo))
+    assert code == 2 and "never pinned" in err

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from pipelines.adapters.localforge import LocalForge
 from pipelines.cli import main
 from tests.conftest import commit_all, git
 
@@ -31,7 +32,8 @@ class Loop:
         shutil.copy(repo / ".mlpin" / "mlflow.db", shared / "mlflow.db")
         monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{shared / 'mlflow.db'}")
         monkeypatch.setenv("MLPIN_ARTIFACT_URI", (shared / "artifacts").as_uri())
-        monkeypatch.setenv("MLPIN_FORGE_DIR", str(shared / "forge"))
+        self.forge_dir = shared / "forge"
+        monkeypatch.setenv("MLPIN_FORGE_DIR", str(self.forge_dir))
         self.origin = tmp / "origin.git"
         git(tmp, "clone", "-q", "--bare", str(repo), str(self.origin))
         self.dev, self.runner = tmp / "dev", tmp / "runner"
@@ -77,6 +79,8 @@ class Loop:
         self.checkout(f"pr-{description}")
         code, run = self.mlpin(self.runner, "candidate", "--base", "origin/main", "--pr", pr)
         assert code == 0, run["outcomes"]
+        (comment,) = LocalForge(self.runner, folder=self.forge_dir).comments(pr)
+        assert comment.read_text().startswith(f"<!-- mlpin:candidate:{MODEL} -->")
         self.merge(pr, when)
         self.checkout("main")
         code, proposed = self.mlpin(self.runner, "propose")
