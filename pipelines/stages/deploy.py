@@ -1,5 +1,8 @@
 """`mlpin deploy`: make MLflow mirror the pin on the checked-out branch.
 
+The deployment is attributed to the commit that last changed the pin (first-parent),
+so a deploy that runs after unrelated commits still names the right PR and approver.
+
 For each pinned model the `production` alias is moved to the pinned version, after
 checking that the version's run and stored artifact match the pin; the version is
 tagged with the commit, PR, approver and time. Models no longer pinned lose the alias;
@@ -46,9 +49,9 @@ class DeployRun(BaseModel):
 
 def deploy(root: Path, forge: Forge, *, environ: Mapping[str, str] = os.environ, progress: Progress = SILENT) -> DeployRun:
     """Mirror the pin at HEAD into the registry and record the deployment."""
-    commit = git.head_commit(root)
-    if commit is None:
+    if git.head_commit(root) is None:
         raise InvalidInput("this repository has no commits yet")
+    commit = _pin_commit(root)
     pins = load_model(root, PIN_PATH, ProductionPins) if (root / PIN_PATH).exists() else ProductionPins()
     registry = Registry(root)
     moves = plan_rollout(pins, registry.models_with_alias(ALIAS))
@@ -61,6 +64,13 @@ def deploy(root: Path, forge: Forge, *, environ: Mapping[str, str] = os.environ,
     webhook = notify(environ, event={"commit": commit, **payload}) if changed else "not sent: nothing changed"
     return DeployRun(commit=commit, pr=merge.pr or None, approver=merge.approver, outcomes=moves,
                      deployment=record.id, deployment_created=record.created, webhook=webhook)
+
+
+def _pin_commit(root: Path) -> str:
+    """The commit that set the pin now checked out: later commits that left the pin
+    alone (merged before this deploy ran) must not take the credit or the approval."""
+    found = git.run_git(root, "log", "-1", "--first-parent", "--format=%H", "HEAD", "--", PIN_PATH)
+    return found or git.head_commit(root)
 
 
 def _direct_push(root: Path, commit: str, environ: Mapping[str, str]) -> Merge:

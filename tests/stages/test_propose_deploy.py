@@ -119,3 +119,15 @@ def test_deploy_calls_serving_once_with_a_valid_signature(repo: Path) -> None:
     assert first.webhook == "sent: HTTP 202" and second.webhook.startswith("not sent: nothing changed")
     assert wrong.webhook.startswith("not sent"), "nothing changed, so nothing is sent, whatever the secret"
     assert receiver.calls == [(True, {"commit": first.commit, "models": {MODEL: pinned["version"]}, "pr": None})]
+
+
+def test_deploy_credits_the_commit_that_set_the_pin(repo: Path) -> None:
+    forge = LocalForge(repo)
+    pinned = candidate_on_branch(repo, "tune", 0.5)
+    pin_pr(repo, "promote", pinned, merge=True)
+    pin_commit = git(repo, "rev-parse", "HEAD")
+    (repo / "README.md").write_text("a later change that leaves the pin alone\n")
+    commit_all(repo, "docs")
+    run = deploy(repo, forge)
+    assert run.commit == pin_commit
+    assert [d.sha for d in forge.deployments("production")] == [pin_commit]
