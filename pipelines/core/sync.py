@@ -77,11 +77,34 @@ class ModelStatus(Observation):
     last_transition_time: datetime
 
 
+class PinStatus(BaseModel):
+    """Whether the last pass could read and parse the pin, and at which revision."""
+
+    source: str
+    revision: str | None = None
+    condition: Condition = "Reconciling"
+    reason: Reason = "Progressing"
+    message: str = "not read yet"
+    last_transition_time: datetime | None = None
+    checked_at: datetime | None = None
+
+
 def observe(model: str, previous: ModelStatus | None, seen: Observation, *, now: datetime) -> ModelStatus:
     """The status after a pass: `seen`, keeping the old transition time if the condition held."""
-    held = previous is not None and previous.condition == seen.condition
-    since = previous.last_transition_time if held and previous else now
-    return ModelStatus(model=model, last_transition_time=since, **seen.model_dump())
+    return ModelStatus(model=model, last_transition_time=_since(previous, seen.condition, now), **seen.model_dump())
+
+
+def observe_pin(previous: PinStatus, *, condition: Condition, reason: Reason, message: str, revision: str | None, now: datetime) -> PinStatus:
+    """The pin's status after a read; a failed read keeps the last good revision."""
+    return previous.model_copy(update={
+        "condition": condition, "reason": reason, "message": message, "revision": revision or previous.revision,
+        "last_transition_time": _since(previous, condition, now), "checked_at": now,
+    })
+
+
+def _since(previous: ModelStatus | PinStatus | None, condition: Condition, now: datetime) -> datetime:
+    held = previous is not None and previous.condition == condition and previous.last_transition_time is not None
+    return previous.last_transition_time if held else now  # type: ignore[union-attr,return-value]
 
 
 def settled(action: SyncAction, *, revision: str | None) -> Observation:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from pipelines.core.schemas import ProductionPins
-from pipelines.core.sync import Live, Observation, SyncAction, not_ready, observe, plan_sync, settled
+from pipelines.core.sync import Live, Observation, PinStatus, SyncAction, not_ready, observe, observe_pin, plan_sync, settled
 
 A, B = "a" * 64, "b" * 64
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -71,3 +71,11 @@ def test_ready_means_something_live_or_deliberately_suspended() -> None:
     statuses = [status("cold"), status("stalled-on-old", desired_version=2, live_version=1),
                 status("frozen", suspended=True), status("also-cold", desired_version=1)]
     assert not_ready(statuses) == ["also-cold", "cold"]
+
+
+def test_a_failed_pin_read_keeps_the_last_good_revision() -> None:
+    start = PinStatus(source="git main")
+    good = observe_pin(start, condition="Ready", reason="Synced", message="", revision="abc", now=T0)
+    bad = observe_pin(good, condition="Stalled", reason="InvalidYaml", message="line 2", revision=None, now=T0 + timedelta(seconds=5))
+    assert (good.revision, good.last_transition_time) == ("abc", T0)
+    assert (bad.revision, bad.reason, bad.last_transition_time) == ("abc", "InvalidYaml", T0 + timedelta(seconds=5))

@@ -1,0 +1,66 @@
+"""Wiring: the parts of one serving process, built from settings (never at import).
+
+Routes reach these through `request.app.state.service`; tests may build a Service
+with other parts (a file pin source, another cache) and hand it to `create_app`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from pipelines.adapters.logsink import PredictionLog
+from pipelines.adapters.modelstore import ModelStore
+from pipelines.adapters.pinsource import FilePinSource, GitPinSource, PinSource
+from serving.loop import ReconcileLoop
+from serving.reconciler import Reconciler
+from serving.settings import ServingSettings
+from serving.slot import Slots
+
+
+@dataclass
+class Service:
+    """Everything the routes and the lifespan need."""
+
+    settings: ServingSettings
+    slots: Slots
+    reconciler: Reconciler
+    loop: ReconcileLoop
+    predictions: PredictionLog
+
+
+def build_service(settings: ServingSettings) -> Service:
+    """The real parts: the configured pin source, MLflow through the model store, the log folder."""
+    from pipelines.adapters.registry import Registry  # imports MLflow
+
+    slots = Slots()
+    store = ModelStore(Registry(settings.registry_root.resolve()), settings.cache_dir)
+    reconciler = Reconciler(source=pin_source(settings), source_name=source_name(settings), store=store, slots=slots)
+    loop = ReconcileLoop(reconciler, interval_s=settings.poll_interval_s, jitter=settings.poll_jitter)
+    log = PredictionLog(Path(settings.log_dir), max_bytes=settings.log_max_bytes, max_age_s=settings.log_max_age_s)
+    return Service(settings=settings, slots=slots, reconciler=reconciler, loop=loop, predictions=log)
+
+
+def pin_source(settings: ServingSettings) -> PinSource:
+    """The pin source the settings name."""
+    if settings.pin_source == "file":
+        return FilePinSource(Path(settings.pin_uri))
+    return GitPinSource(settings.pin_uri, branch=settings.branch, pin_path=settings.pin_path, mirror_path=settings.work_dir / "pin.git")
+
+
+def source_name(settings: ServingSettings) -> str:
+    """How /status names the pin source."""
+    if settings.pin_source == "file":
+        return f"file {settings.pin_uri}"
+    return f"git {settings.pin_uri} {settings.branch}:{settings.pin_path}"
+
+
+def service_of(request: Request) -> Service:
+    """The Service of the app handling `request` (a FastAPI dependency)."""
+    return request.app.state.service
+
+
+ServiceDep = Annotated[Service, Depends(service_of)]
