@@ -52,8 +52,8 @@ async def reconcile(request: Request, service: ServiceDep) -> JSONResponse:
     token = service.settings.admin_token
     if token is None:
         raise HTTPException(status_code=404, detail="admin calls are disabled: set MLPIN_ADMIN_TOKEN")
-    given = request.headers.get("authorization", "").removeprefix("Bearer ").encode()
-    if not hmac.compare_digest(given, token.get_secret_value().encode()):
+    expected = f"Bearer {token.get_secret_value()}".encode()
+    if not hmac.compare_digest(request.headers.get("authorization", "").encode(), expected):
         raise HTTPException(status_code=401, detail="missing or invalid bearer token")
     await asyncio.to_thread(service.reconciler.reconcile)
     return JSONResponse(status(service))

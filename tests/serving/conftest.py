@@ -35,13 +35,20 @@ class Trained:
 @pytest.fixture(scope="session")
 def trained(tmp_path_factory: pytest.TempPathFactory, mlflow_template: Path) -> Trained:
     """wine_logreg v1 and v2 (good), v3 (fails its smoke test), v4 (cannot be unpickled)."""
-    with pytest.MonkeyPatch.context() as patch:
-        isolate_environ(patch, tmp_path_factory.mktemp("serving-home"))
+    with isolated(tmp_path_factory):
         root = make_repo(tmp_path_factory.mktemp("serving") / "repo", mlflow_template)
         entries = {"v1": _train(root, c=1.0), "v2": _train(root, c=0.05)}
         entries["smoke"] = _register_unanswerable(root)
         entries["broken"] = _break_artifact(root, _train(root, c=0.01))
     return Trained(root=root, entries=entries)
+
+
+@contextmanager
+def isolated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """`clean_environ` for fixtures wider than a test (MLflow exports its tracking URI to the environment)."""
+    with pytest.MonkeyPatch.context() as patch:
+        isolate_environ(patch, tmp_path_factory.mktemp("serving-home"))
+        yield
 
 
 def _train(root: Path, *, c: float) -> dict:
