@@ -16,6 +16,7 @@ from pipelines.adapters.logsink import PredictionLog
 from pipelines.adapters.modelstore import ModelStore
 from pipelines.adapters.pinsource import FilePinSource, GitPinSource, PinSource
 from serving.loop import ReconcileLoop
+from serving.metrics import Metrics
 from serving.reconciler import Reconciler
 from serving.settings import ServingSettings
 from serving.slot import Slots
@@ -30,6 +31,7 @@ class Service:
     reconciler: Reconciler
     loop: ReconcileLoop
     predictions: PredictionLog
+    metrics: Metrics
 
 
 def build_service(settings: ServingSettings) -> Service:
@@ -41,7 +43,10 @@ def build_service(settings: ServingSettings) -> Service:
     reconciler = Reconciler(source=pin_source(settings), source_name=source_name(settings), store=store, slots=slots)
     loop = ReconcileLoop(reconciler, interval_s=settings.poll_interval_s, jitter=settings.poll_jitter)
     log = PredictionLog(Path(settings.log_dir), max_bytes=settings.log_max_bytes, max_age_s=settings.log_max_age_s)
-    return Service(settings=settings, slots=slots, reconciler=reconciler, loop=loop, predictions=log)
+    metrics = Metrics(slots)
+    reconciler.swaps.append(metrics.swapped)
+    reconciler.failures.append(metrics.failed)
+    return Service(settings=settings, slots=slots, reconciler=reconciler, loop=loop, predictions=log, metrics=metrics)
 
 
 def pin_source(settings: ServingSettings) -> PinSource:

@@ -28,7 +28,8 @@ async def predict(model: str, request: Request, service: ServiceDep) -> JSONResp
     body = await read_body(request, limit=service.settings.body_limit_bytes)
     live = _live(service, model)
     rid = request_id(request)
-    predictions = await _answer(service, live, parse_json(body), rid)
+    with service.metrics.timed(live, "predict"):
+        predictions = await _answer(service, live, parse_json(body), rid)
     content = {"model": live.name, "version": live.version, "request_id": rid, "predictions": predictions}
     return JSONResponse(content, headers={"x-request-id": rid})
 
@@ -39,10 +40,11 @@ async def invocations(request: Request, service: ServiceDep, model: str | None =
     body = await read_body(request, limit=service.settings.body_limit_bytes)
     live = _live(service, model or _only_model(service))
     rid = request_id(request)
-    records, problems = records_from_mlflow(parse_json(body))
-    if problems:
-        raise HTTPException(status_code=422, detail=[p.model_dump() for p in problems])
-    predictions = await _answer(service, live, records, rid)
+    with service.metrics.timed(live, "invocations"):
+        records, problems = records_from_mlflow(parse_json(body))
+        if problems:
+            raise HTTPException(status_code=422, detail=[p.model_dump() for p in problems])
+        predictions = await _answer(service, live, records, rid)
     headers = {"x-request-id": rid, "x-model-name": live.name, "x-model-version": str(live.version)}
     return JSONResponse({"predictions": predictions}, headers=headers)
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from serving.service import ServiceDep
 
@@ -39,3 +40,9 @@ def models(service: ServiceDep) -> list[dict]:
          "loaded_at": m.loaded_at.isoformat(), "inputs": [c.model_dump() for c in m.columns]}
         for m in service.slots.all()
     ]
+
+
+@router.get("/metrics")
+def metrics(service: ServiceDep) -> Response:
+    """Prometheus metrics: requests, latency, live versions, swaps, reconcile failures."""
+    return Response(service.metrics.exposition(), media_type=CONTENT_TYPE_LATEST)

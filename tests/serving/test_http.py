@@ -129,3 +129,19 @@ def test_webhook_and_admin_calls_are_off_without_their_secrets(trained: Trained,
         assert running.client.post("/webhook", content=b"{}").status_code == 404
         assert running.client.post("/reconcile").status_code == 404
         assert running.client.get("/healthz").json() == {"ok": True}
+
+
+def test_metrics_count_requests_by_version_and_status_and_show_the_live_version(api: Running) -> None:
+    api.client.post(f"/predict/{MODEL}", json=ROW)
+    api.client.post(f"/predict/{MODEL}", json={})
+    api.client.post("/invocations", json={"inputs": [ROW]})
+    response = api.client.get("/metrics")
+    assert response.headers["content-type"].startswith("text/plain")
+    text = response.text
+    for line in (f'mlpin_requests_total{{endpoint="predict",model="{MODEL}",status="200",version="1"}}',
+                 f'mlpin_requests_total{{endpoint="predict",model="{MODEL}",status="422",version="1"}}',
+                 f'mlpin_requests_total{{endpoint="invocations",model="{MODEL}",status="200",version="1"}}',
+                 f'mlpin_request_seconds_bucket{{le="0.5",model="{MODEL}",version="1"}}',
+                 f'mlpin_live_version_info{{artifact_sha256="{api.service.slots.get(MODEL).artifact_sha256}",model="{MODEL}",version="1"}} 1.0',
+                 f'mlpin_swaps_total{{model="{MODEL}"}} 1.0'):
+        assert line in text, line

@@ -66,6 +66,8 @@ def test_a_failure_keeps_the_last_good_model_and_the_next_pass_recovers(server_o
         assert status["message"]
         assert server_on_v1.client.post(f"/predict/{MODEL}", json=ROW).json()["version"] == 1
         assert server_on_v1.client.get("/readyz").status_code == 200  # still answering on v1
+        failed_model = "" if reason in ("InvalidYaml", "SchemaViolation") else MODEL
+        assert f'mlpin_reconcile_failures_total{{model="{failed_model}",reason="{reason}"}} 1.0' in server_on_v1.client.get("/metrics").text
     finally:
         if restore:
             restore()
