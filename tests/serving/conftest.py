@@ -34,12 +34,13 @@ class Trained:
 
 @pytest.fixture(scope="session")
 def trained(tmp_path_factory: pytest.TempPathFactory, mlflow_template: Path) -> Trained:
-    """wine_logreg v1 and v2 (good), v3 (fails its smoke test), v4 (cannot be unpickled)."""
+    """wine_logreg v1 and v2 (good), v3 (fails its smoke test), v4 (cannot be unpickled); diabetes_hgb v1."""
     with isolated(tmp_path_factory):
         root = make_repo(tmp_path_factory.mktemp("serving") / "repo", mlflow_template)
         entries = {"v1": _train(root, c=1.0), "v2": _train(root, c=0.05)}
         entries["smoke"] = _register_unanswerable(root)
         entries["broken"] = _break_artifact(root, _train(root, c=0.01))
+        entries["diabetes"] = _train(root, model="diabetes_hgb")
     return Trained(root=root, entries=entries)
 
 
@@ -51,11 +52,12 @@ def isolated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
         yield
 
 
-def _train(root: Path, *, c: float) -> dict:
+def _train(root: Path, *, c: float | None = None, model: str = MODEL) -> dict:
     from pipelines.stages.train import train
 
-    edit_yaml(root / f"models/{MODEL}.yaml", estimator={"kind": "logistic_regression", "params": {"C": c}})
-    result = train(root, MODEL)
+    if c is not None:
+        edit_yaml(root / f"models/{model}.yaml", estimator={"kind": "logistic_regression", "params": {"C": c}})
+    result = train(root, model)
     fields = ("version", "run_id", "artifact_sha256", "spec_hash", "data_sha256")
     return {k: getattr(result, k) for k in fields}
 

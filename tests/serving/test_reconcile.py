@@ -120,3 +120,17 @@ def test_an_unreachable_pin_source_keeps_serving(trained: Trained, tmp_path: Pat
         assert (status["pin"]["condition"], status["pin"]["reason"]) == ("Stalled", "PinUnavailable")
         assert running.model_status()["reason"] == "PinUnavailable"
         assert running.client.post(f"/predict/{MODEL}", json=ROW).json()["version"] == 1
+
+
+def test_several_models_are_served_by_name(server_on_v1: Running, trained: Trained) -> None:
+    pin(trained.root, **{MODEL: trained.entries["v1"], "diabetes_hgb": trained.entries["diabetes"]})
+    assert [m["condition"] for m in server_on_v1.reconcile()["models"]] == ["Ready", "Ready"]
+    client = server_on_v1.client
+    patient = {"age": 50.0, "sex": "2", "bmi": 30.1, "bp": 90.0, "s1": 200.0, "s2": 120.0, "s3": 40.0, "s4": 5.0, "s5": 4.9, "s6": 95.0}
+    answer = client.post("/predict/diabetes_hgb", json=[patient, {**patient, "sex": None}]).json()
+    assert answer["model"] == "diabetes_hgb" and all(isinstance(v, float) for v in answer["predictions"])
+    assert client.post("/predict/diabetes_hgb", json={**patient, "sex": 2}).status_code == 422  # a category is text
+    assert client.post(f"/predict/{MODEL}", json=ROW).json()["model"] == MODEL
+    assert client.post("/invocations", json={"inputs": [patient]}).status_code == 400  # which model?
+    assert client.post("/invocations?model=diabetes_hgb", json={"inputs": [patient]}).headers["x-model-name"] == "diabetes_hgb"
+    assert sorted((m["name"], m["task"]) for m in client.get("/models").json()) == [("diabetes_hgb", "regression"), (MODEL, "classification")]
