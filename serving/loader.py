@@ -34,13 +34,15 @@ def load(path: Path, *, name: str, version: int, artifact_sha256: str, tags: dic
         predictor = mlflow.sklearn.load_model(str(path))
     except Exception as exc:  # unpickling can raise anything the pickle names
         raise LoadFailed(f"{name} v{version}: {type(exc).__name__}: {exc}") from exc
-    task = tags.get(tag("task"), "unknown")
-    return LiveModel(name=name, version=version, artifact_sha256=artifact_sha256, task=task, columns=columns, predictor=predictor, loaded_at=now)
+    return LiveModel(name=name, version=version, artifact_sha256=artifact_sha256, task=tags.get(tag("task"), "unknown"),
+                     columns=columns, predictor=predictor, loaded_at=now, example=_example_records(meta, path))
 
 
-def smoke_test(model: LiveModel, path: Path) -> None:
+def smoke_test(model: LiveModel) -> None:
     """Predict on the input example logged with the model; SmokeTestFailed if that fails."""
-    records = _example_records(model, path)
+    records = model.example
+    if not records:
+        raise SmokeTestFailed(f"{model.name} v{model.version}: no readable input example was logged with the model")
     _, problems = check_records(records, model.columns)
     if problems:
         raise SmokeTestFailed(f"{model.name} v{model.version}: the input example does not fit the signature: {problems[0].msg}")
@@ -52,14 +54,11 @@ def smoke_test(model: LiveModel, path: Path) -> None:
         raise SmokeTestFailed(f"{model.name} v{model.version}: the input example gave missing or non-finite predictions")
 
 
-def _example_records(model: LiveModel, path: Path) -> list[dict]:
-    from mlflow.models import Model
-
+def _example_records(meta, path: Path) -> list[dict]:
     try:
-        example = Model.load(str(path)).load_input_example(str(path))
-    except Exception as exc:  # a missing or unreadable example file
-        raise SmokeTestFailed(f"{model.name} v{model.version}: cannot read the logged input example: {exc}") from exc
-    if example is None or len(example) == 0:
-        raise SmokeTestFailed(f"{model.name} v{model.version}: no input example was logged with the model")
-    frame = example.astype(object).where(example.notna(), None)
-    return frame.to_dict(orient="records")
+        example = meta.load_input_example(str(path))
+    except Exception:  # an unreadable example: the smoke test reports it
+        return []
+    if example is None:
+        return []
+    return example.astype(object).where(example.notna(), None).to_dict(orient="records")

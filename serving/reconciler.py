@@ -109,7 +109,7 @@ class Reconciler:
         try:
             fetched = self.store.fetch(action.model, pin.version, expected_sha256=pin.artifact_sha256)
             model = load(fetched.path, name=action.model, version=pin.version, artifact_sha256=pin.artifact_sha256, tags=fetched.tags, now=self.clock())
-            smoke_test(model, fetched.path)
+            smoke_test(model)
         except Exception as exc:  # any failure keeps the last good model; the reason says which step
             reason = failure_reason(exc)
             self._record(action.model, Observation(condition="Stalled", reason=reason, message=_message(exc), **base))

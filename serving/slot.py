@@ -29,6 +29,7 @@ class LiveModel:
     columns: list[InputColumn]
     predictor: Any
     loaded_at: datetime
+    example: list[dict]  # the input example logged with the model, as records
 
     def predict(self, records: list[dict]) -> list:
         """Predictions for already validated records, as plain JSON-able values."""

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from serving.page import render_page
 from serving.service import ServiceDep
 
 router = APIRouter(tags=["status"])
@@ -34,10 +35,11 @@ def status(service: ServiceDep) -> dict:
 
 @router.get("/models")
 def models(service: ServiceDep) -> list[dict]:
-    """Every live model: name, version, task and input schema."""
+    """Every live model: name, version, task, input schema and one example record."""
     return [
         {"name": m.name, "version": m.version, "task": m.task, "artifact_sha256": m.artifact_sha256,
-         "loaded_at": m.loaded_at.isoformat(), "inputs": [c.model_dump() for c in m.columns]}
+         "loaded_at": m.loaded_at.isoformat(), "inputs": [c.model_dump() for c in m.columns],
+         "example": m.example[0] if m.example else None}
         for m in service.slots.all()
     ]
 
@@ -46,3 +48,9 @@ def models(service: ServiceDep) -> list[dict]:
 def metrics(service: ServiceDep) -> Response:
     """Prometheus metrics: requests, latency, live versions, swaps, reconcile failures."""
     return Response(service.metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
+
+
+@router.get("/", response_class=HTMLResponse)
+def page(service: ServiceDep) -> HTMLResponse:
+    """A web page: each model's live and desired version, pin commit, condition, and a predict form."""
+    return HTMLResponse(render_page(status(service), models(service)))

@@ -145,3 +145,14 @@ def test_metrics_count_requests_by_version_and_status_and_show_the_live_version(
                  f'mlpin_live_version_info{{artifact_sha256="{api.service.slots.get(MODEL).artifact_sha256}",model="{MODEL}",version="1"}} 1.0',
                  f'mlpin_swaps_total{{model="{MODEL}"}} 1.0'):
         assert line in text, line
+
+
+def test_the_page_shows_each_model_its_versions_pin_commit_and_a_predict_form(api: Running, trained: Trained) -> None:
+    response = api.client.get("/")
+    assert response.headers["content-type"].startswith("text/html")
+    page = response.text
+    revision = api.client.get("/status").json()["pin"]["revision"]
+    assert f'<tr data-model="{MODEL}"><td>{MODEL}</td><td>v1</td><td>v1</td><td>{revision[:12]}</td><td class="Ready">Ready</td>' in page
+    assert f'<form data-model="{MODEL}">' in page and "&quot;alcohol&quot;" in page  # prefilled with the logged example
+    example = api.client.get("/models").json()[0]["example"]
+    assert api.client.post(f"/predict/{MODEL}", json=example).status_code == 200
