@@ -16,10 +16,10 @@ from pipelines.adapters.modelstore import ModelStore
 from pipelines.adapters.pinsource import PinSnapshot, PinSource
 from pipelines.adapters.yamlfile import parse_yaml, validate
 from pipelines.core.errors import ArtifactMismatch, ConfigError, MlpinError, NotFound, OutsideSystemError
-from pipelines.core.schemas import ProductionPins
+from pipelines.core.schemas import PinnedModel, ProductionPins
 from pipelines.core.sync import ModelStatus, Observation, PinStatus, Reason, SyncAction, not_ready, observe, observe_pin, plan_sync, settled
 from serving.loader import LoadFailed, SmokeTestFailed, load, smoke_test
-from serving.slot import Slots
+from serving.slot import LiveModel, Slots
 
 FAILURE_REASONS: list[tuple[type[BaseException], Reason]] = [
     (NotFound, "UnknownVersion"), (ArtifactMismatch, "DigestMismatch"), (LoadFailed, "LoadFailed"),
@@ -107,9 +107,7 @@ class Reconciler:
         base = {"desired_version": pin.version, "live_version": action.live.version if action.live else None, "pin_revision": revision}
         self._record(action.model, Observation(condition="Reconciling", reason="Progressing", message=f"loading v{pin.version}", **base))
         try:
-            fetched = self.store.fetch(action.model, pin.version, expected_sha256=pin.artifact_sha256)
-            model = load(fetched.path, name=action.model, version=pin.version, artifact_sha256=pin.artifact_sha256, tags=fetched.tags, now=self.clock())
-            smoke_test(model)
+            model = self._prepare(action.model, pin)
         except Exception as exc:  # any failure keeps the last good model; the reason says which step
             reason = failure_reason(exc)
             self._record(action.model, Observation(condition="Stalled", reason=reason, message=_message(exc), **base))
@@ -119,6 +117,13 @@ class Reconciler:
         self._record(action.model, Observation(condition="Ready", reason="Synced", message=f"serving v{pin.version}", **{**base, "live_version": pin.version}))
         for observer in self.swaps:
             observer(action.model, pin.version)
+
+    def _prepare(self, name: str, pin: PinnedModel) -> LiveModel:
+        """fetch (digest verified) -> load -> smoke test; raises from the step that failed."""
+        fetched = self.store.fetch(name, pin.version, expected_sha256=pin.artifact_sha256)
+        model = load(fetched.path, name=name, version=pin.version, artifact_sha256=pin.artifact_sha256, tags=fetched.tags, now=self.clock())
+        smoke_test(model)
+        return model
 
     def _record(self, model: str, seen: Observation, *, now: datetime | None = None) -> None:
         # Copy on write: HTTP handlers read `statuses` from other threads without a lock.
