@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MIB = 1 << 20
@@ -35,6 +35,12 @@ class ServingSettings(BaseSettings):
     log_max_bytes: int = Field(64 * MIB, gt=0, description="start a new log file past this size")
     log_max_age_s: float = Field(3600.0, gt=0, description="start a new log file after this many seconds")
     body_limit_bytes: int = Field(8 * MIB, gt=0, description="larger request bodies get 413")
+
+    @field_validator("webhook_secret", "admin_token", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # `VAR=` (as compose writes an unset ${VAR:-}) must not enable a route with an empty key.
+        return None if value == "" else value
 
 
 def load_settings(**overrides: object) -> ServingSettings:

@@ -39,3 +39,10 @@ def test_invalid_settings_are_refused(monkeypatch: pytest.MonkeyPatch, name: str
 @pytest.mark.parametrize(("draw", "expected"), [(0.0, 8.0), (0.5, 10.0), (0.999, 11.996)], ids=["low", "middle", "high"])
 def test_next_delay_spreads_around_the_interval(draw: float, expected: float) -> None:
     assert next_delay(10.0, 0.2, draw) == pytest.approx(expected)
+
+
+def test_empty_secrets_leave_their_routes_disabled(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MLPIN_WEBHOOK_SECRET", "")
+    monkeypatch.setenv("MLPIN_ADMIN_TOKEN", "")
+    settings = load_settings()
+    assert (settings.webhook_secret, settings.admin_token) == (None, None)
