@@ -24,9 +24,10 @@ COLUMNS = [InputColumn(name="size", type="double"), InputColumn(name="colour", t
         ([], [(("body",), "type_error")]),
         ("size=1", [(("body",), "type_error")]),
         ([{"size": 1.0, "colour": "red"}, 7], [(("body", 1), "type_error")]),
+        ([{"size": True, "colour": "red"}, {"size": 1, "colour": False}], [(("body", 0, "size"), "double_type"), (("body", 1, "colour"), "string_type")]),
     ],
     ids=["one-record", "int-for-double-and-null", "batch", "missing", "unknown", "wrong-types", "bool-is-not-a-number",
-         "every-problem-of-a-batch-row", "empty-list", "not-json-object", "row-not-an-object"],
+         "every-problem-of-a-batch-row", "empty-list", "not-json-object", "row-not-an-object", "bools-in-a-batch"],
 )
 def test_check_records(body, expected: list) -> None:
     _, problems = check_records(body, COLUMNS)
