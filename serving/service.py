@@ -6,7 +6,8 @@ with other parts (a file pin source, another cache) and hand it to `create_app`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
@@ -15,8 +16,10 @@ from fastapi import Depends, Request
 from pipelines.adapters.logsink import PredictionLog
 from pipelines.adapters.modelstore import ModelStore
 from pipelines.adapters.pinsource import FilePinSource, GitPinSource, PinSource
+from serving.batching import Batcher
 from serving.loop import ReconcileLoop
 from serving.metrics import Metrics
+from serving.predicting import run_batch
 from serving.reconciler import Reconciler
 from serving.settings import ServingSettings
 from serving.slot import Slots
@@ -32,6 +35,13 @@ class Service:
     loop: ReconcileLoop
     predictions: PredictionLog
     metrics: Metrics
+    batchers: dict[str, Batcher] = field(default_factory=dict)
+
+    def batcher(self, model: str) -> Batcher:
+        """The batcher of `model`'s requests (made on first use; they hold no task when idle)."""
+        if model not in self.batchers:
+            self.batchers[model] = Batcher(partial(run_batch, self.predictions))
+        return self.batchers[model]
 
 
 def build_service(settings: ServingSettings) -> Service:

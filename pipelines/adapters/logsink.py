@@ -34,10 +34,14 @@ class PredictionLog:
 
     def write(self, record: dict[str, Any]) -> None:
         """Append `record` durably (written, flushed and fsynced) before returning."""
-        line = json.dumps(record, separators=(",", ":"), default=str).encode() + b"\n"
+        self.write_many([record])
+
+    def write_many(self, records: list[dict[str, Any]]) -> None:
+        """Append every record durably with one fsync (a group commit), in one file."""
+        lines = b"".join(json.dumps(r, separators=(",", ":"), default=str).encode() + b"\n" for r in records)
         with self._lock:
-            handle = self._current(len(line))
-            handle.write(line)
+            handle = self._current(len(lines))
+            handle.write(lines)
             handle.flush()
             os.fsync(handle.fileno())
 

@@ -1,18 +1,17 @@
 """Predictions: `/predict/{model}` with records, `/invocations` with MLflow's payloads.
 
 Each request takes the live model once, validates the body against its signature
-(every problem listed), predicts, and writes the prediction log record durably
-before answering, so no answered request is missing from the log.
+(every problem listed), and is predicted (batched with concurrent requests for the
+same model) and durably logged before it is answered, so no answered request is
+missing from the log.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse
-from starlette.concurrency import run_in_threadpool
 
 from pipelines.core.inputs import check_records, records_from_mlflow
 from serving.http import parse_json, read_body, request_id
@@ -70,14 +69,4 @@ async def _answer(service: Service, live: LiveModel, body: Any, rid: str) -> lis
     records, problems = check_records(body, live.columns)
     if problems:
         raise HTTPException(status_code=422, detail=[p.model_dump() for p in problems])
-    return await run_in_threadpool(_predict_and_log, service, live, records, rid)
-
-
-def _predict_and_log(service: Service, live: LiveModel, records: list[dict], rid: str) -> list:
-    started = datetime.now(UTC)
-    predictions = live.predict(records)
-    service.predictions.write({
-        "request_id": rid, "timestamp": started.isoformat(), "model": live.name, "version": live.version,
-        "inputs": records, "outputs": predictions,
-    })
-    return predictions
+    return await service.batcher(live.name).predict(live, records, rid)
