@@ -15,7 +15,7 @@ from fastapi import Depends, Request
 
 from pipelines.adapters.logsink import PredictionLog
 from pipelines.adapters.modelstore import ModelStore
-from pipelines.adapters.pinsource import FilePinSource, GitPinSource, PinSource
+from pipelines.adapters.pinsource import FilePinSource, GitPinSource, PinSource, redacted
 from serving.batching import Batcher
 from serving.loop import ReconcileLoop
 from serving.metrics import Metrics
@@ -67,10 +67,10 @@ def pin_source(settings: ServingSettings) -> PinSource:
 
 
 def source_name(settings: ServingSettings) -> str:
-    """How /status names the pin source."""
+    """How /status and the page name the pin source, without any credentials in its URL."""
     if settings.pin_source == "file":
         return f"file {settings.pin_uri}"
-    return f"git {settings.pin_uri} {settings.branch}:{settings.pin_path}"
+    return f"git {redacted(settings.pin_uri)} {settings.branch}:{settings.pin_path}"
 
 
 def service_of(request: Request) -> Service:

@@ -6,6 +6,7 @@ deciding stay with the caller. Failures to reach the source are OutsideSystemErr
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -60,7 +61,10 @@ class GitPinSource:
         """Fetch the branch's tip, then read the pin at that commit."""
         self._ensure_mirror()
         ref = f"refs/mlpin/{self.branch}"
-        run_git(self.mirror_path, "fetch", "--quiet", "--depth=1", "--no-tags", self.remote, f"+refs/heads/{self.branch}:{ref}")
+        try:
+            run_git(self.mirror_path, "fetch", "--quiet", "--depth=1", "--no-tags", self.remote, f"+refs/heads/{self.branch}:{ref}")
+        except OutsideSystemError as exc:  # git's message repeats the URL, token and all
+            raise OutsideSystemError("git", exc.message.removeprefix("git: ").replace(self.remote, redacted(self.remote))) from None
         commit = run_git(self.mirror_path, "rev-parse", "--verify", f"{ref}^{{commit}}")
         try:
             data = git_bytes(self.mirror_path, "show", f"{commit}:{self.pin_path}")
@@ -73,3 +77,8 @@ class GitPinSource:
             return
         self.mirror_path.mkdir(parents=True, exist_ok=True)
         run_git(self.mirror_path, "init", "--quiet", "--bare")
+
+
+def redacted(url: str) -> str:
+    """`url` without the user and password (or token) part, for messages and status pages."""
+    return re.sub(r"^([a-z][a-z0-9+.-]*://)[^/@]*@", r"\1", url, flags=re.IGNORECASE)

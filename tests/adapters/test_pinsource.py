@@ -54,3 +54,11 @@ def test_git_source_failures_are_outside_failures(repo: Path, tmp_path: Path, re
     source = GitPinSource(url, branch=branch, pin_path=pin_path, mirror_path=tmp_path / "mirror")
     with pytest.raises(OutsideSystemError, match=expected):
         source.read()
+
+
+def test_fetch_errors_do_not_repeat_credentials(tmp_path: Path) -> None:
+    url = f"file://user:s3cret@localhost{tmp_path}/nowhere"
+    source = GitPinSource(url, branch="main", pin_path="models/production.yaml", mirror_path=tmp_path / "mirror")
+    with pytest.raises(OutsideSystemError) as err:
+        source.read()
+    assert "s3cret" not in err.value.message and "git fetch" in err.value.message

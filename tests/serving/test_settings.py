@@ -46,3 +46,15 @@ def test_empty_secrets_leave_their_routes_disabled(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("MLPIN_ADMIN_TOKEN", "")
     settings = load_settings()
     assert (settings.webhook_secret, settings.admin_token) == (None, None)
+
+
+@pytest.mark.parametrize(
+    ("uri", "shown"),
+    [("https://x-access-token:ghs_secret@git.example.invalid/o/r.git", "https://git.example.invalid/o/r.git"),
+     ("ssh://git@git.example.invalid/o/r.git", "ssh://git.example.invalid/o/r.git"), ("/srv/repo", "/srv/repo")],
+    ids=["token-in-https", "user-in-ssh", "path"],
+)
+def test_status_names_the_git_source_without_credentials(uri: str, shown: str) -> None:
+    from serving.service import source_name
+
+    assert source_name(load_settings(pin_uri=uri)) == f"git {shown} main:models/production.yaml"
