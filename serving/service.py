@@ -15,7 +15,7 @@ from fastapi import Depends, Request
 
 from pipelines.adapters.logsink import PredictionLog
 from pipelines.adapters.modelstore import ModelStore
-from pipelines.adapters.pinsource import FilePinSource, GitPinSource, PinSource, redacted
+from pipelines.adapters.pinsource import FilePinSource, GitHubPinSource, GitPinSource, PinSource, redacted
 from serving.batching import Batcher
 from serving.loop import ReconcileLoop
 from serving.metrics import Metrics
@@ -63,6 +63,9 @@ def pin_source(settings: ServingSettings) -> PinSource:
     """The pin source the settings name."""
     if settings.pin_source == "file":
         return FilePinSource(Path(settings.pin_uri))
+    if settings.pin_source == "github":
+        token = settings.github_token.get_secret_value() if settings.github_token else None
+        return GitHubPinSource(settings.pin_uri, branch=settings.branch, pin_path=settings.pin_path, token=token, base_url=settings.github_api_url)
     return GitPinSource(settings.pin_uri, branch=settings.branch, pin_path=settings.pin_path, mirror_path=settings.work_dir / "pin.git")
 
 
@@ -70,6 +73,8 @@ def source_name(settings: ServingSettings) -> str:
     """How /status and the page name the pin source, without any credentials in its URL."""
     if settings.pin_source == "file":
         return f"file {settings.pin_uri}"
+    if settings.pin_source == "github":
+        return f"github {settings.pin_uri}@{settings.branch}:{settings.pin_path}"
     return f"git {redacted(settings.pin_uri)} {settings.branch}:{settings.pin_path}"
 
 

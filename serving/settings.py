@@ -20,10 +20,12 @@ class ServingSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="MLPIN_", extra="ignore", frozen=True)
 
-    pin_source: Literal["git", "file"] = Field("git", description="git: a remote repository; file: a local path")
-    pin_uri: str = Field(".", description="git remote URL or path (git), or the pin file's path (file)")
-    branch: str = Field("main", description="the deployed branch whose pin is served (git)")
-    pin_path: str = Field("models/production.yaml", description="the pin's path inside the repository (git)")
+    pin_source: Literal["git", "file", "github"] = Field("git", description="git: a remote repository; file: a local path; github: the contents API")
+    pin_uri: str = Field(".", description="git remote URL or path (git), the pin file's path (file), or owner/name (github)")
+    branch: str = Field("main", description="the deployed branch whose pin is served (git, github)")
+    pin_path: str = Field("models/production.yaml", description="the pin's path inside the repository (git, github)")
+    github_token: SecretStr | None = Field(None, description="token for the contents API (github; public repositories need none)")
+    github_api_url: str = Field("https://api.github.com", description="REST API root (github; GitHub Enterprise differs)")
     poll_interval_s: float = Field(15.0, gt=0, description="seconds between reconcile passes, before jitter")
     poll_jitter: float = Field(0.2, ge=0, lt=1, description="each wait is the interval times 1 ± this fraction")
     webhook_secret: SecretStr | None = Field(None, description="HMAC key of X-Hub-Signature-256; unset disables /webhook")
@@ -36,7 +38,7 @@ class ServingSettings(BaseSettings):
     log_max_age_s: float = Field(3600.0, gt=0, description="start a new log file after this many seconds")
     body_limit_bytes: int = Field(8 * MIB, gt=0, description="larger request bodies get 413")
 
-    @field_validator("webhook_secret", "admin_token", mode="before")
+    @field_validator("webhook_secret", "admin_token", "github_token", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         # `VAR=` (as compose writes an unset ${VAR:-}) must not enable a route with an empty key.

@@ -1,4 +1,5 @@
-"""Where serving reads the pin from: a local file, or a branch of a git remote.
+"""Where serving reads the pin from: a local file, a branch of a git remote, or a
+branch of a GitHub repository through its contents API.
 
 Each source returns the pin's raw text and the revision it was read at; parsing and
 deciding stay with the caller. Failures to reach the source are OutsideSystemError.
@@ -77,6 +78,39 @@ class GitPinSource:
             return
         self.mirror_path.mkdir(parents=True, exist_ok=True)
         run_git(self.mirror_path, "init", "--quiet", "--bare")
+
+
+class GitHubPinSource:
+    """A branch of a GitHub repository read through the REST API (no git, no clone)."""
+
+    def __init__(self, repository: str, *, branch: str, pin_path: str, token: str | None, base_url: str) -> None:
+        from github import Auth, Github
+
+        auth = Auth.Token(token) if token else None
+        self._client = Github(auth=auth, base_url=base_url, retry=None)
+        self.repository = repository
+        self.branch = branch
+        self.pin_path = pin_path
+
+    def read(self) -> PinSnapshot:
+        """The branch's tip commit, then the pin's content at exactly that commit."""
+        from github import GithubException
+
+        try:
+            repo = self._client.get_repo(self.repository)  # not lazy: a lazy repo answers get_commit without asking
+            commit = repo.get_commit(self.branch).sha
+            content = repo.get_contents(self.pin_path, ref=commit)
+        except GithubException as exc:
+            raise OutsideSystemError("github", f"reading {self.pin_path} on {self.repository}@{self.branch} failed: {exc.status} {_message(exc)}") from None
+        if isinstance(content, list):
+            raise OutsideSystemError("github", f"{self.pin_path} on {self.repository} is a folder, not the pin file")
+        text = content.decoded_content.decode("utf-8", errors="replace")
+        return PinSnapshot(text=text, path=f"{self.repository}@{self.branch}:{self.pin_path}", revision=commit)
+
+
+def _message(exc: Exception) -> str:
+    data = getattr(exc, "data", None)
+    return data.get("message", "") if isinstance(data, dict) else str(data or "")
 
 
 def redacted(url: str) -> str:

@@ -134,3 +134,25 @@ def test_several_models_are_served_by_name(server_on_v1: Running, trained: Train
     assert client.post("/invocations", json={"inputs": [patient]}).status_code == 400  # which model?
     assert client.post("/invocations?model=diabetes_hgb", json={"inputs": [patient]}).headers["x-model-name"] == "diabetes_hgb"
     assert sorted((m["name"], m["task"]) for m in client.get("/models").json()) == [("diabetes_hgb", "regression"), (MODEL, "classification")]
+
+
+def test_a_pin_read_through_the_github_contents_api(trained: Trained, tmp_path: Path) -> None:
+    import yaml
+
+    from tests.adapters.test_pinsource import FakeGitHubWithFiles
+
+    def pinned(label: str) -> str:
+        return yaml.safe_dump({"schema_version": 1, "models": {MODEL: trained.entries[label]}})
+
+    github = FakeGitHubWithFiles(branches={"main": "1" * 40}, files={("1" * 40, "models/production.yaml"): pinned("v1")}).start()
+    settings = settings_for(trained, tmp_path, pin_source="github", pin_uri=github.repository, github_api_url=github.base_url, github_token=github.token)
+    try:
+        with serving(settings) as running:
+            wait_until(lambda: running.client.get("/readyz").status_code == 200)
+            github.branches["main"] = "2" * 40
+            github.files[("2" * 40, "models/production.yaml")] = pinned("v2")
+            status = running.reconcile()
+            assert (status["pin"]["revision"], status["models"][0]["live_version"]) == ("2" * 40, 2)
+            assert status["pin"]["source"] == f"github {github.repository}@main:models/production.yaml"
+    finally:
+        github.stop()
