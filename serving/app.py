@@ -1,6 +1,7 @@
 """The serving app: `create_app(settings)` builds one; `python -m serving` runs it.
 
-The lifespan starts the reconcile loop and stops it; nothing runs at import time.
+The lifespan starts the reconcile loop (and log shipping, with MLPIN_LOG_URI) and stops
+them; nothing runs at import time.
 OpenAPI is at /docs.
 """
 
@@ -23,11 +24,15 @@ def create_app(settings: ServingSettings | None = None, *, service: Service | No
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         service.loop.start()
+        if service.shipper:
+            service.shipper.start()
         try:
             yield
         finally:
             await service.loop.stop()
             service.predictions.close()
+            if service.shipper:
+                await service.shipper.stop()
 
     app = FastAPI(title="mlpin serving", summary="Serves the models models/production.yaml pins.", lifespan=lifespan)
     app.state.service = service

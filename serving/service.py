@@ -22,6 +22,7 @@ from serving.metrics import Metrics
 from serving.predicting import run_batch
 from serving.reconciler import Reconciler
 from serving.settings import ServingSettings
+from serving.shipping import Shipper
 from serving.slot import Slots
 
 
@@ -35,6 +36,7 @@ class Service:
     loop: ReconcileLoop
     predictions: PredictionLog
     metrics: Metrics
+    shipper: Shipper | None = None
     batchers: dict[str, Batcher] = field(default_factory=dict)
 
     def batcher(self, model: str) -> Batcher:
@@ -56,7 +58,8 @@ def build_service(settings: ServingSettings) -> Service:
     metrics = Metrics(slots)
     reconciler.swaps.append(metrics.swapped)
     reconciler.failures.append(metrics.failed)
-    return Service(settings=settings, slots=slots, reconciler=reconciler, loop=loop, predictions=log, metrics=metrics)
+    shipper = Shipper(log, settings.log_uri, interval_s=settings.log_ship_interval_s) if settings.log_uri else None
+    return Service(settings=settings, slots=slots, reconciler=reconciler, loop=loop, predictions=log, metrics=metrics, shipper=shipper)
 
 
 def pin_source(settings: ServingSettings) -> PinSource:

@@ -36,9 +36,11 @@ class ServingSettings(BaseSettings):
     log_dir: Path = Field(Path(".mlpin/predictions"), description="prediction log folder (JSON Lines)")
     log_max_bytes: int = Field(64 * MIB, gt=0, description="start a new log file past this size")
     log_max_age_s: float = Field(3600.0, gt=0, description="start a new log file after this many seconds")
+    log_uri: str | None = Field(None, description="fsspec URI closed log files are moved to (e.g. s3://bucket/predictions)")
+    log_ship_interval_s: float = Field(60.0, gt=0, description="seconds between shipping rounds (with log_uri)")
     body_limit_bytes: int = Field(8 * MIB, gt=0, description="larger request bodies get 413")
 
-    @field_validator("webhook_secret", "admin_token", "github_token", mode="before")
+    @field_validator("webhook_secret", "admin_token", "github_token", "log_uri", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         # `VAR=` (as compose writes an unset ${VAR:-}) must not enable a route with an empty key.

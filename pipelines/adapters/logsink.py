@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import threading
 import time
 from collections.abc import Callable
@@ -45,6 +46,12 @@ class PredictionLog:
             handle.flush()
             os.fsync(handle.fileno())
 
+    @property
+    def current_name(self) -> str | None:
+        """The file being written now (never shipped while open), or None."""
+        handle = self._handle
+        return Path(handle.name).name if handle is not None else None
+
     def close(self) -> None:
         """Close the current file; the next write opens a new one."""
         with self._lock:
@@ -70,8 +77,9 @@ class PredictionLog:
         self._opened_at = self.clock()
         self._sequence += 1
         stamp = datetime.fromtimestamp(self._opened_at, UTC).strftime("%Y%m%dT%H%M%SZ")
-        # The pid keeps replicas sharing a folder (or a restart within a second) apart.
-        name = f"{PREFIX}{stamp}-{os.getpid()}-{self._sequence:04d}.jsonl"
+        # Unique even for a restarted container (pid 1 again, same second): a shipped
+        # file must never be overwritten by a new one of the same name.
+        name = f"{PREFIX}{stamp}-{os.getpid()}-{self._sequence:04d}-{secrets.token_hex(4)}.jsonl"
         self._handle = (self.folder / name).open("ab")
         _fsync_folder(self.folder)  # the new file's name survives a crash too
         return self._handle
