@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 
 from pipelines.adapters.logsink import PredictionLog
 from pipelines.adapters.logship import ship_closed
@@ -26,6 +27,7 @@ class Shipper:
         self.uri = uri
         self.interval_s = interval_s
         self._task: asyncio.Task | None = None
+        self._round = threading.Lock()
 
     def start(self) -> None:
         """Begin shipping on the running event loop."""
@@ -41,9 +43,11 @@ class Shipper:
         await asyncio.to_thread(self.ship_once)
 
     def ship_once(self) -> list[str]:
-        """One round; failures are logged, not raised (the next round retries)."""
+        """One round at a time; failures are logged, not raised (the next round retries)."""
         try:
-            return ship_closed(self.predictions.folder, self.uri, writing=self.predictions.current_name)
+            # A cancelled timer's round may still run in its thread when the final one starts.
+            with self._round:
+                return ship_closed(self.predictions.folder, self.uri, writing=lambda: self.predictions.current_name)
         except OutsideSystemError as exc:
             log.warning("prediction log shipping failed: %s", exc.message)
             return []

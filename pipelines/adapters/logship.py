@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 from pipelines.adapters.logsink import PREFIX
@@ -19,18 +20,22 @@ from pipelines.core.errors import OutsideSystemError
 PID = re.compile(rf"^{PREFIX}[0-9TZ]+-(\d+)-")
 
 
-def ship_closed(folder: Path, uri: str, *, writing: str | None) -> list[str]:
+def ship_closed(folder: Path, uri: str, *, writing: Callable[[], str | None]) -> list[str]:
     """Upload and remove every closed log file; returns the URIs written.
 
-    Closed: not `writing` (this process's open file), and made by this process or by
-    one that no longer runs (a replica sharing the folder keeps its open file).
+    Closed: not the file `writing()` names (this process's open one), and made by this
+    process or by one that no longer runs (a replica sharing the folder keeps its open
+    file). `writing()` is asked after listing: a file the log rotated to meanwhile is
+    then the open one, and every other listed file of ours was closed before it opened.
     """
+    paths = sorted(folder.glob(f"{PREFIX}*.jsonl"))
+    open_now = writing()
     shipped = []
-    for path in sorted(folder.glob(f"{PREFIX}*.jsonl")):
-        if path.name == writing or not _writer_gone_or_me(path.name):
+    for path in paths:
+        if path.name == open_now or not _writer_gone_or_me(path.name):
             continue
         shipped.append(_upload(path, f"{uri.rstrip('/')}/{path.name}"))
-        path.unlink()
+        path.unlink(missing_ok=True)
     return shipped
 
 

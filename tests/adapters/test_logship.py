@@ -24,11 +24,11 @@ def written(folder: Path, count: int) -> PredictionLog:
 def test_closed_files_move_and_the_open_one_stays(tmp_path: Path) -> None:
     log = written(tmp_path / "local", 12)
     remote = tmp_path / "remote"
-    shipped = ship_closed(log.folder, remote.as_uri(), writing=log.current_name)
+    shipped = ship_closed(log.folder, remote.as_uri(), writing=lambda: log.current_name)
     assert len(shipped) >= 2
     assert [p.name for p in log.folder.iterdir()] == [log.current_name]
     log.close()
-    ship_closed(log.folder, remote.as_uri(), writing=None)
+    ship_closed(log.folder, remote.as_uri(), writing=lambda: None)
     assert list(log.folder.iterdir()) == []
     assert [r["request_id"] for r in read_records(remote)] == [f"r{n}" for n in range(12)]
 
@@ -40,7 +40,7 @@ def test_files_of_a_running_writer_stay_and_of_a_dead_one_move(tmp_path: Path) -
     alive, gone = os.getppid(), int(dead.stdout)
     for pid in (alive, gone):
         (folder / f"predictions-20260101T000000Z-{pid}-0001-abcd1234.jsonl").write_text('{"request_id": "x"}\n')
-    shipped = ship_closed(folder, (tmp_path / "remote").as_uri(), writing=None)
+    shipped = ship_closed(folder, (tmp_path / "remote").as_uri(), writing=lambda: None)
     assert [Path(s).name.split("-")[2] for s in shipped] == [str(gone)]
     assert [p.name.split("-")[2] for p in folder.iterdir()] == [str(alive)]
 
@@ -50,5 +50,19 @@ def test_a_failed_upload_keeps_the_files(tmp_path: Path) -> None:
     log.close()
     before = sorted(p.name for p in log.folder.iterdir())
     with pytest.raises(OutsideSystemError, match="log store"):
-        ship_closed(log.folder, "nosuchprotocol://bucket/predictions", writing=None)
+        ship_closed(log.folder, "nosuchprotocol://bucket/predictions", writing=lambda: None)
     assert sorted(p.name for p in log.folder.iterdir()) == before
+
+
+def test_a_file_opened_while_listing_is_not_shipped(tmp_path: Path) -> None:
+    log = written(tmp_path / "local", 1)
+    first = log.current_name
+
+    def rotate_then_answer() -> str | None:  # the log rotates between listing and asking
+        log.write({"request_id": "big", "pad": "x" * 200})
+        return log.current_name
+
+    shipped = ship_closed(log.folder, (tmp_path / "remote").as_uri(), writing=rotate_then_answer)
+    assert [Path(s).name for s in shipped] == [first]
+    log.write({"request_id": "after"})
+    assert [r["request_id"] for r in read_records(log.folder)] == ["big", "after"]
