@@ -156,3 +156,14 @@ def test_the_page_shows_each_model_its_versions_pin_commit_and_a_predict_form(ap
     assert f'<form data-model="{MODEL}">' in page and "&quot;alcohol&quot;" in page  # prefilled with the logged example
     example = api.client.get("/models").json()[0]["example"]
     assert api.client.post(f"/predict/{MODEL}", json=example).status_code == 200
+
+
+def test_a_request_that_cannot_be_logged_is_not_answered(trained: Trained, tmp_path: Path) -> None:
+    pin(trained.root, **{MODEL: trained.entries["v1"]})
+    blocker = tmp_path / "log-is-a-file"
+    blocker.write_text("the log folder cannot be created here")
+    with serving(settings_for(trained, tmp_path, log_dir=blocker)) as running:
+        wait_until(lambda: running.client.get("/readyz").status_code == 200)
+        response = running.client.post(f"/predict/{MODEL}", json=ROW)
+        assert response.status_code == 500
+        assert "nothing was answered or logged" in response.json()["detail"]
