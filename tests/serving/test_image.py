@@ -40,7 +40,7 @@ def test_serving_requirements_are_all_pinned_by_the_constraints() -> None:
 
 
 def test_importing_the_app_pulls_in_no_heavy_or_training_library() -> None:
-    code = "import sys; from serving.app import create_app; print([m for m in sys.modules if m.startswith(%r)])" % (HEAVY,)
+    code = f"import sys; from serving.app import create_app; print([m for m in sys.modules if m.startswith({HEAVY!r})])"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=PROJECT, check=True)
     assert done.stdout.strip() == "[]"
 
