@@ -16,6 +16,13 @@ from pipelines.adapters.digest import sha256_bytes
 from pipelines.adapters.git import git_bytes, run_git
 from pipelines.core.errors import OutsideSystemError
 
+# A stalled fetch would hold the reconcile pass (and every later one) forever: give up on
+# a connection that moves under 1 KB/s for 30 s (HTTP) or answers nothing for 30 s (SSH).
+STALL_LIMITS = (
+    "-c", "http.lowSpeedLimit=1000", "-c", "http.lowSpeedTime=30",
+    "-c", "core.sshCommand=ssh -o ConnectTimeout=15 -o ServerAliveInterval=10 -o ServerAliveCountMax=3",
+)
+
 
 @dataclass(frozen=True)
 class PinSnapshot:
@@ -63,9 +70,10 @@ class GitPinSource:
         self._ensure_mirror()
         ref = f"refs/mlpin/{self.branch}"
         try:
-            run_git(self.mirror_path, "fetch", "--quiet", "--depth=1", "--no-tags", self.remote, f"+refs/heads/{self.branch}:{ref}")
+            run_git(self.mirror_path, *STALL_LIMITS, "fetch", "--quiet", "--depth=1", "--no-tags", self.remote, f"+refs/heads/{self.branch}:{ref}")
         except OutsideSystemError as exc:  # git's message repeats the URL, token and all
-            raise OutsideSystemError("git", exc.message.removeprefix("git: ").replace(self.remote, redacted(self.remote))) from None
+            reason = exc.message.split(" failed: ", 1)[-1].replace(self.remote, redacted(self.remote))
+            raise OutsideSystemError("git", f"git fetch of {self.branch} from {redacted(self.remote)} failed: {reason}") from None
         commit = run_git(self.mirror_path, "rev-parse", "--verify", f"{ref}^{{commit}}")
         try:
             data = git_bytes(self.mirror_path, "show", f"{commit}:{self.pin_path}")
