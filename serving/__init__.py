@@ -1,5 +1,5 @@
-"""The serving container: reconciles itself to the version `models/production.yaml` pins.
+"""The serving container: reconciles itself to the versions `models/production.yaml` pins.
 
-Not built yet (tracked in its own issue); the package exists so the distribution's
-layout is the one the design describes.
+`serving.app.create_app(settings)` builds the FastAPI app; `python -m serving` runs it.
+See serving/README.md for what exists and what does not yet.
 """

@@ -18,10 +18,14 @@ SAMPLE_DIRS = ("models", "data", "policies")
 @pytest.fixture(autouse=True)
 def clean_environ(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
     """No GitHub, MLflow or mlpin settings leak in; HOME and git config are private."""
+    isolate_environ(monkeypatch, tmp_path_factory.mktemp("home"))
+
+
+def isolate_environ(monkeypatch: pytest.MonkeyPatch, home: Path) -> None:
+    """What `clean_environ` does, for fixtures of wider scope (pass a MonkeyPatch.context())."""
     for name in list(os.environ):
         if name.startswith(("GITHUB_", "MLFLOW_", "MLPIN_", "GIT_")):
             monkeypatch.delenv(name)
-    home = tmp_path_factory.mktemp("home")
     gitconfig = home / ".gitconfig"
     gitconfig.write_text("[user]\n\tname = Test User\n\temail = test@example.invalid\n[init]\n\tdefaultBranch = main\n")
     monkeypatch.setenv("HOME", str(home))
@@ -71,7 +75,11 @@ def mlflow_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def repo(tmp_path: Path, mlflow_template: Path) -> Path:
     """A real git repository holding the project's sample models, data and policies,
     committed, with a fresh embedded MLflow store."""
-    root = tmp_path / "repo"
+    return make_repo(tmp_path / "repo", mlflow_template)
+
+
+def make_repo(root: Path, mlflow_template: Path) -> Path:
+    """Create the `repo` fixture's repository at `root` (for fixtures of wider scope)."""
     root.mkdir()
     for name in SAMPLE_DIRS:
         shutil.copytree(PROJECT / name, root / name)

@@ -161,6 +161,11 @@ class Registry:
         with _outside(f"downloading {model_uri}"):
             return Path(mlflow.artifacts.download_artifacts(artifact_uri=model_uri, dst_path=str(dst)))
 
+    def download_version(self, model: str, version: int, dst: Path) -> Path:
+        """Download a registered version's folder into `dst`, as stored; nothing is unpickled."""
+        self._version(model, version)
+        return self._download(f"models:/{model}/{version}", dst)
+
     def version_tags(self, model: str, version: int) -> dict[str, str]:
         """The tags of one registered version; NotFound if it does not exist."""
         return dict(self._version(model, version).tags)

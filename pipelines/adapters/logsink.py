@@ -1,0 +1,99 @@
+"""The prediction log: JSON Lines files in a local folder, rotated by size and age.
+
+`write` returns only after the record is on disk (flush + fsync), so a caller that
+answers after writing never answers a request it has no record of, even if the
+process is killed right after. Drift checks read these files; nothing here decides.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+PREFIX = "predictions-"
+
+
+class PredictionLog:
+    """Appends one JSON line per record; a new file past `max_bytes` or `max_age_s`."""
+
+    def __init__(self, folder: Path, *, max_bytes: int, max_age_s: float, clock: Callable[[], float] = time.time) -> None:
+        self.folder = folder
+        self.max_bytes = max_bytes
+        self.max_age_s = max_age_s
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._handle: IO[bytes] | None = None
+        self._opened_at = 0.0
+        self._sequence = 0
+
+    def write(self, record: dict[str, Any]) -> None:
+        """Append `record` durably (written, flushed and fsynced) before returning."""
+        self.write_many([record])
+
+    def write_many(self, records: list[dict[str, Any]]) -> None:
+        """Append every record durably with one fsync (a group commit), in one file."""
+        lines = b"".join(json.dumps(r, separators=(",", ":"), default=str).encode() + b"\n" for r in records)
+        with self._lock:
+            handle = self._current(len(lines))
+            handle.write(lines)
+            handle.flush()
+            os.fsync(handle.fileno())
+
+    @property
+    def current_name(self) -> str | None:
+        """The file being written now (never shipped while open), or None."""
+        handle = self._handle
+        return Path(handle.name).name if handle is not None else None
+
+    def close(self) -> None:
+        """Close the current file; the next write opens a new one."""
+        with self._lock:
+            if self._handle is not None:
+                self._handle.close()
+                self._handle = None
+
+    def _current(self, incoming: int) -> IO[bytes]:
+        handle = self._handle
+        if handle is not None and not self._due(handle, incoming):
+            return handle
+        if handle is not None:
+            handle.close()
+        return self._open()
+
+    def _due(self, handle: IO[bytes], incoming: int) -> bool:
+        size = handle.tell()
+        too_big = size > 0 and size + incoming > self.max_bytes
+        return too_big or self.clock() - self._opened_at >= self.max_age_s
+
+    def _open(self) -> IO[bytes]:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self._opened_at = self.clock()
+        self._sequence += 1
+        stamp = datetime.fromtimestamp(self._opened_at, UTC).strftime("%Y%m%dT%H%M%SZ")
+        # Unique even for a restarted container (pid 1 again, same second): a shipped
+        # file must never be overwritten by a new one of the same name.
+        name = f"{PREFIX}{stamp}-{os.getpid()}-{self._sequence:04d}-{secrets.token_hex(4)}.jsonl"
+        self._handle = (self.folder / name).open("ab")
+        _fsync_folder(self.folder)  # the new file's name survives a crash too
+        return self._handle
+
+
+def _fsync_folder(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def read_records(folder: Path) -> list[dict[str, Any]]:
+    """Every record in the folder, oldest file first (for tests and drift checks)."""
+    files = sorted(folder.glob(f"{PREFIX}*.jsonl"), key=lambda p: (p.stat().st_mtime, p.name))
+    return [json.loads(line) for path in files for line in path.read_text().splitlines() if line]

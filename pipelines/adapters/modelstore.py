@@ -1,0 +1,67 @@
+"""Registered model versions as verified local folders, cached by artifact sha256.
+
+A folder is only ever handed out after its digest equals the one the caller expects,
+whether it was just downloaded or found in the cache: nothing unverified reaches an
+unpickler. Nothing here loads a model.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from pipelines.adapters.digest import sha256_tree
+from pipelines.adapters.registry import VOLATILE_FILES
+from pipelines.core.errors import ArtifactMismatch, OutsideSystemError
+
+
+class VersionSource(Protocol):
+    """The part of the registry serving needs (pipelines.adapters.registry.Registry)."""
+
+    def version_tags(self, model: str, version: int) -> dict[str, str]:
+        """Tags of a registered version; NotFound when it does not exist."""
+        ...
+
+    def download_version(self, model: str, version: int, dst: Path) -> Path:
+        """The version's folder downloaded under `dst`."""
+        ...
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """A verified model folder and the registry's tags of its version."""
+
+    path: Path
+    tags: dict[str, str]
+
+
+class ModelStore:
+    """Downloads versions once per artifact digest and verifies them on every fetch."""
+
+    def __init__(self, registry: VersionSource, cache_dir: Path) -> None:
+        self.registry = registry
+        self.cache_dir = cache_dir
+
+    def fetch(self, model: str, version: int, *, expected_sha256: str) -> Fetched:
+        """The folder of `model` v`version`, whose digest is `expected_sha256`, or an error."""
+        tags = self.registry.version_tags(model, version)  # NotFound before any download
+        folder = self.cache_dir / expected_sha256
+        if not folder.is_dir():
+            self._download(model, version, folder)
+        actual = sha256_tree(folder, exclude=VOLATILE_FILES)
+        if actual != expected_sha256:
+            shutil.rmtree(folder, ignore_errors=True)  # never keep bytes that fail their digest
+            raise ArtifactMismatch(model, version, expected=expected_sha256, actual=actual)
+        return Fetched(path=folder, tags=tags)
+
+    def _download(self, model: str, version: int, folder: Path) -> None:
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=self.cache_dir, prefix=".download-") as tmp:
+            local = self.registry.download_version(model, version, Path(tmp))
+            if not any(p.is_file() for p in local.rglob("*")):
+                # MLflow's local artifact store "downloads" a vanished folder as an empty one.
+                raise OutsideSystemError("mlflow", f"the artifact store returned no files for {model} v{version}; is it reachable?")
+            local.rename(folder)  # same file system: the folder appears whole or not at all

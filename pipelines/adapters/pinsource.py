@@ -1,0 +1,126 @@
+"""Where serving reads the pin from: a local file, a branch of a git remote, or a
+branch of a GitHub repository through its contents API.
+
+Each source returns the pin's raw text and the revision it was read at; parsing and
+deciding stay with the caller. Failures to reach the source are OutsideSystemError.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from pipelines.adapters.digest import sha256_bytes
+from pipelines.adapters.git import git_bytes, run_git
+from pipelines.core.errors import OutsideSystemError
+
+# A stalled fetch would hold the reconcile pass (and every later one) forever: give up on
+# a connection that moves under 1 KB/s for 30 s (HTTP) or answers nothing for 30 s (SSH).
+STALL_LIMITS = (
+    "-c", "http.lowSpeedLimit=1000", "-c", "http.lowSpeedTime=30",
+    "-c", "core.sshCommand=ssh -o ConnectTimeout=15 -o ServerAliveInterval=10 -o ServerAliveCountMax=3",
+)
+
+
+@dataclass(frozen=True)
+class PinSnapshot:
+    """The pin file's text as read, where from, and at which revision."""
+
+    text: str
+    path: str
+    revision: str
+
+
+class PinSource(Protocol):
+    """Anything that can read the current pin."""
+
+    def read(self) -> PinSnapshot:
+        """The pin as it is now; OutsideSystemError when the source cannot be read."""
+        ...
+
+
+class FilePinSource:
+    """A pin file on local disk; its revision is the content's sha256 (no git here)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def read(self) -> PinSnapshot:
+        """Read the file; a missing or unreadable file is an outside failure (retried)."""
+        try:
+            data = self.path.read_bytes()
+        except OSError as exc:
+            raise OutsideSystemError("pin file", f"cannot read {self.path}: {exc.strerror or exc}") from None
+        return PinSnapshot(text=data.decode("utf-8", errors="replace"), path=str(self.path), revision=f"sha256:{sha256_bytes(data)}")
+
+
+class GitPinSource:
+    """A branch of a git remote, fetched into a private bare mirror on every read."""
+
+    def __init__(self, remote: str, *, branch: str, pin_path: str, mirror_path: Path) -> None:
+        self.remote = remote
+        self.branch = branch
+        self.pin_path = pin_path
+        self.mirror_path = mirror_path
+
+    def read(self) -> PinSnapshot:
+        """Fetch the branch's tip, then read the pin at that commit."""
+        self._ensure_mirror()
+        ref = f"refs/mlpin/{self.branch}"
+        try:
+            run_git(self.mirror_path, *STALL_LIMITS, "fetch", "--quiet", "--depth=1", "--no-tags", self.remote, f"+refs/heads/{self.branch}:{ref}")
+        except OutsideSystemError as exc:  # git's message repeats the URL, token and all
+            reason = exc.message.split(" failed: ", 1)[-1].replace(self.remote, redacted(self.remote))
+            raise OutsideSystemError("git", f"git fetch of {self.branch} from {redacted(self.remote)} failed: {reason}") from None
+        commit = run_git(self.mirror_path, "rev-parse", "--verify", f"{ref}^{{commit}}")
+        try:
+            data = git_bytes(self.mirror_path, "show", f"{commit}:{self.pin_path}")
+        except OutsideSystemError:
+            raise OutsideSystemError("git", f"{self.pin_path} does not exist on {self.branch} at {commit[:12]}") from None
+        return PinSnapshot(text=data.decode("utf-8", errors="replace"), path=f"{self.branch}:{self.pin_path}", revision=commit)
+
+    def _ensure_mirror(self) -> None:
+        if (self.mirror_path / "HEAD").exists():
+            return
+        self.mirror_path.mkdir(parents=True, exist_ok=True)
+        run_git(self.mirror_path, "init", "--quiet", "--bare")
+
+
+class GitHubPinSource:
+    """A branch of a GitHub repository read through the REST API (no git, no clone)."""
+
+    def __init__(self, repository: str, *, branch: str, pin_path: str, token: str | None, base_url: str) -> None:
+        from github import Auth, Github
+
+        auth = Auth.Token(token) if token else None
+        self._client = Github(auth=auth, base_url=base_url, retry=None)
+        self.repository = repository
+        self.branch = branch
+        self.pin_path = pin_path
+
+    def read(self) -> PinSnapshot:
+        """The branch's tip commit, then the pin's content at exactly that commit."""
+        from github import GithubException
+
+        try:
+            repo = self._client.get_repo(self.repository)  # not lazy: a lazy repo answers get_commit without asking
+            commit = repo.get_commit(self.branch).sha
+            content = repo.get_contents(self.pin_path, ref=commit)
+        except GithubException as exc:
+            raise OutsideSystemError("github", f"reading {self.pin_path} on {self.repository}@{self.branch} failed: {exc.status} {_message(exc)}") from None
+        if isinstance(content, list):
+            raise OutsideSystemError("github", f"{self.pin_path} on {self.repository} is a folder, not the pin file")
+        text = content.decoded_content.decode("utf-8", errors="replace")
+        return PinSnapshot(text=text, path=f"{self.repository}@{self.branch}:{self.pin_path}", revision=commit)
+
+
+def _message(exc: Exception) -> str:
+    data = getattr(exc, "data", None)
+    return data.get("message", "") if isinstance(data, dict) else str(data or "")
+
+
+def redacted(url: str) -> str:
+    """`url` without the user and password (or token) part, for messages and status pages."""
+    return re.sub(r"^([a-z][a-z0-9+.-]*://)[^/@]*@", r"\1", url, flags=re.IGNORECASE)

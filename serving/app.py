@@ -1,0 +1,52 @@
+"""The serving app: `create_app(settings)` builds one; `python -m serving` runs it.
+
+The lifespan starts the reconcile loop (and log shipping, with MLPIN_LOG_URI) and stops
+them; nothing runs at import time.
+OpenAPI is at /docs.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from serving.routes import hooks, predict, status
+from serving.service import Service, build_service
+from serving.settings import ServingSettings, load_settings
+
+log = logging.getLogger("mlpin.serving")
+
+
+def create_app(settings: ServingSettings | None = None, *, service: Service | None = None) -> FastAPI:
+    """An app serving whatever the configured pin says (settings from MLPIN_* by default)."""
+    service = service or build_service(settings or load_settings())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        service.loop.start()
+        if service.shipper:
+            service.shipper.start()
+        try:
+            yield
+        finally:
+            await service.loop.stop()
+            service.predictions.close()
+            if service.shipper:
+                await service.shipper.stop()
+
+    app = FastAPI(title="mlpin serving", summary="Serves the models models/production.yaml pins.", lifespan=lifespan)
+    app.state.service = service
+    app.add_exception_handler(Exception, _unexpected)
+    for module in (status, predict, hooks):
+        app.include_router(module.router)
+    return app
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    """500 as JSON naming the error's kind (the traceback goes to the server log, not the client)."""
+    log.exception("%s %s failed", request.method, request.url.path, exc_info=exc)
+    return JSONResponse({"detail": f"internal error ({type(exc).__name__}); nothing was answered or logged for this request"}, status_code=500)

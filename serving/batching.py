@@ -1,0 +1,89 @@
+"""Micro-batching: requests that wait for the same model are predicted in one call and
+logged with one fsync.
+
+No timer and no background task: a request that finds no batch running starts a drain,
+which predicts whatever queued meanwhile, again and again until the queue is empty. At
+low load a request runs alone at once; under load, requests that arrive while a batch
+predicts form the next one. Each request keeps the LiveModel it took when it arrived: a
+drain groups by model object, so a swap never moves a request to another version.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from serving.slot import LiveModel
+
+MAX_BATCH_ROWS = 1024  # a drain stops adding requests past this many rows (one always goes)
+
+
+@dataclass
+class Pending:
+    """One request waiting for its predictions."""
+
+    live: LiveModel
+    records: list[dict]
+    request_id: str
+    future: asyncio.Future
+    received: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+# Runs in a worker thread: predictions (or the exception) for each request of a group.
+Runner = Callable[[LiveModel, list[Pending]], list[Any]]
+
+
+class Batcher:
+    """Queues requests for one model name and drains them in batches."""
+
+    def __init__(self, run: Runner) -> None:
+        self.run = run
+        self._queue: list[Pending] = []
+        self._drain_task: asyncio.Task | None = None
+
+    async def predict(self, live: LiveModel, records: list[dict], request_id: str) -> list:
+        """The predictions for `records`, made by `live`, once logged."""
+        loop = asyncio.get_running_loop()
+        pending = Pending(live=live, records=records, request_id=request_id, future=loop.create_future())
+        self._queue.append(pending)
+        if self._drain_task is None:
+            self._drain_task = loop.create_task(self._drain())
+        return await pending.future
+
+    async def _drain(self) -> None:
+        try:
+            while self._queue:
+                batch = self._take()
+                try:
+                    await self._run_groups(batch)
+                except Exception as exc:  # e.g. the log cannot be written: none of these may be answered
+                    _settle(batch, [exc] * len(batch))
+        finally:
+            self._drain_task = None
+
+    def _take(self) -> list[Pending]:
+        taken, rows = [], 0
+        while self._queue and (not taken or rows + len(self._queue[0].records) <= MAX_BATCH_ROWS):
+            rows += len(self._queue[0].records)
+            taken.append(self._queue.pop(0))
+        return taken
+
+    async def _run_groups(self, batch: list[Pending]) -> None:
+        groups: dict[int, list[Pending]] = {}
+        for pending in batch:
+            groups.setdefault(id(pending.live), []).append(pending)
+        for group in groups.values():
+            _settle(group, await asyncio.to_thread(self.run, group[0].live, group))
+
+
+def _settle(group: list[Pending], outcomes: list[Any]) -> None:
+    for pending, outcome in zip(group, outcomes, strict=True):
+        if pending.future.done():  # the client went away
+            continue
+        if isinstance(outcome, BaseException):
+            pending.future.set_exception(outcome)
+        else:
+            pending.future.set_result(outcome)

@@ -1,0 +1,62 @@
+"""Request plumbing shared by the routes: bounded bodies, JSON, request ids, webhook HMAC.
+
+The body limit is enforced while reading, so a client that lies about (or omits)
+Content-Length still cannot make the process buffer more than the limit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+import uuid
+from typing import Any
+
+from fastapi import HTTPException, Request
+
+REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+
+
+async def read_body(request: Request, *, limit: int) -> bytes:
+    """The raw body, or 413 as soon as it is known to exceed `limit` bytes."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise _too_large(limit)
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _too_large(limit: int) -> HTTPException:
+    return HTTPException(status_code=413, detail=f"request body is larger than the limit of {limit} bytes")
+
+
+def parse_json(body: bytes) -> Any:
+    """The parsed body; 422 (as FastAPI reports bad JSON) when it is not JSON."""
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise HTTPException(status_code=422, detail=[{"loc": ["body"], "msg": f"invalid JSON: {exc}", "type": "json_invalid"}]) from None
+
+
+def request_id(request: Request) -> str:
+    """The caller's X-Request-Id when it is a sane token, else a fresh one."""
+    given = request.headers.get("x-request-id", "")
+    return given if REQUEST_ID.match(given) else uuid.uuid4().hex
+
+
+def signature_ok(secret: bytes, body: bytes, header: str | None) -> bool:
+    """Whether `header` is GitHub's X-Hub-Signature-256 of `body` under `secret` (constant time)."""
+    if not header or not header.startswith("sha256="):
+        return False
+    return hmac.compare_digest(sign(secret, body).encode(), header.encode())
+
+
+def sign(secret: bytes, body: bytes) -> str:
+    """The X-Hub-Signature-256 value for `body` (what GitHub and `mlpin deploy` send)."""
+    return "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()

@@ -1,0 +1,64 @@
+"""The background reconcile loop: a pass, then a jittered wait that a trigger cuts short.
+
+Jitter keeps N replicas from hitting git and the registry in lockstep. Passes run in a
+worker thread (git, MLflow and unpickling block); the reconciler's own lock keeps them
+one at a time, also against `POST /reconcile`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Callable
+
+from serving.reconciler import Reconciler
+
+log = logging.getLogger("mlpin.serving")
+
+
+def next_delay(interval_s: float, jitter: float, draw: float) -> float:
+    """The wait before the next pass: `interval_s` times a factor in [1 - jitter, 1 + jitter)."""
+    return interval_s * (1 + jitter * (2 * draw - 1))
+
+
+class ReconcileLoop:
+    """Runs passes forever between `start()` and `stop()`; `trigger()` asks for one now."""
+
+    def __init__(self, reconciler: Reconciler, *, interval_s: float, jitter: float, draw: Callable[[], float] = random.random) -> None:
+        self.reconciler = reconciler
+        self.interval_s = interval_s
+        self.jitter = jitter
+        self.draw = draw
+        self._wake: asyncio.Event | None = None
+        self._task: asyncio.Task | None = None
+
+    def start(self) -> None:
+        """Begin looping on the running event loop; the first pass starts at once."""
+        self._wake = asyncio.Event()
+        self._task = asyncio.create_task(self._run(), name="mlpin-reconcile")
+
+    async def stop(self) -> None:
+        """Stop looping; a pass already running in its thread finishes on its own."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    def trigger(self) -> None:
+        """Run a pass as soon as the current one (if any) is done. Event-loop thread only."""
+        if self._wake is not None:
+            self._wake.set()
+
+    async def _run(self) -> None:
+        assert self._wake is not None
+        while True:
+            self._wake.clear()  # a trigger during the pass below causes one more pass
+            try:
+                await asyncio.to_thread(self.reconciler.reconcile)
+            except Exception:  # a bug must not end reconciling for the process's lifetime
+                log.exception("reconcile pass failed unexpectedly")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=next_delay(self.interval_s, self.jitter, self.draw()))

@@ -1,0 +1,72 @@
+"""Predictions: `/predict/{model}` with records, `/invocations` with MLflow's payloads.
+
+Each request takes the live model once, validates the body against its signature
+(every problem listed), and is predicted (batched with concurrent requests for the
+same model) and durably logged before it is answered, so no answered request is
+missing from the log.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import JSONResponse
+
+from pipelines.core.inputs import check_records, records_from_mlflow
+from serving.http import parse_json, read_body, request_id
+from serving.service import Service, ServiceDep
+from serving.slot import LiveModel
+
+router = APIRouter(tags=["predict"])
+
+
+@router.post("/predict/{model}")
+async def predict(model: str, request: Request, service: ServiceDep) -> JSONResponse:
+    """Predict one record (an object) or a batch (a list of objects)."""
+    body = await read_body(request, limit=service.settings.body_limit_bytes)
+    live = _live(service, model)
+    rid = request_id(request)
+    with service.metrics.timed(live, "predict"):
+        predictions = await _answer(service, live, parse_json(body), rid)
+    content = {"model": live.name, "version": live.version, "request_id": rid, "predictions": predictions}
+    return JSONResponse(content, headers={"x-request-id": rid})
+
+
+@router.post("/invocations")
+async def invocations(request: Request, service: ServiceDep, model: str | None = None) -> JSONResponse:
+    """MLflow's scoring protocol; `?model=` picks the model when more than one is live."""
+    body = await read_body(request, limit=service.settings.body_limit_bytes)
+    live = _live(service, model or _only_model(service))
+    rid = request_id(request)
+    with service.metrics.timed(live, "invocations"):
+        records, problems = records_from_mlflow(parse_json(body))
+        if problems:
+            raise HTTPException(status_code=422, detail=[p.model_dump() for p in problems])
+        predictions = await _answer(service, live, records, rid)
+    headers = {"x-request-id": rid, "x-model-name": live.name, "x-model-version": str(live.version)}
+    return JSONResponse({"predictions": predictions}, headers=headers)
+
+
+def _live(service: Service, model: str) -> LiveModel:
+    live = service.slots.get(model)
+    if live is not None:
+        return live
+    if model in service.reconciler.statuses:
+        raise HTTPException(status_code=503, detail=f"model {model} is pinned but no version of it is live yet")
+    names = [m.name for m in service.slots.all()]
+    raise HTTPException(status_code=404, detail=f"no model named {model}; live models: {names}")
+
+
+def _only_model(service: Service) -> str:
+    names = [m.name for m in service.slots.all()]
+    if len(names) != 1:
+        raise HTTPException(status_code=400, detail=f"{len(names)} models are live; name one with ?model= (live: {names})")
+    return names[0]
+
+
+async def _answer(service: Service, live: LiveModel, body: Any, rid: str) -> list:
+    records, problems = check_records(body, live.columns)
+    if problems:
+        raise HTTPException(status_code=422, detail=[p.model_dump() for p in problems])
+    return await service.batcher(live.name).predict(live, records, rid)

@@ -1,0 +1,56 @@
+"""What the process serves and how far it is from the pin: health, readiness, status."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST
+
+from serving.page import render_page
+from serving.service import ServiceDep
+
+router = APIRouter(tags=["status"])
+
+
+@router.get("/healthz")
+def healthz() -> dict:
+    """The process is alive and answering."""
+    return {"ok": True}
+
+
+@router.get("/readyz")
+def readyz(service: ServiceDep) -> JSONResponse:
+    """200 once the pin was read and every pinned model is live or deliberately suspended."""
+    waiting = service.reconciler.not_ready()
+    return JSONResponse({"ready": not waiting, "not_ready": waiting}, status_code=503 if waiting else 200)
+
+
+@router.get("/status")
+def status(service: ServiceDep) -> dict:
+    """The pin's status and, per model, desired and live version, condition and reason."""
+    reconciler = service.reconciler
+    models = [s.model_dump(mode="json") for s in sorted(reconciler.statuses.values(), key=lambda s: s.model)]
+    return {"pin": reconciler.pin.model_dump(mode="json"), "models": models}
+
+
+@router.get("/models")
+def models(service: ServiceDep) -> list[dict]:
+    """Every live model: name, version, task, input schema and one example record."""
+    return [
+        {"name": m.name, "version": m.version, "task": m.task, "artifact_sha256": m.artifact_sha256,
+         "loaded_at": m.loaded_at.isoformat(), "inputs": [c.model_dump() for c in m.columns],
+         "example": m.example[0] if m.example else None}
+        for m in service.slots.all()
+    ]
+
+
+@router.get("/metrics")
+def metrics(service: ServiceDep) -> Response:
+    """Prometheus metrics: requests, latency, live versions, swaps, reconcile failures."""
+    return Response(service.metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
+
+
+@router.get("/", response_class=HTMLResponse)
+def page(service: ServiceDep) -> HTMLResponse:
+    """A web page: each model's live and desired version, pin commit, condition, and a predict form."""
+    return HTMLResponse(render_page(status(service), models(service)))

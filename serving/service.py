@@ -1,0 +1,89 @@
+"""Wiring: the parts of one serving process, built from settings (never at import).
+
+Routes reach these through `request.app.state.service`; tests may build a Service
+with other parts (a file pin source, another cache) and hand it to `create_app`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from pipelines.adapters.logsink import PredictionLog
+from pipelines.adapters.modelstore import ModelStore
+from pipelines.adapters.pinsource import FilePinSource, GitHubPinSource, GitPinSource, PinSource, redacted
+from serving.batching import Batcher
+from serving.loop import ReconcileLoop
+from serving.metrics import Metrics
+from serving.predicting import run_batch
+from serving.reconciler import Reconciler
+from serving.settings import ServingSettings
+from serving.shipping import Shipper
+from serving.slot import Slots
+
+
+@dataclass
+class Service:
+    """Everything the routes and the lifespan need."""
+
+    settings: ServingSettings
+    slots: Slots
+    reconciler: Reconciler
+    loop: ReconcileLoop
+    predictions: PredictionLog
+    metrics: Metrics
+    shipper: Shipper | None = None
+    batchers: dict[str, Batcher] = field(default_factory=dict)
+
+    def batcher(self, model: str) -> Batcher:
+        """The batcher of `model`'s requests (made on first use; they hold no task when idle)."""
+        if model not in self.batchers:
+            self.batchers[model] = Batcher(partial(run_batch, self.predictions))
+        return self.batchers[model]
+
+
+def build_service(settings: ServingSettings) -> Service:
+    """The real parts: the configured pin source, MLflow through the model store, the log folder."""
+    from pipelines.adapters.registry import Registry  # imports MLflow
+
+    slots = Slots()
+    store = ModelStore(Registry(settings.registry_root.resolve()), settings.cache_dir)
+    reconciler = Reconciler(source=pin_source(settings), source_name=source_name(settings), store=store, slots=slots)
+    loop = ReconcileLoop(reconciler, interval_s=settings.poll_interval_s, jitter=settings.poll_jitter)
+    log = PredictionLog(Path(settings.log_dir), max_bytes=settings.log_max_bytes, max_age_s=settings.log_max_age_s)
+    metrics = Metrics(slots)
+    reconciler.swaps.append(metrics.swapped)
+    reconciler.failures.append(metrics.failed)
+    shipper = Shipper(log, settings.log_uri, interval_s=settings.log_ship_interval_s) if settings.log_uri else None
+    return Service(settings=settings, slots=slots, reconciler=reconciler, loop=loop, predictions=log, metrics=metrics, shipper=shipper)
+
+
+def pin_source(settings: ServingSettings) -> PinSource:
+    """The pin source the settings name."""
+    if settings.pin_source == "file":
+        return FilePinSource(Path(settings.pin_uri))
+    if settings.pin_source == "github":
+        token = settings.github_token.get_secret_value() if settings.github_token else None
+        return GitHubPinSource(settings.pin_uri, branch=settings.branch, pin_path=settings.pin_path, token=token, base_url=settings.github_api_url)
+    return GitPinSource(settings.pin_uri, branch=settings.branch, pin_path=settings.pin_path, mirror_path=settings.work_dir / "pin.git")
+
+
+def source_name(settings: ServingSettings) -> str:
+    """How /status and the page name the pin source, without any credentials in its URL."""
+    if settings.pin_source == "file":
+        return f"file {settings.pin_uri}"
+    if settings.pin_source == "github":
+        return f"github {settings.pin_uri}@{settings.branch}:{settings.pin_path}"
+    return f"git {redacted(settings.pin_uri)} {settings.branch}:{settings.pin_path}"
+
+
+def service_of(request: Request) -> Service:
+    """The Service of the app handling `request` (a FastAPI dependency)."""
+    return request.app.state.service
+
+
+ServiceDep = Annotated[Service, Depends(service_of)]

@@ -1,0 +1,129 @@
+"""Pin sources against real files and real git remotes."""
+
+from __future__ import annotations
+
+import base64
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from pipelines.adapters.pinsource import FilePinSource, GitHubPinSource, GitPinSource
+from pipelines.core.errors import OutsideSystemError
+from tests.conftest import commit_all, git
+from tests.fakes.github_api import FakeGitHub
+
+
+def test_file_source_reads_text_and_a_content_revision(tmp_path: Path) -> None:
+    pin = tmp_path / "production.yaml"
+    pin.write_text("schema_version: 1\nmodels: {}\n")
+    first = FilePinSource(pin).read()
+    pin.write_text("schema_version: 1\nmodels: {}\n# changed\n")
+    second = FilePinSource(pin).read()
+    assert first.text.startswith("schema_version: 1")
+    assert first.revision.startswith("sha256:") and first.revision != second.revision
+
+
+def test_missing_file_is_an_outside_failure(tmp_path: Path) -> None:
+    with pytest.raises(OutsideSystemError, match="cannot read"):
+        FilePinSource(tmp_path / "nope.yaml").read()
+
+
+def test_git_source_follows_the_branch_tip_and_reports_the_commit(repo: Path, tmp_path: Path) -> None:
+    source = GitPinSource(str(repo), branch="main", pin_path="models/production.yaml", mirror_path=tmp_path / "mirror")
+    first = source.read()
+    assert first.revision == git(repo, "rev-parse", "HEAD")
+    assert "models: {}" in first.text
+    (repo / "models/production.yaml").write_text("schema_version: 1\nmodels: {}\n# promoted\n")
+    head = commit_all(repo, "promote")
+    git(repo, "checkout", "-q", "-b", "elsewhere")
+    (repo / "models/production.yaml").write_text("not on main\n")
+    commit_all(repo, "other branch")
+    second = source.read()
+    assert (second.revision, second.text.endswith("# promoted\n")) == (head, True)
+
+
+@pytest.mark.parametrize(
+    ("remote", "branch", "pin_path", "expected"),
+    [
+        ("{tmp}/no-such-repo", "main", "models/production.yaml", "git fetch"),
+        ("{repo}", "no-such-branch", "models/production.yaml", "git fetch"),
+        ("{repo}", "main", "models/missing.yaml", "models/missing.yaml does not exist on main"),
+    ],
+    ids=["unreachable-remote", "unknown-branch", "missing-file"],
+)
+def test_git_source_failures_are_outside_failures(repo: Path, tmp_path: Path, remote: str, branch: str, pin_path: str, expected: str) -> None:
+    url = remote.format(tmp=tmp_path, repo=repo)
+    source = GitPinSource(url, branch=branch, pin_path=pin_path, mirror_path=tmp_path / "mirror")
+    with pytest.raises(OutsideSystemError, match=expected):
+        source.read()
+
+
+def test_fetch_errors_do_not_repeat_credentials(tmp_path: Path) -> None:
+    url = f"file://user:s3cret@localhost{tmp_path}/nowhere"
+    source = GitPinSource(url, branch="main", pin_path="models/production.yaml", mirror_path=tmp_path / "mirror")
+    with pytest.raises(OutsideSystemError) as err:
+        source.read()
+    assert "s3cret" not in err.value.message and "git fetch" in err.value.message
+
+
+@dataclass
+class FakeGitHubWithFiles(FakeGitHub):
+    """The local GitHub fake plus branches and file contents (the contents API)."""
+
+    branches: dict[str, str] = field(default_factory=dict)  # branch -> commit
+    files: dict[tuple[str, str], str] = field(default_factory=dict)  # (commit, path) -> text
+
+    def _route(self, method: str, rest: str, query: dict, body: dict):
+        commit = re.fullmatch(r"/commits/([^/]+)", rest)
+        if method == "GET" and commit and commit.group(1) in self.branches:
+            sha = self.branches[commit.group(1)]
+            return 200, {"sha": sha, "url": f"{self.base_url}/repos/{self.repository}/commits/{sha}"}, {}
+        contents = re.fullmatch(r"/contents/(.+)", rest)
+        if method == "GET" and contents:
+            return self._file(contents.group(1), query.get("ref", [""])[0])
+        return super()._route(method, rest, query, body)
+
+    def _file(self, path: str, ref: str):
+        text = self.files.get((ref, path))
+        if text is None:
+            return 404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"}, {}
+        data = text.encode()
+        return 200, {"type": "file", "encoding": "base64", "content": base64.b64encode(data).decode(), "size": len(data),
+                     "name": path.rsplit("/", 1)[-1], "path": path, "sha": "a" * 40,
+                     "url": f"{self.base_url}/repos/{self.repository}/contents/{path}?ref={ref}"}, {}
+
+
+@pytest.fixture
+def github_files():
+    server = FakeGitHubWithFiles(branches={"main": "1" * 40}, files={("1" * 40, "models/production.yaml"): "schema_version: 1\nmodels: {}\n"}).start()
+    yield server
+    server.stop()
+
+
+def github_source(server: FakeGitHubWithFiles, *, token: str | None = None, branch: str = "main") -> GitHubPinSource:
+    return GitHubPinSource(server.repository, branch=branch, pin_path="models/production.yaml", token=token or server.token, base_url=server.base_url)
+
+
+def test_github_source_reads_the_pin_at_the_branch_tip(github_files: FakeGitHubWithFiles) -> None:
+    source = github_source(github_files)
+    assert (source.read().text, source.read().revision) == ("schema_version: 1\nmodels: {}\n", "1" * 40)
+    github_files.branches["main"] = "2" * 40
+    github_files.files[("2" * 40, "models/production.yaml")] = "schema_version: 1\nmodels: {}\n# promoted\n"
+    second = source.read()
+    assert (second.revision, second.text.endswith("# promoted\n")) == ("2" * 40, True)
+
+
+@pytest.mark.parametrize(
+    ("token", "branch", "expected"),
+    [("wrong", "main", "401 Bad credentials"), (None, "main@gone", "404 Not Found"), (None, "release", "422")],
+    ids=["bad-token", "missing-file", "unknown-branch"],
+)
+def test_github_source_failures_are_outside_failures(github_files: FakeGitHubWithFiles, token, branch: str, expected: str) -> None:
+    if branch == "main@gone":
+        github_files.files.clear()
+        branch = "main"
+    with pytest.raises(OutsideSystemError, match=expected) as err:
+        github_source(github_files, token=token, branch=branch).read()
+    assert err.value.system == "github"

@@ -1,0 +1,66 @@
+"""Request bodies checked against a signature, and MLflow payloads turned into records."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipelines.core.inputs import MAX_PROBLEMS, InputColumn, check_records, records_from_mlflow
+
+COLUMNS = [InputColumn(name="size", type="double"), InputColumn(name="colour", type="string")]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ({"size": 1.5, "colour": "red"}, []),
+        ({"size": 2, "colour": None}, []),
+        ([{"size": 1.0, "colour": "red"}, {"size": None, "colour": "blue"}], []),
+        ({"colour": "red"}, [(("body", "size"), "missing")]),
+        ({"size": 1.0, "colour": "red", "weight": 3}, [(("body", "weight"), "extra_forbidden")]),
+        ({"size": "big", "colour": 3}, [(("body", "size"), "double_type"), (("body", "colour"), "string_type")]),
+        ({"size": True, "colour": "red"}, [(("body", "size"), "double_type")]),
+        ([{"size": 1.0, "colour": "red"}, {"colour": 1, "x": 0}],
+         [(("body", 1, "size"), "missing"), (("body", 1, "x"), "extra_forbidden"), (("body", 1, "colour"), "string_type")]),
+        ([], [(("body",), "type_error")]),
+        ("size=1", [(("body",), "type_error")]),
+        ([{"size": 1.0, "colour": "red"}, 7], [(("body", 1), "type_error")]),
+        ([{"size": True, "colour": "red"}, {"size": 1, "colour": False}], [(("body", 0, "size"), "double_type"), (("body", 1, "colour"), "string_type")]),
+    ],
+    ids=["one-record", "int-for-double-and-null", "batch", "missing", "unknown", "wrong-types", "bool-is-not-a-number",
+         "every-problem-of-a-batch-row", "empty-list", "not-json-object", "row-not-an-object", "bools-in-a-batch"],
+)
+def test_check_records(body, expected: list) -> None:
+    _, problems = check_records(body, COLUMNS)
+    assert [(tuple(p.loc), p.type) for p in problems] == expected
+
+
+def test_problems_are_capped_for_huge_batches() -> None:
+    _, problems = check_records([{}] * MAX_PROBLEMS, COLUMNS)
+    assert len(problems) == MAX_PROBLEMS + 1
+    assert problems[-1].type == "too_many_problems"
+
+
+ROWS = [{"size": 1.0, "colour": "red"}, {"size": 2.0, "colour": "blue"}]
+
+
+@pytest.mark.parametrize(
+    ("payload", "records", "problem"),
+    [
+        ({"dataframe_split": {"columns": ["size", "colour"], "data": [[1.0, "red"], [2.0, "blue"]]}}, ROWS, None),
+        ({"dataframe_records": ROWS}, ROWS, None),
+        ({"inputs": ROWS}, ROWS, None),
+        ({"inputs": {"size": [1.0, 2.0], "colour": ["red", "blue"]}}, ROWS, None),
+        ({"dataframe_split": {"columns": ["size"], "data": [[1.0, "red"]]}}, None, "one value per column"),
+        ({"inputs": {"size": [1.0, 2.0], "colour": ["red"]}}, None, "same number of values"),
+        ({"instances": ROWS}, None, "exactly one of"),
+        ({"inputs": ROWS, "dataframe_records": ROWS}, None, "exactly one of"),
+        (ROWS, None, "exactly one of"),
+    ],
+    ids=["split", "records", "inputs-records", "inputs-columns", "split-ragged", "columns-ragged", "unknown-format",
+         "two-formats", "bare-list"],
+)
+def test_records_from_mlflow(payload, records, problem) -> None:
+    found, problems = records_from_mlflow(payload)
+    assert found == records
+    assert [p.msg for p in problems if problem in p.msg] == [p.msg for p in problems]
+    assert bool(problems) == (problem is not None)

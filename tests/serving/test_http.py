@@ -1,0 +1,169 @@
+"""The HTTP API on a real uvicorn: validation (422), body limits (413), unknown models
+(404), MLflow's scoring payloads, the prediction log, and who may trigger a pass."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pipelines.adapters.logsink import read_records
+from serving.http import sign
+from tests.serving.conftest import MODEL, SECRET, Running, Trained, isolated, pin, serving, settings_for, wait_until
+from tests.serving.test_reconcile import ROW
+
+LIMIT = 8192
+
+
+@pytest.fixture(scope="module")
+def api(trained: Trained, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
+    """One server on v1 for the tests that change nothing but the prediction log."""
+    pin(trained.root, **{MODEL: trained.entries["v1"]})
+    settings = settings_for(trained, tmp_path_factory.mktemp("api"), body_limit_bytes=LIMIT)
+    with isolated(tmp_path_factory), serving(settings) as running:
+        wait_until(lambda: running.client.get("/readyz").status_code == 200)
+        yield running
+
+
+def test_one_record_or_a_batch_is_answered_with_version_and_request_id(api: Running) -> None:
+    one = api.client.post(f"/predict/{MODEL}", json=ROW, headers={"x-request-id": "req-1"})
+    batch = api.client.post(f"/predict/{MODEL}", json=[ROW, {**ROW, "proline": None}]).json()
+    assert one.json() == {"model": MODEL, "version": 1, "request_id": "req-1", "predictions": [one.json()["predictions"][0]]}
+    assert one.headers["x-request-id"] == "req-1"
+    assert len(batch["predictions"]) == 2 and batch["request_id"] != "req-1"
+
+
+def test_every_record_is_in_the_prediction_log_when_answered(api: Running) -> None:
+    answer = api.client.post(f"/predict/{MODEL}", json=[ROW, ROW], headers={"x-request-id": "logged-1"}).json()
+    (logged,) = [r for r in read_records(api.service.settings.log_dir) if r["request_id"] == "logged-1"]
+    assert (logged["model"], logged["version"], logged["outputs"]) == (MODEL, 1, answer["predictions"])
+    assert logged["inputs"] == [ROW, ROW] and logged["timestamp"]
+
+
+def test_422_lists_every_missing_unknown_and_wrongly_typed_field(api: Running) -> None:
+    record = {k: v for k, v in ROW.items() if k != "hue"} | {"colour": "red", "proline": "lots"}
+    response = api.client.post(f"/predict/{MODEL}", json=[ROW, record])
+    assert response.status_code == 422
+    assert sorted((tuple(p["loc"]), p["type"]) for p in response.json()["detail"]) == [
+        (("body", 1, "colour"), "extra_forbidden"), (("body", 1, "hue"), "missing"), (("body", 1, "proline"), "double_type")]
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [(b"{not json", "json_invalid"), (b"[]", "type_error"), (b'"a string"', "type_error")],
+    ids=["bad-json", "empty-batch", "not-a-record"],
+)
+def test_422_for_bodies_that_are_not_records(api: Running, content: bytes, expected: str) -> None:
+    response = api.client.post(f"/predict/{MODEL}", content=content, headers={"content-type": "application/json"})
+    assert response.status_code == 422
+    assert [p["type"] for p in response.json()["detail"]] == [expected]
+
+
+def test_413_for_bodies_over_the_limit_declared_or_streamed(api: Running) -> None:
+    big = json.dumps([ROW] * 40).encode()
+    assert len(big) > LIMIT
+    declared = api.client.post(f"/predict/{MODEL}", content=big, headers={"content-type": "application/json"})
+    streamed = api.client.post(f"/predict/{MODEL}", content=iter([big[:4000], big[4000:]]))  # chunked: no length
+    assert (declared.status_code, streamed.status_code) == (413, 413)
+    assert "limit of 8192 bytes" in declared.json()["detail"]
+
+
+def test_404_for_a_model_that_is_not_served(api: Running) -> None:
+    response = api.client.post("/predict/nope", json=ROW)
+    assert response.status_code == 404
+    assert MODEL in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [{"dataframe_split": {"columns": list(ROW), "data": [list(ROW.values())]}}, {"dataframe_records": [ROW]},
+     {"inputs": [ROW]}, {"inputs": {k: [v] for k, v in ROW.items()}}],
+    ids=["dataframe_split", "dataframe_records", "inputs-records", "inputs-columns"],
+)
+def test_invocations_speaks_mlflows_scoring_payloads(api: Running, payload: dict) -> None:
+    expected = api.client.post(f"/predict/{MODEL}", json=ROW).json()["predictions"]
+    response = api.client.post("/invocations", json=payload)
+    assert response.json() == {"predictions": expected}
+    assert (response.headers["x-model-name"], response.headers["x-model-version"]) == (MODEL, "1")
+
+
+def test_invocations_rejects_other_payloads_and_unknown_models(api: Running) -> None:
+    assert api.client.post("/invocations", json={"instances": [ROW]}).status_code == 422
+    assert api.client.post("/invocations", json={"inputs": [{"x": 1}]}).status_code == 422
+    assert api.client.post("/invocations?model=nope", json={"inputs": [ROW]}).status_code == 404
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"x-hub-signature-256": "sha256=" + "0" * 64}, {"x-hub-signature-256": sign(b"other-secret", b"{}")}],
+    ids=["missing", "wrong", "other-key"],
+)
+def test_webhook_rejects_missing_and_bad_signatures(api: Running, headers: dict) -> None:
+    response = api.client.post("/webhook", content=b"{}", headers=headers)
+    assert response.status_code == 401
+
+
+@pytest.mark.parametrize("authorization", [None, "Bearer wrong", "admin-token"], ids=["missing", "wrong", "not-bearer"])
+def test_admin_reconcile_needs_the_token(api: Running, authorization: str | None) -> None:
+    headers = {"authorization": authorization} if authorization else {}
+    assert api.client.post("/reconcile", headers=headers).status_code == 401
+
+
+def test_signed_push_to_the_deployed_branch_reconciles_at_once(server_on_v1: Running, trained: Trained) -> None:
+    pin(trained.root, **{MODEL: trained.entries["v2"]})
+    elsewhere = json.dumps({"ref": "refs/heads/feature"}).encode()
+    ignored = server_on_v1.client.post("/webhook", content=elsewhere, headers={"x-hub-signature-256": sign(SECRET.encode(), elsewhere)})
+    assert ignored.json()["accepted"] is False
+    body = json.dumps({"ref": "refs/heads/main"}).encode()
+    response = server_on_v1.client.post("/webhook", content=body, headers={"x-github-event": "push", "x-hub-signature-256": sign(SECRET.encode(), body)})
+    assert (response.status_code, response.json()) == (202, {"accepted": True})
+    wait_until(lambda: server_on_v1.model_status()["live_version"] == 2, timeout=10)
+    assert server_on_v1.client.post(f"/predict/{MODEL}", json=ROW).json()["version"] == 2
+
+
+def test_webhook_and_admin_calls_are_off_without_their_secrets(trained: Trained, tmp_path: Path) -> None:
+    pin(trained.root, **{MODEL: trained.entries["v1"]})
+    with serving(settings_for(trained, tmp_path, webhook_secret=None, admin_token=None)) as running:
+        assert running.client.post("/webhook", content=b"{}").status_code == 404
+        assert running.client.post("/reconcile").status_code == 404
+        assert running.client.get("/healthz").json() == {"ok": True}
+
+
+def test_metrics_count_requests_by_version_and_status_and_show_the_live_version(api: Running) -> None:
+    api.client.post(f"/predict/{MODEL}", json=ROW)
+    api.client.post(f"/predict/{MODEL}", json={})
+    api.client.post("/invocations", json={"inputs": [ROW]})
+    response = api.client.get("/metrics")
+    assert response.headers["content-type"].startswith("text/plain")
+    text = response.text
+    for line in (f'mlpin_requests_total{{endpoint="predict",model="{MODEL}",status="200",version="1"}}',
+                 f'mlpin_requests_total{{endpoint="predict",model="{MODEL}",status="422",version="1"}}',
+                 f'mlpin_requests_total{{endpoint="invocations",model="{MODEL}",status="200",version="1"}}',
+                 f'mlpin_request_seconds_bucket{{le="0.5",model="{MODEL}",version="1"}}',
+                 f'mlpin_live_version_info{{artifact_sha256="{api.service.slots.get(MODEL).artifact_sha256}",model="{MODEL}",version="1"}} 1.0',
+                 f'mlpin_swaps_total{{model="{MODEL}"}} 1.0'):
+        assert line in text, line
+
+
+def test_the_page_shows_each_model_its_versions_pin_commit_and_a_predict_form(api: Running, trained: Trained) -> None:
+    response = api.client.get("/")
+    assert response.headers["content-type"].startswith("text/html")
+    page = response.text
+    revision = api.client.get("/status").json()["pin"]["revision"]
+    assert f'<tr data-model="{MODEL}"><td>{MODEL}</td><td>v1</td><td>v1</td><td>{revision[:12]}</td><td class="Ready">Ready</td>' in page
+    assert f'<form data-model="{MODEL}">' in page and "&quot;alcohol&quot;" in page  # prefilled with the logged example
+    example = api.client.get("/models").json()[0]["example"]
+    assert api.client.post(f"/predict/{MODEL}", json=example).status_code == 200
+
+
+def test_a_request_that_cannot_be_logged_is_not_answered(trained: Trained, tmp_path: Path) -> None:
+    pin(trained.root, **{MODEL: trained.entries["v1"]})
+    blocker = tmp_path / "log-is-a-file"
+    blocker.write_text("the log folder cannot be created here")
+    with serving(settings_for(trained, tmp_path, log_dir=blocker)) as running:
+        wait_until(lambda: running.client.get("/readyz").status_code == 200)
+        response = running.client.post(f"/predict/{MODEL}", json=ROW)
+        assert response.status_code == 500
+        assert "nothing was answered or logged" in response.json()["detail"]
