@@ -1,0 +1,77 @@
+"""The demo's client of the serving process (standard library and PyYAML only).
+
+    demo_client.py ready URL                wait until GET /readyz answers 200
+    demo_client.py predict URL MODEL        send the model's logged example, print who answered
+    demo_client.py follows URL MODEL        wait until the live version is the one
+                                            models/production.yaml (in this folder) pins
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+TIMEOUT_S = 60
+
+
+def _get(url: str) -> tuple[int, object]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, None
+    except OSError:
+        return 0, None
+
+
+def ready(base: str) -> None:
+    started = time.monotonic()
+    while time.monotonic() - started < TIMEOUT_S:
+        if _get(f"{base}/readyz")[0] == 200:
+            print(f"serving is ready at {base} after {time.monotonic() - started:.1f} s")
+            return
+        time.sleep(0.2)
+    sys.exit(f"serving at {base} was not ready within {TIMEOUT_S} s; see .mlpin/serving.log")
+
+
+def _live(base: str, model: str) -> dict | None:
+    code, models = _get(f"{base}/models")
+    return next((m for m in models or [] if m["name"] == model), None) if code == 200 else None
+
+
+def predict(base: str, model: str) -> None:
+    live = _live(base, model)
+    if live is None:
+        sys.exit(f"{model} is not live at {base}")
+    body = json.dumps(live["example"]).encode()
+    request = urllib.request.Request(f"{base}/predict/{model}", data=body, method="POST", headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        answer = json.loads(response.read())
+    print(f"POST /predict/{model} -> {answer['model']} v{answer['version']} answered {answer['predictions']} "
+          f"(request {answer['request_id']})")
+
+
+def follows(base: str, model: str) -> None:
+    import yaml
+
+    pinned = yaml.safe_load(Path("models/production.yaml").read_text())["models"][model]["version"]
+    started = time.monotonic()
+    while time.monotonic() - started < TIMEOUT_S:
+        live = _live(base, model)
+        if live is not None and live["version"] == pinned:
+            print(f"serving answers with {model} v{pinned} {time.monotonic() - started:.2f} s after deploy returned, no restart")
+            return
+        time.sleep(0.05)
+    sys.exit(f"{model} v{pinned} was not live within {TIMEOUT_S} s; see GET {base}/status")
+
+
+if __name__ == "__main__":
+    command, *rest = sys.argv[1:] or ["help"]
+    handlers = {"ready": ready, "predict": predict, "follows": follows}
+    if command not in handlers:
+        sys.exit(__doc__)
+    handlers[command](*rest)
