@@ -39,9 +39,14 @@ def _too_large(limit: int) -> HTTPException:
 def parse_json(body: bytes) -> Any:
     """The parsed body; 422 (as FastAPI reports bad JSON) when it is not JSON."""
     try:
-        return json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
+        return json.loads(body, parse_constant=_no_constant)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise HTTPException(status_code=422, detail=[{"loc": ["body"], "msg": f"invalid JSON: {exc}", "type": "json_invalid"}]) from None
+
+
+def _no_constant(name: str) -> Any:
+    # Python's json accepts NaN and Infinity; JSON does not, and no model should see them.
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def request_id(request: Request) -> str:

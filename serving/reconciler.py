@@ -68,12 +68,16 @@ class Reconciler:
             self.pinned = pins
             for action in plan_sync(pins, self.slots.live()):
                 self._apply(action, revision=snapshot.revision)
+            # a model unpinned before it ever went live has no slot to remove: drop its status too
+            self.statuses = {k: v for k, v in self.statuses.items() if k in pins.models}
 
     def _read_pin(self) -> tuple[PinSnapshot, ProductionPins]:
         try:
             snapshot = self.source.read()
         except OutsideSystemError as exc:
             raise PinFailure("PinUnavailable", exc.message) from exc
+        except Exception as exc:  # e.g. a connection error the source did not translate
+            raise PinFailure("PinUnavailable", f"reading the pin failed: {type(exc).__name__}: {exc}") from exc
         try:
             data = parse_yaml(snapshot.text, snapshot.path)
         except ConfigError as exc:

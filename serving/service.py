@@ -6,6 +6,8 @@ with other parts (a file pin source, another cache) and hand it to `create_app`.
 
 from __future__ import annotations
 
+import os
+
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -46,10 +48,17 @@ class Service:
         return self.batchers[model]
 
 
+MLFLOW_CLIENT_LIMITS = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2", "MLFLOW_HTTP_REQUEST_TIMEOUT": "20"}
+
+
 def build_service(settings: ServingSettings) -> Service:
     """The real parts: the configured pin source, MLflow through the model store, the log folder."""
     from pipelines.adapters.registry import Registry  # imports MLflow
 
+    # MLflow's client retries an unreachable server for minutes by default, and one pass
+    # waiting that long holds back every other model's rollout: fail fast, retry next pass.
+    for name, value in MLFLOW_CLIENT_LIMITS.items():
+        os.environ.setdefault(name, value)
     slots = Slots()
     store = ModelStore(Registry(settings.registry_root.resolve()), settings.cache_dir)
     reconciler = Reconciler(source=pin_source(settings), source_name=source_name(settings), store=store, slots=slots)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 CHUNK = 1 << 20
@@ -23,13 +23,14 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def sha256_tree(folder: Path, *, exclude: Iterable[str] = ()) -> str:
+def sha256_tree(folder: Path, *, exclude: Iterable[str] = (), normalize: Mapping[str, Callable[[bytes], bytes]] | None = None) -> str:
     """Digest over every file's relative path and bytes, in sorted path order.
 
-    Names in `exclude` (relative POSIX paths) are skipped: MLflow metadata files that
-    carry run ids and timestamps would otherwise make identical models differ.
+    Names in `exclude` (relative POSIX paths) are skipped; a file named in `normalize`
+    is hashed as what its function returns for its bytes (e.g. metadata without the
+    run id and time, so two identical trainings get the same digest).
     """
-    skip = set(exclude)
+    skip, normalize = set(exclude), normalize or {}
     digest = hashlib.sha256()
     files = sorted(p for p in folder.rglob("*") if p.is_file())
     for path in files:
@@ -37,5 +38,6 @@ def sha256_tree(folder: Path, *, exclude: Iterable[str] = ()) -> str:
         if rel in skip:
             continue
         digest.update(rel.encode() + b"\0")
-        digest.update(sha256_file(path).encode() + b"\n")
+        content = sha256_bytes(normalize[rel](path.read_bytes())) if rel in normalize else sha256_file(path)
+        digest.update(content.encode() + b"\n")
     return digest.hexdigest()

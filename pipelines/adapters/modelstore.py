@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from pipelines.adapters.digest import sha256_tree
-from pipelines.adapters.registry import VOLATILE_FILES
+from pipelines.adapters.registry import artifact_digest
 from pipelines.core.errors import ArtifactMismatch, OutsideSystemError
 
 
@@ -51,7 +50,7 @@ class ModelStore:
         folder = self.cache_dir / expected_sha256
         if not folder.is_dir():
             self._download(model, version, folder)
-        actual = sha256_tree(folder, exclude=VOLATILE_FILES)
+        actual = artifact_digest(folder)
         if actual != expected_sha256:
             shutil.rmtree(folder, ignore_errors=True)  # never keep bytes that fail their digest
             raise ArtifactMismatch(model, version, expected=expected_sha256, actual=actual)

@@ -23,8 +23,32 @@ from pipelines.core.errors import ArtifactMismatch, MlpinError, NotFound, Outsid
 from pipelines.core.lineage import tag
 
 ARTIFACT_PATH = "model"
-# Files MLflow writes into every model folder with run ids and timestamps in them.
-VOLATILE_FILES = ("MLmodel", "registered_model_meta")
+# Left out of the artifact digest: the registry's own note of the name and version it
+# was downloaded as. MLmodel is covered, without the fields that differ between two
+# identical trainings: it names the file to unpickle, the code paths put on sys.path
+# and the signature, so it must be as verified as the pickle.
+VOLATILE_FILES = ("registered_model_meta",)
+MLMODEL_VOLATILE_KEYS = ("run_id", "model_id", "model_uuid", "utc_time_created", "artifact_path")
+
+
+def artifact_digest(folder: Path) -> str:
+    """The sha256 a model folder is pinned by (see VOLATILE_FILES)."""
+    return sha256_tree(folder, exclude=VOLATILE_FILES, normalize={"MLmodel": _stable_mlmodel})
+
+
+def _stable_mlmodel(raw: bytes) -> bytes:
+    import json
+
+    import yaml
+
+    try:
+        doc = yaml.safe_load(raw)
+    except yaml.YAMLError:
+        return raw  # hashed as it is: a damaged file still changes the digest
+    if not isinstance(doc, dict):
+        return raw
+    kept = {k: v for k, v in doc.items() if k not in MLMODEL_VOLATILE_KEYS}
+    return json.dumps(kept, sort_keys=True, default=str).encode()
 REQUIREMENTS = ("scikit-learn", "pandas", "numpy", "scipy")
 
 
@@ -153,7 +177,7 @@ class Registry:
 
     def _artifact_digest(self, model_uri: str) -> str:
         with tempfile.TemporaryDirectory() as tmp:
-            return sha256_tree(self._download(model_uri, Path(tmp)), exclude=VOLATILE_FILES)
+            return artifact_digest(self._download(model_uri, Path(tmp)))
 
     def _download(self, model_uri: str, dst: Path) -> Path:
         import mlflow
@@ -246,7 +270,7 @@ class Registry:
         run_id = self._version(model, version).run_id
         with tempfile.TemporaryDirectory() as tmp:
             local = self._download(f"models:/{model}/{version}", Path(tmp))
-            actual = sha256_tree(local, exclude=VOLATILE_FILES)
+            actual = artifact_digest(local)
             if actual != expected_sha256:
                 raise ArtifactMismatch(model, version, expected=expected_sha256, actual=actual)
             with _outside(f"loading {model} v{version} (run {run_id})"):

@@ -94,7 +94,8 @@ def records_from_mlflow(payload: Any) -> tuple[Any, list[InputProblem]]:
     """The records of an MLflow scoring payload (`dataframe_split`, `dataframe_records`, `inputs`)."""
     keys = sorted(payload) if isinstance(payload, dict) else []
     formats = [k for k in keys if k in MLFLOW_FORMATS]
-    if len(formats) != 1 or len(keys) != 1:
+    others = [k for k in keys if k not in MLFLOW_FORMATS and k != "params"]  # params: accepted, unused
+    if len(formats) != 1 or others:
         msg = f"expected an object with exactly one of {', '.join(MLFLOW_FORMATS)}; found keys {keys}"
         return None, [InputProblem(loc=["body"], msg=msg, type="mlflow_format")]
     name = formats[0]

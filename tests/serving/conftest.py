@@ -14,8 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from pipelines.adapters.digest import sha256_tree
-from pipelines.adapters.registry import VOLATILE_FILES
+from pipelines.adapters.registry import artifact_digest
 from tests.conftest import edit_yaml, git, isolate_environ, make_repo, write_yaml
 
 MODEL = "wine_logreg"
@@ -87,13 +86,13 @@ def _break_artifact(root: Path, entry: dict) -> dict:
     """Overwrite the stored pickle; the entry gets the digest of the broken bytes, so only unpickling fails."""
     folder = artifact_folder(root, entry["artifact_sha256"])
     (folder / "model.pkl").write_bytes(b"this is not a pickle")
-    return {**entry, "artifact_sha256": sha256_tree(folder, exclude=VOLATILE_FILES)}
+    return {**entry, "artifact_sha256": artifact_digest(folder)}
 
 
 def artifact_folder(root: Path, sha256: str) -> Path:
     """The stored folder of the model whose artifact digest is `sha256`."""
     for mlmodel in (root / ".mlpin" / "artifacts").rglob("MLmodel"):
-        if sha256_tree(mlmodel.parent, exclude=VOLATILE_FILES) == sha256:
+        if artifact_digest(mlmodel.parent) == sha256:
             return mlmodel.parent
     raise AssertionError(f"no stored model has digest {sha256}")
 

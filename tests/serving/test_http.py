@@ -52,8 +52,9 @@ def test_422_lists_every_missing_unknown_and_wrongly_typed_field(api: Running) -
 
 @pytest.mark.parametrize(
     ("content", "expected"),
-    [(b"{not json", "json_invalid"), (b"[]", "type_error"), (b'"a string"', "type_error")],
-    ids=["bad-json", "empty-batch", "not-a-record"],
+    [(b"{not json", "json_invalid"), (b"[]", "type_error"), (b'"a string"', "type_error"),
+     (b'{"alcohol": NaN}', "json_invalid"), (b'{"alcohol": Infinity}', "json_invalid"), (b"[" * 5_000, "json_invalid")],
+    ids=["bad-json", "empty-batch", "not-a-record", "nan", "infinity", "deeply-nested"],
 )
 def test_422_for_bodies_that_are_not_records(api: Running, content: bytes, expected: str) -> None:
     response = api.client.post(f"/predict/{MODEL}", content=content, headers={"content-type": "application/json"})
@@ -79,8 +80,8 @@ def test_404_for_a_model_that_is_not_served(api: Running) -> None:
 @pytest.mark.parametrize(
     "payload",
     [{"dataframe_split": {"columns": list(ROW), "data": [list(ROW.values())]}}, {"dataframe_records": [ROW]},
-     {"inputs": [ROW]}, {"inputs": {k: [v] for k, v in ROW.items()}}],
-    ids=["dataframe_split", "dataframe_records", "inputs-records", "inputs-columns"],
+     {"inputs": [ROW]}, {"inputs": {k: [v] for k, v in ROW.items()}}, {"dataframe_records": [ROW], "params": {}}],
+    ids=["dataframe_split", "dataframe_records", "inputs-records", "inputs-columns", "with-params"],
 )
 def test_invocations_speaks_mlflows_scoring_payloads(api: Running, payload: dict) -> None:
     expected = api.client.post(f"/predict/{MODEL}", json=ROW).json()["predictions"]

@@ -156,3 +156,43 @@ def test_a_pin_read_through_the_github_contents_api(trained: Trained, tmp_path: 
             assert status["pin"]["source"] == f"github {github.repository}@main:models/production.yaml"
     finally:
         github.stop()
+
+
+def test_an_edited_mlmodel_is_refused_before_anything_is_unpickled(server_on_v1: Running, trained: Trained) -> None:
+    # MLmodel names the file to unpickle: pointing it elsewhere must break the digest.
+    mlmodel = artifact_folder(trained.root, trained.entries["v2"]["artifact_sha256"]) / "MLmodel"
+    original = mlmodel.read_text()
+    mlmodel.write_text(original.replace("pickled_model: model.pkl", "pickled_model: ../../elsewhere.pkl"))
+    try:
+        pin(trained.root, **{MODEL: trained.entries["v2"]})
+        server_on_v1.reconcile()
+        status = server_on_v1.model_status()
+        assert (status["condition"], status["reason"], status["live_version"]) == ("Stalled", "DigestMismatch", 1), status
+    finally:
+        mlmodel.write_text(original)
+
+
+def test_unpinning_a_model_that_never_went_live_makes_the_service_ready(trained: Trained, tmp_path: Path) -> None:
+    _pin_raw(trained.root, _entry("v2", artifact_sha256="f" * 64)(trained))
+    with serving(settings_for(trained, tmp_path)) as running:
+        wait_until(lambda: running.client.get("/status").json()["models"])
+        pin(trained.root)
+        assert running.reconcile()["models"] == []
+        assert running.client.get("/readyz").status_code == 200
+        assert running.client.post(f"/predict/{MODEL}", json=ROW).status_code == 404
+
+
+def test_a_source_that_raises_something_unexpected_is_pin_unavailable() -> None:
+    import requests
+
+    from serving.reconciler import Reconciler
+    from serving.slot import Slots
+
+    class Unreachable:
+        def read(self):
+            raise requests.ConnectionError("connection refused")
+
+    reconciler = Reconciler(source=Unreachable(), source_name="github acme/models", store=None, slots=Slots())
+    reconciler.reconcile()
+    assert (reconciler.pin.condition, reconciler.pin.reason) == ("Stalled", "PinUnavailable")
+    assert "ConnectionError" in reconciler.pin.message

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.adapters.digest import sha256_tree
-from pipelines.adapters.registry import VOLATILE_FILES, Registry
+from pipelines.adapters.registry import Registry, artifact_digest
 from pipelines.core.errors import InvalidInput
 from pipelines.core.lineage import TAGS, tag
 from pipelines.stages.train import train
@@ -40,7 +39,7 @@ def test_logged_model_has_signature_example_requirements_and_matching_digest(rep
     result = train(repo, "diabetes_hgb")
     with tempfile.TemporaryDirectory() as tmp:
         local = Path(mlflow.artifacts.download_artifacts(f"models:/diabetes_hgb/{result.version}", dst_path=tmp))
-        assert sha256_tree(local, exclude=VOLATILE_FILES) == result.artifact_sha256
+        assert artifact_digest(local) == result.artifact_sha256
         requirements = (local / "requirements.txt").read_text()
         info = mlflow.models.get_model_info(str(local))
     assert "scikit-learn==" in requirements and "pandas==" in requirements
