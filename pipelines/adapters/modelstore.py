@@ -7,6 +7,8 @@ unpickler. Nothing here loads a model.
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -45,15 +47,26 @@ class ModelStore:
         self.cache_dir = cache_dir
 
     def fetch(self, model: str, version: int, *, expected_sha256: str) -> Fetched:
-        """The folder of `model` v`version`, whose digest is `expected_sha256`, or an error."""
-        tags = self.registry.version_tags(model, version)  # NotFound before any download
+        """The folder of `model` v`version`, whose digest is `expected_sha256`, or an error.
+
+        A version fetched before is served from the cache without asking the registry
+        (its tags are kept beside the folder), so a restart during a registry outage
+        still serves what was verified; the digest is checked again either way.
+        """
         folder = self.cache_dir / expected_sha256
-        if not folder.is_dir():
-            self._download(model, version, folder)
+        tags_path = self.cache_dir / f"{expected_sha256}.{model}.v{version}.tags.json"
+        tags = _read_tags(tags_path) if folder.is_dir() else None
+        if tags is None:
+            tags = self.registry.version_tags(model, version)  # NotFound before any download
+            if not folder.is_dir():
+                self._download(model, version, folder)
         actual = artifact_digest(folder)
         if actual != expected_sha256:
             shutil.rmtree(folder, ignore_errors=True)  # never keep bytes that fail their digest
+            tags_path.unlink(missing_ok=True)
             raise ArtifactMismatch(model, version, expected=expected_sha256, actual=actual)
+        if not tags_path.is_file():
+            _write_tags(tags_path, tags)
         return Fetched(path=folder, tags=tags)
 
     def _download(self, model: str, version: int, folder: Path) -> None:
@@ -64,3 +77,17 @@ class ModelStore:
                 # MLflow's local artifact store "downloads" a vanished folder as an empty one.
                 raise OutsideSystemError("mlflow", f"the artifact store returned no files for {model} v{version}; is it reachable?")
             local.rename(folder)  # same file system: the folder appears whole or not at all
+
+
+def _read_tags(path: Path) -> dict[str, str] | None:
+    try:
+        found = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return found if isinstance(found, dict) else None
+
+
+def _write_tags(path: Path, tags: dict[str, str]) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(tags, sort_keys=True))
+    os.replace(tmp, path)

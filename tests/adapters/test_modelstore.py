@@ -71,3 +71,25 @@ def test_an_unreachable_tracking_server_is_an_outside_failure(repo: Path, tmp_pa
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "2")
     with pytest.raises(OutsideSystemError, match="mlflow"):
         ModelStore(Registry(repo), tmp_path / "cache").fetch("wine_logreg", 1, expected_sha256="0" * 64)
+
+
+class Outage:
+    """A registry that cannot be reached at all."""
+
+    def version_tags(self, model: str, version: int) -> dict[str, str]:
+        raise OutsideSystemError("mlflow", "connection refused")
+
+    def download_version(self, model: str, version: int, dst: Path) -> Path:
+        raise OutsideSystemError("mlflow", "connection refused")
+
+
+def test_a_verified_version_is_served_from_the_cache_during_a_registry_outage(repo: Path, tmp_path: Path, trained) -> None:
+    ModelStore(Registry(repo), tmp_path / "cache").fetch("wine_logreg", 1, expected_sha256=trained.artifact_sha256)
+    during = ModelStore(Outage(), tmp_path / "cache")  # e.g. the process restarted while MLflow is down
+    fetched = during.fetch("wine_logreg", 1, expected_sha256=trained.artifact_sha256)
+    assert fetched.tags["mlpin.task"] == "classification"
+    with pytest.raises(OutsideSystemError):  # the same bytes under another version: the registry must say so
+        during.fetch("wine_logreg", 2, expected_sha256=trained.artifact_sha256)
+    (fetched.path / "model.pkl").write_bytes(b"tampered in the cache")
+    with pytest.raises(ArtifactMismatch):  # the cache is trusted for tags, never for bytes
+        during.fetch("wine_logreg", 1, expected_sha256=trained.artifact_sha256)
