@@ -82,6 +82,9 @@ class Forge(Protocol):
     def open_pull(self, *, head: str, base: str, title: str, body: str) -> PullRef:
         """Open a PR from branch `head` into `base`, or update the open one from `head`."""
 
+    def open_pull_for(self, head: str) -> PullRef | None:
+        """The open PR from branch `head`, if there is one."""
+
     def merged_pull(self, sha: str) -> Merge | None:
         """The PR whose merge made commit `sha`, with who merged it; None for a direct push."""
 

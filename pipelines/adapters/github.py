@@ -114,6 +114,13 @@ class GitHubForge:
             pull = repo.create_pull(base=base, head=head, title=title, body=body)
             return PullRef(str(pull.number), pull.html_url, created=True, changed=True)
 
+    def open_pull_for(self, head: str) -> PullRef | None:
+        """The open PR from branch `head` of this repository, if any."""
+        owner = self.repository.split("/")[0]
+        with _github(f"looking for an open pull request from {head}"):
+            pull = next(iter(self._repository().get_pulls(state="open", head=f"{owner}:{head}")), None)
+        return None if pull is None else PullRef(str(pull.number), pull.html_url, created=False, changed=False)
+
     def merged_pull(self, sha: str) -> Merge | None:
         """The merged PR whose merge commit is `sha` (merge, squash or rebase), with its merger."""
         with _github(f"finding the pull request of {sha[:12]}"):

@@ -36,6 +36,14 @@ def branch_tip(root: Path, branch: str) -> str | None:
         return None
 
 
+def remote_tip(root: Path, branch: str, *, remote: str = "origin") -> str | None:
+    """The commit `remote`'s copy of a branch points at (as last fetched), or None."""
+    try:
+        return run_git(root, "rev-parse", "--verify", "--quiet", f"refs/remotes/{remote}/{branch}")
+    except OutsideSystemError:
+        return None
+
+
 def same_tree(root: Path, a: str, b: str) -> bool:
     """Whether two commits hold exactly the same files."""
     return run_git(root, "rev-parse", f"{a}^{{tree}}") == run_git(root, "rev-parse", f"{b}^{{tree}}")

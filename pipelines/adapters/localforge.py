@@ -100,6 +100,11 @@ class LocalForge:
         """The open pull request from branch `head`, if any."""
         return next((p for p in self.pulls() if p.head == head and p.state == "open"), None)
 
+    def open_pull_for(self, head: str) -> PullRef | None:
+        """The open pull request from `head`, as a reference."""
+        found = self.pull_for_branch(head)
+        return None if found is None else PullRef(str(found.number), self._pull_path(found.number), created=False, changed=False)
+
     def _save_pull(self, pull: LocalPull) -> None:
         _atomic_write(self.folder / "pulls" / f"{pull.number}.json", pull.model_dump_json(indent=2) + "\n")
 

@@ -6,7 +6,8 @@ hash with a recorded decision (train and judge one only if none exists), re-appl
 policy as it stands now, and if it passes, write branch `promote/<model>` whose only
 change is that model's entry in `models/production.yaml`, and open or update its PR.
 If it is blocked: no PR, a failing `mlpin/propose` status on the commit, and a comment
-on the merged PR listing every failed gate.
+on the merged PR listing every failed gate. Open promotion PRs of other models are
+rebuilt on the new main, so each keeps changing only its own entry.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 import pipelines
-from pipelines.adapters import git, gitwrite
+from pipelines.adapters import git, gitwrite, pinlog
 from pipelines.adapters.forge import PROPOSE_CONTEXT, Forge
 from pipelines.adapters.registry import Registry
 from pipelines.adapters.workspace import load_workspace
@@ -27,6 +28,7 @@ from pipelines.core.policy import Decision
 from pipelines.core.promotion import (
     pin_entry, promotion_branch, promotion_title, render_blocked, render_pins, render_promotion, with_entry,
 )
+from pipelines.core.schemas import ProductionPins
 from pipelines.core.workspace import PIN_PATH, Workspace
 from pipelines.progress import SILENT, Progress
 from pipelines.stages.candidate import REPORT_PATH, assess
@@ -39,7 +41,7 @@ class Proposal(BaseModel):
     """What propose did for one model."""
 
     model: str
-    outcome: str  # proposed | unchanged | blocked | in_production | error
+    outcome: str  # proposed | unchanged | refreshed | blocked | in_production | error
     headline: str
     version: int | None = None
     branch: str | None = None
@@ -68,14 +70,37 @@ def propose(root: Path, forge: Forge, *, before: str | None = None, base_branch:
     if not branch:
         raise InvalidInput("HEAD is detached; pass --base-branch, the branch promotion PRs merge into")
     changed = _changed(root, before, head)
+    affected = affected_models(ws, changed)
     outcomes = []
-    for model, reasons in affected_models(ws, changed).items():
+    for model, reasons in affected.items():
         progress.note(f"propose {model}: {'; '.join(reasons)}")
         try:
             outcomes.append(_propose_one(root, ws, forge, model, reasons, head=head, base_branch=branch, progress=progress))
         except MlpinError as exc:
             outcomes.append(Proposal(model=model, outcome="error", headline=exc.message, exit_code=exc.exit_code))
+    for model in sorted(set(ws.specs) - set(affected)):
+        refreshed = _refresh(root, ws, forge, model, head=head)
+        outcomes += [refreshed] if refreshed else []
     return ProposeRun(commit=head, base_branch=branch, changed=changed, outcomes=outcomes)
+
+
+def _refresh(root: Path, ws: Workspace, forge: Forge, model: str, *, head: str) -> Proposal | None:
+    """Rebuild an open promotion PR's branch on the new main (e.g. after another model's
+    promotion merged), so it keeps changing only its own entry and merges cleanly."""
+    branch = promotion_branch(model)
+    tip = gitwrite.branch_tip(root, branch) or gitwrite.remote_tip(root, branch)
+    if tip is None or git.run_git(root, "rev-parse", f"{tip}^") == head:
+        return None
+    entry = (pinlog.pins_at(root, tip) or ProductionPins()).models.get(model)
+    if entry is None or entry == ws.pins.models.get(model):
+        return None
+    pull = forge.open_pull_for(branch)
+    if pull is None:  # merged, closed or never opened: nothing to keep current
+        return None
+    title = promotion_title(model, entry)
+    _write_branch(root, branch, parent=head, content=render_pins(with_entry(ws.pins, model, entry)), title=title)
+    return Proposal(model=model, outcome="refreshed", headline=f"{title}: rebuilt on {head[:12]}", version=entry.version,
+                    branch=branch, pr=pull.number, url=pull.url)
 
 
 def _changed(root: Path, before: str | None, head: str) -> list[str]:

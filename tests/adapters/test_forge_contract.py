@@ -33,6 +33,8 @@ def test_open_pull_is_idempotent_per_branch(forge_and_merge) -> None:
     other = forge.open_pull(head="promote/cancer", base="main", title="promote cancer v1", body="x")
     assert (first.created, again.created, again.changed, edited.created, edited.changed) == (True, False, False, False, True)
     assert first.number == again.number == edited.number != other.number
+    assert forge.open_pull_for("promote/wine").number == first.number
+    assert forge.open_pull_for("promote/unknown") is None
 
 
 def test_merged_pull_names_the_approver(forge_and_merge) -> None:
@@ -40,6 +42,7 @@ def test_merged_pull_names_the_approver(forge_and_merge) -> None:
     pull = forge.open_pull(head="promote/wine", base="main", title="promote wine v1", body="")
     assert forge.merged_pull(SHA) is None
     merge(pull.number, "reviewer")
+    assert forge.open_pull_for("promote/wine") is None, "a merged PR is not open"
     found = forge.merged_pull(SHA)
     assert (found.pr, found.approver) == (pull.number, "reviewer") and found.merged_at
     reopened = forge.open_pull(head="promote/wine", base="main", title="promote wine v2", body="")

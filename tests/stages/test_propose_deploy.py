@@ -131,3 +131,22 @@ def test_deploy_credits_the_commit_that_set_the_pin(repo: Path) -> None:
     run = deploy(repo, forge)
     assert run.commit == pin_commit
     assert [d.sha for d in forge.deployments("production")] == [pin_commit]
+
+
+def test_an_open_promotion_pr_is_rebuilt_on_the_new_main(repo: Path) -> None:
+    from pipelines.adapters.pinlog import pins_at
+    from pipelines.core.pin import pin_changes
+
+    forge = LocalForge(repo)
+    candidate_on_branch(repo, "tune", 0.5)
+    (proposed,) = propose(repo, forge).outcomes
+    # meanwhile another model's pin change lands on main
+    other = {"version": 3, "run_id": "r", "artifact_sha256": "a" * 64, "spec_hash": "b" * 64, "data_sha256": "c" * 64}
+    write_yaml(repo / "models/production.yaml", {"schema_version": 1, "models": {"diabetes_hgb": other}})
+    head = commit_all(repo, "promote diabetes_hgb")
+    run = propose(repo, forge)
+    assert [(o.model, o.outcome, o.pr) for o in run.outcomes] == [(MODEL, "refreshed", proposed.pr)]
+    assert git(repo, "rev-parse", f"promote/{MODEL}^") == head
+    changes = pin_changes(pins_at(repo, head), pins_at(repo, f"promote/{MODEL}"))
+    assert [(c.model, c.kind) for c in changes] == [(MODEL, "added")], "still only its own entry"
+    assert propose(repo, forge).outcomes == [], "nothing to do once it is current"
