@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
+from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse
@@ -21,19 +22,23 @@ router = APIRouter(tags=["reconcile"])
 
 
 @router.post("/webhook", status_code=202)
-async def webhook(request: Request, service: ServiceDep) -> dict:
-    """A push event (or `mlpin deploy`'s call) signed with X-Hub-Signature-256: reconcile now."""
+async def webhook(request: Request, service: ServiceDep) -> Any:
+    """A push event (or `mlpin deploy`'s call) signed with X-Hub-Signature-256: reconcile now.
+
+    202 when a pass starts; 200 with the reason when the event is valid but needs none
+    (a ping, another event type, a push to another branch)."""
     secret = service.settings.webhook_secret
     if secret is None:
         raise HTTPException(status_code=404, detail="the webhook is disabled: set MLPIN_WEBHOOK_SECRET")
     body = await read_body(request, limit=service.settings.body_limit_bytes)
     if not signature_ok(secret.get_secret_value().encode(), body, request.headers.get("x-hub-signature-256")):
         raise HTTPException(status_code=401, detail="missing or invalid X-Hub-Signature-256")
-    if request.headers.get("x-github-event") == "ping":
-        return {"accepted": False, "reason": "ping"}
+    event = request.headers.get("x-github-event")
+    if event is not None and event != "push":
+        return JSONResponse({"accepted": False, "reason": f"{event} event: only pushes change the pin"})
     ref = _push_ref(body)
     if ref is not None and ref != f"refs/heads/{service.settings.branch}":
-        return {"accepted": False, "reason": f"push to {ref}, not the deployed branch"}
+        return JSONResponse({"accepted": False, "reason": f"push to {ref}, not the deployed branch"})
     service.loop.trigger()
     return {"accepted": True}
 

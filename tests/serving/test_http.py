@@ -116,7 +116,10 @@ def test_signed_push_to_the_deployed_branch_reconciles_at_once(server_on_v1: Run
     pin(trained.root, **{MODEL: trained.entries["v2"]})
     elsewhere = json.dumps({"ref": "refs/heads/feature"}).encode()
     ignored = server_on_v1.client.post("/webhook", content=elsewhere, headers={"x-hub-signature-256": sign(SECRET.encode(), elsewhere)})
-    assert ignored.json()["accepted"] is False
+    assert (ignored.status_code, ignored.json()["accepted"]) == (200, False)
+    for event in ("ping", "issues"):
+        other = server_on_v1.client.post("/webhook", content=b"{}", headers={"x-github-event": event, "x-hub-signature-256": sign(SECRET.encode(), b"{}")})
+        assert (other.status_code, other.json()["accepted"]) == (200, False), event
     body = json.dumps({"ref": "refs/heads/main"}).encode()
     response = server_on_v1.client.post("/webhook", content=body, headers={"x-github-event": "push", "x-hub-signature-256": sign(SECRET.encode(), body)})
     assert (response.status_code, response.json()) == (202, {"accepted": True})
