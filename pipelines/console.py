@@ -85,7 +85,9 @@ def render_forge(forge, prs: list[str]) -> str:
         out.append("==== commit statuses")
         for sha, contexts in statuses.items():
             out += [f"  {sha[:12]} {ctx}: {s['state']} - {s['description']}" for ctx, s in sorted(contexts.items())]
-    deployments = forge.deployments("production")
+    from pipelines.adapters.forge import ENVIRONMENT
+
+    deployments = forge.deployments(ENVIRONMENT)
     if deployments:
         out.append("==== deployments (newest first)")
         out += [f"  #{d.id} {d.sha[:12]} {d.environment} {d.state} at {d.created_at}: {d.payload.get('models', {})}" for d in deployments]

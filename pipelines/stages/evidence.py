@@ -25,14 +25,15 @@ def registry_record(registry: Registry, model: str, version: int) -> RegistryRec
                           artifact_sha256=registry.version_digest(model, version))
 
 
-def recorded_decision(registry: Registry, ws: Workspace, model: str, record: RegistryRecord) -> Decision | None:
+def recorded_decision(registry: Registry, ws: Workspace, model: str, record: RegistryRecord, *, metrics: dict[str, float] | None = None) -> Decision | None:
     """The candidate's recorded evidence judged by the policy as it stands in `ws`;
-    None when the version never went through `mlpin candidate`."""
+    None when the version never went through `mlpin candidate`. Pass the run's
+    `metrics` when already read."""
     rows = record.tags.get(tag("eval_rows"))
     share = record.tags.get(tag("drifted_share"))
     if rows is None or share is None or record.run_id is None:
         return None
-    metrics = registry.run_metrics(record.run_id)
+    metrics = metrics if metrics is not None else registry.run_metrics(record.run_id)
     production = production_metrics(metrics)
     return evaluate_gates(
         ws.policy_for(ws.spec(model)), candidate=candidate_metrics(metrics), production=production or None,

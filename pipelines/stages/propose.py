@@ -118,7 +118,8 @@ def _propose_one(root: Path, ws: Workspace, forge: Forge, model: str, reasons: l
     registry = Registry(root)
     version, report = _candidate(root, ws, registry, model, reasons, progress=progress)
     record = registry_record(registry, model, version)
-    decision = recorded_decision(registry, ws, model, record)
+    metrics = registry.run_metrics(record.run_id) if record.run_id else {}
+    decision = recorded_decision(registry, ws, model, record, metrics=metrics)
     if decision is None:
         raise InvalidInput(f"{model} v{version} has no recorded decision; run mlpin candidate on it")
     current = ws.pins.models.get(model)
@@ -126,7 +127,7 @@ def _propose_one(root: Path, ws: Workspace, forge: Forge, model: str, reasons: l
         return Proposal(model=model, outcome="in_production", headline=f"v{version} is already in production", version=version)
     if decision.outcome != "passed":
         return _blocked(forge, model, version, decision, head=head)
-    entry = pin_entry(model, version, run_id=record.run_id, tags=record.tags, metrics=registry.run_metrics(record.run_id))
+    entry = pin_entry(model, version, run_id=record.run_id, tags=record.tags, metrics=metrics)
     title = promotion_title(model, entry)
     branch = promotion_branch(model)
     created = _write_branch(root, branch, parent=head, content=render_pins(with_entry(ws.pins, model, entry)), title=title)

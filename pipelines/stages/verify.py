@@ -68,11 +68,12 @@ def pins_at(root: Path, commit: str) -> ProductionPins:
 
 
 def previously_pinned(root: Path, until: str, model: str, entry: PinnedModel) -> str | None:
-    """The newest commit (up to `until`) whose pin had this exact version and artifact for `model`."""
-    for commit in git.run_git(root, "log", "--format=%H", until, "--", PIN_PATH).splitlines():
-        old = pins_at(root, commit).models.get(model)
+    """The newest commit of `until`'s production history (first parents) whose pin had
+    this exact version and artifact for `model`."""
+    for snap in reversed(pinlog.snapshots(root, until)):
+        old = snap.pins.models.get(model) if snap.pins else None
         if old is not None and (old.version, old.artifact_sha256) == (entry.version, entry.artifact_sha256):
-            return commit
+            return snap.commit
     return None
 
 
