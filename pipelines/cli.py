@@ -1,8 +1,9 @@
-"""The `mlpin` command. Thin: parse arguments, call one stage, print its result.
+"""The `mlpin` command. Thin: parse arguments, build the stage context, call one stage,
+print its result.
 
-This is the only place errors become exit codes:
-  0 success, 1 unexpected bug, 2 invalid input (a person must fix something),
-  3 an outside system failed (retry later), 4 a candidate was blocked by its policy.
+This is the only place outcomes become exit codes (EXIT_CODES): 0 done, 1 a bug,
+2 invalid input (a person must fix something), 3 an outside system failed (retry
+later), 4 a candidate was blocked by its policy. With `--json`, errors are JSON too.
 Stages are imported inside handlers so `mlpin --help` stays fast.
 """
 
@@ -17,8 +18,9 @@ from typing import Any
 
 from pipelines import __version__
 from pipelines.core.errors import MlpinError
+from pipelines.core.outcome import Kind, worst
 
-EXIT_BLOCKED = 4
+EXIT_CODES = {Kind.DONE: 0, Kind.BUG: 1, Kind.INVALID_INPUT: 2, Kind.OUTSIDE_SYSTEM: 3, Kind.BLOCKED: 4}
 
 
 def _root(args: argparse.Namespace) -> Path:
@@ -31,17 +33,27 @@ def _root(args: argparse.Namespace) -> Path:
     return toplevel(Path.cwd()) or Path.cwd()
 
 
-def _progress(args: argparse.Namespace):
+def _context(args: argparse.Namespace, **given: Any):
+    """The one StageContext of this command (registry and forge built on first use)."""
     from pipelines.progress import SILENT, to_stderr
+    from pipelines.stages.context import StageContext
 
-    return SILENT if args.quiet else to_stderr()
+    return StageContext(_root(args), progress=SILENT if args.quiet else to_stderr(), **given)
+
+
+def _local_context(args: argparse.Namespace):
+    """A context whose forge is the local one, whatever the environment says."""
+    from pipelines.adapters.forge import local_forge
+
+    root = _root(args)
+    return _context(args, forge=local_forge(root))
 
 
 def _validate(args: argparse.Namespace) -> tuple[Any, str]:
     from pipelines.console import render_validation
     from pipelines.stages.validate import validate
 
-    report = validate(_root(args), progress=_progress(args))
+    report = validate(_context(args))
     return report, render_validation(report)
 
 
@@ -49,7 +61,7 @@ def _train(args: argparse.Namespace) -> tuple[Any, str]:
     from pipelines.console import render_train
     from pipelines.stages.train import train
 
-    result = train(_root(args), args.model, progress=_progress(args))
+    result = train(_context(args), args.model)
     return result, render_train(result)
 
 
@@ -57,23 +69,23 @@ def _evaluate(args: argparse.Namespace) -> tuple[Any, str]:
     from pipelines.console import render_evaluation
     from pipelines.stages.evaluate import evaluate
 
-    result = evaluate(_root(args), args.model, version=args.version, progress=_progress(args))
+    result = evaluate(_context(args), args.model, version=args.version)
     return result, render_evaluation(result)
 
 
 def _candidate(args: argparse.Namespace) -> tuple[Any, str]:
     from pipelines.adapters import git
-    from pipelines.adapters.forge import pr_from_environment, select_forge
+    from pipelines.adapters.forge import pr_from_environment
     from pipelines.console import render_candidate_run
     from pipelines.stages.candidate import candidate
     from pipelines.stages.post import post_run
 
-    root = _root(args)
-    pr = args.pr or pr_from_environment() or _local_pr(root) or git.current_branch(root) or "local"
-    out_dir = Path(args.out).resolve() if args.out else root / ".mlpin" / "candidate"
-    run = candidate(root, base=args.base, pr=pr, out_dir=out_dir, sha=args.sha, progress=_progress(args))
+    ctx = _context(args)
+    pr = args.pr or pr_from_environment() or _local_pr(ctx.root) or git.current_branch(ctx.root) or "local"
+    out_dir = Path(args.out).resolve() if args.out else ctx.root / ".mlpin" / "candidate"
+    run = candidate(ctx, base=args.base, pr=pr, out_dir=out_dir, sha=args.sha)
     if not args.no_post:
-        post_run(out_dir, select_forge(root))
+        post_run(out_dir, ctx.forge)
     return run, render_candidate_run(run, posted=not args.no_post)
 
 
@@ -90,84 +102,65 @@ def _local_pr(root: Path) -> str | None:
 
 
 def _propose(args: argparse.Namespace) -> tuple[Any, str]:
-    from pipelines.adapters.forge import select_forge
-    from pipelines.console import render_outcomes
+    from pipelines.console import render_proposals
     from pipelines.stages.propose import propose
 
-    root = _root(args)
-    run = propose(root, select_forge(root), before=args.before, base_branch=args.base_branch, progress=_progress(args))
-    lines = [f"{o.model}: {o.outcome} - {o.headline}" + (f" (PR {o.pr}: {o.url})" if o.pr else "") for o in run.outcomes]
-    return run, render_outcomes(f"propose on {run.commit[:12]}", lines, empty="no model's spec, data or policy changed: nothing to propose")
+    run = propose(_context(args), before=args.before, base_branch=args.base_branch)
+    return run, render_proposals(run)
 
 
 def _deploy(args: argparse.Namespace) -> tuple[Any, str]:
-    from pipelines.adapters.forge import select_forge
-    from pipelines.console import render_outcomes
+    from pipelines.console import render_deploy
     from pipelines.stages.deploy import deploy
 
-    root = _root(args)
-    run = deploy(root, select_forge(root), progress=_progress(args))
-    lines = [f"{m.model}: {m.outcome} - {m.headline}" for m in run.outcomes]
-    lines += [f"deployment {run.deployment} ({'recorded' if run.deployment_created else 'already recorded'}), "
-              f"PR {run.pr or 'none'}, approver {run.approver}", f"webhook: {run.webhook}"]
-    return run, render_outcomes(f"deploy {run.commit[:12]} (alias 'production' mirrors the pin)", lines, empty="")
+    run = deploy(_context(args))
+    return run, render_deploy(run)
 
 
 def _rollback(args: argparse.Namespace) -> tuple[Any, str]:
-    from pipelines.adapters.forge import select_forge
+    from pipelines.console import render_rollback
     from pipelines.stages.rollback import rollback
 
-    root = _root(args)
-    result = rollback(root, select_forge(root), args.model, to=args.to, base_branch=args.base_branch)
-    text = (f"rollback PR {result.pr} ({result.branch}): {result.model} v{result.from_version} -> "
-            f"{f'v{result.to_version}' if result.to_version else 'unpinned'}\n  reverts {', '.join(c[:12] for c in result.reverts)}\n  {result.url}")
-    return result, text
+    result = rollback(_context(args), args.model, to=args.to, base_branch=args.base_branch)
+    return result, render_rollback(result)
 
 
 def _history(args: argparse.Namespace) -> tuple[Any, str]:
-    from pipelines.adapters.forge import select_forge
     from pipelines.console import render_history
     from pipelines.core.history import parse_time
     from pipelines.stages.history import history
 
-    root = _root(args)
-    result = history(root, select_forge(root), args.model, at=parse_time(args.at) if args.at else None)
+    result = history(_context(args), args.model, at=parse_time(args.at) if args.at else None)
     return result, render_history(result)
 
 
 def _forge_open(args: argparse.Namespace) -> tuple[Any, str]:
-    from pipelines.adapters.forge import local_forge
-
-    root = _root(args)
-    ref = local_forge(root).open_pull(head=args.head, base=args.base, title=args.title or args.head, body=args.body or "")
+    ctx = _local_context(args)
+    ref = ctx.forge.open_pull(head=args.head, base=args.base, title=args.title or args.head, body=args.body or "")
     return ref, f"PR #{ref.number} {args.head} -> {args.base} ({'opened' if ref.created else 'already open'})"
 
 
 def _forge_merge(args: argparse.Namespace) -> tuple[Any, str]:
-    from pipelines.adapters.forge import local_forge
     from pipelines.stages.merge import merge_pull
 
-    root = _root(args)
-    result = merge_pull(root, local_forge(root), args.pr)
+    result = merge_pull(_local_context(args), args.pr)
     pushed = ", pushed to origin" if result.pushed else ""
     return result, f"merged PR #{result.pr} ({result.head} -> {result.base}) as {result.merge_commit[:12]}, approved by {result.approver}{pushed}"
 
 
 def _post(args: argparse.Namespace) -> tuple[Any, str]:
-    from pipelines.adapters.forge import select_forge
+    from pipelines.console import render_post
     from pipelines.stages.post import post_run
 
-    result = post_run(Path(args.source).resolve(), select_forge(_root(args)), expect_sha=args.expect_sha)
-    lines = [f"posted {len(result.comments)} comment(s) on PR {result.pr}", *(f"  {url}" for url in result.comments),
-             f"  status mlpin/candidate on {(result.sha or 'none')[:12]}: {result.status}"]
-    return result, "\n".join(lines)
+    result = post_run(Path(args.source).resolve(), _context(args).forge, expect_sha=args.expect_sha)
+    return result, render_post(result)
 
 
 def _verify(args: argparse.Namespace) -> tuple[Any, str]:
     from pipelines.core.errors import InvalidInput, Problem
     from pipelines.stages.verify import verify
 
-    report = verify(_root(args), base=args.base, progress=_progress(args))
+    report = verify(_context(args), base=args.base)
     if not report.ok:
         count = len(report.problems)
         raise InvalidInput(f"verify failed: {count} problem{'s' if count != 1 else ''} ({'; '.join(report.changes)})",
@@ -178,10 +171,9 @@ def _verify(args: argparse.Namespace) -> tuple[Any, str]:
 
 
 def _forge_show(args: argparse.Namespace) -> tuple[Any, str]:
-    from pipelines.adapters.forge import local_forge
     from pipelines.console import render_forge
 
-    forge = local_forge(_root(args))
+    forge = _local_context(args).forge
     prs = [args.pr] if args.pr else forge.prs()
     return forge.snapshot(prs), render_forge(forge, prs)
 
@@ -259,11 +251,14 @@ def main(argv: list[str] | None = None) -> int:
         result, text = args.handler(args)
     except MlpinError as exc:
         _report_error(exc, as_json=args.json)
-        return exc.exit_code
+        return EXIT_CODES[exc.kind]
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # noqa: BLE001 - a bug still answers in the promised format
+        _report_bug(exc, as_json=args.json)
+        return EXIT_CODES[Kind.BUG]
     print(json.dumps(_as_json(result), indent=2, sort_keys=True) if args.json else text)
-    return _result_code(result)
+    return EXIT_CODES[_result_kind(result)]
 
 
 def _as_json(result: Any) -> Any:
@@ -272,23 +267,32 @@ def _as_json(result: Any) -> Any:
     return dataclasses.asdict(result) if dataclasses.is_dataclass(result) else result.model_dump(mode="json")
 
 
-def _result_code(result: Any) -> int:
-    """Exit code of a finished command: a blocked candidate is an outcome, not a crash."""
-    outcomes = getattr(result, "outcomes", None)
-    if not outcomes:
-        return 0
-    errors = [o.exit_code for o in outcomes if o.outcome == "error"]
-    if errors:
-        return max(errors)
-    return EXIT_BLOCKED if any(o.outcome == "blocked" for o in outcomes) else 0
+def _result_kind(result: Any) -> Kind:
+    """A finished command's kind: its most serious model's (a blocked candidate is an
+    outcome, not a crash, and still has its own exit code)."""
+    return worst(o.kind for o in getattr(result, "outcomes", None) or [])
 
 
 def _report_error(exc: MlpinError, *, as_json: bool) -> None:
     lines = exc.lines()
     print(f"mlpin: error: {lines[0]}", *lines[1:], sep="\n", file=sys.stderr)
     if as_json:
-        payload = {"error": {"kind": type(exc).__name__, "exit_code": exc.exit_code, "lines": lines}}
-        print(json.dumps(payload, indent=2))
+        problems = [{"location": p.location, "message": p.message} for p in exc.all_problems()]
+        payload = {"kind": exc.kind.value, "exit_code": EXIT_CODES[exc.kind], "type": type(exc).__name__,
+                   "message": exc.message, "lines": lines, "problems": problems, "ids": exc.ids}
+        print(json.dumps({"error": payload}, indent=2, sort_keys=True))
+
+
+def _report_bug(exc: Exception, *, as_json: bool) -> None:
+    import traceback
+
+    traceback.print_exception(exc, file=sys.stderr)
+    message = f"{type(exc).__name__}: {exc}"
+    print(f"mlpin: bug: {message} (the traceback is above; please report it)", file=sys.stderr)
+    if as_json:
+        payload = {"kind": Kind.BUG.value, "exit_code": EXIT_CODES[Kind.BUG], "type": type(exc).__name__,
+                   "message": message, "lines": [message], "problems": [], "ids": {}}
+        print(json.dumps({"error": payload}, indent=2, sort_keys=True))
 
 
 if __name__ == "__main__":  # pragma: no cover

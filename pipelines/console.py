@@ -113,3 +113,34 @@ def render_history(result) -> str:
         answer = "nothing was pinned" if event is None or event.version is None else f"v{event.version} (since {event.commit[:12]})"
         out.append(f"at {result.at.isoformat()}: {answer}")
     return "\n".join(out)
+
+
+def render_proposals(run) -> str:
+    """What propose did per model, with each promotion PR."""
+    lines = [f"{o.model}: {o.outcome} - {o.headline}" + (f" (PR {o.pr}: {o.url})" if o.pr else "") for o in run.outcomes]
+    return render_outcomes(f"propose on {run.commit[:12]}", lines,
+                           empty="no model's spec, data or policy changed: nothing to propose")
+
+
+def render_deploy(run) -> str:
+    """What deploy did per model, then the deployment record and the webhook."""
+    lines = [f"{m.model}: {m.outcome} - {m.headline}" for m in run.outcomes]
+    lines += [f"deployment {run.deployment} ({'recorded' if run.deployment_created else 'already recorded'}), "
+              f"PR {run.pr or 'none'}, approver {run.approver}", f"webhook: {run.webhook}"]
+    return render_outcomes(f"deploy {run.commit[:12]} (alias 'production' mirrors the pin)", lines, empty="")
+
+
+def render_rollback(result) -> str:
+    """The rollback PR: which versions, which commits it reverts, where it is."""
+    target = f"v{result.to_version}" if result.to_version else "unpinned"
+    return "\n".join([
+        f"rollback PR {result.pr} ({result.branch}): {result.model} v{result.from_version} -> {target}",
+        f"  reverts {', '.join(c[:12] for c in result.reverts)}",
+        f"  {result.url}",
+    ])
+
+
+def render_post(result) -> str:
+    """The comments posted and the status set."""
+    return "\n".join([f"posted {len(result.comments)} comment(s) on PR {result.pr}", *(f"  {url}" for url in result.comments),
+                      f"  status mlpin/candidate on {(result.sha or 'none')[:12]}: {result.status}"])

@@ -65,6 +65,7 @@ def run(tmp: Path, args: argparse.Namespace) -> list[tuple[str, str, str, str]]:
 
 def scratch_repo(tmp: Path) -> tuple[Path, dict[int, dict], dict]:
     """A git repository with the sample data, a logistic regression spec, two versions, v1 pinned."""
+    from pipelines.stages.context import StageContext
     from pipelines.stages.train import train
 
     repo = tmp / "repo"
@@ -77,7 +78,7 @@ def scratch_repo(tmp: Path) -> tuple[Path, dict[int, dict], dict]:
     entries = {}
     for c in (1.0, 0.5):
         (repo / f"models/{MODEL}.yaml").write_text(spec.replace("C: 1.0", f"C: {c}"))
-        result = train(repo, MODEL)
+        result = train(StageContext(repo), MODEL)
         entries[result.version] = {k: getattr(result, k) for k in ("version", "run_id", "artifact_sha256", "spec_hash", "data_sha256")}
     commit_pin(repo, entries[1])
     import pandas as pd

@@ -38,7 +38,7 @@ def test_validate_human_and_json(repo: Path, capsys) -> None:
     assert "wine (178 rows)" in out
     code, out, err = run(capsys, "validate", "--repo", str(repo), "--json")
     assert json.loads(out)["datasets"] == {"breast_cancer": 569, "diabetes": 442, "wine": 178}
-    assert "checking data/wine.csv" in err  # progress goes to stderr, never into the JSON
+    assert "loading data/wine.csv" in err  # progress goes to stderr, never into the JSON
 
 
 def test_train_then_evaluate(repo: Path, capsys) -> None:
@@ -64,7 +64,12 @@ def test_invalid_input_exits_2_with_every_problem(repo: Path, capsys) -> None:
         "  - colour: unknown field; expected one of: schema_version, name, task, data, target, features, estimator, split, policy, description",
     ]
     code, out, _ = run(capsys, "train", "wine_logreg", "--repo", str(repo), "--json")
-    assert json.loads(out)["error"]["kind"] == "ConfigError" and code == 2
+    error = json.loads(out)["error"]
+    assert (code, error["kind"], error["type"], error["exit_code"]) == (2, "invalid_input", "ConfigError", 2)
+    assert error["problems"] == [
+        {"location": "models/wine_logreg.yaml: split.test_fraction", "message": "expected less than 1; found 3"},
+        {"location": "models/wine_logreg.yaml: colour", "message": error["problems"][1]["message"]},
+    ]
 
 
 def test_unknown_model_exits_2(repo: Path, capsys) -> None:
@@ -83,6 +88,22 @@ def test_unreachable_tracking_server_exits_3(repo: Path, capsys, monkeypatch) ->
     code, _, err = run(capsys, "train", "wine_logreg", "--repo", str(repo), "-q")
     assert code == 3
     assert err.startswith("mlpin: error: mlflow: opening experiment mlpin/wine_logreg failed")
+    code, out, _ = run(capsys, "train", "wine_logreg", "--repo", str(repo), "-q", "--json")
+    error = json.loads(out)["error"]
+    assert (code, error["kind"], error["ids"]["system"]) == (3, "outside_system", "mlflow")
+
+
+def test_a_bug_exits_1_and_answers_json_too(repo: Path, capsys, monkeypatch) -> None:
+    import pipelines.stages.validate
+
+    def broken(ctx):
+        raise KeyError("surprise")
+
+    monkeypatch.setattr(pipelines.stages.validate, "validate", broken)
+    code, out, err = run(capsys, "validate", "--repo", str(repo), "--json")
+    error = json.loads(out)["error"]
+    assert (code, error["kind"], error["type"], error["exit_code"]) == (1, "bug", "KeyError", 1)
+    assert "Traceback" in err and "mlpin: bug: KeyError: 'surprise'" in err
 
 
 @pytest.mark.parametrize("command", ["candidate", "verify"])

@@ -1,8 +1,8 @@
 """Finding a dataset by its digest: the bytes a past pointer named, verified.
 
 Production's training data is whatever its pin's `data_sha256` names, which may be an
-older version of a data file. Lookup order: the current pointers, a local cache keyed
-by digest, then every pointer in git history. What is found is verified against the
+older version of a data file. The stage context looks at the current pointers first;
+this module then tries a local cache keyed by digest and every pointer in git history. What is found is verified against the
 digest before use and cached. (CI must check out full history: fetch-depth 0.)
 """
 
@@ -20,7 +20,6 @@ from pipelines.adapters.datastore import read_bytes
 from pipelines.adapters.digest import sha256_bytes
 from pipelines.core.errors import MlpinError
 from pipelines.core.schemas import DataPointer
-from pipelines.core.workspace import Workspace
 
 
 @dataclass(frozen=True)
@@ -36,11 +35,9 @@ def cache_dir(root: Path) -> Path:
     return root / ".mlpin" / "cache" / "data"
 
 
-def find_by_digest(root: Path, ws: Workspace, sha256: str) -> FoundData | None:
-    """The data whose content has `sha256`, or None if nothing known has it."""
-    for name, pointer in sorted(ws.pointers.items()):
-        if pointer.sha256 == sha256:
-            return _verified(root, name, pointer, sha256, where=f"data/{name}.yaml")
+def find_in_history(root: Path, sha256: str) -> FoundData | None:
+    """The data whose content has `sha256` as some past pointer named it (cached by
+    digest once found), or None. Callers look at the current pointers first."""
     cached = cache_dir(root) / sha256
     for commit in git.commits_touching(root, "data"):
         for path, pointer in _pointers_at(root, commit):
@@ -52,14 +49,6 @@ def find_by_digest(root: Path, ws: Workspace, sha256: str) -> FoundData | None:
             if found is not None:
                 return found
     return None
-
-
-def _verified(root: Path, name: str, pointer: DataPointer, sha256: str, *, where: str) -> FoundData | None:
-    try:
-        content = read_bytes(root, name, pointer.uri)
-    except MlpinError:
-        return None
-    return FoundData(pointer, content, where) if sha256_bytes(content) == sha256 else None
 
 
 def _pointers_at(root: Path, commit: str) -> list[tuple[str, DataPointer]]:

@@ -20,6 +20,11 @@ from pipelines.core.workspace import pointer_path
 
 def load_dataset(root: Path, dataset: str, pointer: DataPointer, *, target: str | None) -> pd.DataFrame:
     """The typed table a pointer names, after its digest and contract have passed."""
+    return typed_table(read_verified(root, dataset, pointer), dataset, pointer, target=target)
+
+
+def read_verified(root: Path, dataset: str, pointer: DataPointer) -> bytes:
+    """The bytes a pointer names, read once and checked against its sha256."""
     content = read_bytes(root, dataset, pointer.uri)
     actual = sha256_bytes(content)
     if actual != pointer.sha256:
@@ -29,6 +34,11 @@ def load_dataset(root: Path, dataset: str, pointer: DataPointer, *, target: str 
             f"intended, set sha256: {actual}",
             dataset=dataset,
         )
+    return content
+
+
+def typed_table(content: bytes, dataset: str, pointer: DataPointer, *, target: str | None) -> pd.DataFrame:
+    """Verified bytes parsed, typed by the pointer's schema and checked against its contract."""
     raw = parse_table(content, dataset, pointer)
     frame, problems = coerce_frame(raw, pointer)
     problems += check_contract(frame, pointer, target=target)

@@ -1,12 +1,16 @@
-"""The exception tree. Each class says who must act next; the CLI maps them to exit codes.
+"""The exception tree. Each class says who must act next (its `kind`); the CLI alone
+maps kinds to exit codes.
 
-- InvalidInput: a person must fix a committed file, the data or an argument (exit 2).
-- OutsideSystemError: MLflow, git or a store failed; retrying later may help (exit 3).
+- InvalidInput: a person must fix a committed file, the data or an argument.
+- OutsideSystemError: MLflow, git or a store failed; retrying later may help.
+Errors carry the ids a person needs to act on them (`ids`: model, version, dataset ...).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from pipelines.core.outcome import Kind
 
 
 @dataclass(frozen=True)
@@ -23,22 +27,27 @@ class Problem:
 class MlpinError(Exception):
     """Base of every error mlpin raises on purpose."""
 
-    exit_code = 1
+    kind = Kind.BUG
 
-    def __init__(self, message: str, *, problems: list[Problem] | None = None) -> None:
+    def __init__(self, message: str, *, problems: list[Problem] | None = None, ids: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.problems = list(problems or [])
+        self.ids = dict(ids or {})
 
     def lines(self) -> list[str]:
         """The message, then one line per problem."""
         return [self.message, *(f"  - {p}" for p in self.problems)]
 
+    def all_problems(self) -> list[Problem]:
+        """Every problem, each located well enough to act on alone."""
+        return list(self.problems)
+
 
 class InvalidInput(MlpinError):
     """A person must fix something we were given; retrying the same input fails again."""
 
-    exit_code = 2
+    kind = Kind.INVALID_INPUT
 
 
 class ConfigError(InvalidInput):
@@ -61,12 +70,17 @@ class ConfigError(InvalidInput):
             out.extend(f"    - {p}" for p in problems)
         return out
 
+    def all_problems(self) -> list[Problem]:
+        """Every problem of every file, its location prefixed by the file."""
+        return [Problem(f"{path}: {p.location}" if p.location else path, p.message)
+                for path, problems in self.problems_by_path.items() for p in problems]
+
 
 class DataError(InvalidInput):
     """The data a pointer names is not what the pointer promises (digest or contract)."""
 
     def __init__(self, message: str, *, dataset: str, problems: list[Problem] | None = None) -> None:
-        super().__init__(message, problems=problems)
+        super().__init__(message, problems=problems, ids={"dataset": dataset})
         self.dataset = dataset
 
 
@@ -77,10 +91,10 @@ class NotFound(InvalidInput):
 class OutsideSystemError(MlpinError):
     """An outside system (MLflow, git, object store) failed; names which one."""
 
-    exit_code = 3
+    kind = Kind.OUTSIDE_SYSTEM
 
-    def __init__(self, system: str, message: str) -> None:
-        super().__init__(f"{system}: {message}")
+    def __init__(self, system: str, message: str, *, ids: dict[str, str] | None = None) -> None:
+        super().__init__(f"{system}: {message}", ids={"system": system, **(ids or {})})
         self.system = system
 
 
@@ -90,7 +104,8 @@ class ArtifactMismatch(InvalidInput):
     def __init__(self, model: str, version: int, *, expected: str, actual: str) -> None:
         super().__init__(
             f"{model} v{version}: artifact sha256 is {actual[:12]}…, expected {expected[:12]}…; "
-            "refusing to load it. Check the pin or re-register the model."
+            "refusing to load it. Check the pin or re-register the model.",
+            ids={"model": model, "version": str(version), "expected_sha256": expected, "actual_sha256": actual},
         )
         self.model = model
         self.version = version

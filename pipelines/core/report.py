@@ -9,6 +9,7 @@ from __future__ import annotations
 from pipelines.core.catalog import METRICS
 from pipelines.core.compare import MetricDelta
 from pipelines.core.drift import DriftReport
+from pipelines.core.outcome import Kind
 from pipelines.core.policy import GateResult
 from pipelines.core.results import CandidateReport
 from pipelines.core.workspace import policy_path
@@ -170,8 +171,15 @@ def _lineage(report: CandidateReport) -> str:
     ])
 
 
-def render_error(subject: str, marker: str, lines: list[str], *, exit_code: int) -> str:
+WHO_ACTS = {
+    Kind.INVALID_INPUT: "Fix the problem below and push again.",
+    Kind.OUTSIDE_SYSTEM: "An outside system failed; re-run the workflow.",
+    Kind.BUG: "mlpin failed unexpectedly (a bug); re-running may not help. Please report it with the job log.",
+}
+
+
+def render_error(subject: str, marker: str, lines: list[str], *, kind: Kind) -> str:
     """The comment for something mlpin could not evaluate: what went wrong and who acts."""
-    who = "Fix the problem below and push again." if exit_code == 2 else "An outside system failed; re-run the workflow."
+    who = WHO_ACTS.get(kind, WHO_ACTS[Kind.BUG])
     body = "\n".join(lines)
     return f"{marker}\n### ⚠️ {subject}: not evaluated\n\n{who}\n\n```text\n{body}\n```\n"

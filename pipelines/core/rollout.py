@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
+from pipelines.core.outcome import Kind
 from pipelines.core.schemas import ProductionPins
 
 ALIAS = "production"
@@ -18,7 +19,7 @@ class AliasMove(BaseModel):
     live: int | None
     desired: int | None
     headline: str
-    exit_code: int = 0
+    kind: Kind = Kind.DONE
 
 
 def plan_rollout(pins: ProductionPins, live: dict[str, int]) -> list[AliasMove]:

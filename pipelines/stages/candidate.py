@@ -14,19 +14,19 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from pipelines.adapters import git
-from pipelines.adapters.registry import Registry
-from pipelines.adapters.workspace import load_workspace
 from pipelines.core.affected import affected_models
 from pipelines.core.errors import MlpinError
 from pipelines.core.lineage import tag
+from pipelines.core.outcome import Kind
 from pipelines.core.policy import evaluate_gates
 from pipelines.core.report import NO_MODEL_MARKER, candidate_marker, render_candidate, render_error, render_no_models
 from pipelines.core.results import CandidateReport
-from pipelines.core.workspace import Workspace
-from pipelines.progress import SILENT, Progress
-from pipelines.stages.drift_check import candidate_drift
-from pipelines.stages.evaluate import evaluate
-from pipelines.stages.train import train
+from pipelines.stages.candidate_drift import candidate_drift
+from pipelines.stages.context import StageContext
+from pipelines.stages.evaluate import evaluate_prepared
+from pipelines.stages.failure import failure_of
+from pipelines.stages.prepare import prepare
+from pipelines.stages.train import train_prepared
 
 
 class ModelOutcome(BaseModel):
@@ -35,7 +35,7 @@ class ModelOutcome(BaseModel):
     model: str
     outcome: str  # passed | blocked | error
     headline: str
-    exit_code: int = 0
+    kind: Kind = Kind.DONE
     marker: str
     body_file: str  # relative to the output folder
     comment_url: str = ""
@@ -58,28 +58,29 @@ SUMMARY = "summary.json"
 REPORT_PATH = "mlpin/candidate.md"
 
 
-def candidate(root: Path, *, base: str, pr: str, out_dir: Path, sha: str | None = None, progress: Progress = SILENT) -> CandidateRun:
+def candidate(ctx: StageContext, *, base: str, pr: str, out_dir: Path, sha: str | None = None) -> CandidateRun:
     """Assess every affected model and write the reports; talks to no forge.
 
-    Per-model errors become error outcomes with a comment that shows them; committed
-    files that do not load become one PR-level error outcome.
+    Per-model failures (bugs included) become error outcomes with a comment that shows
+    them, and the other models are still assessed; committed files that do not load
+    become one PR-level error outcome.
     """
-    sha = sha or git.head_commit(root)
+    sha = sha or git.head_commit(ctx.root)
     out_dir.mkdir(parents=True, exist_ok=True)
     try:
-        ws = load_workspace(root)
+        ws = ctx.workspace
     except MlpinError as exc:
-        body = render_error("committed files", NO_MODEL_MARKER, exc.lines(), exit_code=exc.exit_code)
-        outcomes = [_write(out_dir, "", "error", exc.message, NO_MODEL_MARKER, body, exit_code=exc.exit_code)]
+        body = render_error("committed files", NO_MODEL_MARKER, exc.lines(), kind=exc.kind)
+        outcomes = [_write(out_dir, "", "error", exc.message, NO_MODEL_MARKER, body, kind=exc.kind)]
         return _finish(out_dir, pr=pr, sha=sha, base=base, changed=[], outcomes=outcomes)
-    changed = git.changed_paths(root, base)
+    changed = git.changed_paths(ctx.root, base)
     affected = affected_models(ws, changed)
     outcomes = []
     if not affected:
         outcomes.append(_write(out_dir, "", "passed", "no model affected", NO_MODEL_MARKER, render_no_models(len(changed))))
     for model, reasons in affected.items():
-        progress.note(f"candidate {model}: {'; '.join(reasons)}")
-        outcomes.append(_one(root, ws, model, reasons, pr=pr, out_dir=out_dir, progress=progress))
+        ctx.progress.note(f"candidate {model}: {'; '.join(reasons)}")
+        outcomes.append(_one(ctx, model, reasons, pr=pr, out_dir=out_dir))
     return _finish(out_dir, pr=pr, sha=sha, base=base, changed=changed, outcomes=outcomes)
 
 
@@ -91,30 +92,34 @@ def _finish(out_dir: Path, *, pr: str, sha: str | None, base: str, changed: list
     return run
 
 
-def _write(out_dir: Path, model: str, outcome: str, headline: str, marker: str, body: str, *, exit_code: int = 0) -> ModelOutcome:
+def _write(out_dir: Path, model: str, outcome: str, headline: str, marker: str, body: str, *, kind: Kind = Kind.DONE) -> ModelOutcome:
     rel = f"{model}/candidate.md" if model else "pr.md"
     (out_dir / rel).parent.mkdir(parents=True, exist_ok=True)
     (out_dir / rel).write_text(body, encoding="utf-8")
-    return ModelOutcome(model=model, outcome=outcome, headline=headline, exit_code=exit_code, marker=marker, body_file=rel)
+    return ModelOutcome(model=model, outcome=outcome, headline=headline, kind=kind, marker=marker, body_file=rel)
 
 
-def _one(root: Path, ws: Workspace, model: str, reasons: list[str], *, pr: str, out_dir: Path, progress: Progress) -> ModelOutcome:
+def _one(ctx: StageContext, model: str, reasons: list[str], *, pr: str, out_dir: Path) -> ModelOutcome:
     marker = candidate_marker(model)
     try:
-        report = assess(root, ws, model, reasons, pr=pr, out_dir=out_dir / model, progress=progress)
-    except MlpinError as exc:
-        body = render_error(model, marker, exc.lines(), exit_code=exc.exit_code)
-        return _write(out_dir, model, "error", exc.message, marker, body, exit_code=exc.exit_code)
+        report = assess(ctx, model, reasons, pr=pr, out_dir=out_dir / model)
+    except Exception as exc:  # noqa: BLE001 - one model's failure, even a bug, must not hide the others'
+        failure = failure_of(exc, subject=model)
+        body = render_error(model, marker, failure.lines, kind=failure.kind)
+        return _write(out_dir, model, "error", failure.message, marker, body, kind=failure.kind)
     (out_dir / model / "candidate.json").write_text(json.dumps(report.model_dump(mode="json"), indent=2) + "\n")
-    return _write(out_dir, model, report.decision.outcome, report.decision.headline(), marker, render_candidate(report))
+    kind = Kind.BLOCKED if report.decision.outcome == "blocked" else Kind.DONE
+    return _write(out_dir, model, report.decision.outcome, report.decision.headline(), marker, render_candidate(report), kind=kind)
 
 
-def assess(root: Path, ws: Workspace, model: str, reasons: list[str], *, pr: str, out_dir: Path, progress: Progress) -> CandidateReport:
+def assess(ctx: StageContext, model: str, reasons: list[str], *, pr: str, out_dir: Path) -> CandidateReport:
     """Train, evaluate, drift and decide for one model; tags the registered version with the verdict."""
+    ws = ctx.workspace
     spec = ws.spec(model)
-    trained = train(root, model, progress=progress)
-    evaluation = evaluate(root, model, version=trained.version, progress=progress)
-    drift, note, html = candidate_drift(root, ws, spec, html_path=out_dir / "drift.html", progress=progress)
+    prep = prepare(ctx, model)
+    trained = train_prepared(ctx, prep)
+    evaluation = evaluate_prepared(ctx, prep, version=trained.version)
+    drift, note, html = candidate_drift(ctx, spec, html_path=out_dir / "drift.html")
     decision = evaluate_gates(
         ws.policy_for(spec),
         candidate=evaluation.candidate.metrics,
@@ -123,7 +128,7 @@ def assess(root: Path, ws: Workspace, model: str, reasons: list[str], *, pr: str
         drifted_share=drift.share if drift else None,
     )
     out_dir.mkdir(parents=True, exist_ok=True)
-    registry = Registry(root)
+    registry = ctx.registry
     registry.tag_version(model, trained.version, {
         tag("pr"): pr,
         tag("candidate_commit"): trained.git_commit or "none",

@@ -13,25 +13,23 @@ run on the same commit changes nothing.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from pathlib import Path
 
 from pydantic import BaseModel
 
 from pipelines.adapters import git
-from pipelines.adapters.forge import ENVIRONMENT, Forge, Merge
-from pipelines.adapters.registry import Registry
+from pipelines.adapters.forge import ENVIRONMENT, Merge
 from pipelines.adapters.webhook import notify
 from pipelines.adapters.yamlfile import load_model
 from pipelines.core.errors import InvalidInput
 from pipelines.core.lineage import tag
+from pipelines.core.outcome import Kind
 from pipelines.core.pin import check_integrity
 from pipelines.core.rollout import ALIAS, AliasMove, plan_rollout
 from pipelines.core.schemas import ProductionPins
 from pipelines.core.workspace import PIN_PATH
-from pipelines.progress import SILENT, Progress
+from pipelines.stages.context import StageContext
 from pipelines.stages.evidence import registry_record
 
 
@@ -47,16 +45,16 @@ class DeployRun(BaseModel):
     webhook: str
 
 
-def deploy(root: Path, forge: Forge, *, environ: Mapping[str, str] = os.environ, progress: Progress = SILENT) -> DeployRun:
+def deploy(ctx: StageContext) -> DeployRun:
     """Mirror the pin at HEAD into the registry and record the deployment."""
+    root, forge, environ = ctx.root, ctx.forge, ctx.environ
     if git.head_commit(root) is None:
         raise InvalidInput("this repository has no commits yet")
     commit = _pin_commit(root)
     pins = load_model(root, PIN_PATH, ProductionPins) if (root / PIN_PATH).exists() else ProductionPins()
-    registry = Registry(root)
-    moves = plan_rollout(pins, registry.models_with_alias(ALIAS))
-    merge = forge.merged_pull(commit) or _direct_push(root, commit, environ)
-    moves = [_apply(registry, pins, move, commit=commit, merge=merge, progress=progress) for move in moves]
+    moves = plan_rollout(pins, ctx.registry.models_with_alias(ALIAS))
+    merge = forge.merged_pull(commit) or _direct_push(root, commit, environ=environ)
+    moves = [_apply(ctx, pins, move, commit=commit, merge=merge) for move in moves]
     payload = {"models": {m: e.version for m, e in sorted(pins.models.items())}, "pr": merge.pr or None}
     described = ", ".join(f"{m} v{v}" for m, v in payload["models"].items()) or "nothing pinned"
     record = forge.record_deployment(sha=commit, environment=ENVIRONMENT, description=f"production: {described}", payload=payload)
@@ -73,27 +71,28 @@ def _pin_commit(root: Path) -> str:
     return found or git.head_commit(root)
 
 
-def _direct_push(root: Path, commit: str, environ: Mapping[str, str]) -> Merge:
+def _direct_push(root: Path, commit: str, *, environ: Mapping[str, str]) -> Merge:
     """A pin change that did not come through a PR (e.g. a `git revert` pushed by hand)."""
     who = environ.get("GITHUB_ACTOR") or git.run_git(root, "log", "-1", "--format=%cn", commit)
     return Merge(pr="", approver=f"{who} (direct push)", merged_at="")
 
 
-def _apply(registry: Registry, pins: ProductionPins, move: AliasMove, *, commit: str, merge: Merge, progress: Progress) -> AliasMove:
+def _apply(ctx: StageContext, pins: ProductionPins, move: AliasMove, *, commit: str, merge: Merge) -> AliasMove:
+    registry = ctx.registry
     if move.outcome == "removed":
         registry.delete_alias(move.model, ALIAS)
         return move
     if move.outcome != "moved":
         return move
     entry = pins.models[move.model]
-    with progress.step(f"deploying {move.model} v{entry.version}"):
+    with ctx.progress.step(f"deploying {move.model} v{entry.version}"):
         problems = check_integrity(move.model, entry, registry_record(registry, move.model, entry.version))
         if problems:
             reason = "; ".join(str(p) for p in problems)
-            return move.model_copy(update={"outcome": "error", "exit_code": 2, "headline": f"not deployed: {reason}"})
+            return move.model_copy(update={"outcome": "error", "kind": Kind.INVALID_INPUT, "headline": f"not deployed: {reason}"})
         registry.set_alias(move.model, ALIAS, entry.version)
         registry.tag_version(move.model, entry.version, {
             tag("deployed_commit"): commit, tag("deployed_pr"): merge.pr or "none",
-            tag("approver"): merge.approver, tag("deployed_at"): datetime.now(UTC).replace(microsecond=0).isoformat(),
+            tag("approver"): merge.approver, tag("deployed_at"): ctx.clock().isoformat(),
         })
     return move

@@ -3,27 +3,27 @@ model on the same held-out rows, and record production's scores on the candidate
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from pipelines.adapters.registry import Registry
 from pipelines.adapters.results import write_result
-from pipelines.adapters.workspace import load_workspace
 from pipelines.core.compare import compare_metrics
 from pipelines.core.errors import InvalidInput, NotFound
 from pipelines.core.lineage import tag
 from pipelines.core.results import EvaluationResult, ScoredVersion
 from pipelines.core.schemas import PinnedModel
-from pipelines.progress import SILENT, Progress
+from pipelines.progress import Progress
+from pipelines.stages.context import StageContext
 from pipelines.stages.prepare import Prepared, prepare
 from pipelines.tasks.scoring import score
 
 
-def evaluate(root: Path, model: str, *, version: int | None = None, progress: Progress = SILENT) -> EvaluationResult:
+def evaluate(ctx: StageContext, model: str, *, version: int | None = None) -> EvaluationResult:
     """Candidate (given version, or newest trained from the current spec) vs production."""
-    ws = load_workspace(root)
-    prep = prepare(root, ws, model, progress=progress)
-    registry = Registry(root)
-    version = version if version is not None else _newest(registry, prep)
+    prep = prepare(ctx, model)
+    return evaluate_prepared(ctx, prep, version=version if version is not None else _newest(ctx.registry, prep))
+
+
+def evaluate_prepared(ctx: StageContext, prep: Prepared, *, version: int) -> EvaluationResult:
+    """Score registered `version` and the pinned production model on a prepared model's held-out rows."""
+    registry, progress, model = ctx.registry, ctx.progress, prep.spec.name
     tags = registry.version_tags(model, version)
     expected = tags.get(tag("artifact_sha256"))
     if not expected:
@@ -32,7 +32,7 @@ def evaluate(root: Path, model: str, *, version: int | None = None, progress: Pr
         fitted = registry.load_verified(model, version, expected_sha256=expected)
         scores = score(fitted, prep.split.x_test, prep.split.y_test, task=prep.spec.task)
     candidate = ScoredVersion(version=version, metrics=scores.metrics, confusion=scores.confusion)
-    pin = ws.pins.models.get(model)
+    pin = ctx.workspace.pins.models.get(model)
     production, note = _score_production(registry, prep, pin, progress=progress)
     if production is not None:
         run_id = registry.run_id(model, version)
@@ -43,11 +43,11 @@ def evaluate(root: Path, model: str, *, version: int | None = None, progress: Pr
         comparison=compare_metrics(candidate.metrics, production.metrics if production else None),
         tracking_uri=registry.uri,
     )
-    path = write_result(root, model, "evaluate", result)
+    path = write_result(ctx.root, model, "evaluate", result)
     return result.model_copy(update={"result_path": str(path)})
 
 
-def _newest(registry: Registry, prep: Prepared) -> int:
+def _newest(registry, prep: Prepared) -> int:
     found = registry.newest_version(prep.spec.name, spec_hash=prep.spec_hash)
     if found is None:
         raise NotFound(
@@ -57,7 +57,7 @@ def _newest(registry: Registry, prep: Prepared) -> int:
     return found
 
 
-def _score_production(registry: Registry, prep: Prepared, pin: PinnedModel | None, *, progress: Progress) -> tuple[ScoredVersion | None, str]:
+def _score_production(registry, prep: Prepared, pin: PinnedModel | None, *, progress: Progress) -> tuple[ScoredVersion | None, str]:
     name = prep.spec.name
     if pin is None:
         return None, f"no production model is pinned for {name} yet"

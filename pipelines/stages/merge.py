@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from pipelines.adapters import git, gitwrite
 from pipelines.adapters.localforge import LocalForge
 from pipelines.core.errors import InvalidInput
+from pipelines.stages.context import StageContext
 
 
 class MergeResult(BaseModel):
@@ -24,13 +25,16 @@ class MergeResult(BaseModel):
     pushed: bool
 
 
-def merge_pull(root: Path, forge: LocalForge, pr: str) -> MergeResult:
-    """Merge PR `pr` into its base with a merge commit and record who approved it."""
+def merge_pull(ctx: StageContext, pr: str) -> MergeResult:
+    """Merge PR `pr` of the local forge into its base with a merge commit and record who approved it."""
+    root, forge = ctx.root, ctx.forge
+    if not isinstance(forge, LocalForge):
+        raise InvalidInput("mlpin forge merge merges pull requests of the local forge only; on GitHub, merge in its UI")
     pull = forge.pull(pr)
     if pull.state != "open":
         raise InvalidInput(f"pull request #{pull.number} is {pull.state}; only open ones merge")
     remote = gitwrite.has_remote(root)
-    head = _sync(root, pull.base, pull.head) if remote else pull.head
+    head = _sync(root, base=pull.base, head=pull.head) if remote else pull.head
     message = f"Merge pull request #{pull.number} from {pull.head}\n\n{pull.title}"
     sha = gitwrite.merge_branch(root, head=head, base=pull.base, message=message)
     if remote:
@@ -40,7 +44,7 @@ def merge_pull(root: Path, forge: LocalForge, pr: str) -> MergeResult:
     return MergeResult(pr=pull.number, head=pull.head, base=pull.base, merge_commit=sha, approver=approver, pushed=remote)
 
 
-def _sync(root: Path, base: str, head: str) -> str:
+def _sync(root: Path, *, base: str, head: str) -> str:
     """Bring the checked-out base up to origin's, and name the head to merge: origin's
     copy when the branch was pushed (e.g. by propose in CI), else the local branch."""
     git.run_git(root, "fetch", "--quiet", "origin", base)

@@ -1,18 +1,19 @@
-"""The part train and evaluate share: spec + verified data -> the deterministic split."""
+"""The part train and evaluate share: spec + verified data -> the deterministic split.
+
+`mlpin candidate` prepares a model once and hands the result to both; the data comes
+from the stage context, so it is read and hashed once per command whoever asks."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import pipelines
-from pipelines.adapters.datastore import load_dataset
 from pipelines.core.consistency import resolve_features, resolve_target
 from pipelines.core.errors import ConfigError
 from pipelines.core.lineage import spec_hash
 from pipelines.core.schemas import DataPointer, ModelSpec
-from pipelines.core.workspace import Workspace, spec_path
-from pipelines.progress import Progress
+from pipelines.core.workspace import spec_path
+from pipelines.stages.context import StageContext
 from pipelines.tasks.estimators import check_params
 from pipelines.tasks.split import Split, split_rows
 
@@ -29,17 +30,16 @@ class Prepared:
     spec_hash: str
 
 
-def prepare(root: Path, ws: Workspace, model: str, *, progress: Progress) -> Prepared:
+def prepare(ctx: StageContext, model: str) -> Prepared:
     """Check hyperparameters, load and verify the data, and split it by the spec's seed."""
-    spec = ws.spec(model)
-    pointer = ws.pointer_for(spec)
+    spec = ctx.workspace.spec(model)
+    pointer = ctx.workspace.pointer_for(spec)
     problems = check_params(spec.task, spec.estimator.kind, spec.estimator.params)
     if problems:
         raise ConfigError({spec_path(model): problems})
     target = resolve_target(spec, pointer)
     features = resolve_features(spec, pointer)
-    with progress.step(f"loading {pointer.uri} (verifying sha256 and contract)"):
-        frame = load_dataset(root, spec.data, pointer, target=target)
+    frame = ctx.table(spec.data, target=target)
     split = split_rows(frame, spec, target=target, features=features)
     digest = spec_hash(spec, pointer, mlpin_version=pipelines.__version__)
     return Prepared(spec, pointer, target, features, split, digest)

@@ -19,20 +19,20 @@ from pydantic import BaseModel
 import pipelines
 from pipelines.adapters import git, gitwrite, pinlog
 from pipelines.adapters.forge import PROPOSE_CONTEXT, Forge
-from pipelines.adapters.registry import Registry
-from pipelines.adapters.workspace import load_workspace
 from pipelines.core.affected import affected_models
-from pipelines.core.errors import InvalidInput, MlpinError
+from pipelines.core.errors import InvalidInput
 from pipelines.core.lineage import spec_hash, tag
 from pipelines.core.policy import Decision
 from pipelines.core.promotion import (
     pin_entry, promotion_branch, promotion_title, render_blocked, render_pins, render_promotion, with_entry,
 )
+from pipelines.core.outcome import Kind
 from pipelines.core.schemas import ProductionPins
-from pipelines.core.workspace import PIN_PATH, Workspace
-from pipelines.progress import SILENT, Progress
+from pipelines.core.workspace import PIN_PATH
 from pipelines.stages.candidate import REPORT_PATH, assess
+from pipelines.stages.context import StageContext
 from pipelines.stages.evidence import recorded_decision, registry_record
+from pipelines.stages.failure import failure_of
 
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 
@@ -47,7 +47,7 @@ class Proposal(BaseModel):
     branch: str | None = None
     pr: str | None = None
     url: str | None = None
-    exit_code: int = 0
+    kind: Kind = Kind.DONE
 
 
 class ProposeRun(BaseModel):
@@ -59,34 +59,37 @@ class ProposeRun(BaseModel):
     outcomes: list[Proposal]
 
 
-def propose(root: Path, forge: Forge, *, before: str | None = None, base_branch: str | None = None, progress: Progress = SILENT) -> ProposeRun:
+def propose(ctx: StageContext, *, before: str | None = None, base_branch: str | None = None) -> ProposeRun:
     """Propose promotions for the models changed between `before` (default: HEAD's
-    first parent) and HEAD."""
-    ws = load_workspace(root)
+    first parent) and HEAD. A failure in one model (even a bug) is reported for that
+    model; the others are still proposed."""
+    root, ws = ctx.root, ctx.workspace
     head = git.head_commit(root)
     if head is None:
         raise InvalidInput("this repository has no commits yet")
     branch = base_branch or git.current_branch(root)
     if not branch:
         raise InvalidInput("HEAD is detached; pass --base-branch, the branch promotion PRs merge into")
-    changed = _changed(root, before, head)
+    changed = _changed(root, before=before, head=head)
     affected = affected_models(ws, changed)
     outcomes = []
     for model, reasons in affected.items():
-        progress.note(f"propose {model}: {'; '.join(reasons)}")
+        ctx.progress.note(f"propose {model}: {'; '.join(reasons)}")
         try:
-            outcomes.append(_propose_one(root, ws, forge, model, reasons, head=head, base_branch=branch, progress=progress))
-        except MlpinError as exc:
-            outcomes.append(Proposal(model=model, outcome="error", headline=exc.message, exit_code=exc.exit_code))
+            outcomes.append(_propose_one(ctx, model, reasons, head=head, base_branch=branch))
+        except Exception as exc:  # noqa: BLE001 - one model's failure, even a bug, must not stop the others
+            failure = failure_of(exc, subject=model)
+            outcomes.append(Proposal(model=model, outcome="error", headline=failure.message, kind=failure.kind))
     for model in sorted(set(ws.specs) - set(affected)):
-        refreshed = _refresh(root, ws, forge, model, head=head)
+        refreshed = _refresh(ctx, model, head=head)
         outcomes += [refreshed] if refreshed else []
     return ProposeRun(commit=head, base_branch=branch, changed=changed, outcomes=outcomes)
 
 
-def _refresh(root: Path, ws: Workspace, forge: Forge, model: str, *, head: str) -> Proposal | None:
+def _refresh(ctx: StageContext, model: str, *, head: str) -> Proposal | None:
     """Rebuild an open promotion PR's branch on the new main (e.g. after another model's
     promotion merged), so it keeps changing only its own entry and merges cleanly."""
+    root, ws = ctx.root, ctx.workspace
     branch = promotion_branch(model)
     tip = gitwrite.branch_tip(root, branch) or gitwrite.remote_tip(root, branch)
     if tip is None or git.run_git(root, "rev-parse", f"{tip}^") == head:
@@ -94,7 +97,7 @@ def _refresh(root: Path, ws: Workspace, forge: Forge, model: str, *, head: str) 
     entry = (pinlog.pins_at(root, tip) or ProductionPins()).models.get(model)
     if entry is None or entry == ws.pins.models.get(model):
         return None
-    pull = forge.open_pull_for(branch)
+    pull = ctx.forge.open_pull_for(branch)
     if pull is None:  # merged, closed or never opened: nothing to keep current
         return None
     title = promotion_title(model, entry)
@@ -103,7 +106,7 @@ def _refresh(root: Path, ws: Workspace, forge: Forge, model: str, *, head: str) 
                     branch=branch, pr=pull.number, url=pull.url)
 
 
-def _changed(root: Path, before: str | None, head: str) -> list[str]:
+def _changed(root: Path, *, before: str | None, head: str) -> list[str]:
     if before is None:
         parents = git.run_git(root, "rev-list", "--parents", "-n", "1", head).split()[1:]
         before = parents[0] if parents else EMPTY_TREE
@@ -114,9 +117,9 @@ def _changed(root: Path, before: str | None, head: str) -> list[str]:
     return git.run_git(root, "diff", "--name-only", before, head).splitlines()
 
 
-def _propose_one(root: Path, ws: Workspace, forge: Forge, model: str, reasons: list[str], *, head: str, base_branch: str, progress: Progress) -> Proposal:
-    registry = Registry(root)
-    version, report = _candidate(root, ws, registry, model, reasons, progress=progress)
+def _propose_one(ctx: StageContext, model: str, reasons: list[str], *, head: str, base_branch: str) -> Proposal:
+    root, ws, forge, registry = ctx.root, ctx.workspace, ctx.forge, ctx.registry
+    version, report = _candidate(ctx, model, reasons)
     record = registry_record(registry, model, version)
     metrics = registry.run_metrics(record.run_id) if record.run_id else {}
     decision = recorded_decision(registry, ws, model, record, metrics=metrics)
@@ -126,7 +129,7 @@ def _propose_one(root: Path, ws: Workspace, forge: Forge, model: str, reasons: l
     if current is not None and current.version == version:
         return Proposal(model=model, outcome="in_production", headline=f"v{version} is already in production", version=version)
     if decision.outcome != "passed":
-        return _blocked(forge, model, version, decision, head=head)
+        return _blocked(forge, decision, model=model, version=version, head=head)
     entry = pin_entry(model, version, run_id=record.run_id, tags=record.tags, metrics=metrics)
     title = promotion_title(model, entry)
     branch = promotion_branch(model)
@@ -138,8 +141,9 @@ def _propose_one(root: Path, ws: Workspace, forge: Forge, model: str, reasons: l
     return Proposal(model=model, outcome=outcome, headline=title, version=version, branch=branch, pr=pull.number, url=pull.url)
 
 
-def _candidate(root: Path, ws: Workspace, registry: Registry, model: str, reasons: list[str], *, progress: Progress) -> tuple[int, str | None]:
+def _candidate(ctx: StageContext, model: str, reasons: list[str]) -> tuple[int, str | None]:
     """The judged version for the current spec, trained and judged now only if none exists."""
+    ws, registry, progress = ctx.workspace, ctx.registry, ctx.progress
     spec = ws.spec(model)
     digest = spec_hash(spec, ws.pointers[spec.data], mlpin_version=pipelines.__version__)
     version = registry.newest_version(model, spec_hash=digest, with_tag=tag("verdict"))
@@ -150,7 +154,7 @@ def _candidate(root: Path, ws: Workspace, registry: Registry, model: str, reason
     from pipelines.adapters.registry import state_dir
     from pipelines.core.report import render_candidate
 
-    report = assess(root, ws, model, reasons, pr="main", out_dir=state_dir(root) / "propose" / model, progress=progress)
+    report = assess(ctx, model, reasons, pr="main", out_dir=state_dir(ctx.root) / "propose" / model)
     return report.train.version, render_candidate(report)
 
 
@@ -166,10 +170,10 @@ def _write_branch(root: Path, branch: str, *, parent: str, content: str, title: 
     return not current
 
 
-def _blocked(forge: Forge, model: str, version: int, decision: Decision, *, head: str) -> Proposal:
+def _blocked(forge: Forge, decision: Decision, *, model: str, version: int, head: str) -> Proposal:
     failed = ", ".join(g.gate for g in decision.failed)
     forge.set_status(head, context=PROPOSE_CONTEXT, state="failure", description=f"{model} v{version} blocked: {failed}")
     merged = forge.merged_pull(head)
     if merged is not None:
         forge.upsert_comment(merged.pr, f"<!-- mlpin:propose:{model} -->", render_blocked(model, version, decision))
-    return Proposal(model=model, outcome="blocked", headline=f"v{version} blocked: {failed}", version=version, exit_code=4)
+    return Proposal(model=model, outcome="blocked", headline=f"v{version} blocked: {failed}", version=version, kind=Kind.BLOCKED)

@@ -6,15 +6,13 @@ pin change; a plain `git revert` pushed by hand works the same way.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from pydantic import BaseModel
 
 from pipelines.adapters import git, gitwrite, pinlog
-from pipelines.adapters.forge import Forge
 from pipelines.core.errors import InvalidInput, NotFound
 from pipelines.core.history import PinEvent, pin_events
 from pipelines.core.promotion import rollback_branch
+from pipelines.stages.context import StageContext
 
 
 class Rollback(BaseModel):
@@ -29,15 +27,16 @@ class Rollback(BaseModel):
     url: str
 
 
-def rollback(root: Path, forge: Forge, model: str, *, to: int | None = None, base_branch: str | None = None) -> Rollback:
+def rollback(ctx: StageContext, model: str, *, to: int | None = None, base_branch: str | None = None) -> Rollback:
     """Revert the pin changes after the target version, on branch `rollback/<model>`."""
+    root = ctx.root
     base = base_branch or git.current_branch(root)
     if not base:
         raise InvalidInput("HEAD is detached; pass --base-branch, the branch the rollback PR merges into")
     events = pin_events(model, pinlog.snapshots(root))
     if not events:
         raise NotFound(f"{model} was never pinned in models/production.yaml on this branch; nothing to roll back")
-    reverts = _to_revert(model, events, to)
+    reverts = _to_revert(model, events, to=to)
     current, target = events[-1].version, reverts[-1].previous
     title = f"rollback {model} to v{target}" if target else f"rollback {model}: unpin v{current}"
     shas = [e.commit for e in reverts]
@@ -54,11 +53,11 @@ def rollback(root: Path, forge: Forge, model: str, *, to: int | None = None, bas
         "then follow the pin as for any other change. Verify skips the policy re-check for a version "
         "that was in production before, but not the registry and digest checks.", "",
     ])
-    pull = forge.open_pull(head=branch, base=base, title=title, body=body)
+    pull = ctx.forge.open_pull(head=branch, base=base, title=title, body=body)
     return Rollback(model=model, reverts=shas, from_version=current, to_version=target, branch=branch, pr=pull.number, url=pull.url)
 
 
-def _to_revert(model: str, events: list[PinEvent], to: int | None) -> list[PinEvent]:
+def _to_revert(model: str, events: list[PinEvent], *, to: int | None) -> list[PinEvent]:
     """Newest first: the last change, or every change after `to` was last pinned."""
     if events[-1].version is None and to is None:
         raise InvalidInput(f"{model} is not pinned now; pass --to VERSION to pin an earlier version again")

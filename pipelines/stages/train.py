@@ -4,17 +4,14 @@ so invalid input never leaves a run or a version behind."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pipelines
 from pipelines.adapters import git
-from pipelines.adapters.registry import CandidateLog, Registry
+from pipelines.adapters.registry import CandidateLog
 from pipelines.adapters.results import write_result
-from pipelines.adapters.workspace import load_workspace
 from pipelines.core.errors import InvalidInput
 from pipelines.core.lineage import tag
 from pipelines.core.results import TrainResult
-from pipelines.progress import SILENT, Progress
+from pipelines.stages.context import StageContext
 from pipelines.stages.prepare import Prepared, prepare
 from pipelines.tasks.scoring import score
 from pipelines.tasks.tabular import build_pipeline
@@ -22,26 +19,28 @@ from pipelines.tasks.tabular import build_pipeline
 EXAMPLE_ROWS = 5
 
 
-def train(root: Path, model: str, *, progress: Progress = SILENT) -> TrainResult:
+def train(ctx: StageContext, model: str) -> TrainResult:
     """Train, score and register one model; returns the registered version's record."""
-    ws = load_workspace(root)
-    prep = prepare(root, ws, model, progress=progress)
-    spec = prep.spec
+    return train_prepared(ctx, prepare(ctx, model))
+
+
+def train_prepared(ctx: StageContext, prep: Prepared) -> TrainResult:
+    """Fit, score and register a prepared model (its data already verified and split)."""
+    spec, progress, root = prep.spec, ctx.progress, ctx.root
     with progress.step(f"fitting {spec.estimator.kind} on {len(prep.split.x_train)} rows"):
         fitted = _fit(prep)
     with progress.step(f"scoring on {len(prep.split.x_test)} held-out rows"):
         scores = score(fitted, prep.split.x_test, prep.split.y_test, task=spec.task)
     commit, dirty = git.head_commit(root), git.is_dirty(root)
     with progress.step("registering in MLflow"):
-        registry = Registry(root)
-        logged = registry.log_candidate(_candidate_log(prep, fitted, scores, commit=commit, dirty=dirty))
+        logged = ctx.registry.log_candidate(_candidate_log(prep, fitted, scores, commit=commit, dirty=dirty))
     result = TrainResult(
-        model=model, version=logged.version, run_id=logged.run_id, artifact_sha256=logged.artifact_sha256,
+        model=spec.name, version=logged.version, run_id=logged.run_id, artifact_sha256=logged.artifact_sha256,
         spec_hash=prep.spec_hash, data_sha256=prep.pointer.sha256, git_commit=commit, git_dirty=dirty,
         task=spec.task, estimator=spec.estimator.kind, train_rows=len(prep.split.x_train),
         eval_rows=scores.rows, metrics=scores.metrics, confusion=scores.confusion, tracking_uri=logged.tracking_uri,
     )
-    path = write_result(root, model, "train", result)
+    path = write_result(root, spec.name, "train", result)
     return result.model_copy(update={"result_path": str(path)})
 
 

@@ -4,15 +4,11 @@ Reports all problems in one error; writes nothing."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from pydantic import BaseModel
 
-from pipelines.adapters.datastore import load_dataset
-from pipelines.adapters.workspace import load_workspace
 from pipelines.core.errors import ConfigError, DataError, Problem
 from pipelines.core.workspace import pointer_path, spec_path
-from pipelines.progress import SILENT, Progress
+from pipelines.stages.context import StageContext
 from pipelines.tasks.estimators import check_params
 
 
@@ -25,9 +21,9 @@ class ValidationReport(BaseModel):
     pinned: list[str]
 
 
-def validate(root: Path, *, progress: Progress = SILENT) -> ValidationReport:
+def validate(ctx: StageContext) -> ValidationReport:
     """Check everything; ConfigError lists every problem of every file."""
-    ws = load_workspace(root)
+    ws = ctx.workspace
     problems: dict[str, list[Problem]] = {}
     for name, spec in sorted(ws.specs.items()):
         found = check_params(spec.task, spec.estimator.kind, spec.estimator.params)
@@ -36,11 +32,10 @@ def validate(root: Path, *, progress: Progress = SILENT) -> ValidationReport:
     rows: dict[str, int] = {}
     for name, pointer in sorted(ws.pointers.items()):
         targets = pointer.names("target")
-        with progress.step(f"checking {pointer.uri} against {pointer_path(name)}"):
-            try:
-                rows[name] = len(load_dataset(root, name, pointer, target=targets[0] if len(targets) == 1 else None))
-            except DataError as exc:
-                problems.setdefault(pointer_path(name), []).extend([Problem("", exc.message.removeprefix(f"{pointer_path(name)}: ")), *exc.problems])
+        try:
+            rows[name] = len(ctx.table(name, target=targets[0] if len(targets) == 1 else None))
+        except DataError as exc:
+            problems.setdefault(pointer_path(name), []).extend([Problem("", exc.message.removeprefix(f"{pointer_path(name)}: ")), *exc.problems])
     if problems:
         raise ConfigError(problems)
     return ValidationReport(models=sorted(ws.specs), datasets=rows, policies=sorted(ws.policies), pinned=sorted(ws.pins.models))

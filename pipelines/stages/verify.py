@@ -14,13 +14,11 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from pipelines.adapters import git, pinlog
-from pipelines.adapters.registry import Registry
-from pipelines.adapters.workspace import load_workspace
 from pipelines.core.errors import Problem
-from pipelines.core.pin import check_entry, pin_changes
+from pipelines.core.pin import PinChange, check_entry, pin_changes
 from pipelines.core.schemas import PinnedModel, ProductionPins
 from pipelines.core.workspace import PIN_PATH
-from pipelines.progress import SILENT, Progress
+from pipelines.stages.context import StageContext
 from pipelines.stages.evidence import recorded_decision, registry_record
 
 class VerifyReport(BaseModel):
@@ -36,38 +34,32 @@ class VerifyReport(BaseModel):
         return not self.problems
 
 
-def verify(root: Path, *, base: str, progress: Progress = SILENT) -> VerifyReport:
+def verify(ctx: StageContext, *, base: str) -> VerifyReport:
     """Check the pin change between the merge base of `base` and HEAD."""
-    ws = load_workspace(root)
+    root, ws = ctx.root, ctx.workspace
     merge_base = git.run_git(root, "merge-base", git.require_ref(root, base), "HEAD")
-    changes = pin_changes(pins_at(root, merge_base), ws.pins)
+    changes = pin_changes(pinlog.pins_at(root, merge_base) or ProductionPins(), ws.pins)
     problems: list[Problem] = []
     others = sorted(p for p in git.changed_paths(root, base) if p != PIN_PATH)
     if changes and others:
         problems.append(Problem(PIN_PATH, f"a pin change must be the only change in its PR; this PR also changes {others}"))
     notes, lines = [], []
-    registry = Registry(root) if any(c.new is not None for c in changes) else None
     for change in changes:
-        lines.append(_describe(change.model, change.kind, change.old, change.new))
+        lines.append(_describe(change))
         if change.new is None:
             notes.append(f"{change.model} leaves production (entry removed)")
             continue
-        with progress.step(f"verifying {change.model} v{change.new.version}"):
-            record = registry_record(registry, change.model, change.new.version)
-            earlier = previously_pinned(root, merge_base, change.model, change.new)
+        with ctx.progress.step(f"verifying {change.model} v{change.new.version}"):
+            record = registry_record(ctx.registry, change.model, change.new.version)
+            earlier = previously_pinned(root, change.model, entry=change.new, until=merge_base)
             if earlier:
                 notes.append(f"{change.model} v{change.new.version} was in production at {earlier[:12]}: a rollback, policy re-check skipped")
-            decision = recorded_decision(registry, ws, change.model, record) if record.exists and not earlier else None
+            decision = recorded_decision(ctx.registry, ws, change.model, record) if record.exists and not earlier else None
             problems += check_entry(change.model, change.new, record, decision=decision, previously_pinned_at=earlier)
     return VerifyReport(base=base, changes=lines, notes=notes, problems=[f"{PIN_PATH}: {p}" for p in problems])
 
 
-def pins_at(root: Path, commit: str) -> ProductionPins:
-    """The pin file at a commit; empty when it did not exist or did not validate then."""
-    return pinlog.pins_at(root, commit) or ProductionPins()
-
-
-def previously_pinned(root: Path, until: str, model: str, entry: PinnedModel) -> str | None:
+def previously_pinned(root: Path, model: str, *, entry: PinnedModel, until: str) -> str | None:
     """The newest commit of `until`'s production history (first parents) whose pin had
     this exact version and artifact for `model`."""
     for snap in reversed(pinlog.snapshots(root, until)):
@@ -77,7 +69,8 @@ def previously_pinned(root: Path, until: str, model: str, entry: PinnedModel) ->
     return None
 
 
-def _describe(model: str, kind: str, old: PinnedModel | None, new: PinnedModel | None) -> str:
+def _describe(change: PinChange) -> str:
+    model, kind, old, new = change.model, change.kind, change.old, change.new
     if kind == "added":
         return f"{model}: pinned v{new.version}"
     if kind == "removed":

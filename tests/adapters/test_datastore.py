@@ -11,6 +11,7 @@ import pytest
 from pipelines.adapters.datastore import load_dataset
 from pipelines.core.errors import DataError
 from pipelines.core.schemas import DataPointer
+from pipelines.core.outcome import Kind
 
 COLUMNS = [{"name": "x", "type": "float"}, {"name": "y", "type": "category", "role": "target"}]
 
@@ -36,7 +37,7 @@ def test_digest_mismatch_is_refused_with_the_new_digest(tmp_path: Path) -> None:
         load_dataset(tmp_path, "t", pointer, target="y")
     assert err.value.message.startswith("data/t.yaml: sha256 of data/t.csv does not match the pointer")
     assert err.value.message.endswith(f"set sha256: {actual}")
-    assert err.value.exit_code == 2
+    assert err.value.kind == Kind.INVALID_INPUT
 
 
 def test_contract_violations_are_all_reported(tmp_path: Path) -> None:

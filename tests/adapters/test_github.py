@@ -10,6 +10,7 @@ from pipelines.adapters.forge import pr_from_environment, select_forge
 from pipelines.adapters.github import GitHubForge
 from pipelines.adapters.localforge import LocalForge
 from pipelines.core.errors import InvalidInput, NotFound, OutsideSystemError
+from pipelines.core.outcome import Kind
 from tests.fakes.github_api import FakeGitHub
 
 MARKER = "<!-- mlpin:candidate:wine -->"
@@ -65,7 +66,7 @@ def test_persistent_server_error_is_an_outside_system_error_without_the_token(fa
     fake_github.fail_next("POST", r"/statuses/", 503, times=20)
     with pytest.raises(OutsideSystemError) as err:
         github_forge.set_status(SHA, context="mlpin/candidate", state="success", description="ok")
-    assert err.value.exit_code == 3
+    assert err.value.kind == Kind.OUTSIDE_SYSTEM
     assert fake_github.token not in str(err.value)
 
 

@@ -11,6 +11,7 @@ from pipelines.adapters.modelstore import ModelStore
 from pipelines.adapters.registry import Registry
 from pipelines.core.errors import ArtifactMismatch, NotFound, OutsideSystemError
 from pipelines.stages.train import train
+from tests.helpers import ctx
 
 
 class CountingRegistry:
@@ -30,7 +31,7 @@ class CountingRegistry:
 
 @pytest.fixture
 def trained(repo: Path):
-    return train(repo, "wine_logreg")
+    return train(ctx(repo), "wine_logreg")
 
 
 def test_downloads_once_per_digest_and_verifies_every_fetch(repo: Path, tmp_path: Path, trained) -> None:

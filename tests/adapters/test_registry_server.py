@@ -15,6 +15,7 @@ import pytest
 
 from pipelines.stages.evaluate import evaluate
 from pipelines.stages.train import train
+from tests.helpers import ctx
 
 STARTUP_SECONDS = 60
 
@@ -59,9 +60,9 @@ def mlflow_server(tmp_path: Path) -> Iterator[str]:
 
 def test_train_and_evaluate_against_a_tracking_server(repo: Path, mlflow_server: str, monkeypatch) -> None:
     monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_server)
-    trained = train(repo, "wine_logreg")
+    trained = train(ctx(repo), "wine_logreg")
     assert trained.tracking_uri == mlflow_server
-    result = evaluate(repo, "wine_logreg")
+    result = evaluate(ctx(repo), "wine_logreg")
     assert result.candidate.metrics == trained.metrics
     import mlflow
 

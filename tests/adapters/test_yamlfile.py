@@ -7,6 +7,7 @@ import pytest
 from pipelines.adapters.yamlfile import load_model, parse_yaml, validate
 from pipelines.core.errors import ConfigError
 from pipelines.core.schemas import DataPointer, ModelSpec, ProductionPins, PromotionPolicy
+from pipelines.core.outcome import Kind
 
 SPEC = {"name": "m", "task": "classification", "data": "d", "estimator": {"kind": "random_forest"}}
 
@@ -33,7 +34,7 @@ def test_spec_errors_name_field_expectation_and_finding(doc: dict, expected: str
     with pytest.raises(ConfigError) as err:
         validate(doc, "models/m.yaml", ModelSpec)
     assert any(expected in line for line in problems(err.value)), problems(err.value)
-    assert err.value.exit_code == 2
+    assert err.value.kind == Kind.INVALID_INPUT
 
 
 def test_all_problems_of_a_file_are_listed_at_once() -> None:

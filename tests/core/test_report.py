@@ -15,6 +15,7 @@ from pipelines.core.policy import evaluate_gates
 from pipelines.core.report import candidate_marker, render_candidate, render_error, render_no_models
 from pipelines.core.results import CandidateReport, EvaluationResult, ScoredVersion, TrainResult
 from pipelines.core.schemas import PromotionPolicy
+from pipelines.core.outcome import Kind
 
 
 class MarkdownSnapshot(SingleFileSnapshotExtension):
@@ -89,4 +90,4 @@ def test_no_model_affected(md) -> None:
 
 def test_model_that_could_not_be_evaluated(md) -> None:
     lines = ["models/wine_logreg.yaml: 1 problem", "  - estimator.params.depth: unknown hyperparameter"]
-    assert render_error("wine_logreg", candidate_marker("wine_logreg"), lines, exit_code=2) == md
+    assert render_error("wine_logreg", candidate_marker("wine_logreg"), lines, kind=Kind.INVALID_INPUT) == md

@@ -18,6 +18,7 @@ import yaml
 from pipelines.adapters.localforge import LocalForge
 from pipelines.cli import main
 from tests.conftest import commit_all, git
+from tests.helpers import ctx
 
 MODEL = "wine_logreg"
 
@@ -166,7 +167,7 @@ def test_bad_pins_fail_verify_and_back_to_back_merges_converge(loop: Loop) -> No
         assert code == 2
         from pipelines.stages.verify import verify
 
-        problems = verify(loop.runner, base="origin/main").problems
+        problems = verify(ctx(loop.runner), base="origin/main").problems
         assert problems and all(reason in p or "registry records" in p for p in problems), problems
 
     # two promotions merged before any deploy runs: v2, then a rollback PR back to v1

@@ -16,6 +16,7 @@ import pytest
 
 from pipelines.adapters.registry import artifact_digest
 from tests.conftest import edit_yaml, git, isolate_environ, make_repo, write_yaml
+from tests.helpers import ctx
 
 MODEL = "wine_logreg"
 SECRET = "webhook-secret"
@@ -56,7 +57,7 @@ def _train(root: Path, *, c: float | None = None, model: str = MODEL) -> dict:
 
     if c is not None:
         edit_yaml(root / f"models/{model}.yaml", estimator={"kind": "logistic_regression", "params": {"C": c}})
-    result = train(root, model)
+    result = train(ctx(root), model)
     fields = ("version", "run_id", "artifact_sha256", "spec_hash", "data_sha256")
     return {k: getattr(result, k) for k in fields}
 

@@ -21,6 +21,7 @@ from pipelines.stages.train import train
 from tests.conftest import commit_all, edit_yaml, git
 from tests.fakes.github_api import FakeGitHub
 from tests.stages.test_evaluate import pin
+from tests.helpers import ctx
 
 MODEL = "wine_logreg"
 
@@ -28,7 +29,7 @@ MODEL = "wine_logreg"
 @pytest.fixture
 def pinned(repo: Path) -> Path:
     """main pins wine_logreg v1; HEAD is a fresh branch off main."""
-    pin(repo, train(repo, MODEL))
+    pin(repo, train(ctx(repo), MODEL))
     git(repo, "checkout", "-q", "-b", "change")
     return repo
 
@@ -41,7 +42,7 @@ def push(repo: Path, message: str, **spec_changes) -> None:
 def run(repo: Path, forge, pr: str = "7"):
     """Compute, then post from the written files: the two halves of the workflow."""
     out_dir = repo / ".mlpin" / "candidate"
-    result = candidate(repo, base="main", pr=pr, out_dir=out_dir)
+    result = candidate(ctx(repo), base="main", pr=pr, out_dir=out_dir)
     post_run(out_dir, forge, expect_sha=result.sha)
     return result
 
@@ -162,7 +163,7 @@ def test_post_refuses_reports_for_another_commit_or_pr_head(pinned: Path, fake_g
     (pinned / "README.md").write_text("docs\n")
     commit_all(pinned, "docs only")
     out_dir = pinned / ".mlpin" / "candidate"
-    result = candidate(pinned, base="main", pr="7", out_dir=out_dir)
+    result = candidate(ctx(pinned), base="main", pr="7", out_dir=out_dir)
     with pytest.raises(InvalidInput, match="but this workflow run is for"):
         post_run(out_dir, github_forge, expect_sha="b" * 40)
     fake_github.heads[7] = "c" * 40  # the PR moved on, or the summary names someone else's PR
@@ -186,3 +187,37 @@ def test_no_post_writes_files_only_and_report_post_publishes_them(pinned: Path, 
     assert main(["report", "post", "--from", str(out), "--repo", str(pinned)]) == 0
     assert capsys.readouterr().out.splitlines()[-3].startswith("posted 1 comment(s) on PR 7")
     assert LocalForge(pinned).comments("7")[0].read_text() == (out / "wine_logreg" / "candidate.md").read_text()
+
+
+class _BrokenFor:
+    """The real registry, except that registering `model` hits a bug (an untranslated exception)."""
+
+    def __init__(self, registry, model: str) -> None:
+        self._registry, self._model = registry, model
+
+    def __getattr__(self, name: str):
+        return getattr(self._registry, name)
+
+    def log_candidate(self, entry):
+        if entry.model == self._model:
+            raise RuntimeError("boom")
+        return self._registry.log_candidate(entry)
+
+
+def test_a_bug_in_one_model_is_reported_for_it_and_the_others_are_still_assessed(repo: Path, caplog) -> None:
+    from pipelines.core.outcome import Kind
+
+    git(repo, "checkout", "-q", "-b", "two")
+    edit_yaml(repo / "models/wine_logreg.yaml", description="changed")
+    edit_yaml(repo / "models/diabetes_hgb.yaml", description="changed")
+    commit_all(repo, "touch two models")
+    out_dir = repo / ".mlpin" / "candidate"
+    run = candidate(ctx(repo, registry=_BrokenFor(Registry(repo), "wine_logreg")), base="main", pr="7", out_dir=out_dir)
+    outcomes = {o.model: o for o in run.outcomes}
+    assert (outcomes["wine_logreg"].outcome, outcomes["wine_logreg"].kind) == ("error", Kind.BUG)
+    assert "RuntimeError: boom" in outcomes["wine_logreg"].headline
+    assert (outcomes["diabetes_hgb"].outcome, outcomes["diabetes_hgb"].kind) == ("passed", Kind.DONE)
+    assert run.status == "error"
+    body = (out_dir / "wine_logreg" / "candidate.md").read_text()
+    assert body.startswith(candidate_marker("wine_logreg")) and "(a bug)" in body
+    assert "RuntimeError: boom" in caplog.text  # the traceback is in the job log

@@ -12,6 +12,7 @@ from pipelines.core.results import TrainResult
 from pipelines.stages.evaluate import evaluate
 from pipelines.stages.train import train
 from tests.conftest import commit_all, edit_yaml, write_yaml
+from tests.helpers import ctx
 
 
 def pin(repo: Path, result: TrainResult, **overrides) -> None:
@@ -23,8 +24,8 @@ def pin(repo: Path, result: TrainResult, **overrides) -> None:
 
 
 def test_first_model_has_no_production_to_compare(repo: Path) -> None:
-    trained = train(repo, "wine_logreg")
-    result = evaluate(repo, "wine_logreg")
+    trained = train(ctx(repo), "wine_logreg")
+    result = evaluate(ctx(repo), "wine_logreg")
     assert result.candidate.version == trained.version
     assert result.candidate.metrics == trained.metrics  # reloaded from the registry: same bytes, same scores
     assert result.production is None
@@ -33,12 +34,12 @@ def test_first_model_has_no_production_to_compare(repo: Path) -> None:
 
 
 def test_production_is_rescored_on_the_same_rows(repo: Path) -> None:
-    incumbent = train(repo, "wine_logreg")
+    incumbent = train(ctx(repo), "wine_logreg")
     pin(repo, incumbent)
     edit_yaml(repo / "models/wine_logreg.yaml", estimator={"kind": "logistic_regression", "params": {"C": 0.001}}, features=["alcohol", "ash", "hue"])
     commit_all(repo, "weaker candidate on three features")
-    candidate = train(repo, "wine_logreg")
-    result = evaluate(repo, "wine_logreg")
+    candidate = train(ctx(repo), "wine_logreg")
+    result = evaluate(ctx(repo), "wine_logreg")
     assert (result.candidate.version, result.production.version) == (candidate.version, incumbent.version)
     assert result.eval_rows == incumbent.eval_rows == 45
     assert result.production.metrics == incumbent.metrics  # same held-out rows as when it was trained
@@ -49,17 +50,17 @@ def test_production_is_rescored_on_the_same_rows(repo: Path) -> None:
 
 
 def test_pinned_artifact_with_wrong_digest_is_never_loaded(repo: Path) -> None:
-    pin(repo, train(repo, "wine_logreg"), artifact_sha256="f" * 64)
+    pin(repo, train(ctx(repo), "wine_logreg"), artifact_sha256="f" * 64)
     with pytest.raises(ArtifactMismatch, match="refusing to load it"):
-        evaluate(repo, "wine_logreg")
+        evaluate(ctx(repo), "wine_logreg")
 
 
 def test_evaluate_before_training_says_what_to_run(repo: Path) -> None:
     with pytest.raises(NotFound, match="run: mlpin train wine_logreg"):
-        evaluate(repo, "wine_logreg")
+        evaluate(ctx(repo), "wine_logreg")
 
 
 def test_explicit_unknown_version(repo: Path) -> None:
-    train(repo, "wine_logreg")
+    train(ctx(repo), "wine_logreg")
     with pytest.raises(NotFound, match="no registered version 7"):
-        evaluate(repo, "wine_logreg", version=7)
+        evaluate(ctx(repo), "wine_logreg", version=7)

@@ -18,8 +18,10 @@ from pipelines.adapters.registry import Registry
 from pipelines.stages.deploy import deploy
 from pipelines.stages.propose import propose
 from pipelines.stages.train import train
+from pipelines.core.outcome import Kind
 from tests.conftest import commit_all, edit_yaml, git, write_yaml
 from tests.stages.test_verify import MODEL, candidate_on_branch, entry, pin_pr
+from tests.helpers import ctx
 
 
 def test_blocked_candidate_gets_a_failing_status_and_a_comment_not_a_pr(repo: Path) -> None:
@@ -35,9 +37,9 @@ def test_blocked_candidate_gets_a_failing_status_and_a_comment_not_a_pr(repo: Pa
     head = git(repo, "rev-parse", "HEAD")
     forge.record_merge(pr.number, merge_commit=head, approver="reviewer")
 
-    run = propose(repo, forge)  # no candidate for this spec yet: it trains and judges one on main
+    run = propose(ctx(repo, forge=forge))  # no candidate for this spec yet: it trains and judges one on main
     (outcome,) = run.outcomes
-    assert (outcome.outcome, outcome.exit_code, outcome.pr) == ("blocked", 4, None)
+    assert (outcome.outcome, outcome.kind, outcome.pr) == ("blocked", Kind.BLOCKED, None)
     assert forge.statuses(head)["mlpin/propose"]["state"] == "failure"
     (comment,) = forge.comments(pr.number)
     assert "evaluation rows" in comment.read_text()
@@ -47,8 +49,8 @@ def test_blocked_candidate_gets_a_failing_status_and_a_comment_not_a_pr(repo: Pa
 def test_rerun_changes_nothing_and_deploy_mirrors_the_pin(repo: Path) -> None:
     forge = LocalForge(repo)
     candidate_on_branch(repo, "tune", 0.5)
-    first = propose(repo, forge)
-    again = propose(repo, forge)
+    first = propose(ctx(repo, forge=forge))
+    again = propose(ctx(repo, forge=forge))
     assert [o.outcome for o in first.outcomes] == ["proposed"] and [o.outcome for o in again.outcomes] == ["unchanged"]
     assert first.outcomes[0].pr == again.outcomes[0].pr
     assert git(repo, "diff", "--name-only", "main", f"promote/{MODEL}") == "models/production.yaml"
@@ -59,23 +61,23 @@ def test_rerun_changes_nothing_and_deploy_mirrors_the_pin(repo: Path) -> None:
 def deployed(repo: Path) -> dict:
     pinned = candidate_on_branch(repo, "tune", 0.5)
     pin_pr(repo, "promote", pinned, merge=True)
-    deploy(repo, LocalForge(repo))
+    deploy(ctx(repo, forge=LocalForge(repo)))
     return pinned
 
 
 def test_a_pin_whose_artifact_does_not_match_is_not_deployed(repo: Path, deployed: dict) -> None:
-    newer = train(repo, MODEL).model_dump()
+    newer = train(ctx(repo), MODEL).model_dump()
     pin_pr(repo, "tamper", entry(newer, artifact_sha256="0" * 64), merge=True)
-    run = deploy(repo, LocalForge(repo))
+    run = deploy(ctx(repo, forge=LocalForge(repo)))
     (move,) = run.outcomes
-    assert (move.outcome, move.exit_code) == ("error", 2) and "artifact" in move.headline
+    assert (move.outcome, move.kind) == ("error", Kind.INVALID_INPUT) and "artifact" in move.headline
     assert Registry(repo).alias_version(MODEL, "production") == deployed["version"], "the alias stays where it was"
 
 
 def test_unpinning_removes_the_alias(repo: Path, deployed: dict) -> None:
     write_yaml(repo / "models/production.yaml", {"schema_version": 1, "models": {}})
     commit_all(repo, "unpin")
-    run = deploy(repo, LocalForge(repo))
+    run = deploy(ctx(repo, forge=LocalForge(repo)))
     assert [(m.model, m.outcome) for m in run.outcomes] == [(MODEL, "removed")]
     assert Registry(repo).alias_version(MODEL, "production") is None
 
@@ -111,9 +113,9 @@ def test_deploy_calls_serving_once_with_a_valid_signature(repo: Path) -> None:
         pinned = candidate_on_branch(repo, "tune", 0.5)
         pin_pr(repo, "promote", pinned, merge=True)
         environ = {"MLPIN_DEPLOY_WEBHOOK_URL": receiver.url, "MLPIN_WEBHOOK_SECRET": "s3cret"}
-        first = deploy(repo, LocalForge(repo), environ=environ)
-        second = deploy(repo, LocalForge(repo), environ=environ)
-        wrong = deploy(repo, LocalForge(repo), environ={**environ, "MLPIN_WEBHOOK_SECRET": "other"})
+        first = deploy(ctx(repo, forge=LocalForge(repo), environ=environ))
+        second = deploy(ctx(repo, forge=LocalForge(repo), environ=environ))
+        wrong = deploy(ctx(repo, forge=LocalForge(repo), environ={**environ, "MLPIN_WEBHOOK_SECRET": "other"}))
     finally:
         receiver.server.shutdown()
     assert first.webhook == "sent: HTTP 202" and second.webhook.startswith("not sent: nothing changed")
@@ -128,7 +130,7 @@ def test_deploy_credits_the_commit_that_set_the_pin(repo: Path) -> None:
     pin_commit = git(repo, "rev-parse", "HEAD")
     (repo / "README.md").write_text("a later change that leaves the pin alone\n")
     commit_all(repo, "docs")
-    run = deploy(repo, forge)
+    run = deploy(ctx(repo, forge=forge))
     assert run.commit == pin_commit
     assert [d.sha for d in forge.deployments("production")] == [pin_commit]
 
@@ -139,14 +141,14 @@ def test_an_open_promotion_pr_is_rebuilt_on_the_new_main(repo: Path) -> None:
 
     forge = LocalForge(repo)
     candidate_on_branch(repo, "tune", 0.5)
-    (proposed,) = propose(repo, forge).outcomes
+    (proposed,) = propose(ctx(repo, forge=forge)).outcomes
     # meanwhile another model's pin change lands on main
     other = {"version": 3, "run_id": "r", "artifact_sha256": "a" * 64, "spec_hash": "b" * 64, "data_sha256": "c" * 64}
     write_yaml(repo / "models/production.yaml", {"schema_version": 1, "models": {"diabetes_hgb": other}})
     head = commit_all(repo, "promote diabetes_hgb")
-    run = propose(repo, forge)
+    run = propose(ctx(repo, forge=forge))
     assert [(o.model, o.outcome, o.pr) for o in run.outcomes] == [(MODEL, "refreshed", proposed.pr)]
     assert git(repo, "rev-parse", f"promote/{MODEL}^") == head
     changes = pin_changes(pins_at(repo, head), pins_at(repo, f"promote/{MODEL}"))
     assert [(c.model, c.kind) for c in changes] == [(MODEL, "added")], "still only its own entry"
-    assert propose(repo, forge).outcomes == [], "nothing to do once it is current"
+    assert propose(ctx(repo, forge=forge)).outcomes == [], "nothing to do once it is current"

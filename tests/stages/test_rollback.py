@@ -27,7 +27,7 @@ def events(*versions: int | None) -> list[PinEvent]:
     ((1,), None, ["c0"]),                   # the first promotion: reverting unpins
 ], ids=["last-change", "to-older", "to-latest-occurrence", "unpin"])
 def test_commits_to_revert(versions: tuple, to: int | None, expected: list[str]) -> None:
-    assert [e.commit for e in _to_revert("m", events(*versions), to)] == expected
+    assert [e.commit for e in _to_revert("m", events(*versions), to=to)] == expected
 
 
 @pytest.mark.parametrize(("versions", "to", "message"), [
@@ -37,4 +37,4 @@ def test_commits_to_revert(versions: tuple, to: int | None, expected: list[str])
 ], ids=["current", "unknown", "unpinned"])
 def test_refusals_say_what_to_do(versions: tuple, to: int | None, message: str) -> None:
     with pytest.raises(InvalidInput, match=message):
-        _to_revert("m", events(*versions), to)
+        _to_revert("m", events(*versions), to=to)

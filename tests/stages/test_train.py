@@ -12,10 +12,11 @@ from pipelines.core.errors import InvalidInput
 from pipelines.core.lineage import TAGS, tag
 from pipelines.stages.train import train
 from tests.conftest import commit_all, edit_yaml, git
+from tests.helpers import ctx
 
 
 def test_registers_a_version_with_lineage_on_run_and_version(repo: Path) -> None:
-    result = train(repo, "wine_logreg")
+    result = train(ctx(repo), "wine_logreg")
     client = Registry(repo).client
     version = client.get_model_version("wine_logreg", str(result.version))
     run = client.get_run(result.run_id)
@@ -36,7 +37,7 @@ def test_registers_a_version_with_lineage_on_run_and_version(repo: Path) -> None
 def test_logged_model_has_signature_example_requirements_and_matching_digest(repo: Path) -> None:
     import mlflow
 
-    result = train(repo, "diabetes_hgb")
+    result = train(ctx(repo), "diabetes_hgb")
     with tempfile.TemporaryDirectory() as tmp:
         local = Path(mlflow.artifacts.download_artifacts(f"models:/diabetes_hgb/{result.version}", dst_path=tmp))
         assert artifact_digest(local) == result.artifact_sha256
@@ -50,23 +51,23 @@ def test_logged_model_has_signature_example_requirements_and_matching_digest(rep
 
 
 def test_same_commit_spec_data_and_seed_reproduce_metrics_and_model_file(repo: Path) -> None:
-    first = train(repo, "breast_cancer_rf")
-    second = train(repo, "breast_cancer_rf")
+    first = train(ctx(repo), "breast_cancer_rf")
+    second = train(ctx(repo), "breast_cancer_rf")
     assert (first.version, second.version) == (1, 2)
     assert first.run_id != second.run_id
     assert first.metrics == second.metrics
     assert first.artifact_sha256 == second.artifact_sha256
     edit_yaml(repo / "models/breast_cancer_rf.yaml", split={"test_fraction": 0.2, "seed": 43, "stratify": True})
-    third = train(repo, "breast_cancer_rf")
+    third = train(ctx(repo), "breast_cancer_rf")
     assert third.spec_hash != first.spec_hash
     assert third.artifact_sha256 != first.artifact_sha256
 
 
 def test_uncommitted_change_is_tagged_dirty(repo: Path) -> None:
     edit_yaml(repo / "models/wine_logreg.yaml", description="tweaked")
-    assert train(repo, "wine_logreg").git_dirty is True
+    assert train(ctx(repo), "wine_logreg").git_dirty is True
     commit_all(repo)
-    assert train(repo, "wine_logreg").git_dirty is False
+    assert train(ctx(repo), "wine_logreg").git_dirty is False
 
 
 def _corrupt_data(repo: Path) -> None:
@@ -97,7 +98,7 @@ def _break_contract(repo: Path) -> None:
 def test_invalid_input_writes_nothing_to_the_registry(repo: Path, mutate, expected: str) -> None:
     mutate(repo)
     with pytest.raises(InvalidInput) as err:
-        train(repo, "wine_logreg")
+        train(ctx(repo), "wine_logreg")
     assert expected in "\n".join(err.value.lines())
     client = Registry(repo).client
     assert client.search_registered_models() == []
@@ -125,7 +126,7 @@ def test_categorical_columns_with_gaps_train_without_code_changes(repo: Path) ->
         "estimator": {"kind": "hist_gradient_boosting"},
     })
     commit_all(repo, "a dataset with categories and gaps")
-    result = train(repo, "shop_hgb")
+    result = train(ctx(repo), "shop_hgb")
     assert result.metrics["accuracy"] > 0.8
     import mlflow
 

@@ -12,6 +12,7 @@ from pipelines.stages.candidate import candidate
 from pipelines.stages.train import train
 from pipelines.stages.verify import verify
 from tests.conftest import commit_all, edit_yaml, git, write_yaml
+from tests.helpers import ctx
 
 MODEL = "wine_logreg"
 
@@ -22,7 +23,7 @@ def candidate_on_branch(repo: Path, branch: str, c: float) -> dict:
     edit_yaml(repo / f"models/{MODEL}.yaml", estimator={"kind": "logistic_regression", "params": {"C": c}})
     commit_all(repo, f"C={c}")
     out = repo / ".mlpin" / branch
-    result = candidate(repo, base="main", pr=branch, out_dir=out)
+    result = candidate(ctx(repo), base="main", pr=branch, out_dir=out)
     assert result.outcomes[0].outcome == "passed"
     git(repo, "checkout", "-q", "main")
     git(repo, "merge", "-q", "--no-ff", "-m", f"merge {branch}", branch)
@@ -50,7 +51,7 @@ def promoted(repo: Path) -> dict:
 
 def test_a_promotion_backed_by_a_passing_candidate_passes(repo: Path, promoted: dict) -> None:
     pin_pr(repo, "promote", promoted)
-    report = verify(repo, base="main")
+    report = verify(ctx(repo), base="main")
     assert report.problems == []
     assert report.changes == ["wine_logreg: pinned v1"]
 
@@ -67,7 +68,7 @@ def test_a_promotion_backed_by_a_passing_candidate_passes(repo: Path, promoted: 
 )
 def test_hand_edited_pins_fail_with_a_reason(repo: Path, promoted: dict, overrides: dict, expected: str) -> None:
     pin_pr(repo, "promote", {**promoted, **overrides})
-    report = verify(repo, base="main")
+    report = verify(ctx(repo), base="main")
     assert any(expected in line for line in report.problems), report.problems
 
 
@@ -75,14 +76,14 @@ def test_a_pin_change_must_be_alone_in_its_pr(repo: Path, promoted: dict) -> Non
     pin_pr(repo, "promote", promoted)
     edit_yaml(repo / "policies/promotion.yaml", min_eval_rows=1)
     commit_all(repo, "sneak a policy change in")
-    (problem,) = verify(repo, base="main").problems
+    (problem,) = verify(ctx(repo), base="main").problems
     assert "a pin change must be the only change in its PR; this PR also changes ['policies/promotion.yaml']" in problem
 
 
 def test_a_version_that_skipped_the_candidate_check_fails(repo: Path) -> None:
-    trained = train(repo, MODEL).model_dump()
+    trained = train(ctx(repo), MODEL).model_dump()
     pin_pr(repo, "promote", entry(trained))
-    (problem,) = verify(repo, base="main").problems
+    (problem,) = verify(ctx(repo), base="main").problems
     assert "has no recorded candidate decision; it must come through mlpin candidate" in problem
 
 
@@ -90,7 +91,7 @@ def test_recorded_evidence_is_judged_by_the_policy_at_this_commit(repo: Path, pr
     edit_yaml(repo / "policies/promotion.yaml", metrics=[{"metric": "accuracy", "min": 0.999}])
     commit_all(repo, "stricter policy on main")
     pin_pr(repo, "promote", promoted)
-    (problem,) = verify(repo, base="main").problems
+    (problem,) = verify(ctx(repo), base="main").problems
     assert "recorded evidence fails the policy at this commit: accuracy 0.9778 misses >= 0.999" in problem
 
 
@@ -102,7 +103,7 @@ def test_rollback_to_a_previous_pin_passes_even_under_a_stricter_policy(repo: Pa
     edit_yaml(repo / "policies/promotion.yaml", metrics=[{"metric": "accuracy", "min": 0.999}])
     commit_all(repo, "stricter policy on main")
     pin_pr(repo, "rollback", first)
-    report = verify(repo, base="main")
+    report = verify(ctx(repo), base="main")
     assert report.problems == []
     assert report.changes == ["wine_logreg: v2 -> v1"]
     assert "a rollback, policy re-check skipped" in report.notes[0]

@@ -1,0 +1,106 @@
+"""What every stage runs in: the repository, its committed files read once, the model
+registry and the forge, progress, the clock and the environment.
+
+The CLI (or a test) builds one context per command and hands it to the stage; stages
+never re-read the workspace, re-read or re-hash a data file, or connect to the registry
+a second time. The registry and the forge are built on first use, so a command that
+needs neither never imports MLflow or PyGithub; a test passes fakes instead.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pipelines.core.errors import MlpinError
+from pipelines.progress import SILENT, Progress
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from pipelines.adapters.datahistory import FoundData
+    from pipelines.adapters.forge import Forge
+    from pipelines.core.workspace import Workspace
+
+
+def utcnow() -> datetime:
+    """The wall clock in UTC, to the second (what mlpin records)."""
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+class StageContext:
+    """One command's view of the world; see the module docstring."""
+
+    def __init__(self, root: Path, *, progress: Progress = SILENT, environ: Mapping[str, str] = os.environ,
+                 clock: Callable[[], datetime] = utcnow, registry: Any = None, forge: Forge | None = None) -> None:
+        self.root = root
+        self.progress = progress
+        self.environ = environ
+        self.clock = clock
+        self._registry = registry
+        self._forge = forge
+        self._workspace: Workspace | None = None
+        self._content: dict[str, bytes] = {}
+        self._tables: dict[tuple[str, str | None], pd.DataFrame] = {}
+
+    @property
+    def workspace(self) -> Workspace:
+        """Every committed file, parsed on first use (ConfigError lists every problem)."""
+        if self._workspace is None:
+            from pipelines.adapters.workspace import load_workspace
+
+            self._workspace = load_workspace(self.root)
+        return self._workspace
+
+    @property
+    def registry(self):
+        """The model registry: MLflow (embedded or `MLFLOW_TRACKING_URI`) unless one was given."""
+        if self._registry is None:
+            from pipelines.adapters.registry import Registry
+
+            self._registry = Registry(self.root)
+        return self._registry
+
+    @property
+    def forge(self) -> Forge:
+        """GitHub when the Actions variables are set, else the local forge, unless one was given."""
+        if self._forge is None:
+            from pipelines.adapters.forge import select_forge
+
+            self._forge = select_forge(self.root, self.environ)
+        return self._forge
+
+    def content(self, dataset: str) -> bytes:
+        """A current data pointer's bytes, read and checked against its sha256 once per command."""
+        if dataset not in self._content:
+            from pipelines.adapters.datastore import read_verified
+
+            self._content[dataset] = read_verified(self.root, dataset, self.workspace.pointers[dataset])
+        return self._content[dataset]
+
+    def table(self, dataset: str, *, target: str | None) -> pd.DataFrame:
+        """A current dataset, typed and contract-checked once per command (callers must not mutate it)."""
+        key = (dataset, target)
+        if key not in self._tables:
+            from pipelines.adapters.datastore import typed_table
+
+            pointer = self.workspace.pointers[dataset]
+            with self.progress.step(f"loading {pointer.uri} (verifying sha256 and contract)"):
+                self._tables[key] = typed_table(self.content(dataset), dataset, pointer, target=target)
+        return self._tables[key]
+
+    def data_by_digest(self, sha256: str) -> FoundData | None:
+        """The data whose content has `sha256`: a current pointer's (already read), else
+        from git history; None when nothing known has it."""
+        from pipelines.adapters.datahistory import FoundData, find_in_history
+
+        for name, pointer in sorted(self.workspace.pointers.items()):
+            if pointer.sha256 == sha256:
+                try:
+                    return FoundData(pointer, self.content(name), f"data/{name}.yaml")
+                except MlpinError:
+                    break  # the current file is gone or changed: look in history
+        return find_in_history(self.root, sha256)
