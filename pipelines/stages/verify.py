@@ -39,7 +39,7 @@ class VerifyReport(BaseModel):
 def verify(root: Path, *, base: str, progress: Progress = SILENT) -> VerifyReport:
     """Check the pin change between the merge base of `base` and HEAD."""
     ws = load_workspace(root)
-    merge_base = git.run_git(root, "merge-base", git.require_ref(root, base), "HEAD")
+    merge_base = git.merge_base(root, git.require_ref(root, base), "HEAD")
     changes = pin_changes(pins_at(root, merge_base), ws.pins)
     problems: list[Problem] = []
     others = sorted(p for p in git.changed_paths(root, base) if p != PIN_PATH)
