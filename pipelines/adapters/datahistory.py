@@ -52,13 +52,13 @@ def find_in_history(root: Path, sha256: str) -> FoundData | None:
 
 
 def _pointers_at(root: Path, commit: str) -> list[tuple[str, DataPointer]]:
-    listing = git.run_git(root, "ls-tree", "--name-only", commit, "data/").splitlines()
+    listing = git.list_files(root, commit, "data")
     found = []
     for path in listing:
         if not path.endswith(".yaml"):
             continue
         try:
-            doc = yaml.safe_load(git.git_bytes(root, "show", f"{commit}:{path}"))
+            doc = yaml.safe_load(git.file_at(root, commit, path))
             found.append((path, DataPointer.model_validate(doc)))
         except (yaml.YAMLError, ValidationError, MlpinError):
             continue  # an old pointer that does not parse today cannot be the one we want
@@ -70,7 +70,7 @@ def _at_commit(root: Path, commit: str, path: str, pointer: DataPointer, sha256:
         if "://" in pointer.uri:
             content = read_bytes(root, Path(path).stem, pointer.uri)
         else:
-            content = git.git_bytes(root, "show", f"{commit}:{pointer.uri}")
+            content = git.file_at(root, commit, pointer.uri)
     except MlpinError:
         return None
     if sha256_bytes(content) != sha256:

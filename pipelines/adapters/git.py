@@ -1,38 +1,141 @@
-"""Reading the repository's git state through the `git` command."""
+"""Reading the repository's git state through the `git` command.
+
+Every git process mlpin starts goes through `_run`, which turns each way of failing
+(git missing, a non-zero exit, a timeout) into an mlpin error with git's own message.
+Stages call the named functions here and in `gitwrite`, never git itself.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from pipelines.core.errors import InvalidInput, OutsideSystemError
 
+# Local commands on a config repository finish in well under a second; 30 s only
+# catches a git that hangs (a stuck filesystem, a hook waiting on input) so a CI job
+# or a serving pass fails with a message instead of running until it is killed.
+LOCAL_TIMEOUT_S = 30.0
+# Network commands wait on a remote: a slow forge or a large first fetch may need a
+# minute, but a dead connection must not hold a CI job or every later serving pass.
+NETWORK_TIMEOUT_S = 120.0
+NETWORK_COMMANDS = frozenset({"fetch", "push", "ls-remote", "clone", "pull"})
 
-def run_git(root: Path, *args: str) -> str:
-    """stdout of `git args` in `root`; OutsideSystemError with git's message on failure."""
+
+class GitFailed(OutsideSystemError):
+    """git ran and exited non-zero; keeps its output so callers can say what it means."""
+
+    def __init__(self, args: tuple[str, ...], *, stdout: str, stderr: str) -> None:
+        super().__init__("git", f"git {' '.join(args)} failed: {stderr or stdout}")
+        self.stdout = stdout
+        self.stderr = stderr
+
+
+@dataclass(frozen=True)
+class CommitInfo:
+    """A commit, when it was committed (ISO 8601) and by whom."""
+
+    sha: str
+    time: str
+    committer: str
+
+
+def run_git(root: Path, *args: str, stdin: bytes | None = None, env: Mapping[str, str] | None = None,
+            timeout_s: float | None = None) -> str:
+    """stdout of `git args` in `root`, stripped; an mlpin error with git's message on failure."""
+    return _run(root, args, stdin=stdin, env=env, timeout_s=timeout_s).decode(errors="replace").strip()
+
+
+def git_bytes(root: Path, *args: str, timeout_s: float | None = None) -> bytes:
+    """Raw stdout of `git args` (file contents at a revision); an mlpin error on failure."""
+    return _run(root, args, timeout_s=timeout_s)
+
+
+def _run(root: Path, args: tuple[str, ...], *, stdin: bytes | None = None, env: Mapping[str, str] | None = None,
+         timeout_s: float | None = None) -> bytes:
+    network = _subcommand(args) in NETWORK_COMMANDS
+    limit = timeout_s or (NETWORK_TIMEOUT_S if network else LOCAL_TIMEOUT_S)
+    # A missing credential must fail in CI, not wait on a prompt nobody answers.
+    prompt = {"GIT_TERMINAL_PROMPT": "0"} if network else {}
+    process = _start(root, args, env={**os.environ, **(env or {}), **prompt}, piped=stdin is not None)
+    with process:
+        try:
+            out, err = process.communicate(stdin, timeout=limit)
+        except subprocess.TimeoutExpired:
+            _kill(process)
+            raise OutsideSystemError("git", f"git {' '.join(args)} failed: timed out after {limit:g} s") from None
+        except BaseException:  # e.g. Ctrl-C, which git in its own session never saw
+            _kill(process)
+            raise
+    if process.returncode != 0:
+        raise GitFailed(args, stdout=out.decode(errors="replace").strip(), stderr=err.decode(errors="replace").strip())
+    return out
+
+
+def _start(root: Path, args: tuple[str, ...], *, env: dict[str, str], piped: bool) -> subprocess.Popen[bytes]:
+    # Own session, so a timeout can end the whole group: helpers such as git-remote-https
+    # would otherwise keep the pipes open and block us. No stdin unless we feed it.
     try:
-        done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=False)
-    except FileNotFoundError:
-        raise OutsideSystemError("git", "the git command is not installed") from None
-    if done.returncode != 0:
-        raise OutsideSystemError("git", f"git {' '.join(args)} failed: {done.stderr.strip()}")
-    return done.stdout.strip()
+        return subprocess.Popen(["git", *args], cwd=root, env=env, start_new_session=True,
+                                stdin=subprocess.PIPE if piped else subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    except FileNotFoundError as exc:
+        if exc.filename == "git":
+            raise OutsideSystemError("git", "the git command is not installed") from None
+        raise OutsideSystemError("git", f"cannot run git in {root}: {exc.strerror}") from None
+    except OSError as exc:
+        raise OutsideSystemError("git", f"cannot run git in {root}: {exc.strerror or exc}") from None
 
 
-def git_bytes(root: Path, *args: str) -> bytes:
-    """Raw stdout of `git args` (file contents at a revision); OutsideSystemError on failure."""
-    done = subprocess.run(["git", *args], cwd=root, capture_output=True, check=False)
-    if done.returncode != 0:
-        raise OutsideSystemError("git", f"git {' '.join(args)} failed: {done.stderr.decode(errors='replace').strip()}")
-    return done.stdout
+def _kill(process: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError):  # the group may have ended on its own
+        os.killpg(process.pid, signal.SIGKILL)
+    process.communicate()
+
+
+def _subcommand(args: tuple[str, ...]) -> str | None:
+    """The git command in `args`, past global options such as `-c key=value`."""
+    rest = iter(args)
+    for arg in rest:
+        if arg in ("-c", "-C"):
+            next(rest, None)
+        elif not arg.startswith("-"):
+            return arg
+    return None
 
 
 def require_ref(root: Path, ref: str) -> str:
     """The commit `ref` names; InvalidInput saying how to get it when it does not exist."""
     try:
         return run_git(root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
-    except OutsideSystemError:
+    except GitFailed:
         raise InvalidInput(f"git ref '{ref}' does not exist here; fetch it first (in Actions: actions/checkout with fetch-depth: 0)") from None
+
+
+def merge_base(root: Path, a: str, b: str) -> str:
+    """The best common ancestor of two commits (where a branch left the other)."""
+    return run_git(root, "merge-base", a, b)
+
+
+def parents(root: Path, commit: str) -> list[str]:
+    """A commit's parents, first parent first; empty for a root commit."""
+    return run_git(root, "rev-list", "--parents", "-n", "1", commit).split()[1:]
+
+
+def first_parent(root: Path, commit: str) -> str | None:
+    """The commit `commit` was made on (a merge's base side), or None for a root commit."""
+    found = parents(root, commit)
+    return found[0] if found else None
+
+
+def diff_names(root: Path, a: str, b: str) -> list[str]:
+    """Paths that differ between two commits (or trees)."""
+    return run_git(root, "diff", "--name-only", a, b).splitlines()
 
 
 def changed_paths(root: Path, base: str) -> list[str]:
@@ -43,16 +146,53 @@ def changed_paths(root: Path, base: str) -> list[str]:
     return sorted(set(committed) | {line[3:].split(" -> ")[-1] for line in pending})
 
 
+def _log(root: Path, path: str, *options: str) -> list[str]:
+    return run_git(root, "log", *options, "--", path).splitlines()
+
+
 def commits_touching(root: Path, path: str) -> list[str]:
     """Commits that changed anything under `path`, newest first."""
-    return run_git(root, "log", "--format=%H", "--", path).splitlines()
+    return _log(root, path, "--format=%H")
+
+
+def last_commit_touching(root: Path, path: str, *, ref: str = "HEAD", first_parent: bool = True) -> str | None:
+    """The newest commit of `ref` that changed `path`, or None; with `first_parent`, the
+    merge that brought a change in rather than the commit on the merged branch."""
+    found = _log(root, path, "-1", *(["--first-parent"] if first_parent else []), "--format=%H", ref)
+    return found[0] if found else None
+
+
+def path_history(root: Path, path: str, *, ref: str = "HEAD", first_parent: bool = True) -> list[CommitInfo]:
+    """Every commit of `ref` that changed `path`, oldest first, with time and committer."""
+    lines = _log(root, path, *(["--first-parent"] if first_parent else []), "--reverse", "--format=%H%x1f%cI%x1f%cn", ref)
+    return [CommitInfo(*line.split("\x1f")) for line in lines]
+
+
+def committer_name(root: Path, commit: str) -> str:
+    """Who committed `commit` (for a push, who pushed it)."""
+    return run_git(root, "log", "-1", "--format=%cn", commit)
+
+
+def file_at(root: Path, commit: str, path: str) -> bytes:
+    """A file's bytes as committed at `commit`; GitFailed when it did not exist there."""
+    return git_bytes(root, "show", f"{commit}:{path}")
+
+
+def list_files(root: Path, commit: str, folder: str) -> list[str]:
+    """Paths directly inside `folder` at `commit`, with the folder prefix."""
+    return run_git(root, "ls-tree", "--name-only", commit, f"{folder.rstrip('/')}/").splitlines()
+
+
+def remote_has_branch(root: Path, branch: str, *, remote: str = "origin") -> bool:
+    """Whether `remote` has the branch now (asks the remote, not the last fetch)."""
+    return bool(run_git(root, "ls-remote", "--heads", remote, f"refs/heads/{branch}"))
 
 
 def current_branch(root: Path) -> str | None:
     """The checked-out branch name, or None when HEAD is detached."""
     try:
         name = run_git(root, "symbolic-ref", "--short", "-q", "HEAD")
-    except OutsideSystemError:
+    except GitFailed:
         return None
     return name or None
 
@@ -61,7 +201,7 @@ def toplevel(start: Path) -> Path | None:
     """The root of the git work tree containing `start`, or None outside one."""
     try:
         return Path(run_git(start, "rev-parse", "--show-toplevel"))
-    except OutsideSystemError:
+    except GitFailed:
         return None
 
 
@@ -69,7 +209,7 @@ def head_commit(root: Path) -> str | None:
     """The full sha of HEAD, or None in a repository with no commits or no repository."""
     try:
         return run_git(root, "rev-parse", "--verify", "HEAD")
-    except OutsideSystemError:
+    except GitFailed:
         return None
 
 
@@ -77,5 +217,5 @@ def is_dirty(root: Path) -> bool:
     """Whether tracked or untracked, non-ignored files differ from HEAD."""
     try:
         return bool(run_git(root, "status", "--porcelain"))
-    except OutsideSystemError:
+    except GitFailed:
         return True

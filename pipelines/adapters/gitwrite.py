@@ -1,5 +1,5 @@
 """Writing to the repository through `git`: branches made without touching the work
-tree, pushes, merges and reverts.
+tree, fetches, pushes, merges and reverts.
 
 Promotion and rollback branches are built with plumbing (a private index, `commit-tree`,
 `update-ref`) so the user's checkout, index and uncommitted files are never touched.
@@ -7,24 +7,22 @@ Promotion and rollback branches are built with plumbing (a private index, `commi
 
 from __future__ import annotations
 
-import os
-import subprocess
+import contextlib
 import tempfile
 from pathlib import Path
 
-from pipelines.adapters.git import current_branch, is_dirty, run_git
-from pipelines.core.errors import InvalidInput, OutsideSystemError
+from pipelines.adapters.git import GitFailed, current_branch, is_dirty, parents, run_git
+from pipelines.core.errors import InvalidInput
 
 
 def commit_file(root: Path, *, parent: str, path: str, content: str, message: str) -> str:
     """A new commit on `parent` whose only change is `path` set to `content`; its sha."""
-    blob = subprocess.run(["git", "hash-object", "-w", "--stdin"], cwd=root, input=content.encode(),
-                          capture_output=True, check=True).stdout.decode().strip()
+    blob = run_git(root, "hash-object", "-w", "--stdin", stdin=content.encode())
     with tempfile.TemporaryDirectory() as tmp:
-        env = {**os.environ, "GIT_INDEX_FILE": str(Path(tmp) / "index")}
-        for args in (("read-tree", parent), ("update-index", "--add", "--cacheinfo", f"100644,{blob},{path}")):
-            subprocess.run(["git", *args], cwd=root, env=env, capture_output=True, check=True)
-        tree = subprocess.run(["git", "write-tree"], cwd=root, env=env, capture_output=True, check=True).stdout.decode().strip()
+        env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}  # a private index: the user's stays as it is
+        run_git(root, "read-tree", parent, env=env)
+        run_git(root, "update-index", "--add", "--cacheinfo", f"100644,{blob},{path}", env=env)
+        tree = run_git(root, "write-tree", env=env)
     return run_git(root, "commit-tree", tree, "-p", parent, "-m", message)
 
 
@@ -32,7 +30,7 @@ def branch_tip(root: Path, branch: str) -> str | None:
     """The commit a local branch points at, or None when it does not exist."""
     try:
         return run_git(root, "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}")
-    except OutsideSystemError:
+    except GitFailed:
         return None
 
 
@@ -40,7 +38,7 @@ def remote_tip(root: Path, branch: str, *, remote: str = "origin") -> str | None
     """The commit `remote`'s copy of a branch points at (as last fetched), or None."""
     try:
         return run_git(root, "rev-parse", "--verify", "--quiet", f"refs/remotes/{remote}/{branch}")
-    except OutsideSystemError:
+    except GitFailed:
         return None
 
 
@@ -63,14 +61,36 @@ def has_remote(root: Path, name: str = "origin") -> bool:
 
 def push_branch(root: Path, branch: str, *, remote: str = "origin") -> None:
     """Publish a branch mlpin owns (promote/*, rollback/*), replacing what the remote has."""
-    run_git(root, "push", "--quiet", "--force", remote, f"refs/heads/{branch}:refs/heads/{branch}")
+    push_ref(root, f"refs/heads/{branch}", f"refs/heads/{branch}", remote=remote, force=True)
+
+
+def push_ref(root: Path, src: str, dst: str, *, remote: str = "origin", force: bool = False) -> None:
+    """Set `remote`'s `dst` to the local `src`; without `force`, only as a fast-forward."""
+    run_git(root, "push", "--quiet", *(["--force"] if force else []), remote, f"{src}:{dst}")
+
+
+def fetch_branch(root: Path, branch: str, *, remote: str = "origin", into: str | None = None) -> None:
+    """Fetch `remote`'s branch; with `into`, force that local ref to it (remote-tracking
+    refs follow the remote even when it was rewritten, as promotion branches are)."""
+    refspec = f"+refs/heads/{branch}:{into}" if into else branch
+    run_git(root, "fetch", "--quiet", remote, refspec)
+
+
+def fast_forward(root: Path, ref: str) -> None:
+    """Move the checked-out branch forward to `ref`; InvalidInput when it has diverged
+    or local changes are in the way, which only a person can sort out."""
+    try:
+        run_git(root, "merge", "--quiet", "--ff-only", ref)
+    except GitFailed as exc:
+        raise InvalidInput(f"cannot fast-forward the checked-out branch to {ref}: {exc.stderr or exc.stdout}; "
+                           f"rebase it onto {ref} or commit your changes") from None
 
 
 def user_name(root: Path) -> str:
     """The local git user: the approver when a merge happens on this machine."""
     try:
         return run_git(root, "config", "user.name") or "unknown"
-    except OutsideSystemError:
+    except GitFailed:
         return "unknown"
 
 
@@ -80,11 +100,13 @@ def merge_branch(root: Path, *, head: str, base: str, message: str) -> str:
         raise InvalidInput(f"check out {base} first (git switch {base}): the merge lands on the checked-out branch")
     if is_dirty(root):
         raise InvalidInput("the work tree has uncommitted changes; commit or stash them before merging")
-    done = subprocess.run(["git", "merge", "--no-ff", "--quiet", "-m", message, head], cwd=root, capture_output=True, text=True)
-    if done.returncode != 0:
-        subprocess.run(["git", "merge", "--abort"], cwd=root, capture_output=True)
-        raise InvalidInput(f"{head} does not merge cleanly into {base}: {done.stdout.strip() or done.stderr.strip()}; "
-                           "rebase the branch or rerun the command that made it")
+    try:
+        run_git(root, "merge", "--no-ff", "--quiet", "-m", message, head)
+    except GitFailed as exc:
+        with contextlib.suppress(GitFailed):  # nothing to abort when the merge never started
+            run_git(root, "merge", "--abort")
+        raise InvalidInput(f"{head} does not merge cleanly into {base}: {exc.stdout or exc.stderr}; "
+                           "rebase the branch or rerun the command that made it") from None
     return run_git(root, "rev-parse", "HEAD")
 
 
@@ -96,12 +118,16 @@ def revert_commits(root: Path, *, onto: str, commits: list[str], message: str) -
         run_git(root, "worktree", "add", "--quiet", "--detach", str(work), onto)
         try:
             for sha in commits:
-                parents = run_git(root, "rev-list", "--parents", "-n", "1", sha).split()[1:]
-                mainline = ["-m", "1"] if len(parents) > 1 else []
-                done = subprocess.run(["git", "revert", "--no-commit", *mainline, sha], cwd=work, capture_output=True, text=True)
-                if done.returncode != 0:
-                    raise InvalidInput(f"reverting {sha[:12]} conflicts with later changes: {done.stderr.strip()}; revert by hand")
+                _revert(work, sha)
             run_git(work, "commit", "--quiet", "--allow-empty", "-m", message)
             return run_git(work, "rev-parse", "HEAD")
         finally:
             run_git(root, "worktree", "remove", "--force", str(work))
+
+
+def _revert(work: Path, sha: str) -> None:
+    mainline = ["-m", "1"] if len(parents(work, sha)) > 1 else []
+    try:
+        run_git(work, "revert", "--no-commit", *mainline, sha)
+    except GitFailed as exc:
+        raise InvalidInput(f"reverting {sha[:12]} conflicts with later changes: {exc.stderr}; revert by hand") from None

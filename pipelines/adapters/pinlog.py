@@ -16,7 +16,7 @@ from pipelines.core.workspace import PIN_PATH
 def pins_at(root: Path, commit: str) -> ProductionPins | None:
     """The pin file at a commit; None when it did not exist or did not validate then."""
     try:
-        text = git.git_bytes(root, "show", f"{commit}:{PIN_PATH}").decode()
+        text = git.file_at(root, commit, PIN_PATH).decode()
         return validate(parse_yaml(text, PIN_PATH), PIN_PATH, ProductionPins)
     except (MlpinError, UnicodeDecodeError):
         return None
@@ -25,9 +25,5 @@ def pins_at(root: Path, commit: str) -> ProductionPins | None:
 def snapshots(root: Path, ref: str = "HEAD") -> list[PinSnapshot]:
     """Every first-parent commit of `ref` that changed the pin file, oldest first, with
     the committed time and committer, and the pins as they stood (None: unreadable)."""
-    log = git.run_git(root, "log", "--first-parent", "--reverse", "--format=%H%x1f%cI%x1f%cn", ref, "--", PIN_PATH)
-    found = []
-    for line in log.splitlines():
-        sha, when, committer = line.split("\x1f")
-        found.append(PinSnapshot(commit=sha, time=when, committer=committer, pins=pins_at(root, sha)))
-    return found
+    return [PinSnapshot(commit=c.sha, time=c.time, committer=c.committer, pins=pins_at(root, c.sha))
+            for c in git.path_history(root, PIN_PATH, ref=ref)]

@@ -67,13 +67,13 @@ def deploy(ctx: StageContext) -> DeployRun:
 def _pin_commit(root: Path) -> str:
     """The commit that set the pin now checked out: later commits that left the pin
     alone (merged before this deploy ran) must not take the credit or the approval."""
-    found = git.run_git(root, "log", "-1", "--first-parent", "--format=%H", "HEAD", "--", PIN_PATH)
+    found = git.last_commit_touching(root, PIN_PATH)
     return found or git.head_commit(root)
 
 
 def _direct_push(root: Path, commit: str, *, environ: Mapping[str, str]) -> Merge:
     """A pin change that did not come through a PR (e.g. a `git revert` pushed by hand)."""
-    who = environ.get("GITHUB_ACTOR") or git.run_git(root, "log", "-1", "--format=%cn", commit)
+    who = environ.get("GITHUB_ACTOR") or git.committer_name(root, commit)
     return Merge(pr="", approver=f"{who} (direct push)", merged_at="")
 
 

@@ -38,7 +38,7 @@ def merge_pull(ctx: StageContext, pr: str) -> MergeResult:
     message = f"Merge pull request #{pull.number} from {pull.head}\n\n{pull.title}"
     sha = gitwrite.merge_branch(root, head=head, base=pull.base, message=message)
     if remote:
-        git.run_git(root, "push", "--quiet", "origin", f"{pull.base}:{pull.base}")
+        gitwrite.push_ref(root, pull.base, pull.base)
     approver = gitwrite.user_name(root)
     forge.record_merge(str(pull.number), merge_commit=sha, approver=approver)
     return MergeResult(pr=pull.number, head=pull.head, base=pull.base, merge_commit=sha, approver=approver, pushed=remote)
@@ -47,10 +47,10 @@ def merge_pull(ctx: StageContext, pr: str) -> MergeResult:
 def _sync(root: Path, *, base: str, head: str) -> str:
     """Bring the checked-out base up to origin's, and name the head to merge: origin's
     copy when the branch was pushed (e.g. by propose in CI), else the local branch."""
-    git.run_git(root, "fetch", "--quiet", "origin", base)
+    gitwrite.fetch_branch(root, base)
     if git.current_branch(root) == base:
-        git.run_git(root, "merge", "--quiet", "--ff-only", f"origin/{base}")
-    if git.run_git(root, "ls-remote", "--heads", "origin", head):
-        git.run_git(root, "fetch", "--quiet", "origin", f"+refs/heads/{head}:refs/remotes/origin/{head}")
+        gitwrite.fast_forward(root, f"origin/{base}")
+    if git.remote_has_branch(root, head):
+        gitwrite.fetch_branch(root, head, into=f"refs/remotes/origin/{head}")
         return f"origin/{head}"
     return head

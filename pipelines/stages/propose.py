@@ -92,7 +92,7 @@ def _refresh(ctx: StageContext, model: str, *, head: str) -> Proposal | None:
     root, ws = ctx.root, ctx.workspace
     branch = promotion_branch(model)
     tip = gitwrite.branch_tip(root, branch) or gitwrite.remote_tip(root, branch)
-    if tip is None or git.run_git(root, "rev-parse", f"{tip}^") == head:
+    if tip is None or git.first_parent(root, tip) == head:
         return None
     entry = (pinlog.pins_at(root, tip) or ProductionPins()).models.get(model)
     if entry is None or entry == ws.pins.models.get(model):
@@ -108,13 +108,13 @@ def _refresh(ctx: StageContext, model: str, *, head: str) -> Proposal | None:
 
 def _changed(root: Path, *, before: str | None, head: str) -> list[str]:
     if before is None:
-        parents = git.run_git(root, "rev-list", "--parents", "-n", "1", head).split()[1:]
+        parents = git.parents(root, head)
         before = parents[0] if parents else EMPTY_TREE
     elif set(before) == {"0"}:  # a push that created the branch
         before = EMPTY_TREE
     else:
         before = git.require_ref(root, before)
-    return git.run_git(root, "diff", "--name-only", before, head).splitlines()
+    return git.diff_names(root, before, head)
 
 
 def _propose_one(ctx: StageContext, model: str, reasons: list[str], *, head: str, base_branch: str) -> Proposal:
@@ -162,7 +162,7 @@ def _write_branch(root: Path, branch: str, *, parent: str, content: str, title: 
     """Point `branch` at one commit on `parent` that sets the pin; False when it already does."""
     tip = gitwrite.branch_tip(root, branch)
     commit = gitwrite.commit_file(root, parent=parent, path=PIN_PATH, content=content, message=f"{title}\n\nMade by mlpin propose.")
-    current = tip is not None and git.run_git(root, "rev-parse", f"{tip}^") == parent and gitwrite.same_tree(root, tip, commit)
+    current = tip is not None and git.first_parent(root, tip) == parent and gitwrite.same_tree(root, tip, commit)
     if not current:
         gitwrite.set_branch(root, branch, commit)
     if gitwrite.has_remote(root):  # a forced push of a branch only mlpin writes: safe to repeat

@@ -37,7 +37,7 @@ class VerifyReport(BaseModel):
 def verify(ctx: StageContext, *, base: str) -> VerifyReport:
     """Check the pin change between the merge base of `base` and HEAD."""
     root, ws = ctx.root, ctx.workspace
-    merge_base = git.run_git(root, "merge-base", git.require_ref(root, base), "HEAD")
+    merge_base = git.merge_base(root, git.require_ref(root, base), "HEAD")
     changes = pin_changes(pinlog.pins_at(root, merge_base) or ProductionPins(), ws.pins)
     problems: list[Problem] = []
     others = sorted(p for p in git.changed_paths(root, base) if p != PIN_PATH)

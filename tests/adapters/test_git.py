@@ -1,0 +1,244 @@
+"""The git adapter against real repositories (and a bare `origin`) in tmp_path; fake
+`git` scripts on PATH only for what a real git cannot be made to do (hang, be absent)."""
+
+from __future__ import annotations
+
+import ast
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from pipelines.adapters import git, gitwrite
+from pipelines.core.errors import InvalidInput, OutsideSystemError
+from tests.conftest import PROJECT, commit_all
+from tests.conftest import git as sh
+
+
+def write(root: Path, path: str, text: str) -> None:
+    (root / path).parent.mkdir(parents=True, exist_ok=True)
+    (root / path).write_text(text)
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    """A repository whose main has one commit holding `pin.yaml`."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    sh(repo, "init", "-q")
+    write(repo, "pin.yaml", "v1\n")
+    commit_all(repo, "initial")
+    return repo
+
+
+@pytest.fixture
+def merged(root: Path) -> dict[str, str]:
+    """main: A -> C -> M, where M merges branch `feature` (A -> B, which changes the pin)."""
+    shas = {"A": sh(root, "rev-parse", "HEAD")}
+    sh(root, "switch", "-q", "-c", "feature")
+    write(root, "pin.yaml", "v2\n")
+    shas["B"] = commit_all(root, "feature changes the pin")
+    sh(root, "switch", "-q", "main")
+    write(root, "data/a.yaml", "a\n")
+    shas["C"] = commit_all(root, "main adds data")
+    shas["base"] = sh(root, "merge-base", "main", "feature")
+    sh(root, "merge", "-q", "--no-ff", "-m", "merge feature", "feature")
+    shas["M"] = sh(root, "rev-parse", "HEAD")
+    return shas
+
+
+@pytest.fixture
+def origin(root: Path, tmp_path: Path) -> Path:
+    """A bare `origin` holding root's main, and a second clone of it, `other`, to push from."""
+    bare = tmp_path / "origin.git"
+    sh(tmp_path, "init", "-q", "--bare", str(bare))
+    sh(root, "remote", "add", "origin", str(bare))
+    sh(root, "push", "-q", "origin", "main")
+    sh(tmp_path, "clone", "-q", str(bare), str(tmp_path / "other"))
+    return bare
+
+
+def fake_git(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, script: str) -> None:
+    """Put a `git` that runs `script` (sh) first on PATH."""
+    bin_dir = tmp_path / "fake-bin"
+    bin_dir.mkdir()
+    (bin_dir / "git").write_text(f"#!/bin/sh\n{script}\n")
+    (bin_dir / "git").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+
+
+def test_merge_base_is_where_the_branch_left_main(root: Path, merged: dict[str, str]) -> None:
+    assert git.merge_base(root, merged["B"], merged["C"]) == merged["A"]
+
+
+def test_parents_of_a_merge_commit_put_the_branch_it_landed_on_first(root: Path, merged: dict[str, str]) -> None:
+    assert git.parents(root, merged["M"]) == [merged["C"], merged["B"]]
+    assert git.first_parent(root, merged["M"]) == merged["C"]
+
+
+def test_a_root_commit_has_no_parents(root: Path, merged: dict[str, str]) -> None:
+    assert (git.parents(root, merged["A"]), git.first_parent(root, merged["A"])) == ([], None)
+
+
+def test_diff_names_lists_every_changed_path(root: Path, merged: dict[str, str]) -> None:
+    assert git.diff_names(root, merged["A"], merged["M"]) == ["data/a.yaml", "pin.yaml"]
+    assert git.diff_names(root, merged["C"], merged["M"]) == ["pin.yaml"]
+
+
+def test_last_commit_touching_names_the_merge_on_the_first_parent_line(root: Path, merged: dict[str, str]) -> None:
+    assert git.last_commit_touching(root, "pin.yaml") == merged["M"]
+    assert git.last_commit_touching(root, "pin.yaml", first_parent=False) == merged["B"]
+    assert git.last_commit_touching(root, "pin.yaml", ref=merged["C"]) == merged["A"]
+    assert git.last_commit_touching(root, "never-there.yaml") is None
+
+
+def test_path_history_is_oldest_first_with_committer(root: Path, merged: dict[str, str]) -> None:
+    history = git.path_history(root, "pin.yaml")
+    assert [c.sha for c in history] == [merged["A"], merged["M"]]
+    assert {c.committer for c in history} == {"Test User"} and history[0].time[:2] == "20"
+
+
+def test_committer_name_file_at_and_list_files(root: Path, merged: dict[str, str]) -> None:
+    assert git.committer_name(root, merged["B"]) == "Test User"
+    assert (git.file_at(root, merged["A"], "pin.yaml"), git.file_at(root, merged["B"], "pin.yaml")) == (b"v1\n", b"v2\n")
+    assert git.list_files(root, merged["M"], "data") == ["data/a.yaml"]
+    with pytest.raises(OutsideSystemError, match="data/a.yaml.* not in"):
+        git.file_at(root, merged["A"], "data/a.yaml")
+
+
+def test_push_ref_publishes_and_remote_has_branch_asks_the_remote(root: Path, origin: Path) -> None:
+    sh(root, "switch", "-q", "-c", "promote/m")
+    write(root, "pin.yaml", "v3\n")
+    head = commit_all(root, "promotion")
+    assert not git.remote_has_branch(root, "promote/m")
+    gitwrite.push_ref(root, "promote/m", "refs/heads/promote/m")
+    assert git.remote_has_branch(root, "promote/m") and not git.remote_has_branch(root, "promote")
+    assert sh(origin, "rev-parse", "refs/heads/promote/m") == head
+
+
+def test_push_ref_refuses_to_rewrite_unless_forced(root: Path, origin: Path) -> None:
+    before = sh(root, "rev-parse", "HEAD")
+    sh(root, "commit", "-q", "--amend", "-m", "rewritten")
+    with pytest.raises(OutsideSystemError, match="rejected"):
+        gitwrite.push_ref(root, "main", "main")
+    assert sh(origin, "rev-parse", "main") == before
+    gitwrite.push_ref(root, "main", "main", force=True)
+    assert sh(origin, "rev-parse", "main") == sh(root, "rev-parse", "HEAD")
+
+
+def test_fetch_branch_then_fast_forward_brings_main_up_to_origin(root: Path, origin: Path, tmp_path: Path) -> None:
+    other = tmp_path / "other"
+    write(other, "data/b.yaml", "b\n")
+    pushed = commit_all(other, "pushed elsewhere")
+    sh(other, "push", "-q", "origin", "main")
+    gitwrite.fetch_branch(root, "main")
+    gitwrite.fast_forward(root, "origin/main")
+    assert sh(root, "rev-parse", "HEAD") == pushed and (root / "data/b.yaml").exists()
+
+
+def test_fetch_branch_into_follows_a_rewritten_branch(root: Path, origin: Path, tmp_path: Path) -> None:
+    other = tmp_path / "other"
+    sh(other, "switch", "-q", "-c", "promote/m")
+    write(other, "pin.yaml", "v4\n")
+    first = commit_all(other, "promotion")
+    sh(other, "push", "-q", "origin", "promote/m")
+    gitwrite.fetch_branch(root, "promote/m", into="refs/remotes/origin/promote/m")
+    sh(other, "commit", "-q", "--amend", "-m", "promotion, rebuilt")
+    sh(other, "push", "-q", "--force", "origin", "promote/m")
+    gitwrite.fetch_branch(root, "promote/m", into="refs/remotes/origin/promote/m")
+    rebuilt = sh(other, "rev-parse", "HEAD")
+    assert rebuilt != first and gitwrite.remote_tip(root, "promote/m") == rebuilt
+
+
+def test_fast_forward_of_a_diverged_branch_asks_a_person(root: Path, origin: Path, tmp_path: Path) -> None:
+    other = tmp_path / "other"
+    write(other, "data/b.yaml", "b\n")
+    commit_all(other, "pushed elsewhere")
+    sh(other, "push", "-q", "origin", "main")
+    write(root, "data/c.yaml", "c\n")
+    mine = commit_all(root, "local only")
+    gitwrite.fetch_branch(root, "main")
+    with pytest.raises(InvalidInput, match="cannot fast-forward the checked-out branch to origin/main"):
+        gitwrite.fast_forward(root, "origin/main")
+    assert sh(root, "rev-parse", "HEAD") == mine
+
+
+def test_network_commands_never_prompt_for_credentials(root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake_git(tmp_path, monkeypatch, 'echo "prompt=${GIT_TERMINAL_PROMPT-unset}"')
+    assert git.run_git(root, "-c", "http.lowSpeedTime=30", "fetch", "origin") == "prompt=0"
+    assert git.run_git(root, "status") == "prompt=unset"
+
+
+def test_commit_file_changes_one_path_and_leaves_the_users_index(root: Path, merged: dict[str, str]) -> None:
+    write(root, "staged.txt", "mine\n")
+    sh(root, "add", "staged.txt")
+    sha = gitwrite.commit_file(root, parent=merged["A"], path="pin.yaml", content="v9\n", message="set pin")
+    assert git.parents(root, sha) == [merged["A"]] and git.diff_names(root, merged["A"], sha) == ["pin.yaml"]
+    assert git.file_at(root, sha, "pin.yaml") == b"v9\n"
+    assert sh(root, "diff", "--cached", "--name-only") == "staged.txt"
+
+
+def test_commit_file_on_a_bad_parent_reports_gits_message(root: Path) -> None:
+    with pytest.raises(OutsideSystemError, match=r"git read-tree no-such-commit failed: fatal: Not a valid object name"):
+        gitwrite.commit_file(root, parent="no-such-commit", path="pin.yaml", content="x\n", message="m")
+
+
+def test_merge_conflict_is_for_a_person_and_is_aborted(root: Path) -> None:
+    sh(root, "switch", "-q", "-c", "feature")
+    write(root, "pin.yaml", "feature\n")
+    commit_all(root, "feature")
+    sh(root, "switch", "-q", "main")
+    write(root, "pin.yaml", "main\n")
+    commit_all(root, "main")
+    with pytest.raises(InvalidInput, match="(?s)feature does not merge cleanly into main: .*CONFLICT"):
+        gitwrite.merge_branch(root, head="feature", base="main", message="merge")
+    assert not (root / ".git" / "MERGE_HEAD").exists() and not git.is_dirty(root)
+
+
+def test_a_missing_git_binary_is_an_outside_failure(root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    for call in (lambda: git.head_commit(root), lambda: git.is_dirty(root),
+                 lambda: gitwrite.commit_file(root, parent="HEAD", path="p", content="x", message="m")):
+        with pytest.raises(OutsideSystemError, match="^git: the git command is not installed$"):
+            call()
+
+
+def test_a_missing_folder_is_named(tmp_path: Path) -> None:
+    with pytest.raises(OutsideSystemError, match="cannot run git in .*nowhere"):
+        git.head_commit(tmp_path / "nowhere")
+
+
+@pytest.mark.parametrize(
+    ("call", "constant", "expected"),
+    [
+        (lambda root: git.is_dirty(root), "LOCAL_TIMEOUT_S", "git status --porcelain failed: timed out after 0.3 s"),
+        (lambda root: git.remote_has_branch(root, "main"), "NETWORK_TIMEOUT_S",
+         "git ls-remote --heads origin refs/heads/main failed: timed out after 0.3 s"),
+    ],
+    ids=["local", "network"],
+)
+def test_a_hung_git_times_out_with_the_command_named(root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                     call, constant: str, expected: str) -> None:
+    # sleep runs as a child of the script, holding the pipes, like git-remote-https would.
+    fake_git(tmp_path, monkeypatch, "sleep 30; echo late")
+    monkeypatch.setattr(git, constant, 0.3)
+    started = time.monotonic()
+    with pytest.raises(OutsideSystemError, match=expected):
+        call(root)
+    assert time.monotonic() - started < 10
+
+
+def test_no_stage_runs_git_itself() -> None:
+    banned = {"run_git", "git_bytes", "_run", "subprocess"}
+    found = []
+    for path in sorted((PROJECT / "pipelines" / "stages").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = {a.name.split(".")[0] for a in node.names} if isinstance(node, (ast.Import, ast.ImportFrom)) else set()
+            names |= {node.module.split(".")[0]} if isinstance(node, ast.ImportFrom) and node.module else set()
+            names |= {node.attr} if isinstance(node, ast.Attribute) else set()
+            names |= {node.id} if isinstance(node, ast.Name) else set()
+            found += [f"{path.name}:{node.lineno} {name}" for name in names & banned]
+    assert found == []
