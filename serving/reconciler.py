@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from pipelines.adapters.modelstore import ModelStore
-from pipelines.adapters.pinsource import PinSnapshot, PinSource
+from pipelines.adapters.pinreader import PinDocument, PinReader
 from pipelines.adapters.yamlfile import parse_yaml, validate
 from pipelines.core.errors import ArtifactMismatch, ConfigError, MlpinError, NotFound, OutsideSystemError
 from pipelines.core.schemas import PinnedModel, ProductionPins
@@ -43,8 +43,8 @@ def utcnow() -> datetime:
 class Reconciler:
     """Owns the statuses; converges the slots to the pin, one pass at a time."""
 
-    def __init__(self, *, source: PinSource, source_name: str, store: ModelStore, slots: Slots, clock: Callable[[], datetime] = utcnow) -> None:
-        self.source, self.store, self.slots, self.clock = source, store, slots, clock
+    def __init__(self, *, reader: PinReader, source_name: str, store: ModelStore, slots: Slots, clock: Callable[[], datetime] = utcnow) -> None:
+        self.reader, self.store, self.slots, self.clock = reader, store, slots, clock
         self.pin = PinStatus(source=source_name)
         self.statuses: dict[str, ModelStatus] = {}
         self.pinned: ProductionPins | None = None  # the last pin that parsed
@@ -60,32 +60,32 @@ class Reconciler:
         """One full pass; never raises for anything the pin, registry or model does."""
         with self._pass:
             try:
-                snapshot, pins = self._read_pin()
+                document, pins = self._read_pin()
             except PinFailure as failure:
                 self._pin_failed(failure)
                 return
-            self.pin = observe_pin(self.pin, condition="Ready", reason="Synced", message=f"read {snapshot.path}", revision=snapshot.revision, now=self.clock())
+            self.pin = observe_pin(self.pin, condition="Ready", reason="Synced", message=f"read {document.path}", revision=document.revision, now=self.clock())
             self.pinned = pins
             for action in plan_sync(pins, self.slots.live()):
-                self._apply(action, revision=snapshot.revision)
+                self._apply(action, revision=document.revision)
             # a model unpinned before it ever went live has no slot to remove: drop its status too
             self.statuses = {k: v for k, v in self.statuses.items() if k in pins.models}
 
-    def _read_pin(self) -> tuple[PinSnapshot, ProductionPins]:
+    def _read_pin(self) -> tuple[PinDocument, ProductionPins]:
         try:
-            snapshot = self.source.read()
+            document = self.reader.read()
         except OutsideSystemError as exc:
             raise PinFailure("PinUnavailable", exc.message) from exc
-        except Exception as exc:  # e.g. a connection error the source did not translate
+        except Exception as exc:  # e.g. a connection error the reader did not translate
             raise PinFailure("PinUnavailable", f"reading the pin failed: {type(exc).__name__}: {exc}") from exc
         try:
-            data = parse_yaml(snapshot.text, snapshot.path)
+            data = parse_yaml(document.text, document.path)
         except ConfigError as exc:
-            raise PinFailure("InvalidYaml", _one_line(exc), revision=snapshot.revision) from exc
+            raise PinFailure("InvalidYaml", _one_line(exc), revision=document.revision) from exc
         try:
-            return snapshot, validate(data, snapshot.path, ProductionPins)
+            return document, validate(data, document.path, ProductionPins)
         except ConfigError as exc:
-            raise PinFailure("SchemaViolation", _one_line(exc), revision=snapshot.revision) from exc
+            raise PinFailure("SchemaViolation", _one_line(exc), revision=document.revision) from exc
 
     def _pin_failed(self, failure: PinFailure) -> None:
         now = self.clock()

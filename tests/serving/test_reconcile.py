@@ -139,7 +139,7 @@ def test_several_models_are_served_by_name(server_on_v1: Running, trained: Train
 def test_a_pin_read_through_the_github_contents_api(trained: Trained, tmp_path: Path) -> None:
     import yaml
 
-    from tests.adapters.test_pinsource import FakeGitHubWithFiles
+    from tests.adapters.test_pinreader import FakeGitHubWithFiles
 
     def pinned(label: str) -> str:
         return yaml.safe_dump({"schema_version": 1, "models": {MODEL: trained.entries[label]}})
@@ -192,7 +192,7 @@ def test_a_source_that_raises_something_unexpected_is_pin_unavailable() -> None:
         def read(self):
             raise requests.ConnectionError("connection refused")
 
-    reconciler = Reconciler(source=Unreachable(), source_name="github acme/models", store=None, slots=Slots())
+    reconciler = Reconciler(reader=Unreachable(), source_name="github acme/models", store=None, slots=Slots())
     reconciler.reconcile()
     assert (reconciler.pin.condition, reconciler.pin.reason) == ("Stalled", "PinUnavailable")
     assert "ConnectionError" in reconciler.pin.message
