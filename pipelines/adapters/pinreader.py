@@ -103,13 +103,17 @@ class GitHubPinReader:
     def read(self) -> PinDocument:
         """The branch's tip commit, then the pin's content at exactly that commit."""
         from github import GithubException
+        from requests import RequestException
 
+        where = f"{self.pin_path} on {self.repository}@{self.branch}"
         try:
             repo = self._client.get_repo(self.repository)  # not lazy: a lazy repo answers get_commit without asking
             commit = repo.get_commit(self.branch).sha
             content = repo.get_contents(self.pin_path, ref=commit)
         except GithubException as exc:
-            raise OutsideSystemError("github", f"reading {self.pin_path} on {self.repository}@{self.branch} failed: {exc.status} {_message(exc)}") from None
+            raise OutsideSystemError("github", f"reading {where} failed: {exc.status} {_message(exc)}") from None
+        except RequestException as exc:  # PyGithub lets connection errors and timeouts through untranslated
+            raise OutsideSystemError("github", f"reading {where} failed: {type(exc).__name__}") from None
         if isinstance(content, list):
             raise OutsideSystemError("github", f"{self.pin_path} on {self.repository} is a folder, not the pin file")
         text = content.decoded_content.decode("utf-8", errors="replace")

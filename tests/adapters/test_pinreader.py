@@ -127,3 +127,11 @@ def test_github_reader_failures_are_outside_failures(github_files: FakeGitHubWit
     with pytest.raises(OutsideSystemError, match=expected) as err:
         github_reader(github_files, token=token, branch=branch).read()
     assert err.value.system == "github"
+
+
+def test_an_unreachable_github_is_an_outside_failure(github_files: FakeGitHubWithFiles) -> None:
+    reader = github_reader(github_files)
+    github_files.stop()
+    with pytest.raises(OutsideSystemError, match="ConnectionError") as err:
+        reader.read()
+    assert err.value.system == "github"
