@@ -61,7 +61,9 @@ def build_service(settings: ServingSettings) -> Service:
         os.environ.setdefault(name, value)
     slots = Slots()
     store = ModelStore(Registry(settings.registry_root.resolve()), settings.cache_dir)
-    reconciler = Reconciler(reader=pin_reader(settings), source_name=source_name(settings), store=store, slots=slots)
+    # the shortest wait between passes: a first retryable failure is tried again on the next poll
+    retry_base_s = settings.poll_interval_s * (1 - settings.poll_jitter)
+    reconciler = Reconciler(reader=pin_reader(settings), source_name=source_name(settings), store=store, slots=slots, retry_base_s=retry_base_s)
     loop = ReconcileLoop(reconciler, interval_s=settings.poll_interval_s, jitter=settings.poll_jitter)
     log = PredictionLog(Path(settings.log_dir), max_bytes=settings.log_max_bytes, max_age_s=settings.log_max_age_s)
     metrics = Metrics(slots)

@@ -61,5 +61,5 @@ async def reconcile(request: Request, service: ServiceDep) -> JSONResponse:
     expected = f"Bearer {token.get_secret_value()}".encode()
     if not hmac.compare_digest(request.headers.get("authorization", "").encode(), expected):
         raise HTTPException(status_code=401, detail="missing or invalid bearer token")
-    await asyncio.to_thread(service.reconciler.reconcile)
+    await asyncio.to_thread(service.reconciler.reconcile, manual=True)  # an operator asked: skip backoffs
     return JSONResponse(status(service))
