@@ -1,4 +1,4 @@
-"""Request plumbing shared by the routes: bounded bodies, JSON, request ids, webhook HMAC.
+"""Request plumbing shared by the routes: bounded bodies, JSON, request ids.
 
 The body limit is enforced while reading, so a client that lies about (or omits)
 Content-Length still cannot make the process buffer more than the limit.
@@ -6,8 +6,6 @@ Content-Length still cannot make the process buffer more than the limit.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import re
 import uuid
@@ -53,15 +51,3 @@ def request_id(request: Request) -> str:
     """The caller's X-Request-Id when it is a sane token, else a fresh one."""
     given = request.headers.get("x-request-id", "")
     return given if REQUEST_ID.match(given) else uuid.uuid4().hex
-
-
-def signature_ok(secret: bytes, body: bytes, header: str | None) -> bool:
-    """Whether `header` is GitHub's X-Hub-Signature-256 of `body` under `secret` (constant time)."""
-    if not header or not header.startswith("sha256="):
-        return False
-    return hmac.compare_digest(sign(secret, body).encode(), header.encode())
-
-
-def sign(secret: bytes, body: bytes) -> str:
-    """The X-Hub-Signature-256 value for `body` (what GitHub and `mlpin deploy` send)."""
-    return "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()

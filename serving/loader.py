@@ -1,7 +1,8 @@
 """Loading a verified model folder and smoke-testing it before it may serve.
 
 Only ever called with a folder whose sha256 the model store has just checked. A load
-error and a smoke-test failure are different errors, so the status says which step broke.
+error and a smoke-test failure are different reasons, so the status says which step
+broke; both are terminal: the same verified bytes fail the same way on every try.
 """
 
 from __future__ import annotations
@@ -12,15 +13,22 @@ from pathlib import Path
 
 from pipelines.core.inputs import InputColumn, check_records
 from pipelines.core.lineage import tag
+from serving.failures import ReconcileFailure
 from serving.slot import LiveModel
 
 
-class LoadFailed(Exception):
+class LoadFailed(ReconcileFailure):
     """The verified folder could not be turned into a model (unpickling, MLmodel, signature)."""
 
+    def __init__(self, message: str) -> None:
+        super().__init__("LoadFailed", message, terminal=True)
 
-class SmokeTestFailed(Exception):
+
+class SmokeTestFailed(ReconcileFailure):
     """The model loaded but did not answer its own logged input example sensibly."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("SmokeTestFailed", message, terminal=True)
 
 
 def load(path: Path, *, name: str, version: int, artifact_sha256: str, tags: dict[str, str], now: datetime) -> LiveModel:

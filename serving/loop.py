@@ -2,7 +2,8 @@
 
 Jitter keeps N replicas from hitting git and the registry in lockstep. Passes run in a
 worker thread (git, MLflow and unpickling block); the reconciler's own lock keeps them
-one at a time, also against `POST /reconcile`.
+one at a time, also against `POST /reconcile`. A pass started by a trigger is a manual
+one: retryable failures are tried at once instead of waiting out their backoff.
 """
 
 from __future__ import annotations
@@ -54,11 +55,20 @@ class ReconcileLoop:
 
     async def _run(self) -> None:
         assert self._wake is not None
+        manual = False
         while True:
             self._wake.clear()  # a trigger during the pass below causes one more pass
             try:
-                await asyncio.to_thread(self.reconciler.reconcile)
+                await asyncio.to_thread(self.reconciler.reconcile, manual=manual)
             except Exception:  # a bug must not end reconciling for the process's lifetime
                 log.exception("reconcile pass failed unexpectedly")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=next_delay(self.interval_s, self.jitter, self.draw()))
+            manual = await self._wait()
+
+    async def _wait(self) -> bool:
+        """Wait out the jittered interval; True when a trigger cut it short (the next pass skips backoffs)."""
+        assert self._wake is not None
+        try:
+            await asyncio.wait_for(self._wake.wait(), timeout=next_delay(self.interval_s, self.jitter, self.draw()))
+        except TimeoutError:
+            return False
+        return True

@@ -1,5 +1,5 @@
-"""`GET /`: one HTML page with each model's live and desired version, pin commit and
-condition, and a form that sends a prediction.
+"""`GET /`: one HTML page with each model's live and desired version, pin commit,
+condition and reason (with when a failure is tried again), and a form that sends a prediction.
 
 Rendered on the server from the same data as /status and /models, every value escaped;
 the only script posts the form's JSON to /predict/{model} and shows the answer.
@@ -33,7 +33,7 @@ def render_page(status: dict, models: list[dict]) -> str:
     return (
         f"<!doctype html><html lang=en><head><meta charset=utf-8><title>mlpin serving</title><style>{STYLE}</style></head><body>"
         f"<h1>mlpin serving</h1><p>pin: {escape(pin['source'])} at <code>{escape(_short(pin['revision']))}</code> "
-        f"— <span class=\"{escape(pin['condition'])}\">{escape(pin['condition'])}</span> {escape(pin['message'])}</p>"
+        f"— <span class=\"{escape(pin['condition'])}\">{escape(pin['condition'])}</span> {escape(pin['message'] + _retry(pin))}</p>"
         "<table><thead><tr><th>model</th><th>live</th><th>desired</th><th>pin commit</th><th>condition</th><th>reason</th></tr></thead>"
         f"<tbody>{rows}</tbody></table><h2>Predict</h2>{forms}<script>{SCRIPT}</script></body></html>"
     )
@@ -42,9 +42,16 @@ def render_page(status: dict, models: list[dict]) -> str:
 def _row(s: dict) -> str:
     cells = [s["model"], _version(s["live_version"]), _version(s["desired_version"]), _short(s["pin_revision"])]
     condition = escape(s["condition"])
-    reason = f"{s['reason']}: {s['message']}" if s["message"] else s["reason"]
+    reason = (f"{s['reason']}: {s['message']}" if s["message"] else s["reason"]) + _retry(s)
     tds = "".join(f"<td>{escape(c)}</td>" for c in cells)
     return f'<tr data-model="{escape(s["model"])}">{tds}<td class="{condition}">{condition}</td><td>{escape(reason)}</td></tr>'
+
+
+def _retry(s: dict) -> str:
+    """When a failure is tried again: at a time (retryable), or once the pin changes (terminal)."""
+    if s.get("terminal"):
+        return " (not retried until the pin changes)"
+    return f" (next try {s['next_attempt_at']})" if s.get("next_attempt_at") else ""
 
 
 def _form(model: dict) -> str:

@@ -1,9 +1,12 @@
 """One reconcile pass: read the pin, plan, and bring each model's slot to its pin.
 
-Steps per model: fetch (registry lookup, download, sha256 check) -> load -> smoke test
--> swap. Any step may stop that model's pass; the slot then keeps its last good model
-and the status says Stalled with the reason. Statuses are always written at the end of
-a step, and one pass runs at a time. Scheduling lives in `serving.loop`.
+Steps (`serving.steps`): read the pin -> parse it; per model fetch -> load -> smoke test
+-> swap. Any step may stop that model's pass with a failure that carries its reason;
+the slot then keeps its last good model and the status says Stalled with the reason.
+Whether a failed step runs again this pass is `pipelines.core.retry`'s decision: a
+terminal failure waits for the pin to change, a retryable one backs off unless an
+operator asked for the pass. Statuses are written at the end of every step, and one
+pass runs at a time. Scheduling lives in `serving.loop`.
 """
 
 from __future__ import annotations
@@ -13,26 +16,15 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from pipelines.adapters.modelstore import ModelStore
-from pipelines.adapters.pinsource import PinSnapshot, PinSource
-from pipelines.adapters.yamlfile import parse_yaml, validate
-from pipelines.core.errors import ArtifactMismatch, ConfigError, MlpinError, NotFound, OutsideSystemError
-from pipelines.core.schemas import PinnedModel, ProductionPins
+from pipelines.adapters.pinreader import PinReader
+from pipelines.core.retry import PIN_READ, Failure, attempt_key, record_failure, should_attempt
+from pipelines.core.schemas import ProductionPins
 from pipelines.core.sync import ModelStatus, Observation, PinStatus, Reason, SyncAction, not_ready, observe, observe_pin, plan_sync, settled
-from serving.loader import LoadFailed, SmokeTestFailed, load, smoke_test
-from serving.slot import LiveModel, Slots
+from serving.failures import ReconcileFailure
+from serving.slot import Slots
+from serving.steps import parse_pin, prepare, read_pin
 
-FAILURE_REASONS: list[tuple[type[BaseException], Reason]] = [
-    (NotFound, "UnknownVersion"), (ArtifactMismatch, "DigestMismatch"), (LoadFailed, "LoadFailed"),
-    (SmokeTestFailed, "SmokeTestFailed"), (OutsideSystemError, "RegistryUnreachable"),
-]
-
-
-class PinFailure(Exception):
-    """The pin could not be read or parsed; no model changes this pass."""
-
-    def __init__(self, reason: Reason, message: str, *, revision: str | None = None) -> None:
-        super().__init__(message)
-        self.reason, self.message, self.revision = reason, message, revision
+PIN = ""  # the pin's own entry in `failed` and in the failure metric's model label
 
 
 def utcnow() -> datetime:
@@ -43,10 +35,13 @@ def utcnow() -> datetime:
 class Reconciler:
     """Owns the statuses; converges the slots to the pin, one pass at a time."""
 
-    def __init__(self, *, source: PinSource, source_name: str, store: ModelStore, slots: Slots, clock: Callable[[], datetime] = utcnow) -> None:
-        self.source, self.store, self.slots, self.clock = source, store, slots, clock
+    def __init__(self, *, reader: PinReader, source_name: str, store: ModelStore, slots: Slots,
+                 clock: Callable[[], datetime] = utcnow, retry_base_s: float = 15.0) -> None:
+        self.reader, self.store, self.slots, self.clock = reader, store, slots, clock
+        self.retry_base_s = retry_base_s  # the first backoff of a retryable failure (see pipelines.core.retry)
         self.pin = PinStatus(source=source_name)
         self.statuses: dict[str, ModelStatus] = {}
+        self.failed: dict[str, Failure] = {}  # the last failure per model ("" for the pin) until it succeeds
         self.pinned: ProductionPins | None = None  # the last pin that parsed
         self.failures: list[Callable[[str, Reason], None]] = []  # observers, e.g. metrics
         self.swaps: list[Callable[[str, int], None]] = []
@@ -56,78 +51,92 @@ class Reconciler:
         """Why this replica cannot answer yet: unread pin, or pinned models with nothing live."""
         return ["pin"] if self.pinned is None else not_ready(self.statuses.values())
 
-    def reconcile(self) -> None:
-        """One full pass; never raises for anything the pin, registry or model does."""
+    def reconcile(self, *, manual: bool = False) -> None:
+        """One full pass; never raises. `manual`: an operator asked, so backoffs are skipped."""
         with self._pass:
-            try:
-                snapshot, pins = self._read_pin()
-            except PinFailure as failure:
-                self._pin_failed(failure)
+            read = self._read_pin(manual=manual)
+            if read is None:
                 return
-            self.pin = observe_pin(self.pin, condition="Ready", reason="Synced", message=f"read {snapshot.path}", revision=snapshot.revision, now=self.clock())
+            pins, revision = read
             self.pinned = pins
             for action in plan_sync(pins, self.slots.live()):
-                self._apply(action, revision=snapshot.revision)
+                self._apply(action, revision=revision, manual=manual)
             # a model unpinned before it ever went live has no slot to remove: drop its status too
             self.statuses = {k: v for k, v in self.statuses.items() if k in pins.models}
+            self.failed = {k: v for k, v in self.failed.items() if k in pins.models}
 
-    def _read_pin(self) -> tuple[PinSnapshot, ProductionPins]:
+    def _read_pin(self, *, manual: bool) -> tuple[ProductionPins, str] | None:
+        """The parsed pin and its revision; None when it failed or is not due (its status says why)."""
+        if not self._due(PIN, PIN_READ, manual=manual):
+            return None
         try:
-            snapshot = self.source.read()
-        except OutsideSystemError as exc:
-            raise PinFailure("PinUnavailable", exc.message) from exc
-        except Exception as exc:  # e.g. a connection error the source did not translate
-            raise PinFailure("PinUnavailable", f"reading the pin failed: {type(exc).__name__}: {exc}") from exc
+            document = read_pin(self.reader)
+        except ReconcileFailure as failure:
+            self._pin_failed(failure, key=PIN_READ, revision=None)
+            return None
+        if not self._due(PIN, document.revision, manual=manual):
+            return None  # this revision failed for good before; parsing it again changes nothing
         try:
-            data = parse_yaml(snapshot.text, snapshot.path)
-        except ConfigError as exc:
-            raise PinFailure("InvalidYaml", _one_line(exc), revision=snapshot.revision) from exc
-        try:
-            return snapshot, validate(data, snapshot.path, ProductionPins)
-        except ConfigError as exc:
-            raise PinFailure("SchemaViolation", _one_line(exc), revision=snapshot.revision) from exc
+            pins = parse_pin(document)
+        except ReconcileFailure as failure:
+            self._pin_failed(failure, key=document.revision, revision=document.revision)
+            return None
+        self.failed.pop(PIN, None)
+        self.pin = observe_pin(self.pin, condition="Ready", reason="Synced", message=f"read {document.path}", revision=document.revision, now=self.clock())
+        return pins, document.revision
 
-    def _pin_failed(self, failure: PinFailure) -> None:
+    def _pin_failed(self, failure: ReconcileFailure, *, key: str, revision: str | None) -> None:
         now = self.clock()
-        self.pin = observe_pin(self.pin, condition="Stalled", reason=failure.reason, message=failure.message, revision=failure.revision, now=now)
+        memo = self._remember(PIN, failure, key=key, now=now)
+        self.pin = observe_pin(self.pin, condition="Stalled", reason=failure.reason, message=failure.message, revision=revision,
+                               now=now, next_attempt_at=memo.next_attempt_at)
         for name, status in list(self.statuses.items()):
             kept = status.model_dump(exclude={"model", "last_transition_time"})
-            seen = Observation.model_validate({**kept, "condition": "Stalled", "reason": failure.reason, "message": failure.message})
-            self._record(name, seen, now=now)
-        self._notify_failure("", failure.reason)
+            self._record(name, Observation.model_validate({**kept, **_stalled(memo)}), now=now)
+        self._notify_failure(PIN, failure.reason)
 
-    def _apply(self, action: SyncAction, *, revision: str) -> None:
+    def _apply(self, action: SyncAction, *, revision: str, manual: bool) -> None:
+        if action.kind == "load":
+            self._load(action, revision=revision, manual=manual)
+            return
+        self.failed.pop(action.model, None)  # nothing to load: an earlier failure no longer applies
         if action.kind == "remove":
             self.slots.remove(action.model)
             self.statuses = {k: v for k, v in self.statuses.items() if k != action.model}
-        elif action.kind == "load":
-            self._load(action, revision=revision)
         else:
             self._record(action.model, settled(action, revision=revision))
 
-    def _load(self, action: SyncAction, *, revision: str) -> None:
-        pin = action.pin
+    def _load(self, action: SyncAction, *, revision: str, manual: bool) -> None:
+        name, pin = action.model, action.pin
         assert pin is not None
+        key = attempt_key(revision, pin)
         base = {"desired_version": pin.version, "live_version": action.live.version if action.live else None, "pin_revision": revision}
-        self._record(action.model, Observation(condition="Reconciling", reason="Progressing", message=f"loading v{pin.version}", **base))
-        try:
-            model = self._prepare(action.model, pin)
-        except Exception as exc:  # any failure keeps the last good model; the reason says which step
-            reason = failure_reason(exc)
-            self._record(action.model, Observation(condition="Stalled", reason=reason, message=_message(exc), **base))
-            self._notify_failure(action.model, reason)
+        last = self.failed.get(name)
+        if last is not None and not should_attempt(last, key=key, now=self.clock(), manual=manual):
+            self._record(name, Observation(**base, **_stalled(last)))  # e.g. after a pin outage overwrote the reason
             return
+        self._record(name, Observation(condition="Reconciling", reason="Progressing", message=f"loading v{pin.version}", **base))
+        try:
+            model = prepare(self.store, name, pin, now=self.clock())
+        except ReconcileFailure as failure:  # the slot keeps its last good model
+            memo = self._remember(name, failure, key=key, now=self.clock())
+            self._record(name, Observation(**base, **_stalled(memo)))
+            self._notify_failure(name, failure.reason)
+            return
+        self.failed.pop(name, None)
         self.slots.swap(model)
-        self._record(action.model, Observation(condition="Ready", reason="Synced", message=f"serving v{pin.version}", **{**base, "live_version": pin.version}))
+        self._record(name, Observation(condition="Ready", reason="Synced", message=f"serving v{pin.version}", **{**base, "live_version": pin.version}))
         for observer in self.swaps:
-            observer(action.model, pin.version)
+            observer(name, pin.version)
 
-    def _prepare(self, name: str, pin: PinnedModel) -> LiveModel:
-        """fetch (digest verified) -> load -> smoke test; raises from the step that failed."""
-        fetched = self.store.fetch(name, pin.version, expected_sha256=pin.artifact_sha256)
-        model = load(fetched.path, name=name, version=pin.version, artifact_sha256=pin.artifact_sha256, tags=fetched.tags, now=self.clock())
-        smoke_test(model)
-        return model
+    def _due(self, name: str, key: str, *, manual: bool) -> bool:
+        return should_attempt(self.failed.get(name), key=key, now=self.clock(), manual=manual)
+
+    def _remember(self, name: str, failure: ReconcileFailure, *, key: str, now: datetime) -> Failure:
+        memo = record_failure(self.failed.get(name), reason=failure.reason, message=failure.message, terminal=failure.terminal,
+                              key=key, now=now, base_s=self.retry_base_s)
+        self.failed[name] = memo  # only passes read `failed`, under the pass lock
+        return memo
 
     def _record(self, model: str, seen: Observation, *, now: datetime | None = None) -> None:
         # Copy on write: HTTP handlers read `statuses` from other threads without a lock.
@@ -139,14 +148,7 @@ class Reconciler:
             observer(model, reason)
 
 
-def failure_reason(exc: BaseException) -> Reason:
-    """The status reason for an exception raised while fetching, loading or smoke-testing."""
-    return next((reason for kind, reason in FAILURE_REASONS if isinstance(exc, kind)), "RegistryUnreachable")
-
-
-def _message(exc: BaseException) -> str:
-    return exc.message if isinstance(exc, MlpinError) else str(exc)
-
-
-def _one_line(exc: ConfigError) -> str:
-    return "; ".join(line.strip(" -") for line in exc.lines())
+def _stalled(failure: Failure) -> dict:
+    """The status fields of a remembered failure: Stalled, why, and when (or whether) it is tried again."""
+    return {"condition": "Stalled", "reason": failure.reason, "message": failure.message,
+            "terminal": failure.terminal, "next_attempt_at": failure.next_attempt_at}

@@ -1,7 +1,7 @@
 """Wiring: the parts of one serving process, built from settings (never at import).
 
 Routes reach these through `request.app.state.service`; tests may build a Service
-with other parts (a file pin source, another cache) and hand it to `create_app`.
+with other parts (a file pin reader, another cache) and hand it to `create_app`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from fastapi import Depends, Request
 
 from pipelines.adapters.logsink import PredictionLog
 from pipelines.adapters.modelstore import ModelStore
-from pipelines.adapters.pinsource import FilePinSource, GitHubPinSource, GitPinSource, PinSource, redacted
+from pipelines.adapters.pinreader import FilePinReader, GitHubPinReader, GitPinReader, PinReader, redacted
 from serving.batching import Batcher
 from serving.loop import ReconcileLoop
 from serving.metrics import Metrics
@@ -61,7 +61,9 @@ def build_service(settings: ServingSettings) -> Service:
         os.environ.setdefault(name, value)
     slots = Slots()
     store = ModelStore(Registry(settings.registry_root.resolve()), settings.cache_dir)
-    reconciler = Reconciler(source=pin_source(settings), source_name=source_name(settings), store=store, slots=slots)
+    # the shortest wait between passes: a first retryable failure is tried again on the next poll
+    retry_base_s = settings.poll_interval_s * (1 - settings.poll_jitter)
+    reconciler = Reconciler(reader=pin_reader(settings), source_name=source_name(settings), store=store, slots=slots, retry_base_s=retry_base_s)
     loop = ReconcileLoop(reconciler, interval_s=settings.poll_interval_s, jitter=settings.poll_jitter)
     log = PredictionLog(Path(settings.log_dir), max_bytes=settings.log_max_bytes, max_age_s=settings.log_max_age_s)
     metrics = Metrics(slots)
@@ -71,14 +73,14 @@ def build_service(settings: ServingSettings) -> Service:
     return Service(settings=settings, slots=slots, reconciler=reconciler, loop=loop, predictions=log, metrics=metrics, shipper=shipper)
 
 
-def pin_source(settings: ServingSettings) -> PinSource:
-    """The pin source the settings name."""
+def pin_reader(settings: ServingSettings) -> PinReader:
+    """The reader of the pin source the settings name."""
     if settings.pin_source == "file":
-        return FilePinSource(Path(settings.pin_uri))
+        return FilePinReader(Path(settings.pin_uri))
     if settings.pin_source == "github":
         token = settings.github_token.get_secret_value() if settings.github_token else None
-        return GitHubPinSource(settings.pin_uri, branch=settings.branch, pin_path=settings.pin_path, token=token, base_url=settings.github_api_url)
-    return GitPinSource(settings.pin_uri, branch=settings.branch, pin_path=settings.pin_path, mirror_path=settings.work_dir / "pin.git")
+        return GitHubPinReader(settings.pin_uri, branch=settings.branch, pin_path=settings.pin_path, token=token, base_url=settings.github_api_url)
+    return GitPinReader(settings.pin_uri, branch=settings.branch, pin_path=settings.pin_path, mirror_path=settings.work_dir / "pin.git")
 
 
 def source_name(settings: ServingSettings) -> str:

@@ -7,21 +7,16 @@ also polls, so a failed call is reported, not fatal.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
 
+from pipelines.core.signing import sign
+
 URL_VARIABLE = "MLPIN_DEPLOY_WEBHOOK_URL"
 SECRET_VARIABLE = "MLPIN_WEBHOOK_SECRET"
 TIMEOUT_S = 10
-
-
-def signature(secret: str, body: bytes) -> str:
-    """The `X-Hub-Signature-256` value of `body`."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
 def notify(environ: Mapping[str, str], *, event: dict) -> str:
@@ -34,7 +29,7 @@ def notify(environ: Mapping[str, str], *, event: dict) -> str:
         return f"not sent: {URL_VARIABLE} is set but {SECRET_VARIABLE} is not; serving rejects unsigned calls"
     body = json.dumps(event, sort_keys=True).encode()
     request = urllib.request.Request(url, data=body, method="POST", headers={
-        "Content-Type": "application/json", "X-Mlpin-Event": "deploy", "X-Hub-Signature-256": signature(secret, body),
+        "Content-Type": "application/json", "X-Mlpin-Event": "deploy", "X-Hub-Signature-256": sign(secret, body),
     })
     try:
         with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:

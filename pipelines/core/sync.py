@@ -16,10 +16,11 @@ from pipelines.core.schemas import PinnedModel, ProductionPins
 
 Condition = Literal["Ready", "Reconciling", "Stalled"]
 ActionKind = Literal["load", "keep", "suspended", "remove"]
-# Why a model is in its condition; failure reasons are also metric labels.
+# Why a model is in its condition; failure reasons are also metric labels. InternalError
+# is a bug in serving (its log has the traceback), never an outside system's failure.
 Reason = Literal[
     "Synced", "Suspended", "Progressing", "InvalidYaml", "SchemaViolation", "PinUnavailable",
-    "UnknownVersion", "DigestMismatch", "LoadFailed", "SmokeTestFailed", "RegistryUnreachable",
+    "UnknownVersion", "DigestMismatch", "LoadFailed", "SmokeTestFailed", "RegistryUnreachable", "InternalError",
 ]
 
 
@@ -68,6 +69,8 @@ class Observation(BaseModel):
     live_version: int | None = None
     pin_revision: str | None = None
     suspended: bool = False
+    terminal: bool = False  # a failure not tried again until the pin changes
+    next_attempt_at: datetime | None = None  # a retryable failure: when the next pass may try again
 
 
 class ModelStatus(Observation):
@@ -87,6 +90,7 @@ class PinStatus(BaseModel):
     message: str = "not read yet"
     last_transition_time: datetime | None = None
     checked_at: datetime | None = None
+    next_attempt_at: datetime | None = None
 
 
 def observe(model: str, previous: ModelStatus | None, seen: Observation, *, now: datetime) -> ModelStatus:
@@ -94,11 +98,14 @@ def observe(model: str, previous: ModelStatus | None, seen: Observation, *, now:
     return ModelStatus(model=model, last_transition_time=_since(previous, seen.condition, now), **seen.model_dump())
 
 
-def observe_pin(previous: PinStatus, *, condition: Condition, reason: Reason, message: str, revision: str | None, now: datetime) -> PinStatus:
+def observe_pin(
+    previous: PinStatus, *, condition: Condition, reason: Reason, message: str, revision: str | None, now: datetime,
+    next_attempt_at: datetime | None = None,
+) -> PinStatus:
     """The pin's status after a read; a failed read keeps the last good revision."""
     return previous.model_copy(update={
         "condition": condition, "reason": reason, "message": message, "revision": revision or previous.revision,
-        "last_transition_time": _since(previous, condition, now), "checked_at": now,
+        "last_transition_time": _since(previous, condition, now), "checked_at": now, "next_attempt_at": next_attempt_at,
     })
 
 

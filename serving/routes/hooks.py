@@ -14,7 +14,8 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse
 
-from serving.http import read_body, signature_ok
+from pipelines.core.signing import signature_ok
+from serving.http import read_body
 from serving.routes.status import status
 from serving.service import ServiceDep
 
@@ -31,7 +32,7 @@ async def webhook(request: Request, service: ServiceDep) -> Any:
     if secret is None:
         raise HTTPException(status_code=404, detail="the webhook is disabled: set MLPIN_WEBHOOK_SECRET")
     body = await read_body(request, limit=service.settings.body_limit_bytes)
-    if not signature_ok(secret.get_secret_value().encode(), body, request.headers.get("x-hub-signature-256")):
+    if not signature_ok(secret.get_secret_value(), body, request.headers.get("x-hub-signature-256")):
         raise HTTPException(status_code=401, detail="missing or invalid X-Hub-Signature-256")
     event = request.headers.get("x-github-event")
     if event is not None and event != "push":
@@ -60,5 +61,5 @@ async def reconcile(request: Request, service: ServiceDep) -> JSONResponse:
     expected = f"Bearer {token.get_secret_value()}".encode()
     if not hmac.compare_digest(request.headers.get("authorization", "").encode(), expected):
         raise HTTPException(status_code=401, detail="missing or invalid bearer token")
-    await asyncio.to_thread(service.reconciler.reconcile)
+    await asyncio.to_thread(service.reconciler.reconcile, manual=True)  # an operator asked: skip backoffs
     return JSONResponse(status(service))

@@ -79,3 +79,11 @@ def test_a_failed_pin_read_keeps_the_last_good_revision() -> None:
     bad = observe_pin(good, condition="Stalled", reason="InvalidYaml", message="line 2", revision=None, now=T0 + timedelta(seconds=5))
     assert (good.revision, good.last_transition_time) == ("abc", T0)
     assert (bad.revision, bad.reason, bad.last_transition_time) == ("abc", "InvalidYaml", T0 + timedelta(seconds=5))
+
+
+def test_a_pin_read_that_backs_off_says_when_it_is_tried_again_until_one_succeeds() -> None:
+    start = PinStatus(source="git main")
+    retry_at = T0 + timedelta(seconds=15)
+    down = observe_pin(start, condition="Stalled", reason="PinUnavailable", message="git: timeout", revision=None, now=T0, next_attempt_at=retry_at)
+    back = observe_pin(down, condition="Ready", reason="Synced", message="", revision="abc", now=retry_at)
+    assert (down.next_attempt_at, back.next_attempt_at) == (retry_at, None)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from pipelines.adapters.logsink import read_records
-from serving.http import sign
+from pipelines.core.signing import sign
 from tests.serving.conftest import MODEL, SECRET, Running, Trained, isolated, pin, serving, settings_for, wait_until
 from tests.serving.test_reconcile import ROW
 
@@ -115,13 +115,13 @@ def test_admin_reconcile_needs_the_token(api: Running, authorization: str | None
 def test_signed_push_to_the_deployed_branch_reconciles_at_once(server_on_v1: Running, trained: Trained) -> None:
     pin(trained.root, **{MODEL: trained.entries["v2"]})
     elsewhere = json.dumps({"ref": "refs/heads/feature"}).encode()
-    ignored = server_on_v1.client.post("/webhook", content=elsewhere, headers={"x-hub-signature-256": sign(SECRET.encode(), elsewhere)})
+    ignored = server_on_v1.client.post("/webhook", content=elsewhere, headers={"x-hub-signature-256": sign(SECRET, elsewhere)})
     assert (ignored.status_code, ignored.json()["accepted"]) == (200, False)
     for event in ("ping", "issues"):
-        other = server_on_v1.client.post("/webhook", content=b"{}", headers={"x-github-event": event, "x-hub-signature-256": sign(SECRET.encode(), b"{}")})
+        other = server_on_v1.client.post("/webhook", content=b"{}", headers={"x-github-event": event, "x-hub-signature-256": sign(SECRET, b"{}")})
         assert (other.status_code, other.json()["accepted"]) == (200, False), event
     body = json.dumps({"ref": "refs/heads/main"}).encode()
-    response = server_on_v1.client.post("/webhook", content=body, headers={"x-github-event": "push", "x-hub-signature-256": sign(SECRET.encode(), body)})
+    response = server_on_v1.client.post("/webhook", content=body, headers={"x-github-event": "push", "x-hub-signature-256": sign(SECRET, body)})
     assert (response.status_code, response.json()) == (202, {"accepted": True})
     wait_until(lambda: server_on_v1.model_status()["live_version"] == 2, timeout=10)
     assert server_on_v1.client.post(f"/predict/{MODEL}", json=ROW).json()["version"] == 2

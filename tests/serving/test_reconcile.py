@@ -139,7 +139,7 @@ def test_several_models_are_served_by_name(server_on_v1: Running, trained: Train
 def test_a_pin_read_through_the_github_contents_api(trained: Trained, tmp_path: Path) -> None:
     import yaml
 
-    from tests.adapters.test_pinsource import FakeGitHubWithFiles
+    from tests.adapters.test_pinreader import FakeGitHubWithFiles
 
     def pinned(label: str) -> str:
         return yaml.safe_dump({"schema_version": 1, "models": {MODEL: trained.entries[label]}})
@@ -182,7 +182,13 @@ def test_unpinning_a_model_that_never_went_live_makes_the_service_ready(trained:
         assert running.client.post(f"/predict/{MODEL}", json=ROW).status_code == 404
 
 
-def test_a_source_that_raises_something_unexpected_is_pin_unavailable() -> None:
+@pytest.mark.parametrize(
+    ("raised", "reason", "message"),
+    [("connection", "PinUnavailable", "ConnectionError: connection refused"), ("bug", "InternalError", "internal error (see the serving log, ref ")],
+    ids=["untranslated-connection-error", "bug-in-the-reader"],
+)
+def test_a_reader_that_raises_something_unexpected(raised: str, reason: str, message: str) -> None:
+    # A connection error (an OSError) is the pin being unavailable; anything else is a bug, never an outage.
     import requests
 
     from serving.reconciler import Reconciler
@@ -190,9 +196,9 @@ def test_a_source_that_raises_something_unexpected_is_pin_unavailable() -> None:
 
     class Unreachable:
         def read(self):
-            raise requests.ConnectionError("connection refused")
+            raise requests.ConnectionError("connection refused") if raised == "connection" else TypeError("a bug")
 
-    reconciler = Reconciler(source=Unreachable(), source_name="github acme/models", store=None, slots=Slots())
+    reconciler = Reconciler(reader=Unreachable(), source_name="github acme/models", store=None, slots=Slots())
     reconciler.reconcile()
-    assert (reconciler.pin.condition, reconciler.pin.reason) == ("Stalled", "PinUnavailable")
-    assert "ConnectionError" in reconciler.pin.message
+    assert (reconciler.pin.condition, reconciler.pin.reason) == ("Stalled", reason)
+    assert message in reconciler.pin.message

@@ -1,4 +1,4 @@
-"""Pin sources against real files and real git remotes."""
+"""Pin readers against real files and real git remotes."""
 
 from __future__ import annotations
 
@@ -9,30 +9,30 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.adapters.pinsource import FilePinSource, GitHubPinSource, GitPinSource
+from pipelines.adapters.pinreader import FilePinReader, GitHubPinReader, GitPinReader
 from pipelines.core.errors import OutsideSystemError
 from tests.conftest import commit_all, git
 from tests.fakes.github_api import FakeGitHub
 
 
-def test_file_source_reads_text_and_a_content_revision(tmp_path: Path) -> None:
+def test_file_reader_reads_text_and_a_content_revision(tmp_path: Path) -> None:
     pin = tmp_path / "production.yaml"
     pin.write_text("schema_version: 1\nmodels: {}\n")
-    first = FilePinSource(pin).read()
+    first = FilePinReader(pin).read()
     pin.write_text("schema_version: 1\nmodels: {}\n# changed\n")
-    second = FilePinSource(pin).read()
+    second = FilePinReader(pin).read()
     assert first.text.startswith("schema_version: 1")
     assert first.revision.startswith("sha256:") and first.revision != second.revision
 
 
 def test_missing_file_is_an_outside_failure(tmp_path: Path) -> None:
     with pytest.raises(OutsideSystemError, match="cannot read"):
-        FilePinSource(tmp_path / "nope.yaml").read()
+        FilePinReader(tmp_path / "nope.yaml").read()
 
 
-def test_git_source_follows_the_branch_tip_and_reports_the_commit(repo: Path, tmp_path: Path) -> None:
-    source = GitPinSource(str(repo), branch="main", pin_path="models/production.yaml", mirror_path=tmp_path / "mirror")
-    first = source.read()
+def test_git_reader_follows_the_branch_tip_and_reports_the_commit(repo: Path, tmp_path: Path) -> None:
+    reader = GitPinReader(str(repo), branch="main", pin_path="models/production.yaml", mirror_path=tmp_path / "mirror")
+    first = reader.read()
     assert first.revision == git(repo, "rev-parse", "HEAD")
     assert "models: {}" in first.text
     (repo / "models/production.yaml").write_text("schema_version: 1\nmodels: {}\n# promoted\n")
@@ -40,7 +40,7 @@ def test_git_source_follows_the_branch_tip_and_reports_the_commit(repo: Path, tm
     git(repo, "checkout", "-q", "-b", "elsewhere")
     (repo / "models/production.yaml").write_text("not on main\n")
     commit_all(repo, "other branch")
-    second = source.read()
+    second = reader.read()
     assert (second.revision, second.text.endswith("# promoted\n")) == (head, True)
 
 
@@ -53,18 +53,18 @@ def test_git_source_follows_the_branch_tip_and_reports_the_commit(repo: Path, tm
     ],
     ids=["unreachable-remote", "unknown-branch", "missing-file"],
 )
-def test_git_source_failures_are_outside_failures(repo: Path, tmp_path: Path, remote: str, branch: str, pin_path: str, expected: str) -> None:
+def test_git_reader_failures_are_outside_failures(repo: Path, tmp_path: Path, remote: str, branch: str, pin_path: str, expected: str) -> None:
     url = remote.format(tmp=tmp_path, repo=repo)
-    source = GitPinSource(url, branch=branch, pin_path=pin_path, mirror_path=tmp_path / "mirror")
+    reader = GitPinReader(url, branch=branch, pin_path=pin_path, mirror_path=tmp_path / "mirror")
     with pytest.raises(OutsideSystemError, match=expected):
-        source.read()
+        reader.read()
 
 
 def test_fetch_errors_do_not_repeat_credentials(tmp_path: Path) -> None:
     url = f"file://user:s3cret@localhost{tmp_path}/nowhere"
-    source = GitPinSource(url, branch="main", pin_path="models/production.yaml", mirror_path=tmp_path / "mirror")
+    reader = GitPinReader(url, branch="main", pin_path="models/production.yaml", mirror_path=tmp_path / "mirror")
     with pytest.raises(OutsideSystemError) as err:
-        source.read()
+        reader.read()
     assert "s3cret" not in err.value.message and "git fetch" in err.value.message
 
 
@@ -102,16 +102,16 @@ def github_files():
     server.stop()
 
 
-def github_source(server: FakeGitHubWithFiles, *, token: str | None = None, branch: str = "main") -> GitHubPinSource:
-    return GitHubPinSource(server.repository, branch=branch, pin_path="models/production.yaml", token=token or server.token, base_url=server.base_url)
+def github_reader(server: FakeGitHubWithFiles, *, token: str | None = None, branch: str = "main") -> GitHubPinReader:
+    return GitHubPinReader(server.repository, branch=branch, pin_path="models/production.yaml", token=token or server.token, base_url=server.base_url)
 
 
-def test_github_source_reads_the_pin_at_the_branch_tip(github_files: FakeGitHubWithFiles) -> None:
-    source = github_source(github_files)
-    assert (source.read().text, source.read().revision) == ("schema_version: 1\nmodels: {}\n", "1" * 40)
+def test_github_reader_reads_the_pin_at_the_branch_tip(github_files: FakeGitHubWithFiles) -> None:
+    reader = github_reader(github_files)
+    assert (reader.read().text, reader.read().revision) == ("schema_version: 1\nmodels: {}\n", "1" * 40)
     github_files.branches["main"] = "2" * 40
     github_files.files[("2" * 40, "models/production.yaml")] = "schema_version: 1\nmodels: {}\n# promoted\n"
-    second = source.read()
+    second = reader.read()
     assert (second.revision, second.text.endswith("# promoted\n")) == ("2" * 40, True)
 
 
@@ -120,10 +120,18 @@ def test_github_source_reads_the_pin_at_the_branch_tip(github_files: FakeGitHubW
     [("wrong", "main", "401 Bad credentials"), (None, "main@gone", "404 Not Found"), (None, "release", "422")],
     ids=["bad-token", "missing-file", "unknown-branch"],
 )
-def test_github_source_failures_are_outside_failures(github_files: FakeGitHubWithFiles, token, branch: str, expected: str) -> None:
+def test_github_reader_failures_are_outside_failures(github_files: FakeGitHubWithFiles, token, branch: str, expected: str) -> None:
     if branch == "main@gone":
         github_files.files.clear()
         branch = "main"
     with pytest.raises(OutsideSystemError, match=expected) as err:
-        github_source(github_files, token=token, branch=branch).read()
+        github_reader(github_files, token=token, branch=branch).read()
+    assert err.value.system == "github"
+
+
+def test_an_unreachable_github_is_an_outside_failure(github_files: FakeGitHubWithFiles) -> None:
+    reader = github_reader(github_files)
+    github_files.stop()
+    with pytest.raises(OutsideSystemError, match="ConnectionError") as err:
+        reader.read()
     assert err.value.system == "github"

@@ -1,7 +1,7 @@
 """Where serving reads the pin from: a local file, a branch of a git remote, or a
 branch of a GitHub repository through its contents API.
 
-Each source returns the pin's raw text and the revision it was read at; parsing and
+Each reader returns the pin's raw text and the revision it was read at; parsing and
 deciding stay with the caller. Failures to reach the source are OutsideSystemError.
 """
 
@@ -25,7 +25,7 @@ STALL_LIMITS = (
 
 
 @dataclass(frozen=True)
-class PinSnapshot:
+class PinDocument:
     """The pin file's text as read, where from, and at which revision."""
 
     text: str
@@ -33,30 +33,30 @@ class PinSnapshot:
     revision: str
 
 
-class PinSource(Protocol):
+class PinReader(Protocol):
     """Anything that can read the current pin."""
 
-    def read(self) -> PinSnapshot:
+    def read(self) -> PinDocument:
         """The pin as it is now; OutsideSystemError when the source cannot be read."""
         ...
 
 
-class FilePinSource:
+class FilePinReader:
     """A pin file on local disk; its revision is the content's sha256 (no git here)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
 
-    def read(self) -> PinSnapshot:
+    def read(self) -> PinDocument:
         """Read the file; a missing or unreadable file is an outside failure (retried)."""
         try:
             data = self.path.read_bytes()
         except OSError as exc:
             raise OutsideSystemError("pin file", f"cannot read {self.path}: {exc.strerror or exc}") from None
-        return PinSnapshot(text=data.decode("utf-8", errors="replace"), path=str(self.path), revision=f"sha256:{sha256_bytes(data)}")
+        return PinDocument(text=data.decode("utf-8", errors="replace"), path=str(self.path), revision=f"sha256:{sha256_bytes(data)}")
 
 
-class GitPinSource:
+class GitPinReader:
     """A branch of a git remote, fetched into a private bare mirror on every read."""
 
     def __init__(self, remote: str, *, branch: str, pin_path: str, mirror_path: Path) -> None:
@@ -65,7 +65,7 @@ class GitPinSource:
         self.pin_path = pin_path
         self.mirror_path = mirror_path
 
-    def read(self) -> PinSnapshot:
+    def read(self) -> PinDocument:
         """Fetch the branch's tip, then read the pin at that commit."""
         self._ensure_mirror()
         ref = f"refs/mlpin/{self.branch}"
@@ -79,7 +79,7 @@ class GitPinSource:
             data = git_bytes(self.mirror_path, "show", f"{commit}:{self.pin_path}")
         except OutsideSystemError:
             raise OutsideSystemError("git", f"{self.pin_path} does not exist on {self.branch} at {commit[:12]}") from None
-        return PinSnapshot(text=data.decode("utf-8", errors="replace"), path=f"{self.branch}:{self.pin_path}", revision=commit)
+        return PinDocument(text=data.decode("utf-8", errors="replace"), path=f"{self.branch}:{self.pin_path}", revision=commit)
 
     def _ensure_mirror(self) -> None:
         if (self.mirror_path / "HEAD").exists():
@@ -88,7 +88,7 @@ class GitPinSource:
         run_git(self.mirror_path, "init", "--quiet", "--bare")
 
 
-class GitHubPinSource:
+class GitHubPinReader:
     """A branch of a GitHub repository read through the REST API (no git, no clone)."""
 
     def __init__(self, repository: str, *, branch: str, pin_path: str, token: str | None, base_url: str) -> None:
@@ -100,20 +100,24 @@ class GitHubPinSource:
         self.branch = branch
         self.pin_path = pin_path
 
-    def read(self) -> PinSnapshot:
+    def read(self) -> PinDocument:
         """The branch's tip commit, then the pin's content at exactly that commit."""
         from github import GithubException
+        from requests import RequestException
 
+        where = f"{self.pin_path} on {self.repository}@{self.branch}"
         try:
             repo = self._client.get_repo(self.repository)  # not lazy: a lazy repo answers get_commit without asking
             commit = repo.get_commit(self.branch).sha
             content = repo.get_contents(self.pin_path, ref=commit)
         except GithubException as exc:
-            raise OutsideSystemError("github", f"reading {self.pin_path} on {self.repository}@{self.branch} failed: {exc.status} {_message(exc)}") from None
+            raise OutsideSystemError("github", f"reading {where} failed: {exc.status} {_message(exc)}") from None
+        except RequestException as exc:  # PyGithub lets connection errors and timeouts through untranslated
+            raise OutsideSystemError("github", f"reading {where} failed: {type(exc).__name__}") from None
         if isinstance(content, list):
             raise OutsideSystemError("github", f"{self.pin_path} on {self.repository} is a folder, not the pin file")
         text = content.decoded_content.decode("utf-8", errors="replace")
-        return PinSnapshot(text=text, path=f"{self.repository}@{self.branch}:{self.pin_path}", revision=commit)
+        return PinDocument(text=text, path=f"{self.repository}@{self.branch}:{self.pin_path}", revision=commit)
 
 
 def _message(exc: Exception) -> str:
