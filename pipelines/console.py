@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pipelines.core.results import EvaluationResult, TrainResult
+from pipelines.core.stage_results import EvaluationResult, TrainResult
 
 
 def _short(digest: str | None) -> str:

@@ -108,3 +108,15 @@ def github_forge(fake_github):
 
     return GitHubForge(token=fake_github.token, repository=fake_github.repository, base_url=fake_github.base_url,
                        throttle=False, backoff_factor=0)
+
+
+@pytest.fixture
+def md(snapshot):
+    """A syrupy snapshot stored as a reviewable .md file (update: --snapshot-update)."""
+    from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
+
+    class MarkdownSnapshot(SingleFileSnapshotExtension):
+        _write_mode = WriteMode.TEXT
+        file_extension = "md"
+
+    return snapshot.use_extension(MarkdownSnapshot)

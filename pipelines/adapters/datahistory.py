@@ -8,7 +8,6 @@ digest before use and cached. (CI must check out full history: fetch-depth 0.)
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import yaml
 from pydantic import ValidationError
 
 from pipelines.adapters import git
+from pipelines.adapters.atomic import write_atomic
 from pipelines.adapters.datastore import read_bytes
 from pipelines.adapters.digest import sha256_bytes
 from pipelines.core.errors import MlpinError
@@ -80,8 +80,4 @@ def _at_commit(root: Path, commit: str, path: str, pointer: DataPointer, sha256:
 
 
 def _cache(root: Path, sha256: str, content: bytes) -> None:
-    folder = cache_dir(root)
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / f".{sha256}.tmp"
-    tmp.write_bytes(content)
-    os.replace(tmp, folder / sha256)
+    write_atomic(cache_dir(root) / sha256, content)

@@ -14,7 +14,6 @@ Comments may name a PR by number or, for a branch with no pull request, by branc
 from __future__ import annotations
 
 import json
-import os
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +21,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from pipelines.adapters.atomic import write_atomic
 from pipelines.adapters.forge import CommentRef, Deployment, Merge, PullRef, StatusState
 from pipelines.core.errors import InvalidInput, NotFound
 
@@ -59,13 +59,6 @@ class ForgeSnapshot(BaseModel):
 def _deployment(record: dict, *, created: bool = False) -> Deployment:
     fields = ("id", "sha", "environment", "created_at", "state", "payload")
     return Deployment(**{k: record[k] for k in fields}, created=created)
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def _safe(name: str) -> str:
@@ -106,7 +99,7 @@ class LocalForge:
         return None if found is None else PullRef(str(found.number), self._pull_path(found.number), created=False, changed=False)
 
     def _save_pull(self, pull: LocalPull) -> None:
-        _atomic_write(self.folder / "pulls" / f"{pull.number}.json", pull.model_dump_json(indent=2) + "\n")
+        write_atomic(self.folder / "pulls" / f"{pull.number}.json", pull.model_dump_json(indent=2) + "\n")
 
     def open_pull(self, *, head: str, base: str, title: str, body: str) -> PullRef:
         """Open a pull request from `head`, or update the open one's title and body."""
@@ -155,7 +148,7 @@ class LocalForge:
                 return _deployment(record)
         record = {"id": str(len(records) + 1), "sha": sha, "environment": environment, "created_at": now_iso(),
                   "state": "success", "description": description, "payload": payload}
-        _atomic_write(self.folder / "deployments.json", json.dumps([*records, record], indent=2) + "\n")
+        write_atomic(self.folder / "deployments.json", json.dumps([*records, record], indent=2) + "\n")
         return _deployment(record, created=True)
 
     def deployments(self, environment: str) -> list[Deployment]:
@@ -177,10 +170,10 @@ class LocalForge:
             old = path.read_text(encoding="utf-8")
             if old.startswith(marker):
                 if old != body:
-                    _atomic_write(path, body)
+                    write_atomic(path, body)
                 return CommentRef(path.stem, str(path), created=False, changed=old != body)
         path = self._pr_dir(pr) / f"{int(files[-1].stem) + 1 if files else 1}.md"
-        _atomic_write(path, body)
+        write_atomic(path, body)
         return CommentRef(path.stem, str(path), created=True, changed=True)
 
     def check_pr_head(self, pr: str, sha: str) -> None:
@@ -195,7 +188,7 @@ class LocalForge:
         """Record the latest status of `context` on `sha`."""
         current = self.statuses(sha)
         current[context] = {"state": state, "description": description, "target_url": target_url}
-        _atomic_write(self.folder / "statuses" / f"{_safe(sha)}.json", json.dumps(current, indent=2, sort_keys=True) + "\n")
+        write_atomic(self.folder / "statuses" / f"{_safe(sha)}.json", json.dumps(current, indent=2, sort_keys=True) + "\n")
 
     def all_statuses(self) -> dict[str, dict[str, dict]]:
         """Every recorded status, by commit then context."""

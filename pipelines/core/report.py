@@ -9,23 +9,16 @@ from __future__ import annotations
 from pipelines.core.catalog import METRICS
 from pipelines.core.compare import MetricDelta
 from pipelines.core.drift import DriftReport
+from pipelines.core.markers import NO_MODEL_MARKER, candidate_marker
 from pipelines.core.outcome import Kind
 from pipelines.core.policy import GateResult
-from pipelines.core.results import CandidateReport
+from pipelines.core.stage_results import CandidateReport
 from pipelines.core.workspace import policy_path
 
 # Metrics on a 0..1 scale chart together; error metrics (unbounded) get their own axis.
 BOUNDED = ("accuracy", "f1_weighted", "f1_macro", "precision_weighted", "recall_weighted", "roc_auc", "r2")
 ERRORS = ("mae", "rmse")
 STATUS = {"passed": "✅ passed", "failed": "❌ failed", "not_applicable": "➖ n/a"}
-
-
-def candidate_marker(model: str) -> str:
-    """The hidden marker of a model's comment on a PR."""
-    return f"<!-- mlpin:candidate:{model} -->"
-
-
-NO_MODEL_MARKER = "<!-- mlpin:candidate:none -->"
 
 
 def render_no_models(changed: int) -> str:

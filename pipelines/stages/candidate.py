@@ -19,8 +19,9 @@ from pipelines.core.errors import MlpinError
 from pipelines.core.lineage import tag
 from pipelines.core.outcome import Kind
 from pipelines.core.policy import evaluate_gates
-from pipelines.core.report import NO_MODEL_MARKER, candidate_marker, render_candidate, render_error, render_no_models
-from pipelines.core.results import CandidateReport
+from pipelines.core.markers import NO_MODEL_MARKER, candidate_marker
+from pipelines.core.report import render_candidate, render_error, render_no_models
+from pipelines.core.stage_results import CandidateReport
 from pipelines.stages.candidate_drift import candidate_drift
 from pipelines.stages.context import StageContext
 from pipelines.stages.evaluate import evaluate_prepared

@@ -3,11 +3,11 @@ model on the same held-out rows, and record production's scores on the candidate
 
 from __future__ import annotations
 
-from pipelines.adapters.results import write_result
+from pipelines.adapters.resultfiles import write_result
 from pipelines.core.compare import compare_metrics
 from pipelines.core.errors import InvalidInput, NotFound
 from pipelines.core.lineage import tag
-from pipelines.core.results import EvaluationResult, ScoredVersion
+from pipelines.core.stage_results import EvaluationResult, ScoredVersion
 from pipelines.core.schemas import PinnedModel
 from pipelines.progress import Progress
 from pipelines.stages.context import StageContext

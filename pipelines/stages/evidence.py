@@ -11,7 +11,7 @@ from pipelines.core.errors import NotFound
 from pipelines.core.lineage import tag
 from pipelines.core.pin import RegistryRecord
 from pipelines.core.policy import Decision, evaluate_gates
-from pipelines.core.promotion import candidate_metrics, production_metrics
+from pipelines.core.nextpin import candidate_metrics, production_metrics
 from pipelines.core.workspace import Workspace
 
 

@@ -8,16 +8,15 @@ sit inside the folder and start with an mlpin marker.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
 
 from pipelines.adapters.forge import STATUS_CONTEXT, Forge
 from pipelines.core.errors import InvalidInput
+from pipelines.core.markers import CANDIDATE_MARKER
 from pipelines.stages.candidate import SUMMARY, CandidateRun
 
-MARKER = re.compile(r"<!-- mlpin:candidate:[a-z0-9_-]+ -->")
 
 
 class PostResult(BaseModel):
@@ -58,7 +57,7 @@ def load_run(out_dir: Path) -> CandidateRun:
 
 def _body(out_dir: Path, rel: str, marker: str) -> str:
     path = (out_dir / rel).resolve()
-    if not path.is_relative_to(out_dir.resolve()) or not MARKER.fullmatch(marker):
+    if not path.is_relative_to(out_dir.resolve()) or not CANDIDATE_MARKER.fullmatch(marker):
         raise InvalidInput(f"{SUMMARY} names a comment outside {out_dir} or a foreign marker; refusing to post")
     body = path.read_text(encoding="utf-8")
     if not body.startswith(marker + "\n"):

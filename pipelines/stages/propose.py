@@ -23,9 +23,9 @@ from pipelines.core.affected import affected_models
 from pipelines.core.errors import InvalidInput
 from pipelines.core.lineage import spec_hash, tag
 from pipelines.core.policy import Decision
-from pipelines.core.promotion import (
-    pin_entry, promotion_branch, promotion_title, render_blocked, render_pins, render_promotion, with_entry,
-)
+from pipelines.core.nextpin import pin_entry, render_pins, with_entry
+from pipelines.core.pullrequests import promotion_branch, promotion_title, render_blocked, render_promotion
+from pipelines.core.markers import propose_marker
 from pipelines.core.outcome import Kind
 from pipelines.core.schemas import ProductionPins
 from pipelines.core.workspace import PIN_PATH
@@ -175,5 +175,5 @@ def _blocked(forge: Forge, decision: Decision, *, model: str, version: int, head
     forge.set_status(head, context=PROPOSE_CONTEXT, state="failure", description=f"{model} v{version} blocked: {failed}")
     merged = forge.merged_pull(head)
     if merged is not None:
-        forge.upsert_comment(merged.pr, f"<!-- mlpin:propose:{model} -->", render_blocked(model, version, decision))
+        forge.upsert_comment(merged.pr, propose_marker(model), render_blocked(model, decision, version=version))
     return Proposal(model=model, outcome="blocked", headline=f"v{version} blocked: {failed}", version=version, kind=Kind.BLOCKED)

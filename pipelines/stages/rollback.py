@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from pipelines.adapters import git, gitwrite, pinlog
 from pipelines.core.errors import InvalidInput, NotFound
 from pipelines.core.history import PinEvent, pin_events
-from pipelines.core.promotion import rollback_branch
+from pipelines.core.pullrequests import render_rollback, rollback_branch, rollback_title
 from pipelines.stages.context import StageContext
 
 
@@ -38,7 +38,7 @@ def rollback(ctx: StageContext, model: str, *, to: int | None = None, base_branc
         raise NotFound(f"{model} was never pinned in models/production.yaml on this branch; nothing to roll back")
     reverts = _to_revert(model, events, to=to)
     current, target = events[-1].version, reverts[-1].previous
-    title = f"rollback {model} to v{target}" if target else f"rollback {model}: unpin v{current}"
+    title = rollback_title(model, current=current, target=target)
     shas = [e.commit for e in reverts]
     message = f"{title}\n\nReverts {', '.join(s[:12] for s in shas)}. Made by mlpin rollback."
     commit = gitwrite.revert_commits(root, onto=git.head_commit(root), commits=shas, message=message)
@@ -46,13 +46,7 @@ def rollback(ctx: StageContext, model: str, *, to: int | None = None, base_branc
     gitwrite.set_branch(root, branch, commit)
     if gitwrite.has_remote(root):
         gitwrite.push_branch(root, branch)
-    body = "\n".join([
-        f"<!-- mlpin:rollback:{model} -->", f"## {title}", "",
-        f"`git revert` of {', '.join(f'`{s[:12]}`' for s in shas)}: production goes from v{current} back to "
-        f"{f'v{target}' if target else 'nothing'}. Merging this PR is the approval; deploy and serving "
-        "then follow the pin as for any other change. Verify skips the policy re-check for a version "
-        "that was in production before, but not the registry and digest checks.", "",
-    ])
+    body = render_rollback(model, reverts=shas, current=current, target=target)
     pull = ctx.forge.open_pull(head=branch, base=base, title=title, body=body)
     return Rollback(model=model, reverts=shas, from_version=current, to_version=target, branch=branch, pr=pull.number, url=pull.url)
 

@@ -7,10 +7,10 @@ from __future__ import annotations
 import pipelines
 from pipelines.adapters import git
 from pipelines.adapters.registry import CandidateLog
-from pipelines.adapters.results import write_result
+from pipelines.adapters.resultfiles import write_result
 from pipelines.core.errors import InvalidInput
 from pipelines.core.lineage import tag
-from pipelines.core.results import TrainResult
+from pipelines.core.stage_results import TrainResult
 from pipelines.stages.context import StageContext
 from pipelines.stages.prepare import Prepared, prepare
 from pipelines.tasks.scoring import score

@@ -7,25 +7,15 @@ change, and review the diff of the .md files.
 from __future__ import annotations
 
 import pytest
-from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 
 from pipelines.core.compare import compare_metrics
 from pipelines.core.drift import DriftReport, FeatureDrift
 from pipelines.core.policy import evaluate_gates
-from pipelines.core.report import candidate_marker, render_candidate, render_error, render_no_models
-from pipelines.core.results import CandidateReport, EvaluationResult, ScoredVersion, TrainResult
+from pipelines.core.markers import candidate_marker
+from pipelines.core.report import render_candidate, render_error, render_no_models
+from pipelines.core.stage_results import CandidateReport, EvaluationResult, ScoredVersion, TrainResult
 from pipelines.core.schemas import PromotionPolicy
 from pipelines.core.outcome import Kind
-
-
-class MarkdownSnapshot(SingleFileSnapshotExtension):
-    _write_mode = WriteMode.TEXT
-    file_extension = "md"
-
-
-@pytest.fixture
-def md(snapshot):
-    return snapshot.use_extension(MarkdownSnapshot)
 
 
 POLICY = PromotionPolicy.model_validate({

@@ -14,7 +14,7 @@ from pipelines.adapters.localforge import LocalForge
 from pipelines.adapters.registry import Registry
 from pipelines.cli import main
 from pipelines.core.lineage import tag
-from pipelines.core.report import candidate_marker
+from pipelines.core.markers import candidate_marker
 from pipelines.stages.candidate import candidate
 from pipelines.stages.post import post_run
 from pipelines.stages.train import train

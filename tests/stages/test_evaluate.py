@@ -8,7 +8,7 @@ import pytest
 
 from pipelines.adapters.registry import Registry
 from pipelines.core.errors import ArtifactMismatch, NotFound
-from pipelines.core.results import TrainResult
+from pipelines.core.stage_results import TrainResult
 from pipelines.stages.evaluate import evaluate
 from pipelines.stages.train import train
 from tests.conftest import commit_all, edit_yaml, write_yaml

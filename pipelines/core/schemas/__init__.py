@@ -2,7 +2,7 @@
 `pipelines.core.consistency`."""
 
 from pipelines.core.schemas.data import Column, Contract, DataPointer, Range
-from pipelines.core.schemas.pin import PinnedModel, PinSource, ProductionPins
+from pipelines.core.schemas.pin import PinnedModel, PinOrigin, ProductionPins
 from pipelines.core.schemas.policy import DriftPolicy, MetricGate, PromotionPolicy, RegressionGate
 from pipelines.core.schemas.spec import Estimator, ModelSpec, Split
 
@@ -14,7 +14,7 @@ __all__ = [
     "Estimator",
     "MetricGate",
     "ModelSpec",
-    "PinSource",
+    "PinOrigin",
     "PinnedModel",
     "ProductionPins",
     "PromotionPolicy",

@@ -7,7 +7,7 @@ from pydantic import Field
 from pipelines.core.schemas.base import Document, Name, Sha256, Strict
 
 
-class PinSource(Strict):
+class PinOrigin(Strict):
     """Where the pinned candidate came from: its pull request and commit."""
 
     pr: int | None = Field(default=None, ge=1)
@@ -23,7 +23,7 @@ class PinnedModel(Strict):
     spec_hash: Sha256
     data_sha256: Sha256
     metrics: dict[str, float] = Field(default_factory=dict)
-    source: PinSource = Field(default_factory=PinSource)
+    source: PinOrigin = Field(default_factory=PinOrigin)
     suspend: bool = False
 
 

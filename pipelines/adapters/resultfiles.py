@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 from pydantic import BaseModel
 
+from pipelines.adapters.atomic import write_atomic
+
 
 def write_result(root: Path, model: str, name: str, result: BaseModel) -> Path:
     """Write `result` as `<name>.json` atomically; returns the path."""
-    folder = root / ".mlpin" / "results" / model
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{name}.json"
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(result.model_dump(mode="json"), indent=2, sort_keys=True) + "\n")
-    os.replace(tmp, path)
+    path = root / ".mlpin" / "results" / model / f"{name}.json"
+    write_atomic(path, json.dumps(result.model_dump(mode="json"), indent=2, sort_keys=True) + "\n")
     return path
