@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pipelines
 from pipelines.adapters import git
-from pipelines.adapters.registry import CandidateLog, Registry
+from pipelines.adapters.modelregistry import CandidateLog
+from pipelines.adapters.registry import Registry
 from pipelines.adapters.results import write_result
 from pipelines.adapters.workspace import load_workspace
 from pipelines.core.errors import InvalidInput
