@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from pipelines.adapters.registry import artifact_digest
+from pipelines.adapters.artifact import artifact_digest
 from pipelines.core.errors import ArtifactMismatch, OutsideSystemError
 
 

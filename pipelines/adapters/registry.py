@@ -13,42 +13,16 @@ import logging
 import os
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from pipelines.adapters.digest import sha256_tree
-from pipelines.core.errors import ArtifactMismatch, MlpinError, NotFound, OutsideSystemError
+from pipelines.adapters.artifact import artifact_digest, verify_artifact
+from pipelines.adapters.modelregistry import EXTRAS_PATH, CandidateLog, LoggedVersion
+from pipelines.core.errors import MlpinError, NotFound, OutsideSystemError
 from pipelines.core.lineage import tag
 
 ARTIFACT_PATH = "model"
-# Left out of the artifact digest: the registry's own note of the name and version it
-# was downloaded as. MLmodel is covered, without the fields that differ between two
-# identical trainings: it names the file to unpickle, the code paths put on sys.path
-# and the signature, so it must be as verified as the pickle.
-VOLATILE_FILES = ("registered_model_meta",)
-MLMODEL_VOLATILE_KEYS = ("run_id", "model_id", "model_uuid", "utc_time_created", "artifact_path")
-
-
-def artifact_digest(folder: Path) -> str:
-    """The sha256 a model folder is pinned by (see VOLATILE_FILES)."""
-    return sha256_tree(folder, exclude=VOLATILE_FILES, normalize={"MLmodel": _stable_mlmodel})
-
-
-def _stable_mlmodel(raw: bytes) -> bytes:
-    import json
-
-    import yaml
-
-    try:
-        doc = yaml.safe_load(raw)
-    except yaml.YAMLError:
-        return raw  # hashed as it is: a damaged file still changes the digest
-    if not isinstance(doc, dict):
-        return raw
-    kept = {k: v for k, v in doc.items() if k not in MLMODEL_VOLATILE_KEYS}
-    return json.dumps(kept, sort_keys=True, default=str).encode()
 REQUIREMENTS = ("scikit-learn", "pandas", "numpy", "scipy")
 
 
@@ -62,32 +36,6 @@ def tracking_uri(root: Path) -> str:
     return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{state_dir(root) / 'mlflow.db'}"
 
 
-@dataclass(frozen=True)
-class CandidateLog:
-    """Everything one training run records."""
-
-    model: str
-    fitted: Any
-    inputs: list[tuple[str, str]]  # (column, "number" | "category")
-    output_type: str  # "string" | "double"
-    example: Any
-    params: dict[str, Any]
-    metrics: dict[str, float]
-    tags: dict[str, str]
-    extras: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class LoggedVersion:
-    """A registered model version and how to find it again."""
-
-    model: str
-    version: int
-    run_id: str
-    artifact_sha256: str
-    tracking_uri: str
-
-
 @contextlib.contextmanager
 def _outside(action: str) -> Iterator[None]:
     try:
@@ -99,7 +47,7 @@ def _outside(action: str) -> Iterator[None]:
 
 
 class Registry:
-    """The MLflow tracking store and model registry of one repository."""
+    """The MLflow tracking store and model registry of one repository (a ModelRegistry)."""
 
     def __init__(self, root: Path) -> None:
         os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")  # no network lookups
@@ -150,7 +98,7 @@ class Registry:
                 mlflow.log_params(_flat(entry.params))
                 mlflow.log_metrics(entry.metrics)
                 for name, payload in entry.extras.items():
-                    mlflow.log_dict(payload, f"evaluation/{name}.json")
+                    mlflow.log_dict(payload, EXTRAS_PATH.format(name=name))
                 info = mlflow.sklearn.log_model(
                     entry.fitted,
                     name=ARTIFACT_PATH,
@@ -270,9 +218,7 @@ class Registry:
         run_id = self._version(model, version).run_id
         with tempfile.TemporaryDirectory() as tmp:
             local = self._download(f"models:/{model}/{version}", Path(tmp))
-            actual = artifact_digest(local)
-            if actual != expected_sha256:
-                raise ArtifactMismatch(model, version, expected=expected_sha256, actual=actual)
+            verify_artifact(local, model, version, expected_sha256=expected_sha256)
             with _outside(f"loading {model} v{version} (run {run_id})"):
                 return mlflow.sklearn.load_model(str(local))
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pipelines
 from pipelines.adapters import git
-from pipelines.adapters.registry import CandidateLog
+from pipelines.adapters.modelregistry import CandidateLog
 from pipelines.adapters.resultfiles import write_result
 from pipelines.core.errors import InvalidInput
 from pipelines.core.lineage import tag

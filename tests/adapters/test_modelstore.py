@@ -1,5 +1,7 @@
-"""The model cache against real MLflow: download once per digest, verify on every fetch,
-and name the registry as the failing system when it cannot be reached."""
+"""The model cache: download once per digest, verify on every fetch, serve verified
+versions through a registry outage, and name MLflow as the failing system when it
+cannot be reached. Cache behaviour runs against the in-memory registry (the contract
+suite holds MLflow to the same downloads); the outage runs against real MLflow."""
 
 from __future__ import annotations
 
@@ -7,17 +9,19 @@ from pathlib import Path
 
 import pytest
 
+from pipelines.adapters.modelregistry import LoggedVersion
 from pipelines.adapters.modelstore import ModelStore
 from pipelines.adapters.registry import Registry
 from pipelines.core.errors import ArtifactMismatch, NotFound, OutsideSystemError
-from pipelines.stages.train import train
-from tests.helpers import ctx
+from tests.fakes.registry import MemoryRegistry, sample_candidate
+
+MODEL = "wine_logreg"
 
 
 class CountingRegistry:
-    """The real registry, counting downloads."""
+    """A registry, counting downloads."""
 
-    def __init__(self, registry: Registry) -> None:
+    def __init__(self, registry: MemoryRegistry) -> None:
         self.registry = registry
         self.downloads = 0
 
@@ -30,38 +34,44 @@ class CountingRegistry:
 
 
 @pytest.fixture
-def trained(repo: Path):
-    return train(ctx(repo), "wine_logreg")
+def registry(tmp_path: Path) -> MemoryRegistry:
+    return MemoryRegistry(tmp_path / "registry")
 
 
-def test_downloads_once_per_digest_and_verifies_every_fetch(repo: Path, tmp_path: Path, trained) -> None:
-    registry = CountingRegistry(Registry(repo))
-    store = ModelStore(registry, tmp_path / "cache")
-    first = store.fetch("wine_logreg", 1, expected_sha256=trained.artifact_sha256)
-    second = store.fetch("wine_logreg", 1, expected_sha256=trained.artifact_sha256)
+@pytest.fixture
+def trained(registry: MemoryRegistry) -> LoggedVersion:
+    return registry.log_candidate(sample_candidate(MODEL))
+
+
+def test_downloads_once_per_digest_and_verifies_every_fetch(registry, tmp_path: Path, trained) -> None:
+    counting = CountingRegistry(registry)
+    store = ModelStore(counting, tmp_path / "cache")
+    first = store.fetch(MODEL, 1, expected_sha256=trained.artifact_sha256)
+    second = store.fetch(MODEL, 1, expected_sha256=trained.artifact_sha256)
     assert first.path == second.path == tmp_path / "cache" / trained.artifact_sha256
-    assert registry.downloads == 1
+    assert counting.downloads == 1
     assert first.tags["mlpin.task"] == "classification"
     (first.path / "model.pkl").write_bytes(b"tampered in the cache")
     with pytest.raises(ArtifactMismatch):
-        store.fetch("wine_logreg", 1, expected_sha256=trained.artifact_sha256)
+        store.fetch(MODEL, 1, expected_sha256=trained.artifact_sha256)
     assert not first.path.exists()  # bad bytes are not kept; the next fetch downloads again
-    store.fetch("wine_logreg", 1, expected_sha256=trained.artifact_sha256)
-    assert registry.downloads == 2
+    store.fetch(MODEL, 1, expected_sha256=trained.artifact_sha256)
+    assert counting.downloads == 2
 
 
-def test_a_wrong_digest_never_enters_the_cache(repo: Path, tmp_path: Path, trained) -> None:
+def test_a_wrong_digest_never_enters_the_cache(registry, tmp_path: Path, trained) -> None:
     with pytest.raises(ArtifactMismatch):
-        ModelStore(Registry(repo), tmp_path / "cache").fetch("wine_logreg", 1, expected_sha256="0" * 64)
+        ModelStore(registry, tmp_path / "cache").fetch(MODEL, 1, expected_sha256="0" * 64)
     assert [p.name for p in (tmp_path / "cache").iterdir()] == []
 
 
-def test_unknown_version_is_not_found(repo: Path, tmp_path: Path, trained) -> None:
+def test_unknown_version_is_not_found(registry, tmp_path: Path, trained) -> None:
     with pytest.raises(NotFound, match="no registered version 7"):
-        ModelStore(Registry(repo), tmp_path / "cache").fetch("wine_logreg", 7, expected_sha256="0" * 64)
+        ModelStore(registry, tmp_path / "cache").fetch(MODEL, 7, expected_sha256="0" * 64)
+    assert not (tmp_path / "cache").exists()
 
 
-def test_an_unreachable_tracking_server_is_an_outside_failure(repo: Path, tmp_path: Path, monkeypatch) -> None:
+def test_an_unreachable_tracking_server_is_an_outside_failure(tmp_path: Path, monkeypatch) -> None:
     import socket
 
     with socket.socket() as sock:
@@ -71,7 +81,7 @@ def test_an_unreachable_tracking_server_is_an_outside_failure(repo: Path, tmp_pa
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "2")
     with pytest.raises(OutsideSystemError, match="mlflow"):
-        ModelStore(Registry(repo), tmp_path / "cache").fetch("wine_logreg", 1, expected_sha256="0" * 64)
+        ModelStore(Registry(tmp_path), tmp_path / "cache").fetch(MODEL, 1, expected_sha256="0" * 64)
 
 
 class Outage:
@@ -84,13 +94,13 @@ class Outage:
         raise OutsideSystemError("mlflow", "connection refused")
 
 
-def test_a_verified_version_is_served_from_the_cache_during_a_registry_outage(repo: Path, tmp_path: Path, trained) -> None:
-    ModelStore(Registry(repo), tmp_path / "cache").fetch("wine_logreg", 1, expected_sha256=trained.artifact_sha256)
+def test_a_verified_version_is_served_from_the_cache_during_a_registry_outage(registry, tmp_path: Path, trained) -> None:
+    ModelStore(registry, tmp_path / "cache").fetch(MODEL, 1, expected_sha256=trained.artifact_sha256)
     during = ModelStore(Outage(), tmp_path / "cache")  # e.g. the process restarted while MLflow is down
-    fetched = during.fetch("wine_logreg", 1, expected_sha256=trained.artifact_sha256)
+    fetched = during.fetch(MODEL, 1, expected_sha256=trained.artifact_sha256)
     assert fetched.tags["mlpin.task"] == "classification"
     with pytest.raises(OutsideSystemError):  # the same bytes under another version: the registry must say so
-        during.fetch("wine_logreg", 2, expected_sha256=trained.artifact_sha256)
+        during.fetch(MODEL, 2, expected_sha256=trained.artifact_sha256)
     (fetched.path / "model.pkl").write_bytes(b"tampered in the cache")
     with pytest.raises(ArtifactMismatch):  # the cache is trusted for tags, never for bytes
-        during.fetch("wine_logreg", 1, expected_sha256=trained.artifact_sha256)
+        during.fetch(MODEL, 1, expected_sha256=trained.artifact_sha256)

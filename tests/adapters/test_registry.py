@@ -1,21 +1,19 @@
-"""The embedded registry stays embedded, and per repository, within one process."""
+"""The embedded registry stays embedded, and per repository, within one process.
+(What every registry must do is in test_registry_contract.py.)"""
 
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 from pipelines.adapters.registry import Registry
+from tests.adapters.test_registry_contract import copy_store
 
 
 def test_each_repository_keeps_its_own_embedded_store(tmp_path: Path, mlflow_template: Path) -> None:
     # MLflow 3's set_tracking_uri exports MLFLOW_TRACKING_URI; a second Registry then
     # took the first store for a server and wrote artifacts into ./mlruns.
-    roots = [tmp_path / "a", tmp_path / "b"]
-    for root in roots:
-        (root / ".mlpin").mkdir(parents=True)
-        shutil.copy(mlflow_template, root / ".mlpin" / "mlflow.db")
+    roots = [copy_store(tmp_path / name, mlflow_template) for name in ("a", "b")]
     first, second = (Registry(root) for root in roots)
     assert second.embedded and second.uri.endswith(str(roots[1] / ".mlpin" / "mlflow.db"))
     assert "MLFLOW_TRACKING_URI" not in os.environ

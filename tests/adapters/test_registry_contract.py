@@ -1,0 +1,228 @@
+"""The model registry contract, run against both registries: MLflow on SQLite and the
+in-memory fake. Both must number versions per model, keep lineage tags, move aliases
+idempotently, find versions by spec hash, and never unpickle an artifact whose digest
+is wrong."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import urlparse
+from urllib.request import url2pathname
+
+import pytest
+
+from pipelines.adapters.artifact import artifact_digest
+from pipelines.adapters.modelregistry import CandidateLog, ModelRegistry
+from pipelines.core.errors import ArtifactMismatch, MlpinError, NotFound
+from pipelines.core.lineage import tag
+from tests.fakes.registry import MemoryRegistry, sample_candidate
+
+SPEC, OTHER_SPEC = "a" * 64, "b" * 64
+CONFUSION = {"labels": ["no", "yes"], "matrix": [[2, 1], [0, 3]]}
+VERDICT = tag("verdict")
+
+
+def copy_store(root: Path, template: Path) -> Path:
+    """`root` with a copy of the migrated MLflow store, as the embedded default expects it."""
+    (root / ".mlpin").mkdir(parents=True)
+    shutil.copy(template, root / ".mlpin" / "mlflow.db")
+    return root
+
+
+def mlflow_artifact_path(registry, model: str, version: int) -> Path:
+    """Where MLflow keeps a version's folder (its logged model's artifact location)."""
+    source = registry.client.get_model_version(model, str(version)).source
+    location = registry.client.get_logged_model(source.removeprefix("models:/")).artifact_location
+    return Path(url2pathname(urlparse(location).path))
+
+
+@pytest.fixture(params=["mlflow-sqlite", "memory"])
+def registry_and_store(request, tmp_path: Path) -> tuple[ModelRegistry, Callable[[str, int], Path]]:
+    """A registry, and where it stores a version's folder (to tamper with it)."""
+    if request.param == "memory":
+        registry = MemoryRegistry(tmp_path / "memory")
+        return registry, registry.artifact_path
+    from pipelines.adapters.registry import Registry
+
+    registry = Registry(copy_store(tmp_path / "repo", request.getfixturevalue("mlflow_template")))
+    return registry, lambda model, version: mlflow_artifact_path(registry, model, version)
+
+
+@pytest.fixture
+def registry(registry_and_store) -> ModelRegistry:
+    return registry_and_store[0]
+
+
+def candidate(model: str = "wine", *, spec_hash: str = SPEC) -> CandidateLog:
+    return sample_candidate(model, spec_hash=spec_hash, extras={"confusion_matrix": CONFUSION})
+
+
+def test_both_implement_the_port(registry) -> None:
+    assert isinstance(registry, ModelRegistry)
+
+
+def test_register_numbers_versions_per_model_and_records_lineage(registry) -> None:
+    entry = candidate()
+    first, second = registry.log_candidate(entry), registry.log_candidate(entry)
+    other = registry.log_candidate(candidate("cancer"))
+    assert [(v.model, v.version) for v in (first, second, other)] == [("wine", 1), ("wine", 2), ("cancer", 1)]
+    assert len({first.run_id, second.run_id, other.run_id}) == 3 and first.tracking_uri == registry.uri
+    assert first.artifact_sha256 == second.artifact_sha256, "the same fitted model gives the same digest"
+    assert registry.version_tags("wine", 2) == {**entry.tags, tag("artifact_sha256"): second.artifact_sha256}
+    assert registry.run_id("wine", 2) == second.run_id
+    assert registry.run_metrics(second.run_id) == entry.metrics
+    assert json.loads(registry.read_text(second.run_id, "evaluation/confusion_matrix.json")) == CONFUSION
+
+
+def test_tags_are_added_and_overwritten(registry) -> None:
+    registry.log_candidate(candidate())
+    registry.tag_version("wine", 1, {VERDICT: "blocked", tag("eval_rows"): "45"})
+    registry.tag_version("wine", 1, {VERDICT: "passed"})
+    registry.tag_version("wine", 1, {VERDICT: "passed"})
+    tags = registry.version_tags("wine", 1)
+    assert (tags[VERDICT], tags[tag("eval_rows")], tags[tag("spec_hash")]) == ("passed", "45", SPEC)
+
+
+CALLS = {
+    "version_tags": lambda r, m, v, tmp: r.version_tags(m, v),
+    "tag_version": lambda r, m, v, tmp: r.tag_version(m, v, {VERDICT: "passed"}),
+    "run_id": lambda r, m, v, tmp: r.run_id(m, v),
+    "version_digest": lambda r, m, v, tmp: r.version_digest(m, v),
+    "download_version": lambda r, m, v, tmp: r.download_version(m, v, tmp),
+    "load_verified": lambda r, m, v, tmp: r.load_verified(m, v, expected_sha256="0" * 64),
+}
+
+
+@pytest.mark.parametrize("call", list(CALLS.values()), ids=list(CALLS))
+def test_an_unknown_version_is_not_found(registry, tmp_path: Path, call) -> None:
+    registry.log_candidate(candidate())
+    for model, version in (("wine", 7), ("wine", 0), ("unknown", 1)):
+        with pytest.raises(NotFound, match=f"{model} has no registered version {version}"):
+            call(registry, model, version, tmp_path / "download")
+    assert not (tmp_path / "download").exists(), "nothing is downloaded for a version that does not exist"
+
+
+MISUSE = {
+    "alias-on-unknown-version": lambda r: r.set_alias("wine", "production", 7),
+    "alias-on-unknown-model": lambda r: r.set_alias("unknown", "production", 1),
+    "delete-alias-of-unknown-model": lambda r: r.delete_alias("unknown", "production"),
+    "metrics-of-unknown-run": lambda r: r.run_metrics("no-such-run"),
+    "log-metrics-on-unknown-run": lambda r: r.log_metrics("no-such-run", {"accuracy": 1.0}),
+    "text-on-unknown-run": lambda r: r.log_text("no-such-run", "report", "mlpin/candidate.md"),
+}
+
+
+@pytest.mark.parametrize("call", list(MISUSE.values()), ids=list(MISUSE))
+def test_misuse_is_an_mlpin_error(registry, call) -> None:
+    registry.log_candidate(candidate())
+    with pytest.raises(MlpinError):
+        call(registry)
+    assert registry.alias_version("wine", "production") is None
+
+
+def test_aliases_are_set_moved_listed_and_deleted(registry) -> None:
+    assert registry.alias_version("unknown", "production") is None
+    for _ in range(2):
+        registry.log_candidate(candidate())
+    registry.log_candidate(candidate("cancer"))
+    assert registry.alias_version("wine", "production") is None and registry.models_with_alias("production") == {}
+    registry.set_alias("wine", "production", 1)
+    registry.set_alias("wine", "production", 1)
+    registry.set_alias("cancer", "staging", 1)
+    assert registry.models_with_alias("production") == {"wine": 1}
+    registry.set_alias("wine", "production", 2)
+    registry.set_alias("cancer", "production", 1)
+    assert registry.models_with_alias("production") == {"wine": 2, "cancer": 1}
+    registry.delete_alias("wine", "production")
+    registry.delete_alias("wine", "production")
+    assert registry.alias_version("wine", "production") is None and registry.alias_version("cancer", "staging") == 1
+    assert registry.models_with_alias("production") == {"cancer": 1}
+
+
+def test_newest_version_by_spec_hash_and_tag(registry) -> None:
+    for spec in (SPEC, OTHER_SPEC, SPEC, OTHER_SPEC):
+        registry.log_candidate(candidate(spec_hash=spec))
+    registry.tag_version("wine", 1, {VERDICT: "passed"})
+    assert registry.newest_version("wine", spec_hash=SPEC) == 3
+    assert registry.newest_version("wine", spec_hash=OTHER_SPEC) == 4
+    assert registry.newest_version("wine", spec_hash=SPEC, with_tag=VERDICT) == 1, "tags added later count"
+    assert registry.newest_version("wine", spec_hash=OTHER_SPEC, with_tag=VERDICT) is None
+    assert registry.newest_version("wine", spec_hash="c" * 64) is None
+    assert registry.newest_version("unknown", spec_hash=SPEC) is None
+
+
+def test_logged_metrics_join_the_training_metrics(registry) -> None:
+    entry = candidate()
+    logged = registry.log_candidate(entry)
+    registry.log_metrics(logged.run_id, {"production.accuracy": 0.5})
+    assert registry.run_metrics(logged.run_id) == {**entry.metrics, "production.accuracy": 0.5}
+
+
+def test_texts_are_stored_replaced_and_missing_is_none(registry) -> None:
+    run_id = registry.log_candidate(candidate()).run_id
+    assert registry.read_text(run_id, "mlpin/candidate.md") is None
+    assert registry.read_text(run_id, "top.md") is None
+    registry.log_text(run_id, "# first", "mlpin/candidate.md")
+    registry.log_text(run_id, "# second", "mlpin/candidate.md")
+    registry.log_text(run_id, "top", "top.md")
+    assert (registry.read_text(run_id, "mlpin/candidate.md"), registry.read_text(run_id, "top.md")) == ("# second", "top")
+    assert registry.read_text(run_id, "mlpin/other.md") is None
+
+
+def test_the_digest_is_stable_across_downloads(registry, tmp_path: Path) -> None:
+    logged = registry.log_candidate(candidate())
+    folders = [registry.download_version("wine", 1, tmp_path / name) for name in ("one", "two")]
+    assert all(f.is_relative_to(tmp_path) and (f / "MLmodel").is_file() for f in folders)
+    assert artifact_digest(folders[0]) == artifact_digest(folders[1]) == logged.artifact_sha256
+    assert registry.version_digest("wine", 1) == logged.artifact_sha256
+
+
+def test_a_verified_model_predicts_and_a_wrong_digest_is_refused(registry) -> None:
+    entry = candidate()
+    logged = registry.log_candidate(entry)
+    loaded = registry.load_verified("wine", 1, expected_sha256=logged.artifact_sha256)
+    rows = entry.example.assign(alcohol=entry.example.alcohol[::-1].to_numpy())
+    assert list(loaded.predict(rows)) == list(entry.fitted.predict(rows)) and loaded is not entry.fitted
+    with pytest.raises(ArtifactMismatch, match="refusing to load it"):
+        registry.load_verified("wine", 1, expected_sha256="f" * 64)
+
+
+class Trap:
+    """A pickle that creates `marker` when it is loaded."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (str(self.marker), "w"))
+
+
+def test_a_tampered_artifact_is_never_unpickled(registry_and_store, tmp_path: Path) -> None:
+    registry, stored = registry_and_store
+    logged = registry.log_candidate(candidate())
+    marker = tmp_path / "unpickled"
+    trap = pickle.dumps(Trap(marker))
+    (stored("wine", 1) / "model.pkl").write_bytes(trap)
+    assert registry.version_digest("wine", 1) != logged.artifact_sha256
+    with pytest.raises(ArtifactMismatch):
+        registry.load_verified("wine", 1, expected_sha256=logged.artifact_sha256)
+    assert not marker.exists(), "the tampered pickle was executed"
+    pickle.loads(trap)
+    assert marker.exists(), "the trap works: loading it would have been noticed"
+
+
+def test_a_downloaded_version_loads_and_passes_servings_smoke_test(registry, tmp_path: Path) -> None:
+    from datetime import datetime, timezone
+
+    from serving.loader import load, smoke_test
+
+    logged = registry.log_candidate(candidate())
+    folder = registry.download_version("wine", 1, tmp_path / "download")
+    live = load(folder, name="wine", version=1, artifact_sha256=logged.artifact_sha256,
+                tags=registry.version_tags("wine", 1), now=datetime.now(timezone.utc))
+    smoke_test(live)
+    assert (live.task, [c.name for c in live.columns], len(live.example)) == ("classification", ["alcohol", "hue"], 6)
