@@ -44,7 +44,7 @@ class Batcher:
         self._queue: list[Pending] = []
         self._drain_task: asyncio.Task | None = None
 
-    async def predict(self, live: LiveModel, records: list[dict], request_id: str) -> list:
+    async def predict(self, live: LiveModel, records: list[dict], *, request_id: str) -> list:
         """The predictions for `records`, made by `live`, once logged."""
         loop = asyncio.get_running_loop()
         pending = Pending(live=live, records=records, request_id=request_id, future=loop.create_future())
@@ -76,7 +76,7 @@ class Batcher:
         for pending in batch:
             groups.setdefault(id(pending.live), []).append(pending)
         for group in groups.values():
-            _settle(group, await asyncio.to_thread(self.run, group[0].live, group))
+            _settle(group, await asyncio.to_thread(self.run, group[0].live, group=group))
 
 
 def _settle(group: list[Pending], outcomes: list[Any]) -> None:

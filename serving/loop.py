@@ -19,7 +19,7 @@ from serving.reconciler import Reconciler
 log = logging.getLogger("mlpin.serving")
 
 
-def next_delay(interval_s: float, jitter: float, draw: float) -> float:
+def next_delay(interval_s: float, *, jitter: float, draw: float) -> float:
     """The wait before the next pass: `interval_s` times a factor in [1 - jitter, 1 + jitter)."""
     return interval_s * (1 + jitter * (2 * draw - 1))
 
@@ -68,7 +68,7 @@ class ReconcileLoop:
         """Wait out the jittered interval; True when a trigger cut it short (the next pass skips backoffs)."""
         assert self._wake is not None
         try:
-            await asyncio.wait_for(self._wake.wait(), timeout=next_delay(self.interval_s, self.jitter, self.draw()))
+            await asyncio.wait_for(self._wake.wait(), timeout=next_delay(self.interval_s, jitter=self.jitter, draw=self.draw()))
         except TimeoutError:
             return False
         return True

@@ -15,14 +15,14 @@ from serving.batching import Pending
 from serving.slot import LiveModel
 
 
-def run_batch(log: PredictionLog, live: LiveModel, group: list[Pending]) -> list[Any]:
+def run_batch(log: PredictionLog, live: LiveModel, *, group: list[Pending]) -> list[Any]:
     """Predictions (or the exception) per request of `group`, all made by `live`, all logged."""
     try:
         values = live.predict([record for pending in group for record in pending.records])
     except Exception as exc:  # find the request(s) it came from
-        return [exc] if len(group) == 1 else [run_batch(log, live, [pending])[0] for pending in group]
+        return [exc] if len(group) == 1 else [run_batch(log, live, group=[pending])[0] for pending in group]
     outputs = split(values, [len(pending.records) for pending in group])
-    log.write_many([log_record(live, pending, out) for pending, out in zip(group, outputs, strict=True)])
+    log.write_many([log_record(live, pending, outputs=out) for pending, out in zip(group, outputs, strict=True)])
     return outputs
 
 
@@ -35,7 +35,7 @@ def split(values: list, sizes: list[int]) -> list[list]:
     return out
 
 
-def log_record(live: LiveModel, pending: Pending, outputs: list) -> dict[str, Any]:
+def log_record(live: LiveModel, pending: Pending, *, outputs: list) -> dict[str, Any]:
     """The prediction log line of one answered request."""
     return {"request_id": pending.request_id, "timestamp": pending.received.isoformat(), "model": live.name,
             "version": live.version, "inputs": pending.records, "outputs": outputs}

@@ -117,7 +117,7 @@ class Reconciler:
             return
         self._record(name, Observation(condition="Reconciling", reason="Progressing", message=f"loading v{pin.version}", **base))
         try:
-            model = prepare(self.store, name, pin, now=self.clock())
+            model = prepare(self.store, name, pin=pin, now=self.clock())
         except ReconcileFailure as failure:  # the slot keeps its last good model
             memo = self._remember(name, failure, key=key, now=self.clock())
             self._record(name, Observation(**base, **_stalled(memo)))
@@ -140,7 +140,7 @@ class Reconciler:
 
     def _record(self, model: str, seen: Observation, *, now: datetime | None = None) -> None:
         # Copy on write: HTTP handlers read `statuses` from other threads without a lock.
-        status = observe(model, self.statuses.get(model), seen, now=now or self.clock())
+        status = observe(model, self.statuses.get(model), seen=seen, now=now or self.clock())
         self.statuses = {**self.statuses, model: status}
 
     def _notify_failure(self, model: str, reason: Reason) -> None:

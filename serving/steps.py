@@ -45,15 +45,15 @@ def parse_pin(document: PinDocument) -> ProductionPins:
         except ConfigError as exc:
             raise ReconcileFailure("InvalidYaml", _one_line(exc), terminal=True) from exc
         try:
-            return validate(data, document.path, ProductionPins)
+            return validate(data, document.path, schema=ProductionPins)
         except ConfigError as exc:
             raise ReconcileFailure("SchemaViolation", _one_line(exc), terminal=True) from exc
 
 
-def prepare(store: ModelStore, name: str, pin: PinnedModel, *, now: datetime) -> LiveModel:
+def prepare(store: ModelStore, name: str, *, pin: PinnedModel, now: datetime) -> LiveModel:
     """fetch (digest verified) -> load -> smoke test: a model ready to swap in, or the failing step's failure."""
     with step("fetch", model=name):
-        fetched = fetch(store, name, pin)
+        fetched = fetch(store, name, pin=pin)
     with step("load", model=name):
         model = load(fetched.path, name=name, version=pin.version, artifact_sha256=pin.artifact_sha256, tags=fetched.tags, now=now)
     with step("smoke test", model=name):
@@ -61,7 +61,7 @@ def prepare(store: ModelStore, name: str, pin: PinnedModel, *, now: datetime) ->
     return model
 
 
-def fetch(store: ModelStore, name: str, pin: PinnedModel) -> Fetched:
+def fetch(store: ModelStore, name: str, *, pin: PinnedModel) -> Fetched:
     """The pinned version's verified folder; UnknownVersion, DigestMismatch or RegistryUnreachable."""
     try:
         return store.fetch(name, pin.version, expected_sha256=pin.artifact_sha256)

@@ -25,7 +25,7 @@ def artifact_digest(folder: Path) -> str:
     return sha256_tree(folder, exclude=VOLATILE_FILES, normalize={"MLmodel": _stable_mlmodel})
 
 
-def verify_artifact(folder: Path, model: str, version: int, *, expected_sha256: str) -> None:
+def verify_artifact(folder: Path, *, model: str, version: int, expected_sha256: str) -> None:
     """Raise ArtifactMismatch unless `folder`'s digest is `expected_sha256`."""
     actual = artifact_digest(folder)
     if actual != expected_sha256:

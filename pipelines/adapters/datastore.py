@@ -18,14 +18,14 @@ from pipelines.core.schemas import DataPointer
 from pipelines.core.workspace import pointer_path
 
 
-def load_dataset(root: Path, dataset: str, pointer: DataPointer, *, target: str | None) -> pd.DataFrame:
+def load_dataset(root: Path, dataset: str, *, pointer: DataPointer, target: str | None) -> pd.DataFrame:
     """The typed table a pointer names, after its digest and contract have passed."""
-    return typed_table(read_verified(root, dataset, pointer), dataset, pointer, target=target)
+    return typed_table(read_verified(root, dataset, pointer=pointer), dataset, pointer=pointer, target=target)
 
 
-def read_verified(root: Path, dataset: str, pointer: DataPointer) -> bytes:
+def read_verified(root: Path, dataset: str, *, pointer: DataPointer) -> bytes:
     """The bytes a pointer names, read once and checked against its sha256."""
-    content = read_bytes(root, dataset, pointer.uri)
+    content = read_bytes(root, dataset, uri=pointer.uri)
     actual = sha256_bytes(content)
     if actual != pointer.sha256:
         raise DataError(
@@ -37,9 +37,9 @@ def read_verified(root: Path, dataset: str, pointer: DataPointer) -> bytes:
     return content
 
 
-def typed_table(content: bytes, dataset: str, pointer: DataPointer, *, target: str | None) -> pd.DataFrame:
+def typed_table(content: bytes, dataset: str, *, pointer: DataPointer, target: str | None) -> pd.DataFrame:
     """Verified bytes parsed, typed by the pointer's schema and checked against its contract."""
-    raw = parse_table(content, dataset, pointer)
+    raw = parse_table(content, dataset, pointer=pointer)
     frame, problems = coerce_frame(raw, pointer)
     problems += check_contract(frame, pointer, target=target)
     if problems:
@@ -47,7 +47,7 @@ def typed_table(content: bytes, dataset: str, pointer: DataPointer, *, target: s
     return frame
 
 
-def read_bytes(root: Path, dataset: str, uri: str) -> bytes:
+def read_bytes(root: Path, dataset: str, *, uri: str) -> bytes:
     """Bytes at `uri`: a repository path, or any fsspec URL (s3://, gs://, file://...)."""
     if "://" in uri:
         return _read_remote(uri)
@@ -70,7 +70,7 @@ def _read_remote(uri: str) -> bytes:
         raise OutsideSystemError("data store", f"cannot read {uri}: {exc}") from exc
 
 
-def parse_table(content: bytes, dataset: str, pointer: DataPointer) -> pd.DataFrame:
+def parse_table(content: bytes, dataset: str, *, pointer: DataPointer) -> pd.DataFrame:
     """Parse CSV (every cell as text, typed later by the schema) or parquet."""
     try:
         if pointer.format == "csv":

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipelines.adapters import git
-from pipelines.adapters.yamlfile import parse_yaml, validate
+from pipelines.adapters.yamlfile import parse_document
 from pipelines.core.errors import MlpinError
 from pipelines.core.history import PinSnapshot
 from pipelines.core.schemas import ProductionPins
@@ -17,7 +17,7 @@ def pins_at(root: Path, commit: str) -> ProductionPins | None:
     """The pin file at a commit; None when it did not exist or did not validate then."""
     try:
         text = git.file_at(root, commit, PIN_PATH).decode()
-        return validate(parse_yaml(text, PIN_PATH), PIN_PATH, ProductionPins)
+        return parse_document(text, PIN_PATH, schema=ProductionPins)
     except (MlpinError, UnicodeDecodeError):
         return None
 

@@ -218,7 +218,7 @@ class Registry:
         run_id = self._version(model, version).run_id
         with tempfile.TemporaryDirectory() as tmp:
             local = self._download(f"models:/{model}/{version}", Path(tmp))
-            verify_artifact(local, model, version, expected_sha256=expected_sha256)
+            verify_artifact(local, model=model, version=version, expected_sha256=expected_sha256)
             with _outside(f"loading {model} v{version} (run {run_id})"):
                 return mlflow.sklearn.load_model(str(local))
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipelines.adapters.yamlfile import load_model
+from pipelines.adapters.yamlfile import load_document
 from pipelines.core.consistency import check_workspace
 from pipelines.core.errors import ConfigError, Problem
 from pipelines.core.schemas import DataPointer, DriftPolicy, ModelSpec, ProductionPins, PromotionPolicy
@@ -21,11 +21,11 @@ RESERVED_POLICY_FILES = {"drift"}
 def load_workspace(root: Path) -> Workspace:
     """Parse specs, data pointers, policies and the pin; ConfigError lists every problem."""
     problems: dict[str, list[Problem]] = {}
-    specs = _load_dir(root, "models", ModelSpec, RESERVED_MODEL_FILES, problems)
-    pointers = _load_dir(root, "data", DataPointer, set(), problems)
-    policies = _load_dir(root, "policies", PromotionPolicy, RESERVED_POLICY_FILES, problems)
-    pins = _load_optional(root, PIN_PATH, ProductionPins, problems) or ProductionPins()
-    drift = _load_optional(root, DRIFT_POLICY_PATH, DriftPolicy, problems)
+    specs = _load_dir(root, "models", schema=ModelSpec, reserved=RESERVED_MODEL_FILES, problems=problems)
+    pointers = _load_dir(root, "data", schema=DataPointer, reserved=set(), problems=problems)
+    policies = _load_dir(root, "policies", schema=PromotionPolicy, reserved=RESERVED_POLICY_FILES, problems=problems)
+    pins = _load_optional(root, PIN_PATH, schema=ProductionPins, problems=problems) or ProductionPins()
+    drift = _load_optional(root, DRIFT_POLICY_PATH, schema=DriftPolicy, problems=problems)
     if problems:
         raise ConfigError(problems)
     ws = Workspace(specs=specs, pointers=pointers, policies=policies, pins=pins, drift=drift)
@@ -35,7 +35,7 @@ def load_workspace(root: Path) -> Workspace:
     return ws
 
 
-def _load_dir(root: Path, folder: str, model: type, reserved: set[str], problems: dict) -> dict:
+def _load_dir(root: Path, folder: str, *, schema: type, reserved: set[str], problems: dict) -> dict:
     loaded = {}
     for path in sorted((root / folder).glob("*.y*ml")):
         if path.stem in reserved:
@@ -45,17 +45,17 @@ def _load_dir(root: Path, folder: str, model: type, reserved: set[str], problems
             problems.setdefault(rel, []).append(Problem("", f"rename to {folder}/{path.stem}.yaml; mlpin reads .yaml files"))
             continue
         try:
-            loaded[path.stem] = load_model(root, rel, model)
+            loaded[path.stem] = load_document(root, rel, schema=schema)
         except ConfigError as exc:
             _merge(problems, exc)
     return loaded
 
 
-def _load_optional(root: Path, rel: str, model: type, problems: dict):
+def _load_optional(root: Path, rel: str, *, schema: type, problems: dict):
     if not (root / rel).exists():
         return None
     try:
-        return load_model(root, rel, model)
+        return load_document(root, rel, schema=schema)
     except ConfigError as exc:
         _merge(problems, exc)
         return None

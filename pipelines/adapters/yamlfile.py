@@ -49,28 +49,33 @@ def parse_yaml(text: str, path: str) -> Any:
         raise ConfigError({path: [Problem(where, f"invalid YAML: {reason}")]}) from None
 
 
-def load_model(root: Path, rel_path: str, model: type[M]) -> M:
-    """Read `root/rel_path` and validate it as `model`; ConfigError lists every problem."""
+def load_document(root: Path, rel_path: str, *, schema: type[M]) -> M:
+    """Read `root/rel_path` and validate it as `schema`; ConfigError lists every problem."""
     try:
         text = (root / rel_path).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError({rel_path: [Problem("", "file does not exist")]}) from None
     except UnicodeDecodeError as exc:
         raise ConfigError({rel_path: [Problem("", f"not UTF-8 text ({exc.reason})")]}) from None
-    return validate(parse_yaml(text, rel_path), rel_path, model)
+    return parse_document(text, rel_path, schema=schema)
 
 
-def validate(data: Any, rel_path: str, model: type[M]) -> M:
-    """Validate parsed YAML as `model`, translating pydantic's errors for people."""
+def parse_document(text: str, rel_path: str, *, schema: type[M]) -> M:
+    """YAML text (from a file or a past commit) parsed strictly and validated as `schema`."""
+    return validate(parse_yaml(text, rel_path), rel_path, schema=schema)
+
+
+def validate(data: Any, rel_path: str, *, schema: type[M]) -> M:
+    """Validate parsed YAML as `schema`, translating pydantic's errors for people."""
     if data is None:
         data = {}
     if not isinstance(data, dict):
         found = type(data).__name__
         raise ConfigError({rel_path: [Problem("", f"expected a mapping of fields at the top level; found a {found}")]})
     try:
-        return model.model_validate(data)
+        return schema.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError({rel_path: [_problem(model, err) for err in exc.errors()]}) from None
+        raise ConfigError({rel_path: [_problem(schema, err) for err in exc.errors()]}) from None
 
 
 def _problem(model: type[BaseModel], err: dict) -> Problem:

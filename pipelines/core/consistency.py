@@ -17,22 +17,22 @@ def check_workspace(ws: Workspace) -> dict[str, list[Problem]]:
     """Every cross-file problem, grouped by the path of the file to fix."""
     found: dict[str, list[Problem]] = {}
     for stem, spec in sorted(ws.specs.items()):
-        _add(found, spec_path(stem), check_spec(stem, spec, ws))
+        _add(found, spec_path(stem), problems=check_spec(stem, spec, ws=ws))
     for stem, pointer in sorted(ws.pointers.items()):
-        _add(found, pointer_path(stem), check_pointer(pointer))
+        _add(found, pointer_path(stem), problems=check_pointer(pointer))
     for stem, policy in sorted(ws.policies.items()):
-        _add(found, policy_path(stem), check_policy(policy))
+        _add(found, policy_path(stem), problems=check_policy(policy))
     unknown = sorted(set(ws.pins.models) - set(ws.specs))
-    _add(found, PIN_PATH, [Problem(f"models.{m}", f"pins a model with no spec ({spec_path(m)})") for m in unknown])
+    _add(found, PIN_PATH, problems=[Problem(f"models.{m}", f"pins a model with no spec ({spec_path(m)})") for m in unknown])
     return found
 
 
-def _add(found: dict[str, list[Problem]], path: str, problems: list[Problem]) -> None:
+def _add(found: dict[str, list[Problem]], path: str, *, problems: list[Problem]) -> None:
     if problems:
         found.setdefault(path, []).extend(problems)
 
 
-def check_spec(stem: str, spec: ModelSpec, ws: Workspace) -> list[Problem]:
+def check_spec(stem: str, spec: ModelSpec, *, ws: Workspace) -> list[Problem]:
     """Problems of one spec against the data pointers and policies that exist."""
     problems: list[Problem] = []
     if spec.name != stem:

@@ -29,7 +29,7 @@ def coerce_frame(raw: pd.DataFrame, pointer: DataPointer) -> tuple[pd.DataFrame,
             typed[column.name] = series.where(series.isna(), series.astype(str)).astype(object)
             continue
         numbers = pd.to_numeric(series, errors="coerce").astype("float64")
-        problems += _unparsed(column.name, series, numbers)
+        problems += _unparsed(column.name, series, numbers=numbers)
         if column.type == "int":
             problems += _non_integral(column.name, numbers)
         typed[column.name] = numbers
@@ -48,7 +48,7 @@ def _column_set_problems(raw: pd.DataFrame, pointer: DataPointer) -> list[Proble
     return problems
 
 
-def _unparsed(name: str, raw: pd.Series, numbers: pd.Series) -> list[Problem]:
+def _unparsed(name: str, raw: pd.Series, *, numbers: pd.Series) -> list[Problem]:
     bad = raw[raw.notna() & numbers.isna()]
     if bad.empty:
         return []
@@ -74,7 +74,7 @@ def check_contract(frame: pd.DataFrame, pointer: DataPointer, *, target: str | N
         problems += _null_problems(frame[name], contract.allowed_nulls(name))
     for name, bounds in contract.ranges.items():
         if name in frame.columns:
-            problems += _range_problems(frame[name], bounds.min, bounds.max)
+            problems += _range_problems(frame[name], low=bounds.min, high=bounds.max)
     if contract.labels is not None and target in frame.columns:
         problems += _label_problems(frame[target], contract.labels)
     return problems
@@ -89,7 +89,7 @@ def _null_problems(series: pd.Series, allowed: float) -> list[Problem]:
     return [Problem(str(series.name), f"expected at most {allowed:.1%} missing values; found {fraction:.1%} ({int(series.isna().sum())} rows)")]
 
 
-def _range_problems(series: pd.Series, low: float | None, high: float | None) -> list[Problem]:
+def _range_problems(series: pd.Series, *, low: float | None, high: float | None) -> list[Problem]:
     problems = []
     if low is not None and (series < low).any():
         below = series[series < low]

@@ -45,7 +45,7 @@ class InputProblem(BaseModel):
 def check_records(body: Any, columns: list[InputColumn]) -> tuple[list[dict], list[InputProblem]]:
     """The records in `body` (one record or a list) and every problem with them."""
     if isinstance(body, dict):
-        return [body], _record_problems(body, columns, ["body"])
+        return [body], _record_problems(body, columns, loc=["body"])
     if not isinstance(body, list) or not body:
         return [], [InputProblem(loc=["body"], msg="expected a record (an object) or a non-empty list of records", type="type_error")]
     problems: list[InputProblem] = []
@@ -53,7 +53,7 @@ def check_records(body: Any, columns: list[InputColumn]) -> tuple[list[dict], li
     for index, record in enumerate(body):
         if clean(record):
             continue
-        problems += _record_problems(record, columns, ["body", index])
+        problems += _record_problems(record, columns, loc=["body", index])
         if len(problems) >= MAX_PROBLEMS:
             return body, _capped(problems)
     return body, problems
@@ -66,17 +66,17 @@ def _clean_test(columns: list[InputColumn]) -> Callable[[Any], bool]:
     return lambda record: type(record) is dict and record.keys() == known and all(type(record[n]) in ok for n, ok in kinds)
 
 
-def _record_problems(record: Any, columns: list[InputColumn], loc: list[str | int]) -> list[InputProblem]:
+def _record_problems(record: Any, columns: list[InputColumn], *, loc: list[str | int]) -> list[InputProblem]:
     if not isinstance(record, dict):
         return [InputProblem(loc=loc, msg="expected a record (an object)", type="type_error")]
     known = {c.name for c in columns}
     problems = [InputProblem(loc=[*loc, c.name], msg="field required", type="missing") for c in columns if c.name not in record]
     problems += [InputProblem(loc=[*loc, k], msg=f"unknown field; expected only: {', '.join(sorted(known))}", type="extra_forbidden")
                  for k in record if k not in known]
-    return problems + [p for c in columns if c.name in record for p in _type_problem(record[c.name], c, [*loc, c.name])]
+    return problems + [p for c in columns if c.name in record for p in _type_problem(record[c.name], c, loc=[*loc, c.name])]
 
 
-def _type_problem(value: Any, column: InputColumn, loc: list[str | int]) -> list[InputProblem]:
+def _type_problem(value: Any, column: InputColumn, *, loc: list[str | int]) -> list[InputProblem]:
     if value is None:
         return []
     accepted = ACCEPTS[column.type]

@@ -45,7 +45,7 @@ def pin_entry(model: str, version: int, *, run_id: str, tags: dict[str, str], me
     )
 
 
-def with_entry(pins: ProductionPins, model: str, entry: PinnedModel) -> ProductionPins:
+def with_entry(pins: ProductionPins, model: str, *, entry: PinnedModel) -> ProductionPins:
     """The pins with one model's entry set; every other entry untouched."""
     return pins.model_copy(update={"models": {**pins.models, model: entry}})
 

@@ -48,15 +48,15 @@ class RegistryRecord(BaseModel):
     artifact_sha256: str | None = None  # computed from the downloaded artifact
 
 
-def check_entry(model: str, pin: PinnedModel, record: RegistryRecord, *, decision: Decision | None, previously_pinned_at: str | None) -> list[Problem]:
+def check_entry(model: str, pin: PinnedModel, *, record: RegistryRecord, decision: Decision | None, previously_pinned_at: str | None) -> list[Problem]:
     """Every reason this entry must not be merged, each saying what to do."""
-    problems = check_integrity(model, pin, record)
+    problems = check_integrity(model, pin, record=record)
     if record.exists and previously_pinned_at is None:
-        problems += _decision_problems(f"models.{model}", pin, record, decision)
+        problems += _decision_problems(f"models.{model}", pin, record=record, decision=decision)
     return problems
 
 
-def check_integrity(model: str, pin: PinnedModel, record: RegistryRecord) -> list[Problem]:
+def check_integrity(model: str, pin: PinnedModel, *, record: RegistryRecord) -> list[Problem]:
     """Whether the registry holds exactly what the entry pins: version, run, lineage, bytes."""
     where = f"models.{model}"
     if not record.exists:
@@ -73,7 +73,7 @@ def check_integrity(model: str, pin: PinnedModel, record: RegistryRecord) -> lis
     return problems
 
 
-def _decision_problems(where: str, pin: PinnedModel, record: RegistryRecord, decision: Decision | None) -> list[Problem]:
+def _decision_problems(where: str, pin: PinnedModel, *, record: RegistryRecord, decision: Decision | None) -> list[Problem]:
     verdict = record.tags.get(tag("verdict"))
     if verdict is None or decision is None:
         return [Problem(where, f"version {pin.version} has no recorded candidate decision; it must come through mlpin candidate")]

@@ -71,7 +71,7 @@ def evaluate_gates(
         if gate.max is not None:
             gates.append(_bound_gate(gate.metric, candidate.get(gate.metric), ceiling=gate.max))
     for gate in policy.regression:
-        gates.append(_regression_gate(gate.metric, gate.max_drop, candidate, production))
+        gates.append(_regression_gate(gate.metric, gate.max_drop, candidate=candidate, production=production))
     if policy.max_drifted_share is not None:
         gates.append(_drift_gate(policy.max_drifted_share, drifted_share))
     blocked = any(g.status == "failed" for g in gates)
@@ -94,7 +94,7 @@ def _bound_gate(metric: str, value: float | None, *, floor: float | None = None,
     return GateResult(gate=name, value=value, shown=f"{value:.4f}", threshold=threshold, status=_status(ok), reason=f"{metric} {value:.4f} {verdict} {threshold}")
 
 
-def _regression_gate(metric: str, max_drop: float, candidate: dict[str, float], production: dict[str, float] | None) -> GateResult:
+def _regression_gate(metric: str, max_drop: float, *, candidate: dict[str, float], production: dict[str, float] | None) -> GateResult:
     name = f"{metric} vs production"
     threshold = f"worse by <= {max_drop:g}"
     if production is None:

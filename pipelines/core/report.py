@@ -38,7 +38,7 @@ def render_candidate(report: CandidateReport) -> str:
         _metrics(report),
         _chart(report),
         _gates(report),
-        _drift(report.drift, report.drift_note, report.model if report.drift_html else None),
+        _drift(report.drift, report.drift_note, html_folder=report.model if report.drift_html else None),
         _lineage(report),
         "<sub>Posted by mlpin; this comment is updated in place on every push.</sub>",
     ]
@@ -120,7 +120,7 @@ def _gate_row(gate: GateResult) -> str:
     return f"| {gate.gate} | {gate.shown} | {gate.threshold} | {STATUS[gate.status]} | {gate.reason} |"
 
 
-def _drift(drift: DriftReport | None, note: str, html_folder: str | None) -> str:
+def _drift(drift: DriftReport | None, note: str, *, html_folder: str | None) -> str:
     head = "#### Data drift: candidate training data vs production training data"
     if drift is None:
         return f"{head}\n\n_{note}._"
@@ -171,7 +171,7 @@ WHO_ACTS = {
 }
 
 
-def render_error(subject: str, marker: str, lines: list[str], *, kind: Kind) -> str:
+def render_error(subject: str, marker: str, *, lines: list[str], kind: Kind) -> str:
     """The comment for something mlpin could not evaluate: what went wrong and who acts."""
     who = WHO_ACTS.get(kind, WHO_ACTS[Kind.BUG])
     body = "\n".join(lines)

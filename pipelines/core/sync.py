@@ -44,10 +44,10 @@ class SyncAction(BaseModel):
 
 def plan_sync(desired: ProductionPins, live: Mapping[str, Live]) -> list[SyncAction]:
     """One action per model pinned or live, in name order; desired == live is `keep`."""
-    return [_action(name, desired.models.get(name), live.get(name)) for name in sorted(set(desired.models) | set(live))]
+    return [_action(name, desired.models.get(name), current=live.get(name)) for name in sorted(set(desired.models) | set(live))]
 
 
-def _action(model: str, pin: PinnedModel | None, current: Live | None) -> SyncAction:
+def _action(model: str, pin: PinnedModel | None, *, current: Live | None) -> SyncAction:
     if pin is None:
         kind: ActionKind = "remove"
     elif pin.suspend:
@@ -93,9 +93,9 @@ class PinStatus(BaseModel):
     next_attempt_at: datetime | None = None
 
 
-def observe(model: str, previous: ModelStatus | None, seen: Observation, *, now: datetime) -> ModelStatus:
+def observe(model: str, previous: ModelStatus | None, *, seen: Observation, now: datetime) -> ModelStatus:
     """The status after a pass: `seen`, keeping the old transition time if the condition held."""
-    return ModelStatus(model=model, last_transition_time=_since(previous, seen.condition, now), **seen.model_dump())
+    return ModelStatus(model=model, last_transition_time=_since(previous, seen.condition, now=now), **seen.model_dump())
 
 
 def observe_pin(
@@ -105,11 +105,11 @@ def observe_pin(
     """The pin's status after a read; a failed read keeps the last good revision."""
     return previous.model_copy(update={
         "condition": condition, "reason": reason, "message": message, "revision": revision or previous.revision,
-        "last_transition_time": _since(previous, condition, now), "checked_at": now, "next_attempt_at": next_attempt_at,
+        "last_transition_time": _since(previous, condition, now=now), "checked_at": now, "next_attempt_at": next_attempt_at,
     })
 
 
-def _since(previous: ModelStatus | PinStatus | None, condition: Condition, now: datetime) -> datetime:
+def _since(previous: ModelStatus | PinStatus | None, condition: Condition, *, now: datetime) -> datetime:
     held = previous is not None and previous.condition == condition and previous.last_transition_time is not None
     return previous.last_transition_time if held else now  # type: ignore[union-attr,return-value]
 

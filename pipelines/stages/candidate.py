@@ -71,17 +71,18 @@ def candidate(ctx: StageContext, *, base: str, pr: str, out_dir: Path, sha: str 
     try:
         ws = ctx.workspace
     except MlpinError as exc:
-        body = render_error("committed files", NO_MODEL_MARKER, exc.lines(), kind=exc.kind)
-        outcomes = [_write(out_dir, "", "error", exc.message, NO_MODEL_MARKER, body, kind=exc.kind)]
+        body = render_error("committed files", NO_MODEL_MARKER, lines=exc.lines(), kind=exc.kind)
+        outcomes = [_write(out_dir, "", outcome="error", headline=exc.message, marker=NO_MODEL_MARKER, body=body, kind=exc.kind)]
         return _finish(out_dir, pr=pr, sha=sha, base=base, changed=[], outcomes=outcomes)
     changed = git.changed_paths(ctx.root, base)
     affected = affected_models(ws, changed)
     outcomes = []
     if not affected:
-        outcomes.append(_write(out_dir, "", "passed", "no model affected", NO_MODEL_MARKER, render_no_models(len(changed))))
+        outcomes.append(_write(out_dir, "", outcome="passed", headline="no model affected", marker=NO_MODEL_MARKER,
+                               body=render_no_models(len(changed))))
     for model, reasons in affected.items():
         ctx.progress.note(f"candidate {model}: {'; '.join(reasons)}")
-        outcomes.append(_one(ctx, model, reasons, pr=pr, out_dir=out_dir))
+        outcomes.append(_one(ctx, model, reasons=reasons, pr=pr, out_dir=out_dir))
     return _finish(out_dir, pr=pr, sha=sha, base=base, changed=changed, outcomes=outcomes)
 
 
@@ -93,27 +94,28 @@ def _finish(out_dir: Path, *, pr: str, sha: str | None, base: str, changed: list
     return run
 
 
-def _write(out_dir: Path, model: str, outcome: str, headline: str, marker: str, body: str, *, kind: Kind = Kind.DONE) -> ModelOutcome:
+def _write(out_dir: Path, model: str, *, outcome: str, headline: str, marker: str, body: str, kind: Kind = Kind.DONE) -> ModelOutcome:
     rel = f"{model}/candidate.md" if model else "pr.md"
     (out_dir / rel).parent.mkdir(parents=True, exist_ok=True)
     (out_dir / rel).write_text(body, encoding="utf-8")
     return ModelOutcome(model=model, outcome=outcome, headline=headline, kind=kind, marker=marker, body_file=rel)
 
 
-def _one(ctx: StageContext, model: str, reasons: list[str], *, pr: str, out_dir: Path) -> ModelOutcome:
+def _one(ctx: StageContext, model: str, *, reasons: list[str], pr: str, out_dir: Path) -> ModelOutcome:
     marker = candidate_marker(model)
     try:
-        report = assess(ctx, model, reasons, pr=pr, out_dir=out_dir / model)
+        report = assess(ctx, model, reasons=reasons, pr=pr, out_dir=out_dir / model)
     except Exception as exc:  # noqa: BLE001 - one model's failure, even a bug, must not hide the others'
         failure = failure_of(exc, subject=model)
-        body = render_error(model, marker, failure.lines, kind=failure.kind)
-        return _write(out_dir, model, "error", failure.message, marker, body, kind=failure.kind)
+        body = render_error(model, marker, lines=failure.lines, kind=failure.kind)
+        return _write(out_dir, model, outcome="error", headline=failure.message, marker=marker, body=body, kind=failure.kind)
     (out_dir / model / "candidate.json").write_text(json.dumps(report.model_dump(mode="json"), indent=2) + "\n")
     kind = Kind.BLOCKED if report.decision.outcome == "blocked" else Kind.DONE
-    return _write(out_dir, model, report.decision.outcome, report.decision.headline(), marker, render_candidate(report), kind=kind)
+    return _write(out_dir, model, outcome=report.decision.outcome, headline=report.decision.headline(), marker=marker,
+                  body=render_candidate(report), kind=kind)
 
 
-def assess(ctx: StageContext, model: str, reasons: list[str], *, pr: str, out_dir: Path) -> CandidateReport:
+def assess(ctx: StageContext, model: str, *, reasons: list[str], pr: str, out_dir: Path) -> CandidateReport:
     """Train, evaluate, drift and decide for one model; tags the registered version with the verdict."""
     ws = ctx.workspace
     spec = ws.spec(model)

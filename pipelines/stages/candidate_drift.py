@@ -33,7 +33,7 @@ def candidate_drift(ctx: StageContext, spec: ModelSpec, *, html_path: Path) -> t
     if found.pointer == pointer:  # the same bytes under the same schema (e.g. only the spec changed): parse once
         reference = current
     else:
-        reference, _ = coerce_frame(parse_table(found.content, spec.data, found.pointer), found.pointer)
+        reference, _ = coerce_frame(parse_table(found.content, spec.data, pointer=found.pointer), found.pointer)
     features = resolve_features(spec, pointer)
     same_type = [f for f in features if found.pointer.column(f) is not None and found.pointer.column(f).type == pointer.column(f).type]
     skipped = [f for f in features if f not in same_type]

@@ -13,7 +13,7 @@ import os
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pipelines.core.errors import MlpinError
 from pipelines.progress import SILENT, Progress
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
     from pipelines.adapters.datahistory import FoundData
     from pipelines.adapters.forge import Forge
+    from pipelines.adapters.modelregistry import ModelRegistry
     from pipelines.core.workspace import Workspace
 
 
@@ -35,7 +36,8 @@ class StageContext:
     """One command's view of the world; see the module docstring."""
 
     def __init__(self, root: Path, *, progress: Progress = SILENT, environ: Mapping[str, str] = os.environ,
-                 clock: Callable[[], datetime] = utcnow, registry: Any = None, forge: Forge | None = None) -> None:
+                 clock: Callable[[], datetime] = utcnow, registry: ModelRegistry | None = None,
+                 forge: Forge | None = None) -> None:
         self.root = root
         self.progress = progress
         self.environ = environ
@@ -56,7 +58,7 @@ class StageContext:
         return self._workspace
 
     @property
-    def registry(self):
+    def registry(self) -> ModelRegistry:
         """The model registry: MLflow (embedded or `MLFLOW_TRACKING_URI`) unless one was given."""
         if self._registry is None:
             from pipelines.adapters.registry import Registry
@@ -78,7 +80,7 @@ class StageContext:
         if dataset not in self._content:
             from pipelines.adapters.datastore import read_verified
 
-            self._content[dataset] = read_verified(self.root, dataset, self.workspace.pointers[dataset])
+            self._content[dataset] = read_verified(self.root, dataset, pointer=self.workspace.pointers[dataset])
         return self._content[dataset]
 
     def table(self, dataset: str, *, target: str | None) -> pd.DataFrame:
@@ -89,7 +91,7 @@ class StageContext:
 
             pointer = self.workspace.pointers[dataset]
             with self.progress.step(f"loading {pointer.uri} (verifying sha256 and contract)"):
-                self._tables[key] = typed_table(self.content(dataset), dataset, pointer, target=target)
+                self._tables[key] = typed_table(self.content(dataset), dataset, pointer=pointer, target=target)
         return self._tables[key]
 
     def data_by_digest(self, sha256: str) -> FoundData | None:

@@ -21,7 +21,7 @@ from pydantic import BaseModel
 from pipelines.adapters import git
 from pipelines.adapters.forge import ENVIRONMENT, Merge
 from pipelines.adapters.webhook import notify
-from pipelines.adapters.yamlfile import load_model
+from pipelines.adapters.yamlfile import load_document
 from pipelines.core.errors import InvalidInput
 from pipelines.core.lineage import tag
 from pipelines.core.outcome import Kind
@@ -51,10 +51,10 @@ def deploy(ctx: StageContext) -> DeployRun:
     if git.head_commit(root) is None:
         raise InvalidInput("this repository has no commits yet")
     commit = _pin_commit(root)
-    pins = load_model(root, PIN_PATH, ProductionPins) if (root / PIN_PATH).exists() else ProductionPins()
+    pins = load_document(root, PIN_PATH, schema=ProductionPins) if (root / PIN_PATH).exists() else ProductionPins()
     moves = plan_rollout(pins, ctx.registry.models_with_alias(ALIAS))
     merge = forge.merged_pull(commit) or _direct_push(root, commit, environ=environ)
-    moves = [_apply(ctx, pins, move, commit=commit, merge=merge) for move in moves]
+    moves = [_apply(ctx, move, pins=pins, commit=commit, merge=merge) for move in moves]
     payload = {"models": {m: e.version for m, e in sorted(pins.models.items())}, "pr": merge.pr or None}
     described = ", ".join(f"{m} v{v}" for m, v in payload["models"].items()) or "nothing pinned"
     record = forge.record_deployment(sha=commit, environment=ENVIRONMENT, description=f"production: {described}", payload=payload)
@@ -77,7 +77,7 @@ def _direct_push(root: Path, commit: str, *, environ: Mapping[str, str]) -> Merg
     return Merge(pr="", approver=f"{who} (direct push)", merged_at="")
 
 
-def _apply(ctx: StageContext, pins: ProductionPins, move: AliasMove, *, commit: str, merge: Merge) -> AliasMove:
+def _apply(ctx: StageContext, move: AliasMove, *, pins: ProductionPins, commit: str, merge: Merge) -> AliasMove:
     registry = ctx.registry
     if move.outcome == "removed":
         registry.delete_alias(move.model, ALIAS)
@@ -86,7 +86,7 @@ def _apply(ctx: StageContext, pins: ProductionPins, move: AliasMove, *, commit: 
         return move
     entry = pins.models[move.model]
     with ctx.progress.step(f"deploying {move.model} v{entry.version}"):
-        problems = check_integrity(move.model, entry, registry_record(registry, move.model, entry.version))
+        problems = check_integrity(move.model, entry, record=registry_record(registry, move.model, version=entry.version))
         if problems:
             reason = "; ".join(str(p) for p in problems)
             return move.model_copy(update={"outcome": "error", "kind": Kind.INVALID_INPUT, "headline": f"not deployed: {reason}"})

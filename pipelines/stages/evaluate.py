@@ -3,6 +3,7 @@ model on the same held-out rows, and record production's scores on the candidate
 
 from __future__ import annotations
 
+from pipelines.adapters.modelregistry import ModelRegistry
 from pipelines.adapters.resultfiles import write_result
 from pipelines.core.compare import compare_metrics
 from pipelines.core.errors import InvalidInput, NotFound
@@ -33,7 +34,7 @@ def evaluate_prepared(ctx: StageContext, prep: Prepared, *, version: int) -> Eva
         scores = score(fitted, prep.split.x_test, prep.split.y_test, task=prep.spec.task)
     candidate = ScoredVersion(version=version, metrics=scores.metrics, confusion=scores.confusion)
     pin = ctx.workspace.pins.models.get(model)
-    production, note = _score_production(registry, prep, pin, progress=progress)
+    production, note = _score_production(registry, prep, pin=pin, progress=progress)
     if production is not None:
         run_id = registry.run_id(model, version)
         registry.log_metrics(run_id, {f"production.{k}": v for k, v in production.metrics.items()})
@@ -43,11 +44,11 @@ def evaluate_prepared(ctx: StageContext, prep: Prepared, *, version: int) -> Eva
         comparison=compare_metrics(candidate.metrics, production.metrics if production else None),
         tracking_uri=registry.uri,
     )
-    path = write_result(ctx.root, model, "evaluate", result)
+    path = write_result(ctx.root, model, name="evaluate", result=result)
     return result.model_copy(update={"result_path": str(path)})
 
 
-def _newest(registry, prep: Prepared) -> int:
+def _newest(registry: ModelRegistry, prep: Prepared) -> int:
     found = registry.newest_version(prep.spec.name, spec_hash=prep.spec_hash)
     if found is None:
         raise NotFound(
@@ -57,7 +58,7 @@ def _newest(registry, prep: Prepared) -> int:
     return found
 
 
-def _score_production(registry, prep: Prepared, pin: PinnedModel | None, *, progress: Progress) -> tuple[ScoredVersion | None, str]:
+def _score_production(registry: ModelRegistry, prep: Prepared, *, pin: PinnedModel | None, progress: Progress) -> tuple[ScoredVersion | None, str]:
     name = prep.spec.name
     if pin is None:
         return None, f"no production model is pinned for {name} yet"

@@ -6,7 +6,7 @@ Shared by verify, propose and deploy.
 
 from __future__ import annotations
 
-from pipelines.adapters.registry import Registry
+from pipelines.adapters.modelregistry import ModelRegistry
 from pipelines.core.errors import NotFound
 from pipelines.core.lineage import tag
 from pipelines.core.pin import RegistryRecord
@@ -15,7 +15,7 @@ from pipelines.core.nextpin import candidate_metrics, production_metrics
 from pipelines.core.workspace import Workspace
 
 
-def registry_record(registry: Registry, model: str, version: int) -> RegistryRecord:
+def registry_record(registry: ModelRegistry, model: str, *, version: int) -> RegistryRecord:
     """The version's run, tags and artifact digest (downloads the artifact; unpickles nothing)."""
     try:
         tags = registry.version_tags(model, version)
@@ -25,7 +25,8 @@ def registry_record(registry: Registry, model: str, version: int) -> RegistryRec
                           artifact_sha256=registry.version_digest(model, version))
 
 
-def recorded_decision(registry: Registry, ws: Workspace, model: str, record: RegistryRecord, *, metrics: dict[str, float] | None = None) -> Decision | None:
+def recorded_decision(registry: ModelRegistry, ws: Workspace, *, model: str, record: RegistryRecord,
+                      metrics: dict[str, float] | None = None) -> Decision | None:
     """The candidate's recorded evidence judged by the policy as it stands in `ws`;
     None when the version never went through `mlpin candidate`. Pass the run's
     `metrics` when already read."""

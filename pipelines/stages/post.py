@@ -37,7 +37,7 @@ def post_run(out_dir: Path, forge: Forge, *, expect_sha: str | None = None) -> P
         forge.check_pr_head(run.pr, run.sha)
     urls = []
     for outcome in run.outcomes:
-        body = _body(out_dir, outcome.body_file, outcome.marker)
+        body = _body(out_dir, outcome.body_file, marker=outcome.marker)
         urls.append(forge.upsert_comment(run.pr, outcome.marker, body).url)
     if run.sha:
         forge.set_status(run.sha, context=STATUS_CONTEXT, state=run.status, description=run.description)
@@ -55,7 +55,7 @@ def load_run(out_dir: Path) -> CandidateRun:
         raise InvalidInput(f"{path} is not a candidate summary: {exc.error_count()} problems") from None
 
 
-def _body(out_dir: Path, rel: str, marker: str) -> str:
+def _body(out_dir: Path, rel: str, *, marker: str) -> str:
     path = (out_dir / rel).resolve()
     if not path.is_relative_to(out_dir.resolve()) or not CANDIDATE_MARKER.fullmatch(marker):
         raise InvalidInput(f"{SUMMARY} names a comment outside {out_dir} or a foreign marker; refusing to post")

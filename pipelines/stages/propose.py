@@ -76,7 +76,7 @@ def propose(ctx: StageContext, *, before: str | None = None, base_branch: str | 
     for model, reasons in affected.items():
         ctx.progress.note(f"propose {model}: {'; '.join(reasons)}")
         try:
-            outcomes.append(_propose_one(ctx, model, reasons, head=head, base_branch=branch))
+            outcomes.append(_propose_one(ctx, model, reasons=reasons, head=head, base_branch=branch))
         except Exception as exc:  # noqa: BLE001 - one model's failure, even a bug, must not stop the others
             failure = failure_of(exc, subject=model)
             outcomes.append(Proposal(model=model, outcome="error", headline=failure.message, kind=failure.kind))
@@ -101,7 +101,7 @@ def _refresh(ctx: StageContext, model: str, *, head: str) -> Proposal | None:
     if pull is None:  # merged, closed or never opened: nothing to keep current
         return None
     title = promotion_title(model, entry)
-    _write_branch(root, branch, parent=head, content=render_pins(with_entry(ws.pins, model, entry)), title=title)
+    _write_branch(root, branch, parent=head, content=render_pins(with_entry(ws.pins, model, entry=entry)), title=title)
     return Proposal(model=model, outcome="refreshed", headline=f"{title}: rebuilt on {head[:12]}", version=entry.version,
                     branch=branch, pr=pull.number, url=pull.url)
 
@@ -117,12 +117,12 @@ def _changed(root: Path, *, before: str | None, head: str) -> list[str]:
     return git.diff_names(root, before, head)
 
 
-def _propose_one(ctx: StageContext, model: str, reasons: list[str], *, head: str, base_branch: str) -> Proposal:
+def _propose_one(ctx: StageContext, model: str, *, reasons: list[str], head: str, base_branch: str) -> Proposal:
     root, ws, forge, registry = ctx.root, ctx.workspace, ctx.forge, ctx.registry
-    version, report = _candidate(ctx, model, reasons)
-    record = registry_record(registry, model, version)
+    version, report = _candidate(ctx, model, reasons=reasons)
+    record = registry_record(registry, model, version=version)
     metrics = registry.run_metrics(record.run_id) if record.run_id else {}
-    decision = recorded_decision(registry, ws, model, record, metrics=metrics)
+    decision = recorded_decision(registry, ws, model=model, record=record, metrics=metrics)
     if decision is None:
         raise InvalidInput(f"{model} v{version} has no recorded decision; run mlpin candidate on it")
     current = ws.pins.models.get(model)
@@ -133,7 +133,7 @@ def _propose_one(ctx: StageContext, model: str, reasons: list[str], *, head: str
     entry = pin_entry(model, version, run_id=record.run_id, tags=record.tags, metrics=metrics)
     title = promotion_title(model, entry)
     branch = promotion_branch(model)
-    created = _write_branch(root, branch, parent=head, content=render_pins(with_entry(ws.pins, model, entry)), title=title)
+    created = _write_branch(root, branch, parent=head, content=render_pins(with_entry(ws.pins, model, entry=entry)), title=title)
     body = render_promotion(model, old=current, new=entry, report=report or registry.read_text(record.run_id, REPORT_PATH))
     pull = forge.open_pull(head=branch, base=base_branch, title=title, body=body)
     forge.set_status(head, context=PROPOSE_CONTEXT, state="success", description=f"{model}: {title} (PR {pull.number})")
@@ -141,7 +141,7 @@ def _propose_one(ctx: StageContext, model: str, reasons: list[str], *, head: str
     return Proposal(model=model, outcome=outcome, headline=title, version=version, branch=branch, pr=pull.number, url=pull.url)
 
 
-def _candidate(ctx: StageContext, model: str, reasons: list[str]) -> tuple[int, str | None]:
+def _candidate(ctx: StageContext, model: str, *, reasons: list[str]) -> tuple[int, str | None]:
     """The judged version for the current spec, trained and judged now only if none exists."""
     ws, registry, progress = ctx.workspace, ctx.registry, ctx.progress
     spec = ws.spec(model)
@@ -154,7 +154,7 @@ def _candidate(ctx: StageContext, model: str, reasons: list[str]) -> tuple[int, 
     from pipelines.adapters.registry import state_dir
     from pipelines.core.report import render_candidate
 
-    report = assess(ctx, model, reasons, pr="main", out_dir=state_dir(ctx.root) / "propose" / model)
+    report = assess(ctx, model, reasons=reasons, pr="main", out_dir=state_dir(ctx.root) / "propose" / model)
     return report.train.version, render_candidate(report)
 
 

@@ -33,14 +33,14 @@ def train_prepared(ctx: StageContext, prep: Prepared) -> TrainResult:
         scores = score(fitted, prep.split.x_test, prep.split.y_test, task=spec.task)
     commit, dirty = git.head_commit(root), git.is_dirty(root)
     with progress.step("registering in MLflow"):
-        logged = ctx.registry.log_candidate(_candidate_log(prep, fitted, scores, commit=commit, dirty=dirty))
+        logged = ctx.registry.log_candidate(_candidate_log(prep, fitted, scores=scores, commit=commit, dirty=dirty))
     result = TrainResult(
         model=spec.name, version=logged.version, run_id=logged.run_id, artifact_sha256=logged.artifact_sha256,
         spec_hash=prep.spec_hash, data_sha256=prep.pointer.sha256, git_commit=commit, git_dirty=dirty,
         task=spec.task, estimator=spec.estimator.kind, train_rows=len(prep.split.x_train),
         eval_rows=scores.rows, metrics=scores.metrics, confusion=scores.confusion, tracking_uri=logged.tracking_uri,
     )
-    path = write_result(root, spec.name, "train", result)
+    path = write_result(root, spec.name, name="train", result=result)
     return result.model_copy(update={"result_path": str(path)})
 
 
@@ -53,7 +53,7 @@ def _fit(prep: Prepared):
         raise InvalidInput(f"models/{prep.spec.name}.yaml: estimator.params: {exc}") from exc
 
 
-def _candidate_log(prep: Prepared, fitted, scores, *, commit: str | None, dirty: bool) -> CandidateLog:
+def _candidate_log(prep: Prepared, fitted, *, scores, commit: str | None, dirty: bool) -> CandidateLog:
     spec = prep.spec
     tags = {
         tag("git_commit"): commit or "none",

@@ -50,12 +50,12 @@ def verify(ctx: StageContext, *, base: str) -> VerifyReport:
             notes.append(f"{change.model} leaves production (entry removed)")
             continue
         with ctx.progress.step(f"verifying {change.model} v{change.new.version}"):
-            record = registry_record(ctx.registry, change.model, change.new.version)
+            record = registry_record(ctx.registry, change.model, version=change.new.version)
             earlier = previously_pinned(root, change.model, entry=change.new, until=merge_base)
             if earlier:
                 notes.append(f"{change.model} v{change.new.version} was in production at {earlier[:12]}: a rollback, policy re-check skipped")
-            decision = recorded_decision(ctx.registry, ws, change.model, record) if record.exists and not earlier else None
-            problems += check_entry(change.model, change.new, record, decision=decision, previously_pinned_at=earlier)
+            decision = recorded_decision(ctx.registry, ws, model=change.model, record=record) if record.exists and not earlier else None
+            problems += check_entry(change.model, change.new, record=record, decision=decision, previously_pinned_at=earlier)
     return VerifyReport(base=base, changes=lines, notes=notes, problems=[f"{PIN_PATH}: {p}" for p in problems])
 
 

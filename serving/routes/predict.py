@@ -69,4 +69,4 @@ async def _answer(service: Service, live: LiveModel, body: Any, rid: str) -> lis
     records, problems = check_records(body, live.columns)
     if problems:
         raise HTTPException(status_code=422, detail=[p.model_dump() for p in problems])
-    return await service.batcher(live.name).predict(live, records, rid)
+    return await service.batcher(live.name).predict(live, records, request_id=rid)

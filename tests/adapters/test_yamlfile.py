@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.adapters.yamlfile import load_model, parse_yaml, validate
+from pipelines.adapters.yamlfile import load_document, parse_yaml, validate
 from pipelines.core.errors import ConfigError
 from pipelines.core.schemas import DataPointer, ModelSpec, ProductionPins, PromotionPolicy
 from pipelines.core.outcome import Kind
@@ -32,7 +32,7 @@ def problems(exc: ConfigError) -> list[str]:
 )
 def test_spec_errors_name_field_expectation_and_finding(doc: dict, expected: str) -> None:
     with pytest.raises(ConfigError) as err:
-        validate(doc, "models/m.yaml", ModelSpec)
+        validate(doc, "models/m.yaml", schema=ModelSpec)
     assert any(expected in line for line in problems(err.value)), problems(err.value)
     assert err.value.kind == Kind.INVALID_INPUT
 
@@ -40,7 +40,7 @@ def test_spec_errors_name_field_expectation_and_finding(doc: dict, expected: str
 def test_all_problems_of_a_file_are_listed_at_once() -> None:
     doc = {**SPEC, "task": "clustering", "colour": "red", "split": {"test_fraction": 2}}
     with pytest.raises(ConfigError) as err:
-        validate(doc, "models/m.yaml", ModelSpec)
+        validate(doc, "models/m.yaml", schema=ModelSpec)
     found = problems(err.value)
     assert len(found) == 3
     assert err.value.message == "models/m.yaml: 3 problems"
@@ -49,7 +49,7 @@ def test_all_problems_of_a_file_are_listed_at_once() -> None:
 def test_nested_list_locations_are_indexed() -> None:
     doc = {"uri": "x.csv", "format": "csv", "sha256": "0" * 64, "columns": [{"name": "a", "type": "float"}, {"name": "b", "type": "text"}]}
     with pytest.raises(ConfigError) as err:
-        validate(doc, "data/d.yaml", DataPointer)
+        validate(doc, "data/d.yaml", schema=DataPointer)
     assert problems(err.value) == ["columns[1].type: expected 'float', 'int' or 'category'; found 'text'"]
 
 
@@ -57,13 +57,13 @@ def test_unknown_field_inside_dict_of_models_lists_allowed_fields() -> None:
     doc = {"models": {"m": {"version": 1, "run_id": "r", "artifact_sha256": "a" * 64, "spec_hash": "b" * 64,
                             "data_sha256": "c" * 64, "aproved_by": "x"}}}
     with pytest.raises(ConfigError) as err:
-        validate(doc, "models/production.yaml", ProductionPins)
+        validate(doc, "models/production.yaml", schema=ProductionPins)
     assert "models.m.aproved_by: unknown field; expected one of: version, run_id" in problems(err.value)[0]
 
 
 def test_model_level_rule_is_reported_without_dumping_the_input() -> None:
     with pytest.raises(ConfigError) as err:
-        validate({"metrics": [{"metric": "accuracy"}]}, "policies/p.yaml", PromotionPolicy)
+        validate({"metrics": [{"metric": "accuracy"}]}, "policies/p.yaml", schema=PromotionPolicy)
     assert problems(err.value) == ["metrics[0]: a metric gate needs `min`, `max` or both"]
 
 
@@ -78,7 +78,7 @@ def test_model_level_rule_is_reported_without_dumping_the_input() -> None:
 )
 def test_unparseable_yaml(text: str, expected: str) -> None:
     with pytest.raises(ConfigError) as err:
-        validate(parse_yaml(text, "models/m.yaml"), "models/m.yaml", ModelSpec)
+        validate(parse_yaml(text, "models/m.yaml"), "models/m.yaml", schema=ModelSpec)
     assert expected in "\n".join(err.value.lines())
     assert "models/m.yaml" in err.value.message
 
@@ -91,5 +91,5 @@ def test_syntax_error_names_line_and_column() -> None:
 
 def test_missing_file(tmp_path) -> None:
     with pytest.raises(ConfigError) as err:
-        load_model(tmp_path, "models/nope.yaml", ModelSpec)
+        load_document(tmp_path, "models/nope.yaml", schema=ModelSpec)
     assert err.value.lines() == ["models/nope.yaml: 1 problem", "  - file does not exist"]

@@ -29,7 +29,7 @@ def test_a_version_without_lineage_cannot_be_pinned() -> None:
 def test_pin_file_changes_only_the_promoted_entry() -> None:
     other = pin_entry("cancer", 7, run_id="r0", tags=TAGS, metrics={"accuracy": 0.9})
     before = ProductionPins(models={"cancer": other})
-    after = with_entry(before, "wine", pin_entry("wine", 3, run_id="r1", tags=TAGS, metrics=METRICS))
+    after = with_entry(before, "wine", entry=pin_entry("wine", 3, run_id="r1", tags=TAGS, metrics=METRICS))
     text = render_pins(after)
     assert text.startswith("# What serves in production.")
     reread = ProductionPins.model_validate(yaml.safe_load(text))

@@ -80,4 +80,4 @@ def test_no_model_affected(md) -> None:
 
 def test_model_that_could_not_be_evaluated(md) -> None:
     lines = ["models/wine_logreg.yaml: 1 problem", "  - estimator.params.depth: unknown hyperparameter"]
-    assert render_error("wine_logreg", candidate_marker("wine_logreg"), lines, kind=Kind.INVALID_INPUT) == md
+    assert render_error("wine_logreg", candidate_marker("wine_logreg"), lines=lines, kind=Kind.INVALID_INPUT) == md

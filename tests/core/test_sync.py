@@ -56,9 +56,9 @@ def test_settled_observation(kind: str, live: Live | None, expected: tuple) -> N
 
 def test_transition_time_moves_only_when_the_condition_changes() -> None:
     stalled = Observation(condition="Stalled", reason="DigestMismatch", desired_version=2, live_version=1)
-    first = observe("m", None, stalled, now=T0)
-    again = observe("m", first, stalled.model_copy(update={"reason": "LoadFailed"}), now=T0 + timedelta(seconds=30))
-    ready = observe("m", again, Observation(condition="Ready", reason="Synced"), now=T0 + timedelta(seconds=60))
+    first = observe("m", None, seen=stalled, now=T0)
+    again = observe("m", first, seen=stalled.model_copy(update={"reason": "LoadFailed"}), now=T0 + timedelta(seconds=30))
+    ready = observe("m", again, seen=Observation(condition="Ready", reason="Synced"), now=T0 + timedelta(seconds=60))
     assert (first.last_transition_time, again.last_transition_time) == (T0, T0)
     assert again.reason == "LoadFailed"
     assert ready.last_transition_time == T0 + timedelta(seconds=60)
@@ -66,7 +66,7 @@ def test_transition_time_moves_only_when_the_condition_changes() -> None:
 
 def test_ready_means_something_live_or_deliberately_suspended() -> None:
     def status(model: str, **fields):
-        return observe(model, None, Observation(condition="Stalled", reason="LoadFailed", **fields), now=T0)
+        return observe(model, None, seen=Observation(condition="Stalled", reason="LoadFailed", **fields), now=T0)
 
     statuses = [status("cold"), status("stalled-on-old", desired_version=2, live_version=1),
                 status("frozen", suspended=True), status("also-cold", desired_version=1)]

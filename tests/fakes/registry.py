@@ -136,7 +136,7 @@ class MemoryRegistry:
         """Copy a version out, check its digest, and only then unpickle it."""
         with tempfile.TemporaryDirectory() as tmp:
             local = self.download_version(model, version, Path(tmp))
-            verify_artifact(local, model, version, expected_sha256=expected_sha256)
+            verify_artifact(local, model=model, version=version, expected_sha256=expected_sha256)
             return pickle.loads((local / PICKLE).read_bytes())
 
     def _version(self, model: str, version: int) -> _Version:

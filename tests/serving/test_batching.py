@@ -40,7 +40,7 @@ def live(version: int, predictor: Doubler) -> LiveModel:
 
 
 async def submit_all(batcher: Batcher, requests: list[tuple[LiveModel, list[float]]]) -> list:
-    calls = [batcher.predict(model, [{"x": x} for x in xs], f"r{i}") for i, (model, xs) in enumerate(requests)]
+    calls = [batcher.predict(model, [{"x": x} for x in xs], request_id=f"r{i}") for i, (model, xs) in enumerate(requests)]
     return await asyncio.gather(*calls, return_exceptions=True)
 
 
@@ -78,4 +78,4 @@ def test_nothing_is_answered_when_the_log_cannot_be_written_and_the_queue_keeps_
     answers = asyncio.run(submit_all(batcher, [(model, [1.0])] * 5))
     assert all(isinstance(a, OSError) for a in answers)
     with pytest.raises(OSError):
-        asyncio.run(batcher.predict(model, [{"x": 1.0}], "later"))  # a new drain starts; no request hangs
+        asyncio.run(batcher.predict(model, [{"x": 1.0}], request_id="later"))  # a new drain starts; no request hangs

@@ -38,7 +38,7 @@ def test_invalid_settings_are_refused(monkeypatch: pytest.MonkeyPatch, name: str
 
 @pytest.mark.parametrize(("draw", "expected"), [(0.0, 8.0), (0.5, 10.0), (0.999, 11.996)], ids=["low", "middle", "high"])
 def test_next_delay_spreads_around_the_interval(draw: float, expected: float) -> None:
-    assert next_delay(10.0, 0.2, draw) == pytest.approx(expected)
+    assert next_delay(10.0, jitter=0.2, draw=draw) == pytest.approx(expected)
 
 
 def test_empty_secrets_leave_their_routes_disabled(monkeypatch: pytest.MonkeyPatch) -> None:

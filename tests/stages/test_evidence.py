@@ -31,16 +31,16 @@ def registry(tmp_path: Path) -> MemoryRegistry:
 
 
 def test_the_record_of_an_unregistered_version_says_so(registry) -> None:
-    assert registry_record(registry, MODEL, 1) == RegistryRecord(exists=False)
+    assert registry_record(registry, MODEL, version=1) == RegistryRecord(exists=False)
 
 
 def test_the_record_carries_run_tags_and_the_stored_digest(registry) -> None:
     logged = registry.log_candidate(sample_candidate(MODEL))
-    record = registry_record(registry, MODEL, 1)
+    record = registry_record(registry, MODEL, version=1)
     assert (record.exists, record.run_id, record.artifact_sha256) == (True, logged.run_id, logged.artifact_sha256)
     assert record.tags[tag("task")] == "classification"
     (registry.artifact_path(MODEL, 1) / "model.pkl").write_bytes(b"swapped")
-    assert registry_record(registry, MODEL, 1).artifact_sha256 != logged.artifact_sha256, "the digest is of the stored bytes"
+    assert registry_record(registry, MODEL, version=1).artifact_sha256 != logged.artifact_sha256, "the digest is of the stored bytes"
 
 
 @pytest.mark.parametrize(
@@ -60,7 +60,7 @@ def test_recorded_evidence_is_judged_by_the_workspace_policy(registry, ws, metri
     logged = registry.log_candidate(replace(sample_candidate(MODEL), metrics=metrics))
     registry.log_metrics(logged.run_id, production)
     registry.tag_version(MODEL, 1, {tag(key): value for key, value in evidence.items()})
-    decision = recorded_decision(registry, ws, MODEL, registry_record(registry, MODEL, 1))
+    decision = recorded_decision(registry, ws, model=MODEL, record=registry_record(registry, MODEL, version=1))
     if failed is None:
         assert decision is None, "a version that never went through mlpin candidate has no decision"
     else:
