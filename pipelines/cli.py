@@ -145,7 +145,11 @@ def _forge_merge(args: argparse.Namespace) -> tuple[Any, str]:
 
     result = merge_pull(_local_context(args), args.pr)
     pushed = ", pushed to origin" if result.pushed else ""
-    return result, f"merged PR #{result.pr} ({result.head} -> {result.base}) as {result.merge_commit[:12]}, approved by {result.approver}{pushed}"
+    return (
+        result,
+        f"merged PR #{result.pr} ({result.head} -> {result.base}) as {result.merge_commit[:12]}, "
+        f"approved by {result.approver}{pushed}",
+    )
 
 
 def _post(args: argparse.Namespace) -> tuple[Any, str]:
@@ -165,8 +169,11 @@ def _verify(args: argparse.Namespace) -> tuple[Any, str]:
         count = len(report.problems)
         raise InvalidInput(f"verify failed: {count} problem{'s' if count != 1 else ''} ({'; '.join(report.changes)})",
                            problems=[Problem("", p) for p in report.problems])
-    lines = ["verify passed" if report.changes else "verify passed: the pin does not change", *(f"  {c}" for c in report.changes),
-             *(f"  note: {n}" for n in report.notes)]
+    lines = [
+        "verify passed" if report.changes else "verify passed: the pin does not change",
+        *(f"  {c}" for c in report.changes),
+        *(f"  note: {n}" for n in report.notes),
+    ]
     return report, "\n".join(lines)
 
 
@@ -192,25 +199,45 @@ def build_parser() -> argparse.ArgumentParser:
     cmd = sub.add_parser("train", parents=[common], help="train, score and register a model")
     cmd.add_argument("model", help="a model name: models/<model>.yaml")
     cmd.set_defaults(handler=_train)
-    cmd = sub.add_parser("evaluate", parents=[common], help="score a candidate and production on the same held-out rows")
+    cmd = sub.add_parser(
+        "evaluate", parents=[common], help="score a candidate and production on the same held-out rows"
+    )
     cmd.add_argument("model", help="a model name: models/<model>.yaml")
-    cmd.add_argument("--version", type=int, dest="version", help="registered version (default: newest trained from the current spec)")
+    cmd.add_argument(
+        "--version", type=int, dest="version", help="registered version (default: newest trained from the current spec)"
+    )
     cmd.set_defaults(handler=_evaluate)
-    cmd = sub.add_parser("candidate", parents=[common], help="train and judge every model a change affects; report on the PR")
+    cmd = sub.add_parser(
+        "candidate", parents=[common], help="train and judge every model a change affects; report on the PR"
+    )
     cmd.add_argument("--base", required=True, help="the ref the change is compared with, e.g. origin/main")
     cmd.add_argument("--pr", help="PR number (default: from GitHub Actions, else the current branch name)")
     cmd.add_argument("--out", help="output folder (default: .mlpin/candidate)")
     cmd.add_argument("--sha", help="commit to set the status on (default: HEAD; in Actions pass the PR head)")
-    cmd.add_argument("--no-post", action="store_true", help="only write the reports; post them later with mlpin report post")
+    cmd.add_argument(
+        "--no-post", action="store_true", help="only write the reports; post them later with mlpin report post"
+    )
     cmd.set_defaults(handler=_candidate)
-    cmd = sub.add_parser("propose", parents=[common], help="after a merge: open or update a promotion PR per model whose candidate passed")
-    cmd.add_argument("--before", help="the commit before the push (default: HEAD's first parent; in Actions: github.event.before)")
+    cmd = sub.add_parser(
+        "propose",
+        parents=[common],
+        help="after a merge: open or update a promotion PR per model whose candidate passed",
+    )
+    cmd.add_argument(
+        "--before", help="the commit before the push (default: HEAD's first parent; in Actions: github.event.before)"
+    )
     cmd.add_argument("--base-branch", help="the branch promotion PRs merge into (default: the checked-out branch)")
     cmd.set_defaults(handler=_propose)
-    cmd = sub.add_parser("verify", parents=[common], help="the required check on a PR that changes models/production.yaml")
+    cmd = sub.add_parser(
+        "verify", parents=[common], help="the required check on a PR that changes models/production.yaml"
+    )
     cmd.add_argument("--base", required=True, help="the ref the PR merges into, e.g. origin/main")
     cmd.set_defaults(handler=_verify)
-    cmd = sub.add_parser("deploy", parents=[common], help="after a pin change lands: MLflow alias 'production' mirrors the pin; record the deployment")
+    cmd = sub.add_parser(
+        "deploy",
+        parents=[common],
+        help="after a pin change lands: MLflow alias 'production' mirrors the pin; record the deployment",
+    )
     cmd.set_defaults(handler=_deploy)
     cmd = sub.add_parser("rollback", parents=[common], help="open a PR that git-reverts a model's last pin change")
     cmd.add_argument("model", help="a pinned model")
@@ -223,13 +250,19 @@ def build_parser() -> argparse.ArgumentParser:
     cmd.set_defaults(handler=_history)
     report = sub.add_parser("report", help="post reports written by an earlier command")
     report_sub = report.add_subparsers(dest="report_command", required=True, metavar="COMMAND")
-    cmd = report_sub.add_parser("post", parents=[common], help="post a candidate run's comments and status (the workflow_run half)")
+    cmd = report_sub.add_parser(
+        "post", parents=[common], help="post a candidate run's comments and status (the workflow_run half)"
+    )
     cmd.add_argument("--from", dest="source", required=True, help="the folder mlpin candidate --out wrote")
-    cmd.add_argument("--expect-sha", help="refuse unless the reports are for this commit (the trusted event's head sha)")
+    cmd.add_argument(
+        "--expect-sha", help="refuse unless the reports are for this commit (the trusted event's head sha)"
+    )
     cmd.set_defaults(handler=_post)
     forge = sub.add_parser("forge", help="the local forge of the embedded default")
     forge_sub = forge.add_subparsers(dest="forge_command", required=True, metavar="COMMAND")
-    cmd = forge_sub.add_parser("show", parents=[common], help="print PR comments and commit statuses kept under .mlpin/forge")
+    cmd = forge_sub.add_parser(
+        "show", parents=[common], help="print PR comments and commit statuses kept under .mlpin/forge"
+    )
     cmd.add_argument("--pr", help="only this PR")
     cmd.set_defaults(handler=_forge_show)
     cmd = forge_sub.add_parser("open", parents=[common], help="open a pull request from a local branch")

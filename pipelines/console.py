@@ -90,13 +90,18 @@ def render_forge(forge, prs: list[str]) -> str:
     deployments = forge.deployments(ENVIRONMENT)
     if deployments:
         out.append("==== deployments (newest first)")
-        out += [f"  #{d.id} {d.sha[:12]} {d.environment} {d.state} at {d.created_at}: {d.payload.get('models', {})}" for d in deployments]
+        out += [
+            f"  #{d.id} {d.sha[:12]} {d.environment} {d.state} at {d.created_at}: {d.payload.get('models', {})}"
+            for d in deployments
+        ]
     return "\n".join(out) or "the local forge has no pull requests, comments or statuses yet"
 
 
 def render_outcomes(title: str, lines: list[str], *, empty: str) -> str:
     """A title, then one line per model (or `empty`)."""
-    return "\n".join([title, *(f"  {line}" for line in lines)] if lines else [title, f"  {empty}"] if empty else [title])
+    return "\n".join(
+        [title, *(f"  {line}" for line in lines)] if lines else [title, f"  {empty}"] if empty else [title]
+    )
 
 
 def render_history(result) -> str:
@@ -110,14 +115,20 @@ def render_history(result) -> str:
         out.append(f"  {e.time.isoformat()}  {e.commit[:12]}  {what:<16} {via}, approved by {e.approver}{deployed}")
     if result.at is not None:
         event = result.at_event
-        answer = "nothing was pinned" if event is None or event.version is None else f"v{event.version} (since {event.commit[:12]})"
+        answer = (
+            "nothing was pinned"
+            if event is None or event.version is None
+            else f"v{event.version} (since {event.commit[:12]})"
+        )
         out.append(f"at {result.at.isoformat()}: {answer}")
     return "\n".join(out)
 
 
 def render_proposals(run) -> str:
     """What propose did per model, with each promotion PR."""
-    lines = [f"{o.model}: {o.outcome} - {o.headline}" + (f" (PR {o.pr}: {o.url})" if o.pr else "") for o in run.outcomes]
+    lines = [
+        f"{o.model}: {o.outcome} - {o.headline}" + (f" (PR {o.pr}: {o.url})" if o.pr else "") for o in run.outcomes
+    ]
     return render_outcomes(f"propose on {run.commit[:12]}", lines,
                            empty="no model's spec, data or policy changed: nothing to propose")
 
@@ -142,5 +153,10 @@ def render_rollback(result) -> str:
 
 def render_post(result) -> str:
     """The comments posted and the status set."""
-    return "\n".join([f"posted {len(result.comments)} comment(s) on PR {result.pr}", *(f"  {url}" for url in result.comments),
-                      f"  status mlpin/candidate on {(result.sha or 'none')[:12]}: {result.status}"])
+    return "\n".join(
+        [
+            f"posted {len(result.comments)} comment(s) on PR {result.pr}",
+            *(f"  {url}" for url in result.comments),
+            f"  status mlpin/candidate on {(result.sha or 'none')[:12]}: {result.status}",
+        ]
+    )

@@ -50,8 +50,23 @@ def run(tmp: Path, args: argparse.Namespace) -> list[tuple[str, str, str, str]]:
     repo, entries, record = scratch_repo(tmp)
     rows = []
     mlpin_cmd = [sys.executable, "-m", "serving", "--port", "18080"]
-    mlflow_cmd = [sys.executable, "-m", "mlflow", "models", "serve", "-m", f"models:/{MODEL}/1", "--env-manager", "local",
-                  "-h", "127.0.0.1", "-p", "18081", "-w", "1"]
+    mlflow_cmd = [
+        sys.executable,
+        "-m",
+        "mlflow",
+        "models",
+        "serve",
+        "-m",
+        f"models:/{MODEL}/1",
+        "--env-manager",
+        "local",
+        "-h",
+        "127.0.0.1",
+        "-p",
+        "18081",
+        "-w",
+        "1",
+    ]
     env = serving_env(repo, tmp, args.poll_interval)
     with started(mlpin_cmd, env, "http://127.0.0.1:18080", "/readyz") as (mlpin, mlpin_cold), \
             started(mlflow_cmd, env, "http://127.0.0.1:18081", "/ping") as (mlflow, mlflow_cold):
@@ -59,7 +74,9 @@ def run(tmp: Path, args: argparse.Namespace) -> list[tuple[str, str, str, str]]:
         rows.append(batch(mlpin, mlflow, record))
         rows.append(during_swaps(tmp, repo, entries, mlpin, record, args))
         rows += pin_to_serve(repo, entries, mlpin)
-        rows.append(("cold start to ready", f"{mlpin_cold:.2f} s", f"{mlflow_cold:.2f} s", _ratio(mlflow_cold, mlpin_cold)))
+        rows.append(
+            ("cold start to ready", f"{mlpin_cold:.2f} s", f"{mlflow_cold:.2f} s", _ratio(mlflow_cold, mlpin_cold))
+        )
     return rows
 
 
@@ -72,14 +89,18 @@ def scratch_repo(tmp: Path) -> tuple[Path, dict[int, dict], dict]:
     for name in ("models", "data", "policies"):
         shutil.copytree(PROJECT / name, repo / name)
     spec = (repo / "models/breast_cancer_rf.yaml").read_text().replace("breast_cancer_rf", MODEL)
-    spec = re.sub(r"estimator:\n(  .*\n)+", "estimator:\n  kind: logistic_regression\n  params: {C: 1.0, max_iter: 2000}\n", spec)
+    spec = re.sub(
+        r"estimator:\n(  .*\n)+", "estimator:\n  kind: logistic_regression\n  params: {C: 1.0, max_iter: 2000}\n", spec
+    )
     (repo / f"models/{MODEL}.yaml").write_text(spec)
     _git(repo, "init", "-q", "-b", "main")
     entries = {}
     for c in (1.0, 0.5):
         (repo / f"models/{MODEL}.yaml").write_text(spec.replace("C: 1.0", f"C: {c}"))
         result = train(StageContext(repo), MODEL)
-        entries[result.version] = {k: getattr(result, k) for k in ("version", "run_id", "artifact_sha256", "spec_hash", "data_sha256")}
+        entries[result.version] = {
+            k: getattr(result, k) for k in ("version", "run_id", "artifact_sha256", "spec_hash", "data_sha256")
+        }
     commit_pin(repo, entries[1])
     import pandas as pd
 
@@ -92,7 +113,18 @@ def commit_pin(repo: Path, entry: dict) -> None:
 
     (repo / "models/production.yaml").write_text(yaml.safe_dump({"schema_version": 1, "models": {MODEL: entry}}))
     _git(repo, "add", "-A")
-    _git(repo, "-c", "user.name=bench", "-c", "user.email=bench@localhost", "commit", "-q", "--allow-empty", "-m", f"pin v{entry['version']}")
+    _git(
+        repo,
+        "-c",
+        "user.name=bench",
+        "-c",
+        "user.email=bench@localhost",
+        "commit",
+        "-q",
+        "--allow-empty",
+        "-m",
+        f"pin v{entry['version']}",
+    )
 
 
 def _git(repo: Path, *args: str) -> None:
@@ -100,11 +132,20 @@ def _git(repo: Path, *args: str) -> None:
 
 
 def serving_env(repo: Path, tmp: Path, poll_interval: float) -> dict[str, str]:
-    return {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{repo / '.mlpin/mlflow.db'}", "MLFLOW_DISABLE_TELEMETRY": "true",
-            "MLPIN_PIN_URI": str(repo), "MLPIN_REGISTRY_ROOT": str(repo), "MLPIN_CACHE_DIR": str(tmp / "cache"),
-            "MLPIN_WORK_DIR": str(tmp / "work"), "MLPIN_LOG_DIR": str(tmp / "predictions"),
-            "MLPIN_WEBHOOK_SECRET": SECRET, "MLPIN_POLL_INTERVAL_S": str(poll_interval), "PYTHONPATH": str(PROJECT),
-            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}  # mlflow runs `uvicorn`
+    return {
+        **os.environ,
+        "MLFLOW_TRACKING_URI": f"sqlite:///{repo / '.mlpin/mlflow.db'}",
+        "MLFLOW_DISABLE_TELEMETRY": "true",
+        "MLPIN_PIN_URI": str(repo),
+        "MLPIN_REGISTRY_ROOT": str(repo),
+        "MLPIN_CACHE_DIR": str(tmp / "cache"),
+        "MLPIN_WORK_DIR": str(tmp / "work"),
+        "MLPIN_LOG_DIR": str(tmp / "predictions"),
+        "MLPIN_WEBHOOK_SECRET": SECRET,
+        "MLPIN_POLL_INTERVAL_S": str(poll_interval),
+        "PYTHONPATH": str(PROJECT),
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+    }  # mlflow runs `uvicorn`
 
 
 @contextmanager
@@ -112,13 +153,18 @@ def started(command: list[str], env: dict[str, str], url: str, ready_path: str) 
     """Start a server; yield its URL and the seconds from start to `ready_path` answering 200."""
     begin = time.perf_counter()
     log = tempfile.TemporaryFile()
-    process = subprocess.Popen(command, env=env, cwd=PROJECT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    process = subprocess.Popen(
+        command, env=env, cwd=PROJECT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
     try:
         try:
             _wait(lambda: _answers(url + ready_path, process), timeout=120)
         except (TimeoutError, RuntimeError):
             log.seek(0)
-            sys.stderr.write(log.read().decode(errors="replace")[-3000:] + f"\n{url}{ready_path}: {httpx.get(url + ready_path).text if process.poll() is None else ''}\n")
+            sys.stderr.write(
+                log.read().decode(errors="replace")[-3000:]
+                + f"\n{url}{ready_path}: {httpx.get(url + ready_path).text if process.poll() is None else ''}\n"
+            )
             raise
         yield url, time.perf_counter() - begin
     finally:
@@ -150,7 +196,10 @@ def _wait(condition: Callable[[], bool], *, timeout: float, step: float = 0.01) 
 def wrk(tmp: Path, url: str, body: dict, args: argparse.Namespace) -> dict[str, float]:
     """requests/s, p50 and p99 (ms) and failed requests of one wrk run posting `body`."""
     script = tmp / "post.lua"
-    script.write_text(f'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\nwrk.body = {json.dumps(json.dumps(body))}\n')
+    script.write_text(
+        'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
+        f"wrk.body = {json.dumps(json.dumps(body))}\n"
+    )
     command = ["wrk", "-t1", f"-c{args.connections}", f"-d{args.seconds}s", "--latency", "-s", str(script), url]
     out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)), "p50": _percentile(out, "50"),
@@ -168,15 +217,31 @@ def _failed(out: str) -> int:
     return (int(non_2xx.group(1)) if non_2xx else 0) + (sum(map(int, errors.groups())) if errors else 0)
 
 
-def single_row(tmp: Path, mlpin: str, mlflow: str, record: dict, args: argparse.Namespace) -> list[tuple[str, str, str, str]]:
+def single_row(
+    tmp: Path, mlpin: str, mlflow: str, record: dict, args: argparse.Namespace
+) -> list[tuple[str, str, str, str]]:
     ours = wrk(tmp, f"{mlpin}/predict/{MODEL}", record, args)
     ours_mlflow_api = wrk(tmp, f"{mlpin}/invocations", {"dataframe_records": [record]}, args)
     theirs = wrk(tmp, f"{mlflow}/invocations", {"dataframe_records": [record]}, args)
     return [
-        ("single row: requests/s (/predict)", f"{ours['rps']:.0f}", f"{theirs['rps']:.0f}", _ratio(ours["rps"], theirs["rps"])),
-        ("single row: requests/s (/invocations)", f"{ours_mlflow_api['rps']:.0f}", f"{theirs['rps']:.0f}", _ratio(ours_mlflow_api["rps"], theirs["rps"])),
-        ("single row: p50 / p99 ms", f"{ours['p50']:.2f} / {ours['p99']:.2f}", f"{theirs['p50']:.2f} / {theirs['p99']:.2f}",
-         _ratio(theirs["p99"], ours["p99"]) + " (p99)"),
+        (
+            "single row: requests/s (/predict)",
+            f"{ours['rps']:.0f}",
+            f"{theirs['rps']:.0f}",
+            _ratio(ours["rps"], theirs["rps"]),
+        ),
+        (
+            "single row: requests/s (/invocations)",
+            f"{ours_mlflow_api['rps']:.0f}",
+            f"{theirs['rps']:.0f}",
+            _ratio(ours_mlflow_api["rps"], theirs["rps"]),
+        ),
+        (
+            "single row: p50 / p99 ms",
+            f"{ours['p50']:.2f} / {ours['p99']:.2f}",
+            f"{theirs['p50']:.2f} / {theirs['p99']:.2f}",
+            _ratio(theirs["p99"], ours["p99"]) + " (p99)",
+        ),
         ("single row: failed requests", str(ours["failed"] + ours_mlflow_api["failed"]), str(theirs["failed"]), ""),
     ]
 
@@ -197,7 +262,9 @@ def _median_seconds(call: Callable[[], httpx.Response]) -> float:
     return statistics.median(times)
 
 
-def during_swaps(tmp: Path, repo: Path, entries: dict, mlpin: str, record: dict, args: argparse.Namespace) -> tuple[str, str, str, str]:
+def during_swaps(
+    tmp: Path, repo: Path, entries: dict, mlpin: str, record: dict, args: argparse.Namespace
+) -> tuple[str, str, str, str]:
     """wrk on /predict while the pin flips between v1 and v2 every second (webhook-triggered)."""
     stop = threading.Event()
     swaps = [0]
@@ -250,7 +317,9 @@ def _webhook(mlpin: str) -> None:
 
     body = json.dumps({"ref": "refs/heads/main"}).encode()
     signature = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
-    httpx.post(f"{mlpin}/webhook", content=body, headers={"x-hub-signature-256": signature}, timeout=5).raise_for_status()
+    httpx.post(
+        f"{mlpin}/webhook", content=body, headers={"x-hub-signature-256": signature}, timeout=5
+    ).raise_for_status()
 
 
 def _ratio(ours: float, theirs: float) -> str:
@@ -259,7 +328,10 @@ def _ratio(ours: float, theirs: float) -> str:
 
 def print_table(rows: list[tuple[str, str, str, str]], args: argparse.Namespace) -> None:
     """A markdown table: measure, mlpin, mlflow, ratio."""
-    print(f"wrk: 1 thread, {args.connections} connections, {args.seconds} s per run; one worker per server; {os.cpu_count()} CPUs\n")
+    print(
+        f"wrk: 1 thread, {args.connections} connections, {args.seconds} s per run; "
+        f"one worker per server; {os.cpu_count()} CPUs\n"
+    )
     print("| measure | mlpin serving | mlflow models serve | ratio |")
     print("| --- | --- | --- | --- |")
     for row in rows:

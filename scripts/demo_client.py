@@ -48,7 +48,9 @@ def predict(base: str, model: str) -> None:
     if live is None:
         sys.exit(f"{model} is not live at {base}")
     body = json.dumps(live["example"]).encode()
-    request = urllib.request.Request(f"{base}/predict/{model}", data=body, method="POST", headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        f"{base}/predict/{model}", data=body, method="POST", headers={"Content-Type": "application/json"}
+    )
     with urllib.request.urlopen(request, timeout=10) as response:
         answer = json.loads(response.read())
     print(f"POST /predict/{model} -> {answer['model']} v{answer['version']} answered {answer['predictions']} "
@@ -63,7 +65,10 @@ def follows(base: str, model: str) -> None:
     while time.monotonic() - started < TIMEOUT_S:
         live = _live(base, model)
         if live is not None and live["version"] == pinned:
-            print(f"serving answers with {model} v{pinned} {time.monotonic() - started:.2f} s after deploy returned, no restart")
+            print(
+                f"serving answers with {model} v{pinned} {time.monotonic() - started:.2f} s "
+                "after deploy returned, no restart"
+            )
             return
         time.sleep(0.05)
     sys.exit(f"{model} v{pinned} was not live within {TIMEOUT_S} s; see GET {base}/status")

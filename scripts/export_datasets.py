@@ -80,7 +80,11 @@ def _column_type(frame: pd.DataFrame, name: str, meta: dict) -> str:
 def pointer(frame: pd.DataFrame, meta: dict, rel_csv: str, digest: str) -> dict:
     """The data pointer document for an exported CSV."""
     columns = [
-        {"name": name, "type": _column_type(frame, name, meta), "role": "target" if name == meta["target"] else "feature"}
+        {
+            "name": name,
+            "type": _column_type(frame, name, meta),
+            "role": "target" if name == meta["target"] else "feature",
+        }
         for name in frame.columns
     ]
     return {"schema_version": 1, "description": meta["description"], "uri": rel_csv, "format": "csv",

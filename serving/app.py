@@ -49,4 +49,7 @@ def create_app(settings: ServingSettings | None = None, *, service: Service | No
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     """500 as JSON naming the error's kind (the traceback goes to the server log, not the client)."""
     log.exception("%s %s failed", request.method, request.url.path, exc_info=exc)
-    return JSONResponse({"detail": f"internal error ({type(exc).__name__}); nothing was answered or logged for this request"}, status_code=500)
+    return JSONResponse(
+        {"detail": f"internal error ({type(exc).__name__}); nothing was answered or logged for this request"},
+        status_code=500,
+    )

@@ -38,4 +38,6 @@ def step(name: str, *, model: str = "") -> Iterator[None]:
         ref = secrets.token_hex(4)
         log.exception("reconcile step %r of %s failed unexpectedly (ref %s)", name, model or "the pin", ref)
         # retryable: a bug may hinge on state that changes (a file, the registry's answer)
-        raise ReconcileFailure("InternalError", f"internal error (see the serving log, ref {ref})", terminal=False) from exc
+        raise ReconcileFailure(
+            "InternalError", f"internal error (see the serving log, ref {ref})", terminal=False
+        ) from exc

@@ -31,7 +31,9 @@ class SmokeTestFailed(ReconcileFailure):
         super().__init__("SmokeTestFailed", message, terminal=True)
 
 
-def load(path: Path, *, name: str, version: int, artifact_sha256: str, tags: dict[str, str], now: datetime) -> LiveModel:
+def load(
+    path: Path, *, name: str, version: int, artifact_sha256: str, tags: dict[str, str], now: datetime
+) -> LiveModel:
     """Unpickle the model and read its signature; LoadFailed says what broke."""
     import mlflow.sklearn
     from mlflow.models import Model
@@ -53,13 +55,19 @@ def smoke_test(model: LiveModel) -> None:
         raise SmokeTestFailed(f"{model.name} v{model.version}: no readable input example was logged with the model")
     _, problems = check_records(records, model.columns)
     if problems:
-        raise SmokeTestFailed(f"{model.name} v{model.version}: the input example does not fit the signature: {problems[0].msg}")
+        raise SmokeTestFailed(
+            f"{model.name} v{model.version}: the input example does not fit the signature: {problems[0].msg}"
+        )
     try:
         values = model.predict(records)
     except Exception as exc:  # whatever the estimator raises, the version must not serve
-        raise SmokeTestFailed(f"{model.name} v{model.version}: predicting the input example failed: {type(exc).__name__}: {exc}") from exc
+        raise SmokeTestFailed(
+            f"{model.name} v{model.version}: predicting the input example failed: {type(exc).__name__}: {exc}"
+        ) from exc
     if any(v is None or (isinstance(v, float) and not math.isfinite(v)) for v in values):
-        raise SmokeTestFailed(f"{model.name} v{model.version}: the input example gave missing or non-finite predictions")
+        raise SmokeTestFailed(
+            f"{model.name} v{model.version}: the input example gave missing or non-finite predictions"
+        )
 
 
 def _example_records(meta, path: Path) -> list[dict]:

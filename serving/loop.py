@@ -27,7 +27,9 @@ def next_delay(interval_s: float, *, jitter: float, draw: float) -> float:
 class ReconcileLoop:
     """Runs passes forever between `start()` and `stop()`; `trigger()` asks for one now."""
 
-    def __init__(self, reconciler: Reconciler, *, interval_s: float, jitter: float, draw: Callable[[], float] = random.random) -> None:
+    def __init__(
+        self, reconciler: Reconciler, *, interval_s: float, jitter: float, draw: Callable[[], float] = random.random
+    ) -> None:
         self.reconciler = reconciler
         self.interval_s = interval_s
         self.jitter = jitter
@@ -68,7 +70,9 @@ class ReconcileLoop:
         """Wait out the jittered interval; True when a trigger cut it short (the next pass skips backoffs)."""
         assert self._wake is not None
         try:
-            await asyncio.wait_for(self._wake.wait(), timeout=next_delay(self.interval_s, jitter=self.jitter, draw=self.draw()))
+            await asyncio.wait_for(
+                self._wake.wait(), timeout=next_delay(self.interval_s, jitter=self.jitter, draw=self.draw())
+            )
         except TimeoutError:
             return False
         return True

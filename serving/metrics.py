@@ -31,8 +31,12 @@ class Metrics:
         self.latency = Histogram("mlpin_request_seconds", "Prediction latency, from parsed body to logged answer.",
                                  ["model", "version"], buckets=LATENCY_BUCKETS, registry=self.registry)
         self.swaps = Counter("mlpin_swaps", "Versions swapped in, by model.", ["model"], registry=self.registry)
-        self.failures = Counter("mlpin_reconcile_failures", "Failed reconcile steps by model ('' for the pin) and reason.",
-                                ["model", "reason"], registry=self.registry)
+        self.failures = Counter(
+            "mlpin_reconcile_failures",
+            "Failed reconcile steps by model ('' for the pin) and reason.",
+            ["model", "reason"],
+            registry=self.registry,
+        )
         self.registry.register(_LiveVersions(slots))
 
     @contextmanager
@@ -71,7 +75,11 @@ class _LiveVersions:
         self.slots = slots
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        family = GaugeMetricFamily("mlpin_live_version_info", "The version each model serves now.", labels=["model", "version", "artifact_sha256"])
+        family = GaugeMetricFamily(
+            "mlpin_live_version_info",
+            "The version each model serves now.",
+            labels=["model", "version", "artifact_sha256"],
+        )
         for live in self.slots.all():
             family.add_metric([live.name, str(live.version), live.artifact_sha256], 1)
         yield family

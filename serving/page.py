@@ -31,10 +31,13 @@ def render_page(status: dict, models: list[dict]) -> str:
     rows = "".join(_row(s) for s in status["models"]) or '<tr><td colspan="6">nothing pinned</td></tr>'
     forms = "".join(_form(m) for m in models)
     return (
-        f"<!doctype html><html lang=en><head><meta charset=utf-8><title>mlpin serving</title><style>{STYLE}</style></head><body>"
+        "<!doctype html><html lang=en><head><meta charset=utf-8><title>mlpin serving</title>"
+        f"<style>{STYLE}</style></head><body>"
         f"<h1>mlpin serving</h1><p>pin: {escape(pin['source'])} at <code>{escape(_short(pin['revision']))}</code> "
-        f"— <span class=\"{escape(pin['condition'])}\">{escape(pin['condition'])}</span> {escape(pin['message'] + _retry(pin))}</p>"
-        "<table><thead><tr><th>model</th><th>live</th><th>desired</th><th>pin commit</th><th>condition</th><th>reason</th></tr></thead>"
+        f'— <span class="{escape(pin["condition"])}">{escape(pin["condition"])}</span> '
+        f"{escape(pin['message'] + _retry(pin))}</p>"
+        "<table><thead><tr><th>model</th><th>live</th><th>desired</th><th>pin commit</th><th>condition</th>"
+        "<th>reason</th></tr></thead>"
         f"<tbody>{rows}</tbody></table><h2>Predict</h2>{forms}<script>{SCRIPT}</script></body></html>"
     )
 
@@ -44,7 +47,8 @@ def _row(s: dict) -> str:
     condition = escape(s["condition"])
     reason = (f"{s['reason']}: {s['message']}" if s["message"] else s["reason"]) + _retry(s)
     tds = "".join(f"<td>{escape(c)}</td>" for c in cells)
-    return f'<tr data-model="{escape(s["model"])}">{tds}<td class="{condition}">{condition}</td><td>{escape(reason)}</td></tr>'
+    cells_html = f'{tds}<td class="{condition}">{condition}</td><td>{escape(reason)}</td>'
+    return f'<tr data-model="{escape(s["model"])}">{cells_html}</tr>'
 
 
 def _retry(s: dict) -> str:
@@ -57,8 +61,11 @@ def _retry(s: dict) -> str:
 def _form(model: dict) -> str:
     example = json.dumps(model["example"] or {c["name"]: None for c in model["inputs"]}, indent=1)
     name = escape(model["name"])
-    return (f'<form data-model="{name}"><h3>{name} v{model["version"]} ({escape(model["task"])})</h3>'
-            f'<textarea rows="8" name="body">{escape(example)}</textarea><button type="submit">predict</button><pre></pre></form>')
+    return (
+        f'<form data-model="{name}"><h3>{name} v{model["version"]} ({escape(model["task"])})</h3>'
+        f'<textarea rows="8" name="body">{escape(example)}</textarea>'
+        '<button type="submit">predict</button><pre></pre></form>'
+    )
 
 
 def _version(value: int | None) -> str:

@@ -19,7 +19,18 @@ from pipelines.adapters.modelstore import ModelStore
 from pipelines.adapters.pinreader import PinReader
 from pipelines.core.retry import PIN_READ, Failure, attempt_key, record_failure, should_attempt
 from pipelines.core.schemas import ProductionPins
-from pipelines.core.sync import ModelStatus, Observation, PinStatus, Reason, SyncAction, not_ready, observe, observe_pin, plan_sync, settled
+from pipelines.core.sync import (
+    ModelStatus,
+    Observation,
+    PinStatus,
+    Reason,
+    SyncAction,
+    not_ready,
+    observe,
+    observe_pin,
+    plan_sync,
+    settled,
+)
 from serving.failures import ReconcileFailure
 from serving.slot import Slots
 from serving.steps import parse_pin, prepare, read_pin
@@ -82,14 +93,28 @@ class Reconciler:
             self._pin_failed(failure, key=document.revision, revision=document.revision)
             return None
         self.failed.pop(PIN, None)
-        self.pin = observe_pin(self.pin, condition="Ready", reason="Synced", message=f"read {document.path}", revision=document.revision, now=self.clock())
+        self.pin = observe_pin(
+            self.pin,
+            condition="Ready",
+            reason="Synced",
+            message=f"read {document.path}",
+            revision=document.revision,
+            now=self.clock(),
+        )
         return pins, document.revision
 
     def _pin_failed(self, failure: ReconcileFailure, *, key: str, revision: str | None) -> None:
         now = self.clock()
         memo = self._remember(PIN, failure, key=key, now=now)
-        self.pin = observe_pin(self.pin, condition="Stalled", reason=failure.reason, message=failure.message, revision=revision,
-                               now=now, next_attempt_at=memo.next_attempt_at)
+        self.pin = observe_pin(
+            self.pin,
+            condition="Stalled",
+            reason=failure.reason,
+            message=failure.message,
+            revision=revision,
+            now=now,
+            next_attempt_at=memo.next_attempt_at,
+        )
         for name, status in list(self.statuses.items()):
             kept = status.model_dump(exclude={"model", "last_transition_time"})
             self._record(name, Observation.model_validate({**kept, **_stalled(memo)}), now=now)
@@ -110,12 +135,18 @@ class Reconciler:
         name, pin = action.model, action.pin
         assert pin is not None
         key = attempt_key(revision, pin)
-        base = {"desired_version": pin.version, "live_version": action.live.version if action.live else None, "pin_revision": revision}
+        base = {
+            "desired_version": pin.version,
+            "live_version": action.live.version if action.live else None,
+            "pin_revision": revision,
+        }
         last = self.failed.get(name)
         if last is not None and not should_attempt(last, key=key, now=self.clock(), manual=manual):
             self._record(name, Observation(**base, **_stalled(last)))  # e.g. after a pin outage overwrote the reason
             return
-        self._record(name, Observation(condition="Reconciling", reason="Progressing", message=f"loading v{pin.version}", **base))
+        self._record(
+            name, Observation(condition="Reconciling", reason="Progressing", message=f"loading v{pin.version}", **base)
+        )
         try:
             model = prepare(self.store, name, pin=pin, now=self.clock())
         except ReconcileFailure as failure:  # the slot keeps its last good model
@@ -125,7 +156,15 @@ class Reconciler:
             return
         self.failed.pop(name, None)
         self.slots.swap(model)
-        self._record(name, Observation(condition="Ready", reason="Synced", message=f"serving v{pin.version}", **{**base, "live_version": pin.version}))
+        self._record(
+            name,
+            Observation(
+                condition="Ready",
+                reason="Synced",
+                message=f"serving v{pin.version}",
+                **{**base, "live_version": pin.version},
+            ),
+        )
         for observer in self.swaps:
             observer(name, pin.version)
 
@@ -133,8 +172,15 @@ class Reconciler:
         return should_attempt(self.failed.get(name), key=key, now=self.clock(), manual=manual)
 
     def _remember(self, name: str, failure: ReconcileFailure, *, key: str, now: datetime) -> Failure:
-        memo = record_failure(self.failed.get(name), reason=failure.reason, message=failure.message, terminal=failure.terminal,
-                              key=key, now=now, base_s=self.retry_base_s)
+        memo = record_failure(
+            self.failed.get(name),
+            reason=failure.reason,
+            message=failure.message,
+            terminal=failure.terminal,
+            key=key,
+            now=now,
+            base_s=self.retry_base_s,
+        )
         self.failed[name] = memo  # only passes read `failed`, under the pass lock
         return memo
 

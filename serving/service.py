@@ -7,7 +7,6 @@ with other parts (a file pin reader, another cache) and hand it to `create_app`.
 from __future__ import annotations
 
 import os
-
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -63,14 +62,28 @@ def build_service(settings: ServingSettings) -> Service:
     store = ModelStore(Registry(settings.registry_root.resolve()), settings.cache_dir)
     # the shortest wait between passes: a first retryable failure is tried again on the next poll
     retry_base_s = settings.poll_interval_s * (1 - settings.poll_jitter)
-    reconciler = Reconciler(reader=pin_reader(settings), source_name=source_name(settings), store=store, slots=slots, retry_base_s=retry_base_s)
+    reconciler = Reconciler(
+        reader=pin_reader(settings),
+        source_name=source_name(settings),
+        store=store,
+        slots=slots,
+        retry_base_s=retry_base_s,
+    )
     loop = ReconcileLoop(reconciler, interval_s=settings.poll_interval_s, jitter=settings.poll_jitter)
     log = PredictionLog(Path(settings.log_dir), max_bytes=settings.log_max_bytes, max_age_s=settings.log_max_age_s)
     metrics = Metrics(slots)
     reconciler.swaps.append(metrics.swapped)
     reconciler.failures.append(metrics.failed)
     shipper = Shipper(log, settings.log_uri, interval_s=settings.log_ship_interval_s) if settings.log_uri else None
-    return Service(settings=settings, slots=slots, reconciler=reconciler, loop=loop, predictions=log, metrics=metrics, shipper=shipper)
+    return Service(
+        settings=settings,
+        slots=slots,
+        reconciler=reconciler,
+        loop=loop,
+        predictions=log,
+        metrics=metrics,
+        shipper=shipper,
+    )
 
 
 def pin_reader(settings: ServingSettings) -> PinReader:
@@ -79,8 +92,16 @@ def pin_reader(settings: ServingSettings) -> PinReader:
         return FilePinReader(Path(settings.pin_uri))
     if settings.pin_source == "github":
         token = settings.github_token.get_secret_value() if settings.github_token else None
-        return GitHubPinReader(settings.pin_uri, branch=settings.branch, pin_path=settings.pin_path, token=token, base_url=settings.github_api_url)
-    return GitPinReader(settings.pin_uri, branch=settings.branch, pin_path=settings.pin_path, mirror_path=settings.work_dir / "pin.git")
+        return GitHubPinReader(
+            settings.pin_uri,
+            branch=settings.branch,
+            pin_path=settings.pin_path,
+            token=token,
+            base_url=settings.github_api_url,
+        )
+    return GitPinReader(
+        settings.pin_uri, branch=settings.branch, pin_path=settings.pin_path, mirror_path=settings.work_dir / "pin.git"
+    )
 
 
 def source_name(settings: ServingSettings) -> str:

@@ -20,17 +20,29 @@ class ServingSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="MLPIN_", extra="ignore", frozen=True)
 
-    pin_source: Literal["git", "file", "github"] = Field("git", description="git: a remote repository; file: a local path; github: the contents API")
-    pin_uri: str = Field(".", description="git remote URL or path (git), the pin file's path (file), or owner/name (github)")
+    pin_source: Literal["git", "file", "github"] = Field(
+        "git", description="git: a remote repository; file: a local path; github: the contents API"
+    )
+    pin_uri: str = Field(
+        ".", description="git remote URL or path (git), the pin file's path (file), or owner/name (github)"
+    )
     branch: str = Field("main", description="the deployed branch whose pin is served (git, github)")
     pin_path: str = Field("models/production.yaml", description="the pin's path inside the repository (git, github)")
-    github_token: SecretStr | None = Field(None, description="token for the contents API (github; public repositories need none)")
-    github_api_url: str = Field("https://api.github.com", description="REST API root (github; GitHub Enterprise differs)")
+    github_token: SecretStr | None = Field(
+        None, description="token for the contents API (github; public repositories need none)"
+    )
+    github_api_url: str = Field(
+        "https://api.github.com", description="REST API root (github; GitHub Enterprise differs)"
+    )
     poll_interval_s: float = Field(15.0, gt=0, description="seconds between reconcile passes, before jitter")
     poll_jitter: float = Field(0.2, ge=0, lt=1, description="each wait is the interval times 1 ± this fraction")
-    webhook_secret: SecretStr | None = Field(None, description="HMAC key of X-Hub-Signature-256; unset disables /webhook")
+    webhook_secret: SecretStr | None = Field(
+        None, description="HMAC key of X-Hub-Signature-256; unset disables /webhook"
+    )
     admin_token: SecretStr | None = Field(None, description="bearer token of POST /reconcile; unset disables it")
-    registry_root: Path = Field(Path("."), description="repository whose .mlpin/ holds MLflow when MLFLOW_TRACKING_URI is unset")
+    registry_root: Path = Field(
+        Path("."), description="repository whose .mlpin/ holds MLflow when MLFLOW_TRACKING_URI is unset"
+    )
     cache_dir: Path = Field(Path(".mlpin/serving/cache"), description="verified model folders, one per sha256")
     work_dir: Path = Field(Path(".mlpin/serving/work"), description="scratch: the git mirror of the pin's repository")
     log_dir: Path = Field(Path(".mlpin/predictions"), description="prediction log folder (JSON Lines)")

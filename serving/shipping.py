@@ -12,8 +12,8 @@ import contextlib
 import logging
 import threading
 
-from pipelines.adapters.logsink import PredictionLog
 from pipelines.adapters.logship import ship_closed
+from pipelines.adapters.logsink import PredictionLog
 from pipelines.core.errors import OutsideSystemError
 
 log = logging.getLogger("mlpin.serving")

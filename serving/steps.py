@@ -34,7 +34,9 @@ def read_pin(reader: PinReader) -> PinDocument:
         except OutsideSystemError as exc:
             raise ReconcileFailure("PinUnavailable", exc.message, terminal=False) from exc
         except OSError as exc:  # e.g. a connection error the reader did not translate (requests' are OSErrors)
-            raise ReconcileFailure("PinUnavailable", f"reading the pin failed: {type(exc).__name__}: {exc}", terminal=False) from exc
+            raise ReconcileFailure(
+                "PinUnavailable", f"reading the pin failed: {type(exc).__name__}: {exc}", terminal=False
+            ) from exc
 
 
 def parse_pin(document: PinDocument) -> ProductionPins:
@@ -55,7 +57,14 @@ def prepare(store: ModelStore, name: str, *, pin: PinnedModel, now: datetime) ->
     with step("fetch", model=name):
         fetched = fetch(store, name, pin=pin)
     with step("load", model=name):
-        model = load(fetched.path, name=name, version=pin.version, artifact_sha256=pin.artifact_sha256, tags=fetched.tags, now=now)
+        model = load(
+            fetched.path,
+            name=name,
+            version=pin.version,
+            artifact_sha256=pin.artifact_sha256,
+            tags=fetched.tags,
+            now=now,
+        )
     with step("smoke test", model=name):
         smoke_test(model)
     return model

@@ -43,7 +43,9 @@ def typed_table(content: bytes, dataset: str, *, pointer: DataPointer, target: s
     frame, problems = coerce_frame(raw, pointer)
     problems += check_contract(frame, pointer, target=target)
     if problems:
-        raise DataError(f"{pointer_path(dataset)}: {pointer.uri} breaks its contract", dataset=dataset, problems=problems)
+        raise DataError(
+            f"{pointer_path(dataset)}: {pointer.uri} breaks its contract", dataset=dataset, problems=problems
+        )
     return frame
 
 

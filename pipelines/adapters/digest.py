@@ -23,7 +23,9 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def sha256_tree(folder: Path, *, exclude: Iterable[str] = (), normalize: Mapping[str, Callable[[bytes], bytes]] | None = None) -> str:
+def sha256_tree(
+    folder: Path, *, exclude: Iterable[str] = (), normalize: Mapping[str, Callable[[bytes], bytes]] | None = None
+) -> str:
     """Digest over every file's relative path and bytes, in sorted path order.
 
     Names in `exclude` (relative POSIX paths) are skipped; a file named in `normalize`

@@ -73,7 +73,9 @@ class Forge(Protocol):
     def upsert_comment(self, pr: str, marker: str, body: str) -> CommentRef:
         """Create the PR comment whose body starts with `marker`, or update it in place."""
 
-    def set_status(self, sha: str, *, context: str, state: StatusState, description: str, target_url: str | None = None) -> None:
+    def set_status(
+        self, sha: str, *, context: str, state: StatusState, description: str, target_url: str | None = None
+    ) -> None:
         """Set a commit status."""
 
     def check_pr_head(self, pr: str, sha: str) -> None:

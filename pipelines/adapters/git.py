@@ -114,7 +114,9 @@ def require_ref(root: Path, ref: str) -> str:
     try:
         return run_git(root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
     except GitFailed:
-        raise InvalidInput(f"git ref '{ref}' does not exist here; fetch it first (in Actions: actions/checkout with fetch-depth: 0)") from None
+        raise InvalidInput(
+            f"git ref '{ref}' does not exist here; fetch it first (in Actions: actions/checkout with fetch-depth: 0)"
+        ) from None
 
 
 def merge_base(root: Path, a: str, b: str) -> str:
@@ -164,7 +166,9 @@ def last_commit_touching(root: Path, path: str, *, ref: str = "HEAD", first_pare
 
 def path_history(root: Path, path: str, *, ref: str = "HEAD", first_parent: bool = True) -> list[CommitInfo]:
     """Every commit of `ref` that changed `path`, oldest first, with time and committer."""
-    lines = _log(root, path, *(["--first-parent"] if first_parent else []), "--reverse", "--format=%H%x1f%cI%x1f%cn", ref)
+    lines = _log(
+        root, path, *(["--first-parent"] if first_parent else []), "--reverse", "--format=%H%x1f%cI%x1f%cn", ref
+    )
     return [CommitInfo(*line.split("\x1f")) for line in lines]
 
 

@@ -36,7 +36,9 @@ def _github(action: str) -> Iterator[None]:
 
 def _require_number(pr: str) -> None:
     if not pr.isdigit():
-        raise InvalidInput(f"on GitHub a pull request is a number; got '{pr}'. Pass --pr N, or run on a pull_request event")
+        raise InvalidInput(
+            f"on GitHub a pull request is a number; got '{pr}'. Pass --pr N, or run on a pull_request event"
+        )
 
 
 class GitHubForge:
@@ -44,7 +46,15 @@ class GitHubForge:
 
     name = "github"
 
-    def __init__(self, *, token: str, repository: str, base_url: str = "https://api.github.com", throttle: bool = True, backoff_factor: float = 1.0) -> None:
+    def __init__(
+        self,
+        *,
+        token: str,
+        repository: str,
+        base_url: str = "https://api.github.com",
+        throttle: bool = True,
+        backoff_factor: float = 1.0,
+    ) -> None:
         from github import Auth, Github
         from github.GithubRetry import GithubRetry
 
@@ -94,12 +104,16 @@ class GitHubForge:
             comment = issue.create_comment(body)
             return CommentRef(str(comment.id), comment.html_url, created=True, changed=True)
 
-    def set_status(self, sha: str, *, context: str, state: StatusState, description: str, target_url: str | None = None) -> None:
+    def set_status(
+        self, sha: str, *, context: str, state: StatusState, description: str, target_url: str | None = None
+    ) -> None:
         """Create a commit status (GitHub keeps the latest per context)."""
         repo = self._repository()
         options = {"target_url": target_url} if target_url else {}
         with _github(f"setting status {context} on {sha[:12]}"):
-            repo.get_commit(sha).create_status(state=state, description=description[:DESCRIPTION_LIMIT], context=context, **options)
+            repo.get_commit(sha).create_status(
+                state=state, description=description[:DESCRIPTION_LIMIT], context=context, **options
+            )
 
     def open_pull(self, *, head: str, base: str, title: str, body: str) -> PullRef:
         """Update the open PR from `head` (the branch must already be pushed), else create it."""

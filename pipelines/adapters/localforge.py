@@ -96,7 +96,11 @@ class LocalForge:
     def open_pull_for(self, head: str) -> PullRef | None:
         """The open pull request from `head`, as a reference."""
         found = self.pull_for_branch(head)
-        return None if found is None else PullRef(str(found.number), self._pull_path(found.number), created=False, changed=False)
+        return (
+            None
+            if found is None
+            else PullRef(str(found.number), self._pull_path(found.number), created=False, changed=False)
+        )
 
     def _save_pull(self, pull: LocalPull) -> None:
         write_atomic(self.folder / "pulls" / f"{pull.number}.json", pull.model_dump_json(indent=2) + "\n")
@@ -123,7 +127,9 @@ class LocalForge:
         pull = self.pull(number)
         if pull.state != "open":
             raise InvalidInput(f"pull request #{pull.number} is already {pull.state}")
-        merged = pull.model_copy(update={"state": "merged", "merge_commit": merge_commit, "merged_by": approver, "merged_at": now_iso()})
+        merged = pull.model_copy(
+            update={"state": "merged", "merge_commit": merge_commit, "merged_by": approver, "merged_at": now_iso()}
+        )
         self._save_pull(merged)
         return merged
 
@@ -184,11 +190,15 @@ class LocalForge:
         path = self.folder / "statuses" / f"{_safe(sha)}.json"
         return json.loads(path.read_text()) if path.is_file() else {}
 
-    def set_status(self, sha: str, *, context: str, state: StatusState, description: str, target_url: str | None = None) -> None:
+    def set_status(
+        self, sha: str, *, context: str, state: StatusState, description: str, target_url: str | None = None
+    ) -> None:
         """Record the latest status of `context` on `sha`."""
         current = self.statuses(sha)
         current[context] = {"state": state, "description": description, "target_url": target_url}
-        write_atomic(self.folder / "statuses" / f"{_safe(sha)}.json", json.dumps(current, indent=2, sort_keys=True) + "\n")
+        write_atomic(
+            self.folder / "statuses" / f"{_safe(sha)}.json", json.dumps(current, indent=2, sort_keys=True) + "\n"
+        )
 
     def all_statuses(self) -> dict[str, dict[str, dict]]:
         """Every recorded status, by commit then context."""

@@ -23,7 +23,9 @@ PREFIX = "predictions-"
 class PredictionLog:
     """Appends one JSON line per record; a new file past `max_bytes` or `max_age_s`."""
 
-    def __init__(self, folder: Path, *, max_bytes: int, max_age_s: float, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, folder: Path, *, max_bytes: int, max_age_s: float, clock: Callable[[], float] = time.time
+    ) -> None:
         self.folder = folder
         self.max_bytes = max_bytes
         self.max_age_s = max_age_s

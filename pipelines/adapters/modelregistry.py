@@ -52,7 +52,8 @@ class ModelRegistry(Protocol):
     uri: str
 
     def log_candidate(self, entry: CandidateLog) -> LoggedVersion:
-        """Record a run (params, metrics, extras) and register its model as the model's next version (1, 2, ...) tagged with `entry.tags` and the artifact digest."""
+        """Record a run (params, metrics, extras) and register its model as the model's next
+        version (1, 2, ...), tagged with `entry.tags` and the artifact digest."""
 
     def version_tags(self, model: str, version: int) -> dict[str, str]:
         """The tags of a registered version; NotFound when it does not exist."""
@@ -94,7 +95,8 @@ class ModelRegistry(Protocol):
         """The artifact digest of a version's folder as stored (nothing unpickled); NotFound when it does not exist."""
 
     def download_version(self, model: str, version: int, dst: Path) -> Path:
-        """A version's folder (MLmodel at its top) downloaded into `dst`, unpickled by nobody; NotFound when it does not exist."""
+        """A version's folder (MLmodel at its top) downloaded into `dst`, unpickled by nobody;
+        NotFound when it does not exist."""
 
     def load_verified(self, model: str, version: int, *, expected_sha256: str) -> Any:
         """The version's model, unpickled only once its digest equals `expected_sha256` (else ArtifactMismatch)."""

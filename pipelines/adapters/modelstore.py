@@ -75,7 +75,9 @@ class ModelStore:
             local = self.registry.download_version(model, version, Path(tmp))
             if not any(p.is_file() for p in local.rglob("*")):
                 # MLflow's local artifact store "downloads" a vanished folder as an empty one.
-                raise OutsideSystemError("mlflow", f"the artifact store returned no files for {model} v{version}; is it reachable?")
+                raise OutsideSystemError(
+                    "mlflow", f"the artifact store returned no files for {model} v{version}; is it reachable?"
+                )
             local.rename(folder)  # same file system: the folder appears whole or not at all
 
 

@@ -53,7 +53,9 @@ class FilePinReader:
             data = self.path.read_bytes()
         except OSError as exc:
             raise OutsideSystemError("pin file", f"cannot read {self.path}: {exc.strerror or exc}") from None
-        return PinDocument(text=data.decode("utf-8", errors="replace"), path=str(self.path), revision=f"sha256:{sha256_bytes(data)}")
+        return PinDocument(
+            text=data.decode("utf-8", errors="replace"), path=str(self.path), revision=f"sha256:{sha256_bytes(data)}"
+        )
 
 
 class GitPinReader:
@@ -70,16 +72,31 @@ class GitPinReader:
         self._ensure_mirror()
         ref = f"refs/mlpin/{self.branch}"
         try:
-            run_git(self.mirror_path, *STALL_LIMITS, "fetch", "--quiet", "--depth=1", "--no-tags", self.remote, f"+refs/heads/{self.branch}:{ref}")
+            run_git(
+                self.mirror_path,
+                *STALL_LIMITS,
+                "fetch",
+                "--quiet",
+                "--depth=1",
+                "--no-tags",
+                self.remote,
+                f"+refs/heads/{self.branch}:{ref}",
+            )
         except OutsideSystemError as exc:  # git's message repeats the URL, token and all
             reason = exc.message.split(" failed: ", 1)[-1].replace(self.remote, redacted(self.remote))
-            raise OutsideSystemError("git", f"git fetch of {self.branch} from {redacted(self.remote)} failed: {reason}") from None
+            raise OutsideSystemError(
+                "git", f"git fetch of {self.branch} from {redacted(self.remote)} failed: {reason}"
+            ) from None
         commit = run_git(self.mirror_path, "rev-parse", "--verify", f"{ref}^{{commit}}")
         try:
             data = git_bytes(self.mirror_path, "show", f"{commit}:{self.pin_path}")
         except OutsideSystemError:
-            raise OutsideSystemError("git", f"{self.pin_path} does not exist on {self.branch} at {commit[:12]}") from None
-        return PinDocument(text=data.decode("utf-8", errors="replace"), path=f"{self.branch}:{self.pin_path}", revision=commit)
+            raise OutsideSystemError(
+                "git", f"{self.pin_path} does not exist on {self.branch} at {commit[:12]}"
+            ) from None
+        return PinDocument(
+            text=data.decode("utf-8", errors="replace"), path=f"{self.branch}:{self.pin_path}", revision=commit
+        )
 
     def _ensure_mirror(self) -> None:
         if (self.mirror_path / "HEAD").exists():

@@ -42,7 +42,9 @@ def _load_dir(root: Path, folder: str, *, schema: type, reserved: set[str], prob
             continue
         rel = f"{folder}/{path.name}"
         if path.suffix == ".yml":
-            problems.setdefault(rel, []).append(Problem("", f"rename to {folder}/{path.stem}.yaml; mlpin reads .yaml files"))
+            problems.setdefault(rel, []).append(
+                Problem("", f"rename to {folder}/{path.stem}.yaml; mlpin reads .yaml files")
+            )
             continue
         try:
             loaded[path.stem] = load_document(root, rel, schema=schema)

@@ -27,7 +27,9 @@ def compare_metrics(candidate: dict[str, float], production: dict[str, float] | 
             rows.append(MetricDelta(metric=name, candidate=value, production=None, delta=None, better=None))
             continue
         delta = value - other
-        rows.append(MetricDelta(metric=name, candidate=value, production=other, delta=delta, better=_better(name, delta)))
+        rows.append(
+            MetricDelta(metric=name, candidate=value, production=other, delta=delta, better=_better(name, delta))
+        )
     return rows
 
 

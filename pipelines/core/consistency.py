@@ -23,7 +23,11 @@ def check_workspace(ws: Workspace) -> dict[str, list[Problem]]:
     for stem, policy in sorted(ws.policies.items()):
         _add(found, policy_path(stem), problems=check_policy(policy))
     unknown = sorted(set(ws.pins.models) - set(ws.specs))
-    _add(found, PIN_PATH, problems=[Problem(f"models.{m}", f"pins a model with no spec ({spec_path(m)})") for m in unknown])
+    _add(
+        found,
+        PIN_PATH,
+        problems=[Problem(f"models.{m}", f"pins a model with no spec ({spec_path(m)})") for m in unknown],
+    )
     return found
 
 
@@ -39,7 +43,12 @@ def check_spec(stem: str, spec: ModelSpec, *, ws: Workspace) -> list[Problem]:
         problems.append(Problem("name", f"must match the file name '{stem}'; found '{spec.name}'"))
     kinds = ESTIMATORS[spec.task]
     if spec.estimator.kind not in kinds:
-        problems.append(Problem("estimator.kind", f"expected one of {', '.join(kinds)} for task {spec.task}; found '{spec.estimator.kind}'"))
+        problems.append(
+            Problem(
+                "estimator.kind",
+                f"expected one of {', '.join(kinds)} for task {spec.task}; found '{spec.estimator.kind}'",
+            )
+        )
     if spec.policy not in ws.policies:
         problems.append(Problem("policy", f"{policy_path(spec.policy)} does not exist"))
     pointer = ws.pointers.get(spec.data)
@@ -55,11 +64,13 @@ def check_columns(spec: ModelSpec, pointer: DataPointer) -> list[Problem]:
     target = resolve_target(spec, pointer)
     if target is None:
         targets = pointer.names("target")
-        problems.append(Problem("target", f"not set and data/{spec.data}.yaml declares {len(targets)} target columns; name one"))
-    elif pointer.column(target) is None:
+        problems.append(
+            Problem("target", f"not set and data/{spec.data}.yaml declares {len(targets)} target columns; name one")
+        )
+    elif (column := pointer.column(target)) is None:
         problems.append(Problem("target", f"column '{target}' is not declared in data/{spec.data}.yaml"))
-    elif spec.task == "regression" and pointer.column(target).type not in NUMERIC:
-        problems.append(Problem("target", f"regression needs a numeric target; '{target}' is {pointer.column(target).type}"))
+    elif spec.task == "regression" and column.type not in NUMERIC:
+        problems.append(Problem("target", f"regression needs a numeric target; '{target}' is {column.type}"))
     for index, name in enumerate(spec.features or []):
         column = pointer.column(name)
         if column is None:
@@ -67,7 +78,9 @@ def check_columns(spec: ModelSpec, pointer: DataPointer) -> list[Problem]:
         elif name == target:
             problems.append(Problem(f"features[{index}]", f"'{name}' is the target; it cannot also be a feature"))
     if spec.features is not None and not spec.features:
-        problems.append(Problem("features", "an empty list trains on nothing; remove the key to use every feature column"))
+        problems.append(
+            Problem("features", "an empty list trains on nothing; remove the key to use every feature column")
+        )
     return problems
 
 
@@ -92,13 +105,17 @@ def check_pointer(pointer: DataPointer) -> list[Problem]:
     problems: list[Problem] = []
     for name in pointer.contract.null_fraction:
         if pointer.column(name) is None:
-            problems.append(Problem(f"contract.null_fraction.{name}", "names a column that is not declared in `columns`"))
+            problems.append(
+                Problem(f"contract.null_fraction.{name}", "names a column that is not declared in `columns`")
+            )
     for name in pointer.contract.ranges:
         column = pointer.column(name)
         if column is None:
             problems.append(Problem(f"contract.ranges.{name}", "names a column that is not declared in `columns`"))
         elif column.type not in NUMERIC:
-            problems.append(Problem(f"contract.ranges.{name}", f"ranges apply to numeric columns; '{name}' is {column.type}"))
+            problems.append(
+                Problem(f"contract.ranges.{name}", f"ranges apply to numeric columns; '{name}' is {column.type}")
+            )
     if pointer.contract.labels is not None and not pointer.names("target"):
         problems.append(Problem("contract.labels", "a label set needs a column with role: target"))
     return problems
@@ -108,8 +125,12 @@ def check_policy(policy: PromotionPolicy) -> list[Problem]:
     """Gates may only name metrics some task reports."""
     known = all_metric_names()
     problems: list[Problem] = []
-    for field, gates in (("metrics", policy.metrics), ("regression", policy.regression)):
-        for index, gate in enumerate(gates):
-            if not any(gate.metric in table for table in METRICS.values()):
-                problems.append(Problem(f"{field}[{index}].metric", f"expected one of {', '.join(known)}; found '{gate.metric}'"))
+    named: list[tuple[str, list[str]]] = [
+        ("metrics", [g.metric for g in policy.metrics]), ("regression", [g.metric for g in policy.regression]),
+    ]
+    for field, metrics in named:
+        for index, metric in enumerate(metrics):
+            if not any(metric in table for table in METRICS.values()):
+                expected = f"expected one of {', '.join(known)}; found '{metric}'"
+                problems.append(Problem(f"{field}[{index}].metric", expected))
     return problems

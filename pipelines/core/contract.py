@@ -44,7 +44,9 @@ def _column_set_problems(raw: pd.DataFrame, pointer: DataPointer) -> list[Proble
     if missing:
         problems.append(Problem("columns", f"declared but missing from the data: {missing}"))
     if extra:
-        problems.append(Problem("columns", f"in the data but not declared: {extra}; declare them (role: ignore to skip)"))
+        problems.append(
+            Problem("columns", f"in the data but not declared: {extra}; declare them (role: ignore to skip)")
+        )
     return problems
 
 
@@ -86,17 +88,26 @@ def _null_problems(series: pd.Series, allowed: float) -> list[Problem]:
     fraction = float(series.isna().mean())
     if fraction <= allowed:
         return []
-    return [Problem(str(series.name), f"expected at most {allowed:.1%} missing values; found {fraction:.1%} ({int(series.isna().sum())} rows)")]
+    return [
+        Problem(
+            str(series.name),
+            f"expected at most {allowed:.1%} missing values; found {fraction:.1%} ({int(series.isna().sum())} rows)",
+        )
+    ]
 
 
 def _range_problems(series: pd.Series, *, low: float | None, high: float | None) -> list[Problem]:
     problems = []
     if low is not None and (series < low).any():
         below = series[series < low]
-        problems.append(Problem(str(series.name), f"expected values >= {low}; {len(below)} below, smallest {below.min()}"))
+        problems.append(
+            Problem(str(series.name), f"expected values >= {low}; {len(below)} below, smallest {below.min()}")
+        )
     if high is not None and (series > high).any():
         above = series[series > high]
-        problems.append(Problem(str(series.name), f"expected values <= {high}; {len(above)} above, largest {above.max()}"))
+        problems.append(
+            Problem(str(series.name), f"expected values <= {high}; {len(above)} above, largest {above.max()}")
+        )
     return problems
 
 
@@ -107,4 +118,8 @@ def _label_problems(series: pd.Series, labels: list) -> list[Problem]:
     if not unknown:
         return []
     count = int(present.isin(unknown).sum())
-    return [Problem(str(series.name), f"expected labels in {sorted(allowed)}; {count} rows have others: {unknown[:EXAMPLES]}")]
+    return [
+        Problem(
+            str(series.name), f"expected labels in {sorted(allowed)}; {count} rows have others: {unknown[:EXAMPLES]}"
+        )
+    ]

@@ -29,7 +29,9 @@ class MlpinError(Exception):
 
     kind = Kind.BUG
 
-    def __init__(self, message: str, *, problems: list[Problem] | None = None, ids: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, message: str, *, problems: list[Problem] | None = None, ids: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.problems = list(problems or [])

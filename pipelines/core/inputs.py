@@ -47,7 +47,11 @@ def check_records(body: Any, columns: list[InputColumn]) -> tuple[list[dict], li
     if isinstance(body, dict):
         return [body], _record_problems(body, columns, loc=["body"])
     if not isinstance(body, list) or not body:
-        return [], [InputProblem(loc=["body"], msg="expected a record (an object) or a non-empty list of records", type="type_error")]
+        return [], [
+            InputProblem(
+                loc=["body"], msg="expected a record (an object) or a non-empty list of records", type="type_error"
+            )
+        ]
     problems: list[InputProblem] = []
     clean = _clean_test(columns)
     for index, record in enumerate(body):
@@ -63,17 +67,28 @@ def _clean_test(columns: list[InputColumn]) -> Callable[[Any], bool]:
     """A fast yes for the common record (exact keys, exact JSON types); no means look closer."""
     known = {c.name for c in columns}
     kinds = [(c.name, EXACT[c.type]) for c in columns]
-    return lambda record: type(record) is dict and record.keys() == known and all(type(record[n]) in ok for n, ok in kinds)
+    return lambda record: (
+        type(record) is dict and record.keys() == known and all(type(record[n]) in ok for n, ok in kinds)
+    )
 
 
 def _record_problems(record: Any, columns: list[InputColumn], *, loc: list[str | int]) -> list[InputProblem]:
     if not isinstance(record, dict):
         return [InputProblem(loc=loc, msg="expected a record (an object)", type="type_error")]
     known = {c.name for c in columns}
-    problems = [InputProblem(loc=[*loc, c.name], msg="field required", type="missing") for c in columns if c.name not in record]
-    problems += [InputProblem(loc=[*loc, k], msg=f"unknown field; expected only: {', '.join(sorted(known))}", type="extra_forbidden")
-                 for k in record if k not in known]
-    return problems + [p for c in columns if c.name in record for p in _type_problem(record[c.name], c, loc=[*loc, c.name])]
+    problems = [
+        InputProblem(loc=[*loc, c.name], msg="field required", type="missing") for c in columns if c.name not in record
+    ]
+    problems += [
+        InputProblem(
+            loc=[*loc, k], msg=f"unknown field; expected only: {', '.join(sorted(known))}", type="extra_forbidden"
+        )
+        for k in record
+        if k not in known
+    ]
+    return problems + [
+        p for c in columns if c.name in record for p in _type_problem(record[c.name], c, loc=[*loc, c.name])
+    ]
 
 
 def _type_problem(value: Any, column: InputColumn, *, loc: list[str | int]) -> list[InputProblem]:
@@ -82,7 +97,13 @@ def _type_problem(value: Any, column: InputColumn, *, loc: list[str | int]) -> l
     accepted = ACCEPTS[column.type]
     if isinstance(value, accepted) and (bool in accepted or not isinstance(value, bool)):
         return []
-    return [InputProblem(loc=loc, msg=f"expected {column.type}, found {type(value).__name__} {value!r:.40}", type=f"{column.type}_type")]
+    return [
+        InputProblem(
+            loc=loc,
+            msg=f"expected {column.type}, found {type(value).__name__} {value!r:.40}",
+            type=f"{column.type}_type",
+        )
+    ]
 
 
 def _capped(problems: list[InputProblem]) -> list[InputProblem]:
@@ -109,7 +130,11 @@ def records_from_mlflow(payload: Any) -> tuple[Any, list[InputProblem]]:
 
 def _from_split(value: Any) -> tuple[Any, list[InputProblem]]:
     columns, rows = (value.get("columns"), value.get("data")) if isinstance(value, dict) else (None, None)
-    if not isinstance(columns, list) or not isinstance(rows, list) or not all(isinstance(r, list) and len(r) == len(columns) for r in rows):
+    if (
+        not isinstance(columns, list)
+        or not isinstance(rows, list)
+        or not all(isinstance(r, list) and len(r) == len(columns) for r in rows)
+    ):
         msg = "expected {columns: [...], data: [[...], ...]} with one value per column in every row"
         return None, [InputProblem(loc=["body", "dataframe_split"], msg=msg, type="mlflow_format")]
     return [dict(zip(columns, row, strict=True)) for row in rows], []
@@ -118,6 +143,10 @@ def _from_split(value: Any) -> tuple[Any, list[InputProblem]]:
 def _from_columns(value: dict[str, list]) -> tuple[Any, list[InputProblem]]:
     lengths = {len(v) for v in value.values()}
     if len(lengths) != 1:
-        return None, [InputProblem(loc=["body", "inputs"], msg="every column needs the same number of values", type="mlflow_format")]
+        return None, [
+            InputProblem(
+                loc=["body", "inputs"], msg="every column needs the same number of values", type="mlflow_format"
+            )
+        ]
     names = list(value)
     return [dict(zip(names, row, strict=True)) for row in zip(*value.values(), strict=True)], []

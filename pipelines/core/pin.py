@@ -48,7 +48,9 @@ class RegistryRecord(BaseModel):
     artifact_sha256: str | None = None  # computed from the downloaded artifact
 
 
-def check_entry(model: str, pin: PinnedModel, *, record: RegistryRecord, decision: Decision | None, previously_pinned_at: str | None) -> list[Problem]:
+def check_entry(
+    model: str, pin: PinnedModel, *, record: RegistryRecord, decision: Decision | None, previously_pinned_at: str | None
+) -> list[Problem]:
     """Every reason this entry must not be merged, each saying what to do."""
     problems = check_integrity(model, pin, record=record)
     if record.exists and previously_pinned_at is None:
@@ -60,23 +62,53 @@ def check_integrity(model: str, pin: PinnedModel, *, record: RegistryRecord) -> 
     """Whether the registry holds exactly what the entry pins: version, run, lineage, bytes."""
     where = f"models.{model}"
     if not record.exists:
-        return [Problem(where, f"version {pin.version} is not registered in MLflow; pin a version that exists (see mlpin candidate's comment)")]
+        return [
+            Problem(
+                where,
+                f"version {pin.version} is not registered in MLflow; "
+                "pin a version that exists (see mlpin candidate's comment)",
+            )
+        ]
     problems = []
     if record.run_id != pin.run_id:
-        problems.append(Problem(f"{where}.run_id", f"version {pin.version} was made by run {record.run_id}, not {pin.run_id}"))
-    for field, key in (("spec_hash", "spec_hash"), ("data_sha256", "data_sha256"), ("artifact_sha256", "artifact_sha256")):
+        problems.append(
+            Problem(f"{where}.run_id", f"version {pin.version} was made by run {record.run_id}, not {pin.run_id}")
+        )
+    for field, key in (
+        ("spec_hash", "spec_hash"),
+        ("data_sha256", "data_sha256"),
+        ("artifact_sha256", "artifact_sha256"),
+    ):
         recorded = record.tags.get(tag(key))
         if recorded != getattr(pin, field):
-            problems.append(Problem(f"{where}.{field}", f"the registry records {_short(recorded)} for version {pin.version}, the pin says {_short(getattr(pin, field))}"))
+            problems.append(
+                Problem(
+                    f"{where}.{field}",
+                    f"the registry records {_short(recorded)} for version {pin.version}, "
+                    f"the pin says {_short(getattr(pin, field))}",
+                )
+            )
     if record.artifact_sha256 != pin.artifact_sha256:
-        problems.append(Problem(f"{where}.artifact_sha256", f"the stored artifact's sha256 is {_short(record.artifact_sha256)}, not {_short(pin.artifact_sha256)}; do not merge: the artifact or the pin was altered"))
+        problems.append(
+            Problem(
+                f"{where}.artifact_sha256",
+                f"the stored artifact's sha256 is {_short(record.artifact_sha256)}, not {_short(pin.artifact_sha256)}; "
+                "do not merge: the artifact or the pin was altered",
+            )
+        )
     return problems
 
 
-def _decision_problems(where: str, pin: PinnedModel, *, record: RegistryRecord, decision: Decision | None) -> list[Problem]:
+def _decision_problems(
+    where: str, pin: PinnedModel, *, record: RegistryRecord, decision: Decision | None
+) -> list[Problem]:
     verdict = record.tags.get(tag("verdict"))
     if verdict is None or decision is None:
-        return [Problem(where, f"version {pin.version} has no recorded candidate decision; it must come through mlpin candidate")]
+        return [
+            Problem(
+                where, f"version {pin.version} has no recorded candidate decision; it must come through mlpin candidate"
+            )
+        ]
     if decision.outcome != "passed":
         reasons = "; ".join(g.reason for g in decision.failed)
         return [Problem(where, f"version {pin.version}'s recorded evidence fails the policy at this commit: {reasons}")]

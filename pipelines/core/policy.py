@@ -70,8 +70,8 @@ def evaluate_gates(
             gates.append(_bound_gate(gate.metric, candidate.get(gate.metric), floor=gate.min))
         if gate.max is not None:
             gates.append(_bound_gate(gate.metric, candidate.get(gate.metric), ceiling=gate.max))
-    for gate in policy.regression:
-        gates.append(_regression_gate(gate.metric, gate.max_drop, candidate=candidate, production=production))
+    for rule in policy.regression:
+        gates.append(_regression_gate(rule.metric, rule.max_drop, candidate=candidate, production=production))
     if policy.max_drifted_share is not None:
         gates.append(_drift_gate(policy.max_drifted_share, drifted_share))
     blocked = any(g.status == "failed" for g in gates)
@@ -81,27 +81,63 @@ def evaluate_gates(
 def _rows_gate(minimum: int, rows: int) -> GateResult:
     ok = rows >= minimum
     reason = f"{rows} evaluation rows" + ("" if ok else f", fewer than the {minimum} required")
-    return GateResult(gate="evaluation rows", value=rows, shown=str(rows), threshold=f">= {minimum}", status=_status(ok), reason=reason)
+    return GateResult(
+        gate="evaluation rows",
+        value=rows,
+        shown=str(rows),
+        threshold=f">= {minimum}",
+        status=_status(ok),
+        reason=reason,
+    )
 
 
-def _bound_gate(metric: str, value: float | None, *, floor: float | None = None, ceiling: float | None = None) -> GateResult:
+def _bound_gate(
+    metric: str, value: float | None, *, floor: float | None = None, ceiling: float | None = None
+) -> GateResult:
     threshold = f">= {floor:g}" if floor is not None else f"<= {ceiling:g}"
     name = f"{metric} {threshold}"
     if value is None:
-        return GateResult(gate=name, value=None, threshold=threshold, status="failed", reason=f"{metric} was not reported for this candidate")
-    ok = value >= floor if floor is not None else value <= ceiling
+        return GateResult(
+            gate=name,
+            value=None,
+            threshold=threshold,
+            status="failed",
+            reason=f"{metric} was not reported for this candidate",
+        )
+    ok = value >= floor if floor is not None else ceiling is None or value <= ceiling
     verdict = "meets" if ok else "misses"
-    return GateResult(gate=name, value=value, shown=f"{value:.4f}", threshold=threshold, status=_status(ok), reason=f"{metric} {value:.4f} {verdict} {threshold}")
+    return GateResult(
+        gate=name,
+        value=value,
+        shown=f"{value:.4f}",
+        threshold=threshold,
+        status=_status(ok),
+        reason=f"{metric} {value:.4f} {verdict} {threshold}",
+    )
 
 
-def _regression_gate(metric: str, max_drop: float, *, candidate: dict[str, float], production: dict[str, float] | None) -> GateResult:
+def _regression_gate(
+    metric: str, max_drop: float, *, candidate: dict[str, float], production: dict[str, float] | None
+) -> GateResult:
     name = f"{metric} vs production"
     threshold = f"worse by <= {max_drop:g}"
     if production is None:
-        return GateResult(gate=name, value=None, threshold=threshold, status="not_applicable", reason="no production model to compare with")
+        return GateResult(
+            gate=name,
+            value=None,
+            threshold=threshold,
+            status="not_applicable",
+            reason="no production model to compare with",
+        )
     if metric not in candidate or metric not in production:
         missing = "candidate" if metric not in candidate else "production"
-        return GateResult(gate=name, value=None, threshold=threshold, status="failed", reason=f"{metric} was not reported for {missing}")
+        return GateResult(
+            gate=name,
+            value=None,
+            threshold=threshold,
+            status="failed",
+            reason=f"{metric} was not reported for {missing}",
+        )
     change = candidate[metric] - production[metric]
     worse_by = -change if metric_direction(metric) == HIGHER_IS_BETTER else change
     if abs(worse_by) < TIE:
@@ -112,15 +148,30 @@ def _regression_gate(metric: str, max_drop: float, *, candidate: dict[str, float
     else:
         word = "worse" if worse_by > 0 else "better"
         reason = f"{metric} {abs(worse_by):.4f} {word} than production" + ("" if ok else f" (allowed {max_drop:g})")
-    return GateResult(gate=name, value=worse_by, shown=f"{worse_by:+.4f}", threshold=threshold, status=_status(ok), reason=reason)
+    return GateResult(
+        gate=name, value=worse_by, shown=f"{worse_by:+.4f}", threshold=threshold, status=_status(ok), reason=reason
+    )
 
 
 def _drift_gate(limit: float, share: float | None) -> GateResult:
     threshold = f"<= {limit:.0%}"
     if share is None:
-        return GateResult(gate="drifted feature share", value=None, threshold=threshold, status="not_applicable", reason="no production training data to compare with")
+        return GateResult(
+            gate="drifted feature share",
+            value=None,
+            threshold=threshold,
+            status="not_applicable",
+            reason="no production training data to compare with",
+        )
     ok = share <= limit
-    return GateResult(gate="drifted feature share", value=share, shown=f"{share:.0%}", threshold=threshold, status=_status(ok), reason=f"{share:.0%} of features drifted" + ("" if ok else f" (allowed {limit:.0%})"))
+    return GateResult(
+        gate="drifted feature share",
+        value=share,
+        shown=f"{share:.0%}",
+        threshold=threshold,
+        status=_status(ok),
+        reason=f"{share:.0%} of features drifted" + ("" if ok else f" (allowed {limit:.0%})"),
+    )
 
 
 def _status(ok: bool) -> GateStatus:

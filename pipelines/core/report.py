@@ -92,7 +92,11 @@ def _chart(report: CandidateReport) -> str:
         prod = [ev.production.metrics[n] for n in shown]
         series.append(f"    bar [{', '.join(f'{v:.4f}' for v in prod)}]")
         values += prod
-    axis = '    y-axis "score" 0 --> 1' if report.task == "classification" else f'    y-axis "error" 0 --> {max(values) * 1.1:.4g}'
+    axis = (
+        '    y-axis "score" 0 --> 1'
+        if report.task == "classification"
+        else f'    y-axis "error" 0 --> {max(values) * 1.1:.4g}'
+    )
     legend = "candidate (first bar) vs production (second bar)" if len(series) == 2 else "candidate"
     return "\n".join([
         "```mermaid",
@@ -133,7 +137,9 @@ def _drift(drift: DriftReport | None, note: str, *, html_folder: str | None) -> 
         f"current: {drift.current} ({drift.current_rows} rows).",
     ]
     if drift.drifted:
-        lines.append("\nMost drifted: " + ", ".join(f"`{f.column}` ({f.comparison()})" for f in drift.drifted[:3]) + ".")
+        lines.append(
+            "\nMost drifted: " + ", ".join(f"`{f.column}` ({f.comparison()})" for f in drift.drifted[:3]) + "."
+        )
     lines += ["", f"<details><summary>Per-feature results ({len(drift.features)} features)</summary>", "",
               "| feature | method | score vs threshold | drifted |", "|---|---|---|---|"]
     ordered = sorted(drift.features, key=lambda f: -f.severity)

@@ -44,7 +44,10 @@ class SyncAction(BaseModel):
 
 def plan_sync(desired: ProductionPins, live: Mapping[str, Live]) -> list[SyncAction]:
     """One action per model pinned or live, in name order; desired == live is `keep`."""
-    return [_action(name, desired.models.get(name), current=live.get(name)) for name in sorted(set(desired.models) | set(live))]
+    return [
+        _action(name, desired.models.get(name), current=live.get(name))
+        for name in sorted(set(desired.models) | set(live))
+    ]
 
 
 def _action(model: str, pin: PinnedModel | None, *, current: Live | None) -> SyncAction:
@@ -103,10 +106,17 @@ def observe_pin(
     next_attempt_at: datetime | None = None,
 ) -> PinStatus:
     """The pin's status after a read; a failed read keeps the last good revision."""
-    return previous.model_copy(update={
-        "condition": condition, "reason": reason, "message": message, "revision": revision or previous.revision,
-        "last_transition_time": _since(previous, condition, now=now), "checked_at": now, "next_attempt_at": next_attempt_at,
-    })
+    return previous.model_copy(
+        update={
+            "condition": condition,
+            "reason": reason,
+            "message": message,
+            "revision": revision or previous.revision,
+            "last_transition_time": _since(previous, condition, now=now),
+            "checked_at": now,
+            "next_attempt_at": next_attempt_at,
+        }
+    )
 
 
 def _since(previous: ModelStatus | PinStatus | None, condition: Condition, *, now: datetime) -> datetime:
@@ -119,12 +129,21 @@ def settled(action: SyncAction, *, revision: str | None) -> Observation:
     pin, live = action.pin, action.live
     assert pin is not None, "remove actions have no status"
     live_version = live.version if live else None
-    base = {"desired_version": pin.version, "live_version": live_version, "pin_revision": revision, "suspended": pin.suspend}
+    base = {
+        "desired_version": pin.version,
+        "live_version": live_version,
+        "pin_revision": revision,
+        "suspended": pin.suspend,
+    }
     if action.kind == "keep":
         return Observation(condition="Ready", reason="Synced", message=f"serving v{pin.version}", **base)
     if live is None:
-        return Observation(condition="Stalled", reason="Suspended", message="suspended before any version was live", **base)
-    return Observation(condition="Ready", reason="Suspended", message=f"rollout frozen; serving v{live.version}", **base)
+        return Observation(
+            condition="Stalled", reason="Suspended", message="suspended before any version was live", **base
+        )
+    return Observation(
+        condition="Ready", reason="Suspended", message=f"rollout frozen; serving v{live.version}", **base
+    )
 
 
 def not_ready(statuses: Iterable[ModelStatus]) -> list[str]:

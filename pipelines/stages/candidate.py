@@ -17,9 +17,9 @@ from pipelines.adapters import git
 from pipelines.core.affected import affected_models
 from pipelines.core.errors import MlpinError
 from pipelines.core.lineage import tag
+from pipelines.core.markers import NO_MODEL_MARKER, candidate_marker
 from pipelines.core.outcome import Kind
 from pipelines.core.policy import evaluate_gates
-from pipelines.core.markers import NO_MODEL_MARKER, candidate_marker
 from pipelines.core.report import render_candidate, render_error, render_no_models
 from pipelines.core.stage_results import CandidateReport
 from pipelines.stages.candidate_drift import candidate_drift
@@ -72,7 +72,9 @@ def candidate(ctx: StageContext, *, base: str, pr: str, out_dir: Path, sha: str 
         ws = ctx.workspace
     except MlpinError as exc:
         body = render_error("committed files", NO_MODEL_MARKER, lines=exc.lines(), kind=exc.kind)
-        outcomes = [_write(out_dir, "", outcome="error", headline=exc.message, marker=NO_MODEL_MARKER, body=body, kind=exc.kind)]
+        outcomes = [
+            _write(out_dir, "", outcome="error", headline=exc.message, marker=NO_MODEL_MARKER, body=body, kind=exc.kind)
+        ]
         return _finish(out_dir, pr=pr, sha=sha, base=base, changed=[], outcomes=outcomes)
     changed = git.changed_paths(ctx.root, base)
     affected = affected_models(ws, changed)
@@ -86,7 +88,9 @@ def candidate(ctx: StageContext, *, base: str, pr: str, out_dir: Path, sha: str 
     return _finish(out_dir, pr=pr, sha=sha, base=base, changed=changed, outcomes=outcomes)
 
 
-def _finish(out_dir: Path, *, pr: str, sha: str | None, base: str, changed: list[str], outcomes: list[ModelOutcome]) -> CandidateRun:
+def _finish(
+    out_dir: Path, *, pr: str, sha: str | None, base: str, changed: list[str], outcomes: list[ModelOutcome]
+) -> CandidateRun:
     state, description = _status(outcomes)
     run = CandidateRun(pr=pr, sha=sha, base=base, changed=changed, outcomes=outcomes, status=state,
                        description=description, out_dir=str(out_dir))
@@ -94,7 +98,9 @@ def _finish(out_dir: Path, *, pr: str, sha: str | None, base: str, changed: list
     return run
 
 
-def _write(out_dir: Path, model: str, *, outcome: str, headline: str, marker: str, body: str, kind: Kind = Kind.DONE) -> ModelOutcome:
+def _write(
+    out_dir: Path, model: str, *, outcome: str, headline: str, marker: str, body: str, kind: Kind = Kind.DONE
+) -> ModelOutcome:
     rel = f"{model}/candidate.md" if model else "pr.md"
     (out_dir / rel).parent.mkdir(parents=True, exist_ok=True)
     (out_dir / rel).write_text(body, encoding="utf-8")
@@ -108,7 +114,9 @@ def _one(ctx: StageContext, model: str, *, reasons: list[str], pr: str, out_dir:
     except Exception as exc:  # noqa: BLE001 - one model's failure, even a bug, must not hide the others'
         failure = failure_of(exc, subject=model)
         body = render_error(model, marker, lines=failure.lines, kind=failure.kind)
-        return _write(out_dir, model, outcome="error", headline=failure.message, marker=marker, body=body, kind=failure.kind)
+        return _write(
+            out_dir, model, outcome="error", headline=failure.message, marker=marker, body=body, kind=failure.kind
+        )
     (out_dir / model / "candidate.json").write_text(json.dumps(report.model_dump(mode="json"), indent=2) + "\n")
     kind = Kind.BLOCKED if report.decision.outcome == "blocked" else Kind.DONE
     return _write(out_dir, model, outcome=report.decision.outcome, headline=report.decision.headline(), marker=marker,

@@ -16,7 +16,9 @@ from pipelines.stages.context import StageContext
 from pipelines.tasks.drift import compute_drift
 
 
-def candidate_drift(ctx: StageContext, spec: ModelSpec, *, html_path: Path) -> tuple[DriftReport | None, str, str | None]:
+def candidate_drift(
+    ctx: StageContext, spec: ModelSpec, *, html_path: Path
+) -> tuple[DriftReport | None, str, str | None]:
     """(report, note, html path): report is None, with the reason in note, when there is nothing to compare."""
     ws = ctx.workspace
     pin = ws.pins.models.get(spec.name)
@@ -35,7 +37,11 @@ def candidate_drift(ctx: StageContext, spec: ModelSpec, *, html_path: Path) -> t
     else:
         reference, _ = coerce_frame(parse_table(found.content, spec.data, pointer=found.pointer), found.pointer)
     features = resolve_features(spec, pointer)
-    same_type = [f for f in features if found.pointer.column(f) is not None and found.pointer.column(f).type == pointer.column(f).type]
+    same_type = [
+        f
+        for f in features
+        if found.pointer.column(f) is not None and found.pointer.column(f).type == pointer.column(f).type
+    ]
     skipped = [f for f in features if f not in same_type]
     with ctx.progress.step(f"drift of {len(same_type)} features vs production v{pin.version}'s training data"):
         report = compute_drift(

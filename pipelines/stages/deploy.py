@@ -57,7 +57,9 @@ def deploy(ctx: StageContext) -> DeployRun:
     moves = [_apply(ctx, move, pins=pins, commit=commit, merge=merge) for move in moves]
     payload = {"models": {m: e.version for m, e in sorted(pins.models.items())}, "pr": merge.pr or None}
     described = ", ".join(f"{m} v{v}" for m, v in payload["models"].items()) or "nothing pinned"
-    record = forge.record_deployment(sha=commit, environment=ENVIRONMENT, description=f"production: {described}", payload=payload)
+    record = forge.record_deployment(
+        sha=commit, environment=ENVIRONMENT, description=f"production: {described}", payload=payload
+    )
     changed = record.created or any(m.outcome in ("moved", "removed") for m in moves)
     webhook = notify(environ, event={"commit": commit, **payload}) if changed else "not sent: nothing changed"
     return DeployRun(commit=commit, pr=merge.pr or None, approver=merge.approver, outcomes=moves,
@@ -86,10 +88,14 @@ def _apply(ctx: StageContext, move: AliasMove, *, pins: ProductionPins, commit: 
         return move
     entry = pins.models[move.model]
     with ctx.progress.step(f"deploying {move.model} v{entry.version}"):
-        problems = check_integrity(move.model, entry, record=registry_record(registry, move.model, version=entry.version))
+        problems = check_integrity(
+            move.model, entry, record=registry_record(registry, move.model, version=entry.version)
+        )
         if problems:
             reason = "; ".join(str(p) for p in problems)
-            return move.model_copy(update={"outcome": "error", "kind": Kind.INVALID_INPUT, "headline": f"not deployed: {reason}"})
+            return move.model_copy(
+                update={"outcome": "error", "kind": Kind.INVALID_INPUT, "headline": f"not deployed: {reason}"}
+            )
         registry.set_alias(move.model, ALIAS, entry.version)
         registry.tag_version(move.model, entry.version, {
             tag("deployed_commit"): commit, tag("deployed_pr"): merge.pr or "none",

@@ -8,8 +8,8 @@ from pipelines.adapters.resultfiles import write_result
 from pipelines.core.compare import compare_metrics
 from pipelines.core.errors import InvalidInput, NotFound
 from pipelines.core.lineage import tag
-from pipelines.core.stage_results import EvaluationResult, ScoredVersion
 from pipelines.core.schemas import PinnedModel
+from pipelines.core.stage_results import EvaluationResult, ScoredVersion
 from pipelines.progress import Progress
 from pipelines.stages.context import StageContext
 from pipelines.stages.prepare import Prepared, prepare
@@ -28,7 +28,10 @@ def evaluate_prepared(ctx: StageContext, prep: Prepared, *, version: int) -> Eva
     tags = registry.version_tags(model, version)
     expected = tags.get(tag("artifact_sha256"))
     if not expected:
-        raise InvalidInput(f"{model} v{version} was not registered by mlpin (no {tag('artifact_sha256')} tag); train it with mlpin train {model}")
+        raise InvalidInput(
+            f"{model} v{version} was not registered by mlpin (no {tag('artifact_sha256')} tag); "
+            f"train it with mlpin train {model}"
+        )
     with progress.step(f"scoring candidate v{version} on {len(prep.split.test)} held-out rows"):
         fitted = registry.load_verified(model, version, expected_sha256=expected)
         scores = score(fitted, prep.split.x_test, prep.split.y_test, task=prep.spec.task)
@@ -58,7 +61,9 @@ def _newest(registry: ModelRegistry, prep: Prepared) -> int:
     return found
 
 
-def _score_production(registry: ModelRegistry, prep: Prepared, *, pin: PinnedModel | None, progress: Progress) -> tuple[ScoredVersion | None, str]:
+def _score_production(
+    registry: ModelRegistry, prep: Prepared, *, pin: PinnedModel | None, progress: Progress
+) -> tuple[ScoredVersion | None, str]:
     name = prep.spec.name
     if pin is None:
         return None, f"no production model is pinned for {name} yet"

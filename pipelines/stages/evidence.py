@@ -9,9 +9,9 @@ from __future__ import annotations
 from pipelines.adapters.modelregistry import ModelRegistry
 from pipelines.core.errors import NotFound
 from pipelines.core.lineage import tag
+from pipelines.core.nextpin import candidate_metrics, production_metrics
 from pipelines.core.pin import RegistryRecord
 from pipelines.core.policy import Decision, evaluate_gates
-from pipelines.core.nextpin import candidate_metrics, production_metrics
 from pipelines.core.workspace import Workspace
 
 

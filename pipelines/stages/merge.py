@@ -41,7 +41,9 @@ def merge_pull(ctx: StageContext, pr: str) -> MergeResult:
         gitwrite.push_ref(root, pull.base, pull.base)
     approver = gitwrite.user_name(root)
     forge.record_merge(str(pull.number), merge_commit=sha, approver=approver)
-    return MergeResult(pr=pull.number, head=pull.head, base=pull.base, merge_commit=sha, approver=approver, pushed=remote)
+    return MergeResult(
+        pr=pull.number, head=pull.head, base=pull.base, merge_commit=sha, approver=approver, pushed=remote
+    )
 
 
 def _sync(root: Path, *, base: str, head: str) -> str:

@@ -18,7 +18,6 @@ from pipelines.core.markers import CANDIDATE_MARKER
 from pipelines.stages.candidate import SUMMARY, CandidateRun
 
 
-
 class PostResult(BaseModel):
     """What was posted where."""
 
@@ -32,7 +31,10 @@ def post_run(out_dir: Path, forge: Forge, *, expect_sha: str | None = None) -> P
     """Upsert each outcome's comment and set the commit status; refuses mismatched input."""
     run = load_run(out_dir)
     if expect_sha and run.sha != expect_sha:
-        raise InvalidInput(f"{out_dir}/{SUMMARY} reports on commit {run.sha}, but this workflow run is for {expect_sha}; refusing to post")
+        raise InvalidInput(
+            f"{out_dir}/{SUMMARY} reports on commit {run.sha}, but this workflow run is for {expect_sha}; "
+            "refusing to post"
+        )
     if run.sha:
         forge.check_pr_head(run.pr, run.sha)
     urls = []

@@ -22,11 +22,11 @@ from pipelines.adapters.forge import PROPOSE_CONTEXT, Forge
 from pipelines.core.affected import affected_models
 from pipelines.core.errors import InvalidInput
 from pipelines.core.lineage import spec_hash, tag
-from pipelines.core.policy import Decision
-from pipelines.core.nextpin import pin_entry, render_pins, with_entry
-from pipelines.core.pullrequests import promotion_branch, promotion_title, render_blocked, render_promotion
 from pipelines.core.markers import propose_marker
+from pipelines.core.nextpin import pin_entry, render_pins, with_entry
 from pipelines.core.outcome import Kind
+from pipelines.core.policy import Decision
+from pipelines.core.pullrequests import promotion_branch, promotion_title, render_blocked, render_promotion
 from pipelines.core.schemas import ProductionPins
 from pipelines.core.workspace import PIN_PATH
 from pipelines.stages.candidate import REPORT_PATH, assess
@@ -102,8 +102,15 @@ def _refresh(ctx: StageContext, model: str, *, head: str) -> Proposal | None:
         return None
     title = promotion_title(model, entry)
     _write_branch(root, branch, parent=head, content=render_pins(with_entry(ws.pins, model, entry=entry)), title=title)
-    return Proposal(model=model, outcome="refreshed", headline=f"{title}: rebuilt on {head[:12]}", version=entry.version,
-                    branch=branch, pr=pull.number, url=pull.url)
+    return Proposal(
+        model=model,
+        outcome="refreshed",
+        headline=f"{title}: rebuilt on {head[:12]}",
+        version=entry.version,
+        branch=branch,
+        pr=pull.number,
+        url=pull.url,
+    )
 
 
 def _changed(root: Path, *, before: str | None, head: str) -> list[str]:
@@ -127,18 +134,26 @@ def _propose_one(ctx: StageContext, model: str, *, reasons: list[str], head: str
         raise InvalidInput(f"{model} v{version} has no recorded decision; run mlpin candidate on it")
     current = ws.pins.models.get(model)
     if current is not None and current.version == version:
-        return Proposal(model=model, outcome="in_production", headline=f"v{version} is already in production", version=version)
+        return Proposal(
+            model=model, outcome="in_production", headline=f"v{version} is already in production", version=version
+        )
     if decision.outcome != "passed":
         return _blocked(forge, decision, model=model, version=version, head=head)
     entry = pin_entry(model, version, run_id=record.run_id, tags=record.tags, metrics=metrics)
     title = promotion_title(model, entry)
     branch = promotion_branch(model)
-    created = _write_branch(root, branch, parent=head, content=render_pins(with_entry(ws.pins, model, entry=entry)), title=title)
-    body = render_promotion(model, old=current, new=entry, report=report or registry.read_text(record.run_id, REPORT_PATH))
+    created = _write_branch(
+        root, branch, parent=head, content=render_pins(with_entry(ws.pins, model, entry=entry)), title=title
+    )
+    body = render_promotion(
+        model, old=current, new=entry, report=report or registry.read_text(record.run_id, REPORT_PATH)
+    )
     pull = forge.open_pull(head=branch, base=base_branch, title=title, body=body)
     forge.set_status(head, context=PROPOSE_CONTEXT, state="success", description=f"{model}: {title} (PR {pull.number})")
     outcome = "proposed" if created or pull.changed else "unchanged"
-    return Proposal(model=model, outcome=outcome, headline=title, version=version, branch=branch, pr=pull.number, url=pull.url)
+    return Proposal(
+        model=model, outcome=outcome, headline=title, version=version, branch=branch, pr=pull.number, url=pull.url
+    )
 
 
 def _candidate(ctx: StageContext, model: str, *, reasons: list[str]) -> tuple[int, str | None]:
@@ -161,7 +176,9 @@ def _candidate(ctx: StageContext, model: str, *, reasons: list[str]) -> tuple[in
 def _write_branch(root: Path, branch: str, *, parent: str, content: str, title: str) -> bool:
     """Point `branch` at one commit on `parent` that sets the pin; False when it already does."""
     tip = gitwrite.branch_tip(root, branch)
-    commit = gitwrite.commit_file(root, parent=parent, path=PIN_PATH, content=content, message=f"{title}\n\nMade by mlpin propose.")
+    commit = gitwrite.commit_file(
+        root, parent=parent, path=PIN_PATH, content=content, message=f"{title}\n\nMade by mlpin propose."
+    )
     current = tip is not None and git.first_parent(root, tip) == parent and gitwrite.same_tree(root, tip, commit)
     if not current:
         gitwrite.set_branch(root, branch, commit)
@@ -172,8 +189,12 @@ def _write_branch(root: Path, branch: str, *, parent: str, content: str, title: 
 
 def _blocked(forge: Forge, decision: Decision, *, model: str, version: int, head: str) -> Proposal:
     failed = ", ".join(g.gate for g in decision.failed)
-    forge.set_status(head, context=PROPOSE_CONTEXT, state="failure", description=f"{model} v{version} blocked: {failed}")
+    forge.set_status(
+        head, context=PROPOSE_CONTEXT, state="failure", description=f"{model} v{version} blocked: {failed}"
+    )
     merged = forge.merged_pull(head)
     if merged is not None:
         forge.upsert_comment(merged.pr, propose_marker(model), render_blocked(model, decision, version=version))
-    return Proposal(model=model, outcome="blocked", headline=f"v{version} blocked: {failed}", version=version, kind=Kind.BLOCKED)
+    return Proposal(
+        model=model, outcome="blocked", headline=f"v{version} blocked: {failed}", version=version, kind=Kind.BLOCKED
+    )

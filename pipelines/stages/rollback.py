@@ -48,7 +48,9 @@ def rollback(ctx: StageContext, model: str, *, to: int | None = None, base_branc
         gitwrite.push_branch(root, branch)
     body = render_rollback(model, reverts=shas, current=current, target=target)
     pull = ctx.forge.open_pull(head=branch, base=base, title=title, body=body)
-    return Rollback(model=model, reverts=shas, from_version=current, to_version=target, branch=branch, pr=pull.number, url=pull.url)
+    return Rollback(
+        model=model, reverts=shas, from_version=current, to_version=target, branch=branch, pr=pull.number, url=pull.url
+    )
 
 
 def _to_revert(model: str, events: list[PinEvent], *, to: int | None) -> list[PinEvent]:
@@ -62,5 +64,7 @@ def _to_revert(model: str, events: list[PinEvent], *, to: int | None) -> list[Pi
     pinned = [i for i, e in enumerate(events) if e.version == to]
     if not pinned:
         versions = sorted({e.version for e in events if e.version is not None})
-        raise InvalidInput(f"{model} v{to} was never in production on this branch; it held {', '.join(f'v{v}' for v in versions)}")
+        raise InvalidInput(
+            f"{model} v{to} was never in production on this branch; it held {', '.join(f'v{v}' for v in versions)}"
+        )
     return events[pinned[-1] + 1:][::-1]

@@ -65,14 +65,20 @@ def _candidate_log(prep: Prepared, fitted, *, scores, commit: str | None, dirty:
         tag("estimator"): spec.estimator.kind,
         tag("mlpin_version"): pipelines.__version__,
     }
-    inputs = [(name, "category" if prep.pointer.column(name).type == "category" else "number") for name in prep.features]
+    inputs = [
+        (name, "category" if prep.pointer.column(name).type == "category" else "number") for name in prep.features
+    ]
     return CandidateLog(
         model=spec.name,
         fitted=fitted,
         inputs=inputs,
         output_type="string" if spec.task == "classification" else "double",
         example=prep.split.x_train.head(EXAMPLE_ROWS),
-        params={"estimator": {"kind": spec.estimator.kind, **spec.estimator.params}, "split": spec.split.model_dump(), "data": spec.data},
+        params={
+            "estimator": {"kind": spec.estimator.kind, **spec.estimator.params},
+            "split": spec.split.model_dump(),
+            "data": spec.data,
+        },
         metrics=scores.metrics,
         tags=tags,
         extras={"confusion_matrix": scores.confusion} if scores.confusion else {},

@@ -35,7 +35,11 @@ def validate(ctx: StageContext) -> ValidationReport:
         try:
             rows[name] = len(ctx.table(name, target=targets[0] if len(targets) == 1 else None))
         except DataError as exc:
-            problems.setdefault(pointer_path(name), []).extend([Problem("", exc.message.removeprefix(f"{pointer_path(name)}: ")), *exc.problems])
+            problems.setdefault(pointer_path(name), []).extend(
+                [Problem("", exc.message.removeprefix(f"{pointer_path(name)}: ")), *exc.problems]
+            )
     if problems:
         raise ConfigError(problems)
-    return ValidationReport(models=sorted(ws.specs), datasets=rows, policies=sorted(ws.policies), pinned=sorted(ws.pins.models))
+    return ValidationReport(
+        models=sorted(ws.specs), datasets=rows, policies=sorted(ws.policies), pinned=sorted(ws.pins.models)
+    )

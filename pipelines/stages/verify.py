@@ -21,6 +21,7 @@ from pipelines.core.workspace import PIN_PATH
 from pipelines.stages.context import StageContext
 from pipelines.stages.evidence import recorded_decision, registry_record
 
+
 class VerifyReport(BaseModel):
     """What changed in the pin and every problem found."""
 
@@ -42,7 +43,9 @@ def verify(ctx: StageContext, *, base: str) -> VerifyReport:
     problems: list[Problem] = []
     others = sorted(p for p in git.changed_paths(root, base) if p != PIN_PATH)
     if changes and others:
-        problems.append(Problem(PIN_PATH, f"a pin change must be the only change in its PR; this PR also changes {others}"))
+        problems.append(
+            Problem(PIN_PATH, f"a pin change must be the only change in its PR; this PR also changes {others}")
+        )
     notes, lines = [], []
     for change in changes:
         lines.append(_describe(change))
@@ -53,9 +56,18 @@ def verify(ctx: StageContext, *, base: str) -> VerifyReport:
             record = registry_record(ctx.registry, change.model, version=change.new.version)
             earlier = previously_pinned(root, change.model, entry=change.new, until=merge_base)
             if earlier:
-                notes.append(f"{change.model} v{change.new.version} was in production at {earlier[:12]}: a rollback, policy re-check skipped")
-            decision = recorded_decision(ctx.registry, ws, model=change.model, record=record) if record.exists and not earlier else None
-            problems += check_entry(change.model, change.new, record=record, decision=decision, previously_pinned_at=earlier)
+                notes.append(
+                    f"{change.model} v{change.new.version} was in production at {earlier[:12]}: "
+                    "a rollback, policy re-check skipped"
+                )
+            decision = (
+                recorded_decision(ctx.registry, ws, model=change.model, record=record)
+                if record.exists and not earlier
+                else None
+            )
+            problems += check_entry(
+                change.model, change.new, record=record, decision=decision, previously_pinned_at=earlier
+            )
     return VerifyReport(base=base, changes=lines, notes=notes, problems=[f"{PIN_PATH}: {p}" for p in problems])
 
 

@@ -38,7 +38,10 @@ def check_params(task: str, kind: str, params: dict[str, Any]) -> list[Problem]:
     cls = estimator_class(task, kind)
     accepted = sorted(cls().get_params(deep=False))
     return [
-        Problem(f"estimator.params.{name}", f"unknown hyperparameter for {cls.__name__}; expected one of: {', '.join(accepted)}")
+        Problem(
+            f"estimator.params.{name}",
+            f"unknown hyperparameter for {cls.__name__}; expected one of: {', '.join(accepted)}",
+        )
         for name in params
         if name not in accepted
     ]

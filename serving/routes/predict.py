@@ -61,7 +61,9 @@ def _live(service: Service, model: str) -> LiveModel:
 def _only_model(service: Service) -> str:
     names = [m.name for m in service.slots.all()]
     if len(names) != 1:
-        raise HTTPException(status_code=400, detail=f"{len(names)} models are live; name one with ?model= (live: {names})")
+        raise HTTPException(
+            status_code=400, detail=f"{len(names)} models are live; name one with ?model= (live: {names})"
+        )
     return names[0]
 
 
