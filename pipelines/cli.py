@@ -161,6 +161,7 @@ def _post(args: argparse.Namespace) -> tuple[Any, str]:
 
 
 def _verify(args: argparse.Namespace) -> tuple[Any, str]:
+    from pipelines.console import render_verify
     from pipelines.core.errors import InvalidInput, Problem
     from pipelines.stages.verify import verify
 
@@ -169,12 +170,7 @@ def _verify(args: argparse.Namespace) -> tuple[Any, str]:
         count = len(report.problems)
         raise InvalidInput(f"verify failed: {count} problem{'s' if count != 1 else ''} ({'; '.join(report.changes)})",
                            problems=[Problem("", p) for p in report.problems])
-    lines = [
-        "verify passed" if report.changes else "verify passed: the pin does not change",
-        *(f"  {c}" for c in report.changes),
-        *(f"  note: {n}" for n in report.notes),
-    ]
-    return report, "\n".join(lines)
+    return report, render_verify(report)
 
 
 def _forge_show(args: argparse.Namespace) -> tuple[Any, str]:

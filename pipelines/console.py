@@ -160,3 +160,12 @@ def render_post(result) -> str:
             f"  status mlpin/candidate on {(result.sha or 'none')[:12]}: {result.status}",
         ]
     )
+
+
+def render_verify(report) -> str:
+    """A passing verify: the pin changes it checked, and notes (e.g. a rollback)."""
+    return "\n".join([
+        "verify passed" if report.changes else "verify passed: the pin does not change",
+        *(f"  {c}" for c in report.changes),
+        *(f"  note: {n}" for n in report.notes),
+    ])

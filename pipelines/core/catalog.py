@@ -1,7 +1,8 @@
 """What mlpin knows by name: tasks, estimators per task, metrics and their direction.
 
-Schemas validate names against these tables, so a typo fails at load time with the
-list of valid names instead of deep inside training.
+The spec schema types `task` with `Task`; the cross-file checks (`core.consistency`)
+check estimator and gate-metric names against these tables, so a typo fails when the
+workspace loads, with the list of valid names, instead of deep inside training.
 """
 
 from __future__ import annotations

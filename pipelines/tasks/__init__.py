@@ -1,2 +1,4 @@
-"""Trainers per task type. Heavy libraries (sklearn here, torch later) are imported
-inside functions so that importing mlpin stays fast."""
+"""The machine-learning work of the tabular tasks (classification, regression):
+estimators and their hyperparameter checks, the preprocessing pipeline, the seeded
+split, scoring, and Evidently's data drift. scikit-learn, pandas and Evidently are
+imported inside functions so that importing mlpin stays fast."""
