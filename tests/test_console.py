@@ -82,15 +82,26 @@ def test_candidate_with_every_outcome(txt) -> None:
 
 def test_propose(txt) -> None:
     outcomes = [
-        Proposal(model="wine_logreg", outcome="proposed", headline="promote wine_logreg v3", version=3,
-                 branch="promote/wine_logreg", pr="12", url="https://forge/pulls/12"),
-        Proposal(model="diabetes_hgb", outcome="blocked", headline="v4 blocked: r2 >= 0.9", version=4, kind=Kind.BLOCKED),
+        Proposal(
+            model="wine_logreg",
+            outcome="proposed",
+            headline="promote wine_logreg v3",
+            version=3,
+            branch="promote/wine_logreg",
+            pr="12",
+            url="https://forge/pulls/12",
+        ),
+        Proposal(
+            model="diabetes_hgb", outcome="blocked", headline="v4 blocked: r2 >= 0.9", version=4, kind=Kind.BLOCKED
+        ),
     ]
     assert console.render_proposals(ProposeRun(commit=SHA, base_branch="main", changed=[], outcomes=outcomes)) == txt
 
 
 def test_propose_with_nothing_to_do(txt) -> None:
-    assert console.render_proposals(ProposeRun(commit=SHA, base_branch="main", changed=["README.md"], outcomes=[])) == txt
+    assert (
+        console.render_proposals(ProposeRun(commit=SHA, base_branch="main", changed=["README.md"], outcomes=[])) == txt
+    )
 
 
 def test_deploy(txt) -> None:
@@ -105,8 +116,12 @@ def test_deploy(txt) -> None:
 
 
 def test_verify_of_a_rollback(txt) -> None:
-    report = VerifyReport(base="origin/main", changes=["wine_logreg: v3 -> v2"], problems=[],
-                          notes=["wine_logreg v2 was in production at 0123456789ab: a rollback, policy re-check skipped"])
+    report = VerifyReport(
+        base="origin/main",
+        changes=["wine_logreg: v3 -> v2"],
+        problems=[],
+        notes=["wine_logreg v2 was in production at 0123456789ab: a rollback, policy re-check skipped"],
+    )
     assert console.render_verify(report) == txt
 
 
