@@ -38,12 +38,30 @@ def tracking_uri(root: Path) -> str:
 
 @contextlib.contextmanager
 def _outside(action: str) -> Iterator[None]:
+    """MLflow's own failures become mlpin's: a missing run, model or version is NotFound;
+    the store or the server failing is OutsideSystemError. Anything else is a bug in
+    mlpin and propagates as itself, never dressed up as an outage."""
+    from mlflow.exceptions import MlflowException
+
     try:
         yield
     except MlpinError:
         raise
-    except Exception as exc:  # MLflow, SQLAlchemy and requests all raise their own types
+    except MlflowException as exc:
+        if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
+            raise NotFound(f"{action} failed: {exc.message}") from exc
         raise OutsideSystemError("mlflow", f"{action} failed: {exc}") from exc
+    except _outside_failures() as exc:
+        raise OutsideSystemError("mlflow", f"{action} failed: {exc}") from exc
+
+
+def _outside_failures() -> tuple[type[BaseException], ...]:
+    # What MLflow lets through from its store and transport: SQLAlchemy (the database),
+    # requests (a tracking server), OSError (files, connections).
+    import requests
+    import sqlalchemy.exc
+
+    return (sqlalchemy.exc.SQLAlchemyError, requests.RequestException, OSError)
 
 
 class Registry:
@@ -219,8 +237,10 @@ class Registry:
         with tempfile.TemporaryDirectory() as tmp:
             local = self._download(f"models:/{model}/{version}", Path(tmp))
             verify_artifact(local, model=model, version=version, expected_sha256=expected_sha256)
-            with _outside(f"loading {model} v{version} (run {run_id})"):
+            try:
                 return mlflow.sklearn.load_model(str(local))
+            except Exception as exc:  # verified bytes that do not unpickle here: any error type
+                raise OutsideSystemError("mlflow", f"loading {model} v{version} (run {run_id}) failed: {exc}") from exc
 
     def tag_version(self, model: str, version: int, tags: dict[str, str]) -> None:
         """Add or overwrite tags on a registered version."""

@@ -20,3 +20,26 @@ def test_each_repository_keeps_its_own_embedded_store(tmp_path: Path, mlflow_tem
     location = second.client.get_experiment(second.experiment_id("m")).artifact_location
     assert location == (roots[1] / ".mlpin" / "artifacts" / "m").as_uri()
     assert first.uri != second.uri
+
+
+def test_a_bug_is_not_reported_as_an_mlflow_outage(tmp_path: Path, mlflow_template: Path, monkeypatch) -> None:
+    import pytest
+    import sqlalchemy.exc
+
+    from pipelines.core.errors import OutsideSystemError
+
+    registry = Registry(copy_store(tmp_path / "a", mlflow_template))
+
+    def broken(*args, **kwargs):
+        raise TypeError("a bug in the caller")
+
+    monkeypatch.setattr(registry.client, "search_registered_models", broken)
+    with pytest.raises(TypeError, match="a bug in the caller"):
+        registry.models_with_alias("production")
+
+    def down(*args, **kwargs):
+        raise sqlalchemy.exc.OperationalError("SELECT", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(registry.client, "search_registered_models", down)
+    with pytest.raises(OutsideSystemError, match="mlflow: listing registered models failed"):
+        registry.models_with_alias("production")

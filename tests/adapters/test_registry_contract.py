@@ -17,7 +17,7 @@ import pytest
 
 from pipelines.adapters.artifact import artifact_digest
 from pipelines.adapters.modelregistry import CandidateLog, ModelRegistry
-from pipelines.core.errors import ArtifactMismatch, MlpinError, NotFound
+from pipelines.core.errors import ArtifactMismatch, NotFound
 from pipelines.core.lineage import tag
 from tests.fakes.registry import MemoryRegistry, sample_candidate
 
@@ -117,9 +117,9 @@ MISUSE = {
 
 
 @pytest.mark.parametrize("call", list(MISUSE.values()), ids=list(MISUSE))
-def test_misuse_is_an_mlpin_error(registry, call) -> None:
+def test_misuse_is_not_found(registry, call) -> None:
     registry.log_candidate(candidate())
-    with pytest.raises(MlpinError):
+    with pytest.raises(NotFound):
         call(registry)
     assert registry.alias_version("wine", "production") is None
 
