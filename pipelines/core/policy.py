@@ -97,13 +97,7 @@ def _bound_gate(
     threshold = f">= {floor:g}" if floor is not None else f"<= {ceiling:g}"
     name = f"{metric} {threshold}"
     if value is None:
-        return GateResult(
-            gate=name,
-            value=None,
-            threshold=threshold,
-            status="failed",
-            reason=f"{metric} was not reported for this candidate",
-        )
+        return _unmeasured(name, threshold, status="failed", reason=f"{metric} was not reported for this candidate")
     ok = value >= floor if floor is not None else ceiling is None or value <= ceiling
     verdict = "meets" if ok else "misses"
     return GateResult(
@@ -122,22 +116,10 @@ def _regression_gate(
     name = f"{metric} vs production"
     threshold = f"worse by <= {max_drop:g}"
     if production is None:
-        return GateResult(
-            gate=name,
-            value=None,
-            threshold=threshold,
-            status="not_applicable",
-            reason="no production model to compare with",
-        )
+        return _unmeasured(name, threshold, status="not_applicable", reason="no production model to compare with")
     if metric not in candidate or metric not in production:
         missing = "candidate" if metric not in candidate else "production"
-        return GateResult(
-            gate=name,
-            value=None,
-            threshold=threshold,
-            status="failed",
-            reason=f"{metric} was not reported for {missing}",
-        )
+        return _unmeasured(name, threshold, status="failed", reason=f"{metric} was not reported for {missing}")
     change = candidate[metric] - production[metric]
     worse_by = -change if metric_direction(metric) == HIGHER_IS_BETTER else change
     if abs(worse_by) < TIE:
@@ -156,13 +138,8 @@ def _regression_gate(
 def _drift_gate(limit: float, share: float | None) -> GateResult:
     threshold = f"<= {limit:.0%}"
     if share is None:
-        return GateResult(
-            gate="drifted feature share",
-            value=None,
-            threshold=threshold,
-            status="not_applicable",
-            reason="no production training data to compare with",
-        )
+        reason = "no production training data to compare with"
+        return _unmeasured("drifted feature share", threshold, status="not_applicable", reason=reason)
     ok = share <= limit
     return GateResult(
         gate="drifted feature share",
@@ -172,6 +149,11 @@ def _drift_gate(limit: float, share: float | None) -> GateResult:
         status=_status(ok),
         reason=f"{share:.0%} of features drifted" + ("" if ok else f" (allowed {limit:.0%})"),
     )
+
+
+def _unmeasured(gate: str, threshold: str, *, status: GateStatus, reason: str) -> GateResult:
+    """A gate with no value to show: failed (a metric is missing) or not applicable."""
+    return GateResult(gate=gate, value=None, threshold=threshold, status=status, reason=reason)
 
 
 def _status(ok: bool) -> GateStatus:
