@@ -8,7 +8,6 @@ unpickler. Nothing here loads a model.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import Protocol
 
 from pipelines.adapters.artifact import artifact_digest
+from pipelines.adapters.atomic import write_atomic
 from pipelines.core.errors import ArtifactMismatch, OutsideSystemError
 
 
@@ -90,6 +90,4 @@ def _read_tags(path: Path) -> dict[str, str] | None:
 
 
 def _write_tags(path: Path, tags: dict[str, str]) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(tags, sort_keys=True))
-    os.replace(tmp, path)
+    write_atomic(path, json.dumps(tags, sort_keys=True))
