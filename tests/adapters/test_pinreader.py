@@ -11,8 +11,8 @@ import pytest
 
 from pipelines.adapters.pinreader import FilePinReader, GitHubPinReader, GitPinReader
 from pipelines.core.errors import OutsideSystemError
-from tests.conftest import commit_all, git
 from tests.fakes.github_api import FakeGitHub
+from tests.helpers import commit_all, git
 
 
 def test_file_reader_reads_text_and_a_content_revision(tmp_path: Path) -> None:

@@ -15,8 +15,7 @@ import httpx
 import pytest
 
 from pipelines.adapters.registry import artifact_digest
-from tests.conftest import edit_yaml, git, isolate_environ, make_repo, write_yaml
-from tests.helpers import ctx
+from tests.helpers import ctx, edit_yaml, git, isolate_environ, make_repo, write_yaml
 
 MODEL = "wine_logreg"
 SECRET = "webhook-secret"

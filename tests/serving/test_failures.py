@@ -24,7 +24,7 @@ from pipelines.core.signing import sign
 from serving.metrics import Metrics
 from serving.reconciler import Reconciler
 from serving.slot import Slots
-from tests.conftest import write_yaml
+from tests.helpers import write_yaml
 from tests.serving.conftest import MODEL, SECRET, Running, Trained, artifact_folder, pin, wait_until
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)

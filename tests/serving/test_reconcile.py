@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import git
+from tests.helpers import git
 from tests.serving.conftest import MODEL, Running, Trained, artifact_folder, pin, serving, settings_for, wait_until
 
 ROW = {"alcohol": 13.2, "malic_acid": 1.8, "ash": 2.4, "alcalinity_of_ash": 17.0, "magnesium": 100.0, "total_phenols": 2.6,

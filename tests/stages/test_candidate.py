@@ -18,10 +18,9 @@ from pipelines.core.markers import candidate_marker
 from pipelines.stages.candidate import candidate
 from pipelines.stages.post import post_run
 from pipelines.stages.train import train
-from tests.conftest import commit_all, edit_yaml, git
 from tests.fakes.github_api import FakeGitHub
+from tests.helpers import commit_all, ctx, edit_yaml, git
 from tests.stages.test_evaluate import pin
-from tests.helpers import ctx
 
 MODEL = "wine_logreg"
 

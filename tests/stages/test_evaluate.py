@@ -11,8 +11,7 @@ from pipelines.core.errors import ArtifactMismatch, NotFound
 from pipelines.core.stage_results import TrainResult
 from pipelines.stages.evaluate import evaluate
 from pipelines.stages.train import train
-from tests.conftest import commit_all, edit_yaml, write_yaml
-from tests.helpers import ctx
+from tests.helpers import commit_all, ctx, edit_yaml, write_yaml
 
 
 def pin(repo: Path, result: TrainResult, **overrides) -> None:

@@ -14,8 +14,8 @@ from pipelines.core.lineage import tag
 from pipelines.core.pin import RegistryRecord
 from pipelines.stages.evidence import recorded_decision, registry_record
 from tests.fakes.registry import MemoryRegistry, sample_candidate
+from tests.helpers import PROJECT
 
-PROJECT = Path(__file__).resolve().parents[2]
 MODEL = "wine_logreg"  # judged by policies/promotion.yaml
 GOOD = {"accuracy": 0.97, "roc_auc": 0.99, "f1_weighted": 0.96}
 

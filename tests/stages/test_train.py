@@ -11,8 +11,7 @@ from pipelines.adapters.registry import Registry, artifact_digest
 from pipelines.core.errors import InvalidInput
 from pipelines.core.lineage import TAGS, tag
 from pipelines.stages.train import train
-from tests.conftest import commit_all, edit_yaml, git
-from tests.helpers import ctx
+from tests.helpers import commit_all, ctx, edit_yaml, git, mixed_frame, write_yaml
 
 
 def test_registers_a_version_with_lineage_on_run_and_version(repo: Path) -> None:
@@ -109,9 +108,6 @@ def test_invalid_input_writes_nothing_to_the_registry(repo: Path, mutate, expect
 
 def test_categorical_columns_with_gaps_train_without_code_changes(repo: Path) -> None:
     import hashlib
-
-    from tests.conftest import write_yaml
-    from tests.tasks.test_tabular import mixed_frame
 
     content = mixed_frame(300).to_csv(index=False, lineterminator="\n").encode()
     (repo / "data/shop.csv").write_bytes(content)

@@ -11,8 +11,7 @@ from pipelines.cli import main
 from pipelines.stages.candidate import candidate
 from pipelines.stages.train import train
 from pipelines.stages.verify import verify
-from tests.conftest import commit_all, edit_yaml, git, write_yaml
-from tests.helpers import ctx
+from tests.helpers import commit_all, ctx, edit_yaml, git, write_yaml
 
 MODEL = "wine_logreg"
 
