@@ -139,7 +139,7 @@ def test_several_models_are_served_by_name(server_on_v1: Running, trained: Train
 def test_a_pin_read_through_the_github_contents_api(trained: Trained, tmp_path: Path) -> None:
     import yaml
 
-    from tests.adapters.test_pinreader import FakeGitHubWithFiles
+    from tests.fakes.github_api import FakeGitHubWithFiles
 
     def pinned(label: str) -> str:
         return yaml.safe_dump({"schema_version": 1, "models": {MODEL: trained.entries[label]}})
