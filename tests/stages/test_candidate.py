@@ -19,16 +19,14 @@ from pipelines.stages.candidate import candidate
 from pipelines.stages.post import post_run
 from pipelines.stages.train import train
 from tests.fakes.github_api import FakeGitHub
-from tests.helpers import commit_all, ctx, edit_yaml, git
-from tests.stages.test_evaluate import pin
-
-MODEL = "wine_logreg"
+from tests.helpers import commit_all, ctx, edit_yaml, entry, git, pin
+from tests.stages.helpers import MODEL
 
 
 @pytest.fixture
 def pinned(repo: Path) -> Path:
     """main pins wine_logreg v1; HEAD is a fresh branch off main."""
-    pin(repo, train(ctx(repo), MODEL))
+    pin(repo, **{MODEL: entry(train(ctx(repo), MODEL))})
     git(repo, "checkout", "-q", "-b", "change")
     return repo
 

@@ -8,18 +8,9 @@ import pytest
 
 from pipelines.adapters.registry import Registry
 from pipelines.core.errors import ArtifactMismatch, NotFound
-from pipelines.core.stage_results import TrainResult
 from pipelines.stages.evaluate import evaluate
 from pipelines.stages.train import train
-from tests.helpers import commit_all, ctx, edit_yaml, write_yaml
-
-
-def pin(repo: Path, result: TrainResult, **overrides) -> None:
-    entry = {"version": result.version, "run_id": result.run_id, "artifact_sha256": result.artifact_sha256,
-             "spec_hash": result.spec_hash, "data_sha256": result.data_sha256, "metrics": result.metrics,
-             "source": {"commit": result.git_commit}, **overrides}
-    write_yaml(repo / "models/production.yaml", {"schema_version": 1, "models": {result.model: entry}})
-    commit_all(repo, f"pin {result.model} v{result.version}")
+from tests.helpers import commit_all, ctx, edit_yaml, entry, pin
 
 
 def test_first_model_has_no_production_to_compare(repo: Path) -> None:
@@ -34,7 +25,7 @@ def test_first_model_has_no_production_to_compare(repo: Path) -> None:
 
 def test_production_is_rescored_on_the_same_rows(repo: Path) -> None:
     incumbent = train(ctx(repo), "wine_logreg")
-    pin(repo, incumbent)
+    pin(repo, wine_logreg=entry(incumbent))
     edit_yaml(repo / "models/wine_logreg.yaml", estimator={"kind": "logistic_regression", "params": {"C": 0.001}}, features=["alcohol", "ash", "hue"])
     commit_all(repo, "weaker candidate on three features")
     candidate = train(ctx(repo), "wine_logreg")
@@ -49,7 +40,7 @@ def test_production_is_rescored_on_the_same_rows(repo: Path) -> None:
 
 
 def test_pinned_artifact_with_wrong_digest_is_never_loaded(repo: Path) -> None:
-    pin(repo, train(ctx(repo), "wine_logreg"), artifact_sha256="f" * 64)
+    pin(repo, wine_logreg=entry(train(ctx(repo), "wine_logreg"), artifact_sha256="f" * 64))
     with pytest.raises(ArtifactMismatch, match="refusing to load it"):
         evaluate(ctx(repo), "wine_logreg")
 

@@ -19,8 +19,8 @@ from pipelines.core.outcome import Kind
 from pipelines.stages.deploy import deploy
 from pipelines.stages.propose import propose
 from pipelines.stages.train import train
-from tests.helpers import commit_all, ctx, edit_yaml, git, write_yaml
-from tests.stages.test_verify import MODEL, candidate_on_branch, entry, pin_pr
+from tests.helpers import commit_all, ctx, edit_yaml, entry, git, write_yaml
+from tests.stages.helpers import MODEL, candidate_on_branch, pin_pr
 
 
 def test_blocked_candidate_gets_a_failing_status_and_a_comment_not_a_pr(repo: Path) -> None:

@@ -2,45 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
 from pipelines.cli import main
-from pipelines.stages.candidate import candidate
 from pipelines.stages.train import train
 from pipelines.stages.verify import verify
-from tests.helpers import commit_all, ctx, edit_yaml, git, write_yaml
-
-MODEL = "wine_logreg"
-
-
-def candidate_on_branch(repo: Path, branch: str, c: float) -> dict:
-    """A PR that tunes C, judged by mlpin candidate, then merged into main; returns its pin entry."""
-    git(repo, "checkout", "-q", "-b", branch, "main")
-    edit_yaml(repo / f"models/{MODEL}.yaml", estimator={"kind": "logistic_regression", "params": {"C": c}})
-    commit_all(repo, f"C={c}")
-    out = repo / ".mlpin" / branch
-    result = candidate(ctx(repo), base="main", pr=branch, out_dir=out)
-    assert result.outcomes[0].outcome == "passed"
-    git(repo, "checkout", "-q", "main")
-    git(repo, "merge", "-q", "--no-ff", "-m", f"merge {branch}", branch)
-    return entry(json.loads((out / MODEL / "candidate.json").read_text())["train"])
-
-
-def entry(trained: dict, **overrides) -> dict:
-    fields = ("version", "run_id", "artifact_sha256", "spec_hash", "data_sha256", "metrics")
-    return {**{k: trained[k] for k in fields}, "source": {"commit": trained["git_commit"]}, **overrides}
-
-
-def pin_pr(repo: Path, branch: str, pinned: dict, *, merge: bool = False) -> None:
-    git(repo, "checkout", "-q", "-b", branch, "main")
-    write_yaml(repo / "models/production.yaml", {"schema_version": 1, "models": {MODEL: pinned}})
-    commit_all(repo, f"promote {MODEL} v{pinned['version']}")
-    if merge:
-        git(repo, "checkout", "-q", "main")
-        git(repo, "merge", "-q", "--no-ff", "-m", f"merge {branch}", branch)
+from tests.helpers import commit_all, ctx, edit_yaml, entry
+from tests.stages.helpers import MODEL, candidate_on_branch, pin_pr
 
 
 @pytest.fixture
