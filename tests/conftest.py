@@ -4,6 +4,7 @@ files, and real MLflow on SQLite (migrated once, copied per test)."""
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,15 @@ def mlflow_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
     Registry(root).client.search_experiments()
     return root / ".mlpin" / "mlflow.db"
+
+
+@pytest.fixture
+def git_repo(tmp_path: Path) -> Iterator[Path]:
+    """`repo` without a model registry, for tests that inject one (tests/stages/conftest.py's
+    `registry`); fails the test if something built the embedded MLflow store instead."""
+    root = make_repo(tmp_path / "repo")
+    yield root
+    assert not (root / ".mlpin" / "mlflow.db").exists(), "MLflow was used, not the registry the test injected"
 
 
 @pytest.fixture
