@@ -4,60 +4,20 @@ files, and real MLflow on SQLite (migrated once, copied per test)."""
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import yaml
 
-PROJECT = Path(__file__).resolve().parent.parent
-SAMPLE_DIRS = ("models", "data", "policies")
+# PROJECT, commit_all, edit_yaml and git are imported from here by tests/test_cli.py and
+# tests/test_workflows.py; they belong to tests.helpers, where those modules should take them.
+from tests.helpers import PROJECT, commit_all, edit_yaml, git, isolate_environ, make_repo  # noqa: F401
 
 
 @pytest.fixture(autouse=True)
 def clean_environ(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
     """No GitHub, MLflow or mlpin settings leak in; HOME and git config are private."""
     isolate_environ(monkeypatch, tmp_path_factory.mktemp("home"))
-
-
-def isolate_environ(monkeypatch: pytest.MonkeyPatch, home: Path) -> None:
-    """What `clean_environ` does, for fixtures of wider scope (pass a MonkeyPatch.context())."""
-    for name in list(os.environ):
-        if name.startswith(("GITHUB_", "MLFLOW_", "MLPIN_", "GIT_")):
-            monkeypatch.delenv(name)
-    gitconfig = home / ".gitconfig"
-    gitconfig.write_text("[user]\n\tname = Test User\n\temail = test@example.invalid\n[init]\n\tdefaultBranch = main\n")
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(gitconfig))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
-    monkeypatch.setenv("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-
-
-def git(root: Path, *args: str) -> str:
-    """Run git in `root` and return stdout; fails the test on error."""
-    return subprocess.run(["git", *args], cwd=root, check=True, capture_output=True, text=True).stdout.strip()
-
-
-def commit_all(root: Path, message: str = "change") -> str:
-    """Stage everything and commit; returns the new HEAD sha."""
-    git(root, "add", "-A")
-    git(root, "commit", "-q", "-m", message)
-    return git(root, "rev-parse", "HEAD")
-
-
-def write_yaml(path: Path, doc: dict) -> None:
-    """Write a YAML document, creating folders."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(doc, sort_keys=False))
-
-
-def edit_yaml(path: Path, **changes) -> None:
-    """Load a YAML file, apply top-level changes, and write it back."""
-    doc = yaml.safe_load(path.read_text())
-    doc.update(changes)
-    write_yaml(path, doc)
 
 
 @pytest.fixture(scope="session")
@@ -72,23 +32,19 @@ def mlflow_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
+def git_repo(tmp_path: Path) -> Iterator[Path]:
+    """`repo` without a model registry, for tests that inject one (tests/stages/conftest.py's
+    `registry`); fails the test if something built the embedded MLflow store instead."""
+    root = make_repo(tmp_path / "repo")
+    yield root
+    assert not (root / ".mlpin" / "mlflow.db").exists(), "MLflow was used, not the registry the test injected"
+
+
+@pytest.fixture
 def repo(tmp_path: Path, mlflow_template: Path) -> Path:
     """A real git repository holding the project's sample models, data and policies,
     committed, with a fresh embedded MLflow store."""
     return make_repo(tmp_path / "repo", mlflow_template)
-
-
-def make_repo(root: Path, mlflow_template: Path) -> Path:
-    """Create the `repo` fixture's repository at `root` (for fixtures of wider scope)."""
-    root.mkdir()
-    for name in SAMPLE_DIRS:
-        shutil.copytree(PROJECT / name, root / name)
-    shutil.copy(PROJECT / ".gitignore", root / ".gitignore")
-    (root / ".mlpin").mkdir()
-    shutil.copy(mlflow_template, root / ".mlpin" / "mlflow.db")
-    git(root, "init", "-q")
-    commit_all(root, "initial")
-    return root
 
 
 @pytest.fixture

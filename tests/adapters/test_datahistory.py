@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from pipelines.adapters.datahistory import cache_dir, find_in_history
-from tests.conftest import commit_all, git
+from tests.helpers import commit_all, git
 
 V1, V2 = b"x,y\n1,a\n2,b\n", b"x,y\n1,a\n2,b\n3,c\n"
 

@@ -12,8 +12,8 @@ import pytest
 
 from pipelines.adapters import git, gitwrite
 from pipelines.core.errors import InvalidInput, OutsideSystemError
-from tests.conftest import PROJECT, commit_all
-from tests.conftest import git as sh
+from tests.helpers import PROJECT, commit_all
+from tests.helpers import git as sh
 
 
 def write(root: Path, path: str, text: str) -> None:

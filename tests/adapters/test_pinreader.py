@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import base64
-import re
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
 from pipelines.adapters.pinreader import FilePinReader, GitHubPinReader, GitPinReader
 from pipelines.core.errors import OutsideSystemError
-from tests.conftest import commit_all, git
-from tests.fakes.github_api import FakeGitHub
+from tests.fakes.github_api import FakeGitHubWithFiles
+from tests.helpers import commit_all, git
 
 
 def test_file_reader_reads_text_and_a_content_revision(tmp_path: Path) -> None:
@@ -66,33 +63,6 @@ def test_fetch_errors_do_not_repeat_credentials(tmp_path: Path) -> None:
     with pytest.raises(OutsideSystemError) as err:
         reader.read()
     assert "s3cret" not in err.value.message and "git fetch" in err.value.message
-
-
-@dataclass
-class FakeGitHubWithFiles(FakeGitHub):
-    """The local GitHub fake plus branches and file contents (the contents API)."""
-
-    branches: dict[str, str] = field(default_factory=dict)  # branch -> commit
-    files: dict[tuple[str, str], str] = field(default_factory=dict)  # (commit, path) -> text
-
-    def _route(self, method: str, rest: str, query: dict, body: dict):
-        commit = re.fullmatch(r"/commits/([^/]+)", rest)
-        if method == "GET" and commit and commit.group(1) in self.branches:
-            sha = self.branches[commit.group(1)]
-            return 200, {"sha": sha, "url": f"{self.base_url}/repos/{self.repository}/commits/{sha}"}, {}
-        contents = re.fullmatch(r"/contents/(.+)", rest)
-        if method == "GET" and contents:
-            return self._file(contents.group(1), query.get("ref", [""])[0])
-        return super()._route(method, rest, query, body)
-
-    def _file(self, path: str, ref: str):
-        text = self.files.get((ref, path))
-        if text is None:
-            return 404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"}, {}
-        data = text.encode()
-        return 200, {"type": "file", "encoding": "base64", "content": base64.b64encode(data).decode(), "size": len(data),
-                     "name": path.rsplit("/", 1)[-1], "path": path, "sha": "a" * 40,
-                     "url": f"{self.base_url}/repos/{self.repository}/contents/{path}?ref={ref}"}, {}
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from pipelines.adapters.registry import Registry
-from tests.adapters.test_registry_contract import copy_store
+from tests.helpers import copy_store
 
 
 def test_each_repository_keeps_its_own_embedded_store(tmp_path: Path, mlflow_template: Path) -> None:

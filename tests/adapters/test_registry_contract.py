@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import pickle
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlparse
@@ -20,17 +19,11 @@ from pipelines.adapters.modelregistry import CandidateLog, ModelRegistry
 from pipelines.core.errors import ArtifactMismatch, NotFound
 from pipelines.core.lineage import tag
 from tests.fakes.registry import MemoryRegistry, sample_candidate
+from tests.helpers import copy_store
 
 SPEC, OTHER_SPEC = "a" * 64, "b" * 64
 CONFUSION = {"labels": ["no", "yes"], "matrix": [[2, 1], [0, 3]]}
 VERDICT = tag("verdict")
-
-
-def copy_store(root: Path, template: Path) -> Path:
-    """`root` with a copy of the migrated MLflow store, as the embedded default expects it."""
-    (root / ".mlpin").mkdir(parents=True)
-    shutil.copy(template, root / ".mlpin" / "mlflow.db")
-    return root
 
 
 def mlflow_artifact_path(registry, model: str, version: int) -> Path:

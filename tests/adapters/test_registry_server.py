@@ -3,7 +3,6 @@ process on 127.0.0.1, with artifacts proxied through it."""
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
@@ -15,15 +14,9 @@ import pytest
 
 from pipelines.stages.evaluate import evaluate
 from pipelines.stages.train import train
-from tests.helpers import ctx
+from tests.helpers import ctx, free_port
 
 STARTUP_SECONDS = 60
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture

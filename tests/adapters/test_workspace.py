@@ -8,7 +8,7 @@ import pytest
 
 from pipelines.adapters.workspace import load_workspace
 from pipelines.core.errors import ConfigError
-from tests.conftest import edit_yaml
+from tests.helpers import edit_yaml
 
 
 def test_sample_repository_loads(repo: Path) -> None:

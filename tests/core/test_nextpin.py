@@ -6,17 +6,14 @@ import pytest
 import yaml
 
 from pipelines.core.errors import InvalidInput
-from pipelines.core.pin import pin_changes
 from pipelines.core.nextpin import pin_entry, render_pins, with_entry
+from pipelines.core.pin import pin_changes
 from pipelines.core.schemas import ProductionPins
-
-SHA = {k: c * 64 for k, c in (("spec_hash", "a"), ("data_sha256", "b"), ("artifact_sha256", "c"))}
-TAGS = {f"mlpin.{k}": v for k, v in SHA.items()} | {"mlpin.pr": "12", "mlpin.candidate_commit": "d" * 40}
-METRICS = {"accuracy": 0.97, "roc_auc": 0.99, "production.accuracy": 0.95}
+from tests.helpers import LINEAGE_TAGS, RUN_METRICS
 
 
 def test_entry_comes_from_lineage_tags_without_productions_scores() -> None:
-    entry = pin_entry("wine", 3, run_id="r1", tags=TAGS, metrics=METRICS)
+    entry = pin_entry("wine", 3, run_id="r1", tags=LINEAGE_TAGS, metrics=RUN_METRICS)
     assert (entry.version, entry.artifact_sha256, entry.source.pr, entry.source.commit) == (3, "c" * 64, 12, "d" * 40)
     assert entry.metrics == {"accuracy": 0.97, "roc_auc": 0.99}
 
@@ -27,9 +24,9 @@ def test_a_version_without_lineage_cannot_be_pinned() -> None:
 
 
 def test_pin_file_changes_only_the_promoted_entry() -> None:
-    other = pin_entry("cancer", 7, run_id="r0", tags=TAGS, metrics={"accuracy": 0.9})
+    other = pin_entry("cancer", 7, run_id="r0", tags=LINEAGE_TAGS, metrics={"accuracy": 0.9})
     before = ProductionPins(models={"cancer": other})
-    after = with_entry(before, "wine", entry=pin_entry("wine", 3, run_id="r1", tags=TAGS, metrics=METRICS))
+    after = with_entry(before, "wine", entry=pin_entry("wine", 3, run_id="r1", tags=LINEAGE_TAGS, metrics=RUN_METRICS))
     text = render_pins(after)
     assert text.startswith("# What serves in production.")
     reread = ProductionPins.model_validate(yaml.safe_load(text))

@@ -7,12 +7,12 @@ from pipelines.core.nextpin import pin_entry
 from pipelines.core.policy import evaluate_gates
 from pipelines.core.pullrequests import render_blocked, render_promotion, render_rollback
 from pipelines.core.schemas import PromotionPolicy
-from tests.core.test_nextpin import METRICS, TAGS
+from tests.helpers import LINEAGE_TAGS, RUN_METRICS
 
 
 def test_promotion_pr_body(md) -> None:
-    old = pin_entry("wine", 2, run_id="r0", tags=TAGS, metrics={"accuracy": 0.95})
-    new = pin_entry("wine", 3, run_id="r1", tags=TAGS, metrics=METRICS)
+    old = pin_entry("wine", 2, run_id="r0", tags=LINEAGE_TAGS, metrics={"accuracy": 0.95})
+    new = pin_entry("wine", 3, run_id="r1", tags=LINEAGE_TAGS, metrics=RUN_METRICS)
     assert render_promotion("wine", old=old, new=new, report="<!-- mlpin:candidate:wine -->\n### report") == md
 
 

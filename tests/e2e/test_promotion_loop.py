@@ -17,8 +17,7 @@ import yaml
 
 from pipelines.adapters.localforge import LocalForge
 from pipelines.cli import main
-from tests.conftest import commit_all, git
-from tests.helpers import ctx
+from tests.helpers import commit_all, ctx, git
 
 MODEL = "wine_logreg"
 

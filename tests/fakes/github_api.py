@@ -3,10 +3,12 @@
 It behaves like GitHub where mlpin relies on it: token auth, Link-header pagination,
 404 and 422 error bodies, rate-limit headers on every response, and URL fields that
 point back at the fake. Failures can be injected per request to test retries.
+`FakeGitHubWithFiles` adds branches and file contents, for the pin reader.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import threading
@@ -297,3 +299,30 @@ def _handler(fake: FakeGitHub) -> type[BaseHTTPRequestHandler]:
             pass
 
     return Handler
+
+
+@dataclass
+class FakeGitHubWithFiles(FakeGitHub):
+    """The local GitHub fake plus branches and file contents (the contents API)."""
+
+    branches: dict[str, str] = field(default_factory=dict)  # branch -> commit
+    files: dict[tuple[str, str], str] = field(default_factory=dict)  # (commit, path) -> text
+
+    def _route(self, method: str, rest: str, query: dict, body: dict):
+        commit = re.fullmatch(r"/commits/([^/]+)", rest)
+        if method == "GET" and commit and commit.group(1) in self.branches:
+            sha = self.branches[commit.group(1)]
+            return 200, {"sha": sha, "url": f"{self.base_url}/repos/{self.repository}/commits/{sha}"}, {}
+        contents = re.fullmatch(r"/contents/(.+)", rest)
+        if method == "GET" and contents:
+            return self._file(contents.group(1), query.get("ref", [""])[0])
+        return super()._route(method, rest, query, body)
+
+    def _file(self, path: str, ref: str):
+        text = self.files.get((ref, path))
+        if text is None:
+            return 404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"}, {}
+        data = text.encode()
+        return 200, {"type": "file", "encoding": "base64", "content": base64.b64encode(data).decode(), "size": len(data),
+                     "name": path.rsplit("/", 1)[-1], "path": path, "sha": "a" * 40,
+                     "url": f"{self.base_url}/repos/{self.repository}/contents/{path}?ref={ref}"}, {}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-from tests.conftest import PROJECT
+from tests.helpers import PROJECT
 
 
 def load_script():

@@ -24,8 +24,8 @@ from pipelines.core.signing import sign
 from serving.metrics import Metrics
 from serving.reconciler import Reconciler
 from serving.slot import Slots
-from tests.conftest import write_yaml
-from tests.serving.conftest import MODEL, SECRET, Running, Trained, artifact_folder, pin, wait_until
+from tests.helpers import pin, wait_until, write_yaml
+from tests.serving.helpers import MODEL, SECRET, Running, Trained, artifact_folder
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 BASE_S = 10.0

@@ -11,8 +11,8 @@ import pytest
 
 from pipelines.adapters.logsink import read_records
 from pipelines.core.signing import sign
-from tests.serving.conftest import MODEL, SECRET, Running, Trained, isolated, pin, serving, settings_for, wait_until
-from tests.serving.test_reconcile import ROW
+from tests.helpers import pin, wait_until
+from tests.serving.helpers import MODEL, ROW, SECRET, Running, Trained, isolated, serving, settings_for
 
 LIMIT = 8192
 

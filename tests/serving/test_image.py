@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from tests.conftest import PROJECT
+from tests.helpers import PROJECT
 
 HEAVY = ("evidently", "torch", "github", "mlflow", "sklearn", "pipelines.tasks", "pipelines.stages")
 

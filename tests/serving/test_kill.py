@@ -13,9 +13,8 @@ from pathlib import Path
 import httpx
 
 from pipelines.adapters.logsink import read_records
-from tests.adapters.test_registry_server import free_port
-from tests.serving.conftest import MODEL, Trained, pin, wait_until
-from tests.serving.test_reconcile import ROW
+from tests.helpers import free_port, pin, wait_until
+from tests.serving.helpers import MODEL, ROW, Trained
 
 CLIENTS = 8
 STARTUP_SECONDS = 60

@@ -9,7 +9,7 @@ import shutil
 
 import pytest
 
-from tests.serving.conftest import MODEL, Running
+from tests.serving.helpers import MODEL, Running
 
 CHROMIUM = shutil.which("chromium")
 pytestmark = pytest.mark.skipif(CHROMIUM is None or importlib.util.find_spec("playwright") is None,

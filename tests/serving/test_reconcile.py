@@ -9,12 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import git
-from tests.serving.conftest import MODEL, Running, Trained, artifact_folder, pin, serving, settings_for, wait_until
-
-ROW = {"alcohol": 13.2, "malic_acid": 1.8, "ash": 2.4, "alcalinity_of_ash": 17.0, "magnesium": 100.0, "total_phenols": 2.6,
-       "flavanoids": 2.7, "nonflavanoid_phenols": 0.3, "proanthocyanins": 1.9, "color_intensity": 5.0, "hue": 1.0,
-       "od280_od315_of_diluted_wines": 3.0, "proline": 1000.0}
+from tests.helpers import git, pin, wait_until
+from tests.serving.helpers import MODEL, ROW, Running, Trained, artifact_folder, serving, settings_for
 
 
 def test_cold_start_serves_the_pinned_version(server_on_v1: Running, trained: Trained) -> None:
@@ -139,7 +135,7 @@ def test_several_models_are_served_by_name(server_on_v1: Running, trained: Train
 def test_a_pin_read_through_the_github_contents_api(trained: Trained, tmp_path: Path) -> None:
     import yaml
 
-    from tests.adapters.test_pinreader import FakeGitHubWithFiles
+    from tests.fakes.github_api import FakeGitHubWithFiles
 
     def pinned(label: str) -> str:
         return yaml.safe_dump({"schema_version": 1, "models": {MODEL: trained.entries[label]}})

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipelines.adapters.logsink import read_records
-from tests.serving.conftest import MODEL, Trained, pin, serving, settings_for, wait_until
-from tests.serving.test_reconcile import ROW
+from tests.helpers import pin, wait_until
+from tests.serving.helpers import MODEL, ROW, Trained, serving, settings_for
 
 
 def test_prediction_logs_are_shipped_and_nothing_is_left_behind(trained: Trained, tmp_path: Path) -> None:

@@ -9,8 +9,8 @@ import time
 import httpx
 
 from pipelines.adapters.logsink import read_records
-from tests.serving.conftest import MODEL, Running, Trained, pin
-from tests.serving.test_reconcile import ROW
+from tests.helpers import pin
+from tests.serving.helpers import MODEL, ROW, Running, Trained
 
 CLIENTS = 8
 

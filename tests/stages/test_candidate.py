@@ -1,4 +1,5 @@
-"""`mlpin candidate`: real git branches, real MLflow on SQLite, and the fake_github GitHub API."""
+"""`mlpin candidate`: real git branches, the fake_github GitHub API, and the in-memory registry;
+through the CLI (which builds its own registry), real MLflow on SQLite."""
 
 from __future__ import annotations
 
@@ -18,20 +19,29 @@ from pipelines.core.markers import candidate_marker
 from pipelines.stages.candidate import candidate
 from pipelines.stages.post import post_run
 from pipelines.stages.train import train
-from tests.conftest import commit_all, edit_yaml, git
 from tests.fakes.github_api import FakeGitHub
-from tests.stages.test_evaluate import pin
-from tests.helpers import ctx
+from tests.fakes.registry import MemoryRegistry
+from tests.helpers import commit_all, ctx, edit_yaml, entry, git, pin
+from tests.stages.helpers import MODEL
 
-MODEL = "wine_logreg"
+
+def pin_v1_and_branch(repo: Path, *, registry: MemoryRegistry | None = None) -> Path:
+    """main pins wine_logreg v1 (trained into `registry`, default MLflow); HEAD is a fresh branch off main."""
+    pin(repo, **{MODEL: entry(train(ctx(repo, registry=registry), MODEL))})
+    git(repo, "checkout", "-q", "-b", "change")
+    return repo
 
 
 @pytest.fixture
-def pinned(repo: Path) -> Path:
-    """main pins wine_logreg v1; HEAD is a fresh branch off main."""
-    pin(repo, train(ctx(repo), MODEL))
-    git(repo, "checkout", "-q", "-b", "change")
-    return repo
+def pinned(git_repo: Path, registry: MemoryRegistry) -> Path:
+    """main pins wine_logreg v1 in the injected registry; HEAD is a fresh branch off main."""
+    return pin_v1_and_branch(git_repo, registry=registry)
+
+
+@pytest.fixture
+def pinned_in_mlflow(repo: Path) -> Path:
+    """The same in MLflow, for tests through the CLI."""
+    return pin_v1_and_branch(repo)
 
 
 def push(repo: Path, message: str, **spec_changes) -> None:
@@ -39,18 +49,20 @@ def push(repo: Path, message: str, **spec_changes) -> None:
     commit_all(repo, message)
 
 
-def run(repo: Path, forge, pr: str = "7"):
+def run(repo: Path, forge, *, registry: MemoryRegistry, pr: str = "7"):
     """Compute, then post from the written files: the two halves of the workflow."""
     out_dir = repo / ".mlpin" / "candidate"
-    result = candidate(ctx(repo), base="main", pr=pr, out_dir=out_dir)
+    result = candidate(ctx(repo, registry=registry), base="main", pr=pr, out_dir=out_dir)
     post_run(out_dir, forge, expect_sha=result.sha)
     return result
 
 
-def test_comment_is_created_then_updated_in_place_after_a_second_push(pinned: Path, fake_github: FakeGitHub, github_forge: GitHubForge) -> None:
+def test_comment_is_created_then_updated_in_place_after_a_second_push(pinned: Path, registry: MemoryRegistry,
+                                                                      fake_github: FakeGitHub,
+                                                                      github_forge: GitHubForge) -> None:
     push(pinned, "tune C", estimator={"kind": "logistic_regression", "params": {"C": 0.5}})
     fake_github.heads[7] = git(pinned, "rev-parse", "HEAD")
-    first = run(pinned, github_forge)
+    first = run(pinned, github_forge, registry=registry)
     assert [o.outcome for o in first.outcomes] == ["passed"]
     (comment,) = fake_github.comments[7]
     assert comment["body"].startswith(candidate_marker(MODEL))
@@ -60,7 +72,7 @@ def test_comment_is_created_then_updated_in_place_after_a_second_push(pinned: Pa
 
     push(pinned, "tune C again", estimator={"kind": "logistic_regression", "params": {"C": 0.2}})
     fake_github.heads[7] = git(pinned, "rev-parse", "HEAD")
-    second = run(pinned, github_forge)
+    second = run(pinned, github_forge, registry=registry)
     (comment,) = fake_github.comments[7]
     assert "### ✅ wine_logreg v3: passed" in comment["body"]
     assert fake_github.statuses[second.sha][-1]["context"] == "mlpin/candidate"
@@ -68,39 +80,42 @@ def test_comment_is_created_then_updated_in_place_after_a_second_push(pinned: Pa
     assert report["evaluation"]["production"]["version"] == 1
 
 
-def test_blocked_candidate_lists_every_failed_gate_and_exits_4(pinned: Path, fake_github: FakeGitHub, monkeypatch, capsys) -> None:
-    edit_yaml(pinned / "policies/promotion.yaml", metrics=[{"metric": "accuracy", "min": 0.999}, {"metric": "log_loss", "max": 0.001}])
-    commit_all(pinned, "stricter policy")
+def test_blocked_candidate_lists_every_failed_gate_and_exits_4(pinned_in_mlflow: Path, fake_github: FakeGitHub,
+                                                               monkeypatch, capsys) -> None:
+    edit_yaml(pinned_in_mlflow / "policies/promotion.yaml",
+              metrics=[{"metric": "accuracy", "min": 0.999}, {"metric": "log_loss", "max": 0.001}])
+    commit_all(pinned_in_mlflow, "stricter policy")
     monkeypatch.setenv("GITHUB_TOKEN", fake_github.token)
     monkeypatch.setenv("GITHUB_REPOSITORY", fake_github.repository)
     monkeypatch.setenv("GITHUB_API_URL", fake_github.base_url)
-    fake_github.heads[7] = git(pinned, "rev-parse", "HEAD")
-    code = main(["candidate", "--base", "main", "--pr", "7", "--repo", str(pinned), "-q"])
+    fake_github.heads[7] = git(pinned_in_mlflow, "rev-parse", "HEAD")
+    code = main(["candidate", "--base", "main", "--pr", "7", "--repo", str(pinned_in_mlflow), "-q"])
     out = capsys.readouterr().out
     assert code == 4
     assert "BLOCKED wine_logreg: blocked: 2 gates failed: accuracy 0.9778 misses >= 0.999; log_loss 0.0744 misses <= 0.001" in out
     body = fake_github.comments[7][0]["body"]
     assert "Trained because: promotion policy changed." in body
     assert body.count("❌ failed") == 2
-    head = git(pinned, "rev-parse", "HEAD")
+    head = git(pinned_in_mlflow, "rev-parse", "HEAD")
     assert fake_github.statuses[head][-1]["state"] == "failure"
-    tags = Registry(pinned).version_tags(MODEL, 2)
+    tags = Registry(pinned_in_mlflow).version_tags(MODEL, 2)
     assert (tags[tag("verdict")], tags[tag("pr")], tags[tag("candidate_commit")]) == ("blocked", "7", head)
     assert tags[tag("failed_gates")] == "accuracy >= 0.999; log_loss <= 0.001"
 
 
-def test_first_model_with_no_production(repo: Path) -> None:
-    git(repo, "checkout", "-q", "-b", "first")
-    push(repo, "first model", description="first ever")
-    forge = LocalForge(repo)
-    result = run(repo, forge, pr="first")
+def test_first_model_with_no_production(git_repo: Path, registry: MemoryRegistry) -> None:
+    git(git_repo, "checkout", "-q", "-b", "first")
+    push(git_repo, "first model", description="first ever")
+    forge = LocalForge(git_repo)
+    result = run(git_repo, forge, registry=registry, pr="first")
     assert [o.outcome for o in result.outcomes] == ["passed"]
     body = forge.comments("first")[0].read_text()
     assert "| f1_weighted vs production | – | worse by <= 0.01 | ➖ n/a | no production model to compare with |" in body
     assert "_no production model is pinned yet, so there is no production training data to compare with._" in body
 
 
-def test_drift_on_shifted_data_found_against_productions_data_from_git_history(pinned: Path) -> None:
+def test_drift_on_shifted_data_found_against_productions_data_from_git_history(pinned: Path,
+                                                                               registry: MemoryRegistry) -> None:
     frame = pd.read_csv(pinned / "data/wine.csv")
     frame["proline"] = frame["proline"] * 1.8
     frame["magnesium"] = frame["magnesium"] + 25
@@ -109,7 +124,7 @@ def test_drift_on_shifted_data_found_against_productions_data_from_git_history(p
     edit_yaml(pinned / "data/wine.yaml", sha256=hashlib.sha256(content).hexdigest())
     commit_all(pinned, "new wine data")
     forge = LocalForge(pinned)
-    result = run(pinned, forge)
+    result = run(pinned, forge, registry=registry)
     (body_path,) = forge.comments("7")
     body = body_path.read_text()
     assert "Trained because: data pointer changed; data file changed." in body
@@ -122,40 +137,41 @@ def test_drift_on_shifted_data_found_against_productions_data_from_git_history(p
     assert result.outcomes[0].outcome == "passed"  # 15% drifted is under the policy's 30%
 
 
-def test_change_that_affects_no_model(pinned: Path) -> None:
+def test_change_that_affects_no_model(pinned: Path, registry: MemoryRegistry) -> None:
     (pinned / "README.md").write_text("docs\n")
     commit_all(pinned, "docs only")
     forge = LocalForge(pinned)
-    result = run(pinned, forge)
+    result = run(pinned, forge, registry=registry)
     assert result.status == "success"
     assert "### mlpin: no model affected" in forge.comments("7")[0].read_text()
-    assert [int(v.version) for v in Registry(pinned).client.search_model_versions(f"name='{MODEL}'")] == [1]  # nothing trained
+    assert len(registry.versions[MODEL]) == 1, "nothing trained"
 
 
-def test_a_model_that_cannot_be_evaluated_gets_an_error_comment(pinned: Path, capsys) -> None:
-    push(pinned, "typo", estimator={"kind": "logistic_regression", "params": {"Cee": 1}})
-    code = main(["candidate", "--base", "main", "--pr", "7", "--repo", str(pinned), "-q"])
+def test_a_model_that_cannot_be_evaluated_gets_an_error_comment(pinned_in_mlflow: Path, capsys) -> None:
+    push(pinned_in_mlflow, "typo", estimator={"kind": "logistic_regression", "params": {"Cee": 1}})
+    code = main(["candidate", "--base", "main", "--pr", "7", "--repo", str(pinned_in_mlflow), "-q"])
     assert code == 2
-    body = LocalForge(pinned).comments("7")[0].read_text()
+    body = LocalForge(pinned_in_mlflow).comments("7")[0].read_text()
     assert "### ⚠️ wine_logreg: not evaluated" in body
     assert "estimator.params.Cee: unknown hyperparameter for LogisticRegression" in body
-    head = git(pinned, "rev-parse", "HEAD")
-    assert LocalForge(pinned).statuses(head)["mlpin/candidate"]["state"] == "error"
+    head = git(pinned_in_mlflow, "rev-parse", "HEAD")
+    assert LocalForge(pinned_in_mlflow).statuses(head)["mlpin/candidate"]["state"] == "error"
 
 
-def test_invalid_committed_files_set_an_error_status_and_exit_2(pinned: Path, capsys) -> None:
-    (pinned / "policies/promotion.yaml").write_text("metrics: [\n")
-    commit_all(pinned, "broken policy")
-    code = main(["candidate", "--base", "main", "--pr", "7", "--repo", str(pinned), "-q"])
+def test_invalid_committed_files_set_an_error_status_and_exit_2(pinned_in_mlflow: Path, capsys) -> None:
+    (pinned_in_mlflow / "policies/promotion.yaml").write_text("metrics: [\n")
+    commit_all(pinned_in_mlflow, "broken policy")
+    code = main(["candidate", "--base", "main", "--pr", "7", "--repo", str(pinned_in_mlflow), "-q"])
     assert code == 2
     assert "ERROR   (pull request): policies/promotion.yaml: 1 problem" in capsys.readouterr().out
-    head = git(pinned, "rev-parse", "HEAD")
-    forge = LocalForge(pinned)
+    head = git(pinned_in_mlflow, "rev-parse", "HEAD")
+    forge = LocalForge(pinned_in_mlflow)
     assert forge.statuses(head)["mlpin/candidate"]["state"] == "error"
     assert "### ⚠️ committed files: not evaluated" in forge.comments("7")[0].read_text()
 
 
-def test_post_refuses_reports_for_another_commit_or_pr_head(pinned: Path, fake_github, github_forge) -> None:
+def test_post_refuses_reports_for_another_commit_or_pr_head(pinned: Path, registry: MemoryRegistry, fake_github,
+                                                            github_forge) -> None:
     import pytest
 
     from pipelines.core.errors import InvalidInput
@@ -163,7 +179,7 @@ def test_post_refuses_reports_for_another_commit_or_pr_head(pinned: Path, fake_g
     (pinned / "README.md").write_text("docs\n")
     commit_all(pinned, "docs only")
     out_dir = pinned / ".mlpin" / "candidate"
-    result = candidate(ctx(pinned), base="main", pr="7", out_dir=out_dir)
+    result = candidate(ctx(pinned, registry=registry), base="main", pr="7", out_dir=out_dir)
     with pytest.raises(InvalidInput, match="but this workflow run is for"):
         post_run(out_dir, github_forge, expect_sha="b" * 40)
     fake_github.heads[7] = "c" * 40  # the PR moved on, or the summary names someone else's PR
@@ -178,19 +194,21 @@ def test_post_refuses_reports_for_another_commit_or_pr_head(pinned: Path, fake_g
     assert fake_github.comments.get(7, []) == [] and fake_github.statuses == {}
 
 
-def test_no_post_writes_files_only_and_report_post_publishes_them(pinned: Path, capsys) -> None:
-    push(pinned, "tune C", estimator={"kind": "logistic_regression", "params": {"C": 0.5}})
-    out = pinned / "report"
-    assert main(["candidate", "--base", "main", "--pr", "7", "--repo", str(pinned), "--out", str(out), "--no-post", "-q"]) == 0
-    assert LocalForge(pinned).comments("7") == []
+def test_no_post_writes_files_only_and_report_post_publishes_them(pinned_in_mlflow: Path, capsys) -> None:
+    push(pinned_in_mlflow, "tune C", estimator={"kind": "logistic_regression", "params": {"C": 0.5}})
+    out = pinned_in_mlflow / "report"
+    args = ["--base", "main", "--pr", "7", "--repo", str(pinned_in_mlflow), "--out", str(out), "--no-post", "-q"]
+    assert main(["candidate", *args]) == 0
+    assert LocalForge(pinned_in_mlflow).comments("7") == []
     assert (out / "wine_logreg" / "candidate.md").is_file()
-    assert main(["report", "post", "--from", str(out), "--repo", str(pinned)]) == 0
+    assert main(["report", "post", "--from", str(out), "--repo", str(pinned_in_mlflow)]) == 0
     assert capsys.readouterr().out.splitlines()[-3].startswith("posted 1 comment(s) on PR 7")
-    assert LocalForge(pinned).comments("7")[0].read_text() == (out / "wine_logreg" / "candidate.md").read_text()
+    posted = LocalForge(pinned_in_mlflow).comments("7")[0]
+    assert posted.read_text() == (out / "wine_logreg" / "candidate.md").read_text()
 
 
 class _BrokenFor:
-    """The real registry, except that registering `model` hits a bug (an untranslated exception)."""
+    """A registry, except that registering `model` hits a bug (an untranslated exception)."""
 
     def __init__(self, registry, model: str) -> None:
         self._registry, self._model = registry, model
@@ -204,15 +222,17 @@ class _BrokenFor:
         return self._registry.log_candidate(entry)
 
 
-def test_a_bug_in_one_model_is_reported_for_it_and_the_others_are_still_assessed(repo: Path, caplog) -> None:
+def test_a_bug_in_one_model_is_reported_for_it_and_the_others_are_still_assessed(git_repo: Path,
+                                                                                  registry: MemoryRegistry,
+                                                                                  caplog) -> None:
     from pipelines.core.outcome import Kind
 
-    git(repo, "checkout", "-q", "-b", "two")
-    edit_yaml(repo / "models/wine_logreg.yaml", description="changed")
-    edit_yaml(repo / "models/diabetes_hgb.yaml", description="changed")
-    commit_all(repo, "touch two models")
-    out_dir = repo / ".mlpin" / "candidate"
-    run = candidate(ctx(repo, registry=_BrokenFor(Registry(repo), "wine_logreg")), base="main", pr="7", out_dir=out_dir)
+    git(git_repo, "checkout", "-q", "-b", "two")
+    edit_yaml(git_repo / "models/wine_logreg.yaml", description="changed")
+    edit_yaml(git_repo / "models/diabetes_hgb.yaml", description="changed")
+    commit_all(git_repo, "touch two models")
+    out_dir = git_repo / ".mlpin" / "candidate"
+    run = candidate(ctx(git_repo, registry=_BrokenFor(registry, "wine_logreg")), base="main", pr="7", out_dir=out_dir)
     outcomes = {o.model: o for o in run.outcomes}
     assert (outcomes["wine_logreg"].outcome, outcomes["wine_logreg"].kind) == ("error", Kind.BUG)
     assert "RuntimeError: boom" in outcomes["wine_logreg"].headline

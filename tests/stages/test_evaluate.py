@@ -1,31 +1,23 @@
-"""`mlpin evaluate`: candidate and the pinned production model on identical held-out rows."""
+"""`mlpin evaluate`: candidate and the pinned production model on identical held-out rows,
+with real git and the in-memory registry (the MLflow path: tests/e2e)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from pipelines.adapters.registry import Registry
-from pipelines.core.errors import ArtifactMismatch, NotFound
-from pipelines.core.stage_results import TrainResult
+from pipelines.core.errors import ArtifactMismatch, MlpinError, NotFound
 from pipelines.stages.evaluate import evaluate
 from pipelines.stages.train import train
-from tests.conftest import commit_all, edit_yaml, write_yaml
-from tests.helpers import ctx
+from tests.fakes.registry import MemoryRegistry
+from tests.helpers import commit_all, ctx, edit_yaml, entry, pin
 
 
-def pin(repo: Path, result: TrainResult, **overrides) -> None:
-    entry = {"version": result.version, "run_id": result.run_id, "artifact_sha256": result.artifact_sha256,
-             "spec_hash": result.spec_hash, "data_sha256": result.data_sha256, "metrics": result.metrics,
-             "source": {"commit": result.git_commit}, **overrides}
-    write_yaml(repo / "models/production.yaml", {"schema_version": 1, "models": {result.model: entry}})
-    commit_all(repo, f"pin {result.model} v{result.version}")
-
-
-def test_first_model_has_no_production_to_compare(repo: Path) -> None:
-    trained = train(ctx(repo), "wine_logreg")
-    result = evaluate(ctx(repo), "wine_logreg")
+def test_first_model_has_no_production_to_compare(git_repo: Path, registry: MemoryRegistry) -> None:
+    trained = train(ctx(git_repo, registry=registry), "wine_logreg")
+    result = evaluate(ctx(git_repo, registry=registry), "wine_logreg")
     assert result.candidate.version == trained.version
     assert result.candidate.metrics == trained.metrics  # reloaded from the registry: same bytes, same scores
     assert result.production is None
@@ -33,34 +25,46 @@ def test_first_model_has_no_production_to_compare(repo: Path) -> None:
     assert all(row.production is None for row in result.comparison)
 
 
-def test_production_is_rescored_on_the_same_rows(repo: Path) -> None:
-    incumbent = train(ctx(repo), "wine_logreg")
-    pin(repo, incumbent)
-    edit_yaml(repo / "models/wine_logreg.yaml", estimator={"kind": "logistic_regression", "params": {"C": 0.001}}, features=["alcohol", "ash", "hue"])
-    commit_all(repo, "weaker candidate on three features")
-    candidate = train(ctx(repo), "wine_logreg")
-    result = evaluate(ctx(repo), "wine_logreg")
+def test_production_is_rescored_on_the_same_rows(git_repo: Path, registry: MemoryRegistry) -> None:
+    incumbent = train(ctx(git_repo, registry=registry), "wine_logreg")
+    pin(git_repo, wine_logreg=entry(incumbent))
+    edit_yaml(git_repo / "models/wine_logreg.yaml", estimator={"kind": "logistic_regression", "params": {"C": 0.001}},
+              features=["alcohol", "ash", "hue"])
+    commit_all(git_repo, "weaker candidate on three features")
+    candidate = train(ctx(git_repo, registry=registry), "wine_logreg")
+    result = evaluate(ctx(git_repo, registry=registry), "wine_logreg")
     assert (result.candidate.version, result.production.version) == (candidate.version, incumbent.version)
     assert result.eval_rows == incumbent.eval_rows == 45
     assert result.production.metrics == incumbent.metrics  # same held-out rows as when it was trained
     accuracy = next(row for row in result.comparison if row.metric == "accuracy")
     assert accuracy.better is False and accuracy.delta < 0
-    run = Registry(repo).client.get_run(candidate.run_id)
-    assert run.data.metrics["production.accuracy"] == incumbent.metrics["accuracy"]
+    assert registry.run_metrics(candidate.run_id)["production.accuracy"] == incumbent.metrics["accuracy"]
 
 
-def test_pinned_artifact_with_wrong_digest_is_never_loaded(repo: Path) -> None:
-    pin(repo, train(ctx(repo), "wine_logreg"), artifact_sha256="f" * 64)
-    with pytest.raises(ArtifactMismatch, match="refusing to load it"):
-        evaluate(ctx(repo), "wine_logreg")
+def _nothing(repo: Path, registry: MemoryRegistry) -> None:
+    pass
 
 
-def test_evaluate_before_training_says_what_to_run(repo: Path) -> None:
-    with pytest.raises(NotFound, match="run: mlpin train wine_logreg"):
-        evaluate(ctx(repo), "wine_logreg")
+def _trained(repo: Path, registry: MemoryRegistry) -> None:
+    train(ctx(repo, registry=registry), "wine_logreg")
 
 
-def test_explicit_unknown_version(repo: Path) -> None:
-    train(ctx(repo), "wine_logreg")
-    with pytest.raises(NotFound, match="no registered version 7"):
-        evaluate(ctx(repo), "wine_logreg", version=7)
+def _pinned_with_a_wrong_digest(repo: Path, registry: MemoryRegistry) -> None:
+    pin(repo, wine_logreg=entry(train(ctx(repo, registry=registry), "wine_logreg"), artifact_sha256="f" * 64))
+
+
+@pytest.mark.parametrize(
+    ("arrange", "version", "error", "message"),
+    [
+        (_nothing, None, NotFound, "run: mlpin train wine_logreg"),
+        (_trained, 7, NotFound, "no registered version 7"),
+        (_pinned_with_a_wrong_digest, None, ArtifactMismatch, "refusing to load it"),
+    ],
+    ids=["before-training-says-what-to-run", "unknown-version", "pinned-artifact-with-wrong-digest-is-never-loaded"],
+)
+def test_evaluate_refuses_with_what_to_do(git_repo: Path, registry: MemoryRegistry,
+                                          arrange: Callable[[Path, MemoryRegistry], None], version: int | None,
+                                          error: type[MlpinError], message: str) -> None:
+    arrange(git_repo, registry)
+    with pytest.raises(error, match=message):
+        evaluate(ctx(git_repo, registry=registry), "wine_logreg", version=version)

@@ -5,7 +5,6 @@ no MLflow, no training. The project's own specs and policies are the workspace."
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 
@@ -13,9 +12,9 @@ from pipelines.adapters.workspace import load_workspace
 from pipelines.core.lineage import tag
 from pipelines.core.pin import RegistryRecord
 from pipelines.stages.evidence import recorded_decision, registry_record
-from tests.fakes.registry import MemoryRegistry, sample_candidate
+from tests.fakes.registry import sample_candidate
+from tests.helpers import PROJECT
 
-PROJECT = Path(__file__).resolve().parents[2]
 MODEL = "wine_logreg"  # judged by policies/promotion.yaml
 GOOD = {"accuracy": 0.97, "roc_auc": 0.99, "f1_weighted": 0.96}
 
@@ -23,11 +22,6 @@ GOOD = {"accuracy": 0.97, "roc_auc": 0.99, "f1_weighted": 0.96}
 @pytest.fixture(scope="module")
 def ws():
     return load_workspace(PROJECT)
-
-
-@pytest.fixture
-def registry(tmp_path: Path) -> MemoryRegistry:
-    return MemoryRegistry(tmp_path)
 
 
 def test_the_record_of_an_unregistered_version_says_so(registry) -> None:

@@ -1,6 +1,7 @@
 """`mlpin propose` and `mlpin deploy` on the paths the loop test does not take:
 a blocked candidate, a candidate trained on main, reruns, a pin whose artifact does
-not match, an unpinned model, and the signed webhook to serving."""
+not match, an unpinned model, and the signed webhook to serving. On the in-memory
+registry; the loop test (tests/e2e) runs both on MLflow."""
 
 from __future__ import annotations
 
@@ -14,72 +15,74 @@ from pathlib import Path
 import pytest
 
 from pipelines.adapters.localforge import LocalForge
-from pipelines.adapters.registry import Registry
+from pipelines.core.outcome import Kind
 from pipelines.stages.deploy import deploy
 from pipelines.stages.propose import propose
 from pipelines.stages.train import train
-from pipelines.core.outcome import Kind
-from tests.conftest import commit_all, edit_yaml, git, write_yaml
-from tests.stages.test_verify import MODEL, candidate_on_branch, entry, pin_pr
-from tests.helpers import ctx
+from tests.fakes.registry import MemoryRegistry
+from tests.helpers import commit_all, ctx, edit_yaml, entry, git, write_yaml
+from tests.stages.helpers import MODEL, candidate_on_branch, pin_pr
 
 
-def test_blocked_candidate_gets_a_failing_status_and_a_comment_not_a_pr(repo: Path) -> None:
-    forge = LocalForge(repo)
-    git(repo, "checkout", "-q", "-b", "strict", "main")
-    strict = (repo / "policies/promotion.yaml").read_text().replace("min_eval_rows: 30", "min_eval_rows: 10000")
-    (repo / "policies/strict.yaml").write_text(strict)
-    edit_yaml(repo / f"models/{MODEL}.yaml", policy="strict")
-    commit_all(repo, "raise the bar")
+def test_blocked_candidate_gets_a_failing_status_and_a_comment_not_a_pr(git_repo: Path,
+                                                                        registry: MemoryRegistry) -> None:
+    forge = LocalForge(git_repo)
+    git(git_repo, "checkout", "-q", "-b", "strict", "main")
+    strict = (git_repo / "policies/promotion.yaml").read_text().replace("min_eval_rows: 30", "min_eval_rows: 10000")
+    (git_repo / "policies/strict.yaml").write_text(strict)
+    edit_yaml(git_repo / f"models/{MODEL}.yaml", policy="strict")
+    commit_all(git_repo, "raise the bar")
     pr = forge.open_pull(head="strict", base="main", title="strict", body="")
-    git(repo, "checkout", "-q", "main")
-    git(repo, "merge", "-q", "--no-ff", "-m", "merge strict", "strict")
-    head = git(repo, "rev-parse", "HEAD")
+    git(git_repo, "checkout", "-q", "main")
+    git(git_repo, "merge", "-q", "--no-ff", "-m", "merge strict", "strict")
+    head = git(git_repo, "rev-parse", "HEAD")
     forge.record_merge(pr.number, merge_commit=head, approver="reviewer")
 
-    run = propose(ctx(repo, forge=forge))  # no candidate for this spec yet: it trains and judges one on main
+    # no candidate for this spec yet: it trains and judges one on main
+    run = propose(ctx(git_repo, registry=registry, forge=forge))
     (outcome,) = run.outcomes
     assert (outcome.outcome, outcome.kind, outcome.pr) == ("blocked", Kind.BLOCKED, None)
     assert forge.statuses(head)["mlpin/propose"]["state"] == "failure"
     (comment,) = forge.comments(pr.number)
     assert "evaluation rows" in comment.read_text()
-    assert git(repo, "branch", "--list", "promote/*") == ""
+    assert git(git_repo, "branch", "--list", "promote/*") == ""
 
 
-def test_rerun_changes_nothing_and_deploy_mirrors_the_pin(repo: Path) -> None:
-    forge = LocalForge(repo)
-    candidate_on_branch(repo, "tune", 0.5)
-    first = propose(ctx(repo, forge=forge))
-    again = propose(ctx(repo, forge=forge))
+def test_rerun_changes_nothing_and_deploy_mirrors_the_pin(git_repo: Path, registry: MemoryRegistry) -> None:
+    forge = LocalForge(git_repo)
+    candidate_on_branch(git_repo, "tune", 0.5, registry=registry)
+    first = propose(ctx(git_repo, registry=registry, forge=forge))
+    again = propose(ctx(git_repo, registry=registry, forge=forge))
     assert [o.outcome for o in first.outcomes] == ["proposed"] and [o.outcome for o in again.outcomes] == ["unchanged"]
     assert first.outcomes[0].pr == again.outcomes[0].pr
-    assert git(repo, "diff", "--name-only", "main", f"promote/{MODEL}") == "models/production.yaml"
-    assert git(repo, "status", "--porcelain") == "", "propose never touches the checkout"
+    assert git(git_repo, "diff", "--name-only", "main", f"promote/{MODEL}") == "models/production.yaml"
+    assert git(git_repo, "status", "--porcelain") == "", "propose never touches the checkout"
 
 
 @pytest.fixture
-def deployed(repo: Path) -> dict:
-    pinned = candidate_on_branch(repo, "tune", 0.5)
-    pin_pr(repo, "promote", pinned, merge=True)
-    deploy(ctx(repo, forge=LocalForge(repo)))
+def deployed(git_repo: Path, registry: MemoryRegistry) -> dict:
+    pinned = candidate_on_branch(git_repo, "tune", 0.5, registry=registry)
+    pin_pr(git_repo, "promote", pinned, merge=True)
+    deploy(ctx(git_repo, registry=registry, forge=LocalForge(git_repo)))
     return pinned
 
 
-def test_a_pin_whose_artifact_does_not_match_is_not_deployed(repo: Path, deployed: dict) -> None:
-    newer = train(ctx(repo), MODEL).model_dump()
-    pin_pr(repo, "tamper", entry(newer, artifact_sha256="0" * 64), merge=True)
-    run = deploy(ctx(repo, forge=LocalForge(repo)))
+def test_a_pin_whose_artifact_does_not_match_is_not_deployed(git_repo: Path, registry: MemoryRegistry,
+                                                             deployed: dict) -> None:
+    newer = train(ctx(git_repo, registry=registry), MODEL)
+    pin_pr(git_repo, "tamper", entry(newer, artifact_sha256="0" * 64), merge=True)
+    run = deploy(ctx(git_repo, registry=registry, forge=LocalForge(git_repo)))
     (move,) = run.outcomes
     assert (move.outcome, move.kind) == ("error", Kind.INVALID_INPUT) and "artifact" in move.headline
-    assert Registry(repo).alias_version(MODEL, "production") == deployed["version"], "the alias stays where it was"
+    assert registry.alias_version(MODEL, "production") == deployed["version"], "the alias stays where it was"
 
 
-def test_unpinning_removes_the_alias(repo: Path, deployed: dict) -> None:
-    write_yaml(repo / "models/production.yaml", {"schema_version": 1, "models": {}})
-    commit_all(repo, "unpin")
-    run = deploy(ctx(repo, forge=LocalForge(repo)))
+def test_unpinning_removes_the_alias(git_repo: Path, registry: MemoryRegistry, deployed: dict) -> None:
+    write_yaml(git_repo / "models/production.yaml", {"schema_version": 1, "models": {}})
+    commit_all(git_repo, "unpin")
+    run = deploy(ctx(git_repo, registry=registry, forge=LocalForge(git_repo)))
     assert [(m.model, m.outcome) for m in run.outcomes] == [(MODEL, "removed")]
-    assert Registry(repo).alias_version(MODEL, "production") is None
+    assert registry.alias_version(MODEL, "production") is None
 
 
 class Receiver:
@@ -107,15 +110,16 @@ class Receiver:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/webhook"
 
 
-def test_deploy_calls_serving_once_with_a_valid_signature(repo: Path) -> None:
+def test_deploy_calls_serving_once_with_a_valid_signature(git_repo: Path, registry: MemoryRegistry) -> None:
     receiver = Receiver("s3cret")
     try:
-        pinned = candidate_on_branch(repo, "tune", 0.5)
-        pin_pr(repo, "promote", pinned, merge=True)
+        pinned = candidate_on_branch(git_repo, "tune", 0.5, registry=registry)
+        pin_pr(git_repo, "promote", pinned, merge=True)
         environ = {"MLPIN_DEPLOY_WEBHOOK_URL": receiver.url, "MLPIN_WEBHOOK_SECRET": "s3cret"}
-        first = deploy(ctx(repo, forge=LocalForge(repo), environ=environ))
-        second = deploy(ctx(repo, forge=LocalForge(repo), environ=environ))
-        wrong = deploy(ctx(repo, forge=LocalForge(repo), environ={**environ, "MLPIN_WEBHOOK_SECRET": "other"}))
+        first = deploy(ctx(git_repo, registry=registry, forge=LocalForge(git_repo), environ=environ))
+        second = deploy(ctx(git_repo, registry=registry, forge=LocalForge(git_repo), environ=environ))
+        other = {**environ, "MLPIN_WEBHOOK_SECRET": "other"}
+        wrong = deploy(ctx(git_repo, registry=registry, forge=LocalForge(git_repo), environ=other))
     finally:
         receiver.server.shutdown()
     assert first.webhook == "sent: HTTP 202" and second.webhook.startswith("not sent: nothing changed")
@@ -123,32 +127,32 @@ def test_deploy_calls_serving_once_with_a_valid_signature(repo: Path) -> None:
     assert receiver.calls == [(True, {"commit": first.commit, "models": {MODEL: pinned["version"]}, "pr": None})]
 
 
-def test_deploy_credits_the_commit_that_set_the_pin(repo: Path) -> None:
-    forge = LocalForge(repo)
-    pinned = candidate_on_branch(repo, "tune", 0.5)
-    pin_pr(repo, "promote", pinned, merge=True)
-    pin_commit = git(repo, "rev-parse", "HEAD")
-    (repo / "README.md").write_text("a later change that leaves the pin alone\n")
-    commit_all(repo, "docs")
-    run = deploy(ctx(repo, forge=forge))
+def test_deploy_credits_the_commit_that_set_the_pin(git_repo: Path, registry: MemoryRegistry) -> None:
+    forge = LocalForge(git_repo)
+    pinned = candidate_on_branch(git_repo, "tune", 0.5, registry=registry)
+    pin_pr(git_repo, "promote", pinned, merge=True)
+    pin_commit = git(git_repo, "rev-parse", "HEAD")
+    (git_repo / "README.md").write_text("a later change that leaves the pin alone\n")
+    commit_all(git_repo, "docs")
+    run = deploy(ctx(git_repo, registry=registry, forge=forge))
     assert run.commit == pin_commit
     assert [d.sha for d in forge.deployments("production")] == [pin_commit]
 
 
-def test_an_open_promotion_pr_is_rebuilt_on_the_new_main(repo: Path) -> None:
+def test_an_open_promotion_pr_is_rebuilt_on_the_new_main(git_repo: Path, registry: MemoryRegistry) -> None:
     from pipelines.adapters.pinlog import pins_at
     from pipelines.core.pin import pin_changes
 
-    forge = LocalForge(repo)
-    candidate_on_branch(repo, "tune", 0.5)
-    (proposed,) = propose(ctx(repo, forge=forge)).outcomes
+    forge = LocalForge(git_repo)
+    candidate_on_branch(git_repo, "tune", 0.5, registry=registry)
+    (proposed,) = propose(ctx(git_repo, registry=registry, forge=forge)).outcomes
     # meanwhile another model's pin change lands on main
     other = {"version": 3, "run_id": "r", "artifact_sha256": "a" * 64, "spec_hash": "b" * 64, "data_sha256": "c" * 64}
-    write_yaml(repo / "models/production.yaml", {"schema_version": 1, "models": {"diabetes_hgb": other}})
-    head = commit_all(repo, "promote diabetes_hgb")
-    run = propose(ctx(repo, forge=forge))
+    write_yaml(git_repo / "models/production.yaml", {"schema_version": 1, "models": {"diabetes_hgb": other}})
+    head = commit_all(git_repo, "promote diabetes_hgb")
+    run = propose(ctx(git_repo, registry=registry, forge=forge))
     assert [(o.model, o.outcome, o.pr) for o in run.outcomes] == [(MODEL, "refreshed", proposed.pr)]
-    assert git(repo, "rev-parse", f"promote/{MODEL}^") == head
-    changes = pin_changes(pins_at(repo, head), pins_at(repo, f"promote/{MODEL}"))
+    assert git(git_repo, "rev-parse", f"promote/{MODEL}^") == head
+    changes = pin_changes(pins_at(git_repo, head), pins_at(git_repo, f"promote/{MODEL}"))
     assert [(c.model, c.kind) for c in changes] == [(MODEL, "added")], "still only its own entry"
-    assert propose(ctx(repo, forge=forge)).outcomes == [], "nothing to do once it is current"
+    assert propose(ctx(git_repo, registry=registry, forge=forge)).outcomes == [], "nothing to do once it is current"

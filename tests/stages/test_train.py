@@ -1,4 +1,5 @@
-"""`mlpin train` against real MLflow on SQLite in a real git repository."""
+"""`mlpin train` in a real git repository: what it records in MLflow on SQLite, and (on the
+in-memory registry) what it records about the checkout and that invalid input records nothing."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ from pipelines.adapters.registry import Registry, artifact_digest
 from pipelines.core.errors import InvalidInput
 from pipelines.core.lineage import TAGS, tag
 from pipelines.stages.train import train
-from tests.conftest import commit_all, edit_yaml, git
-from tests.helpers import ctx
+from tests.fakes.registry import MemoryRegistry
+from tests.helpers import commit_all, ctx, edit_yaml, git, mixed_frame, write_yaml
 
 
 def test_registers_a_version_with_lineage_on_run_and_version(repo: Path) -> None:
@@ -63,11 +64,13 @@ def test_same_commit_spec_data_and_seed_reproduce_metrics_and_model_file(repo: P
     assert third.artifact_sha256 != first.artifact_sha256
 
 
-def test_uncommitted_change_is_tagged_dirty(repo: Path) -> None:
-    edit_yaml(repo / "models/wine_logreg.yaml", description="tweaked")
-    assert train(ctx(repo), "wine_logreg").git_dirty is True
-    commit_all(repo)
-    assert train(ctx(repo), "wine_logreg").git_dirty is False
+def test_uncommitted_change_is_tagged_dirty(git_repo: Path, registry: MemoryRegistry) -> None:
+    edit_yaml(git_repo / "models/wine_logreg.yaml", description="tweaked")
+    assert train(ctx(git_repo, registry=registry), "wine_logreg").git_dirty is True
+    commit_all(git_repo)
+    assert train(ctx(git_repo, registry=registry), "wine_logreg").git_dirty is False
+    tagged = [registry.version_tags("wine_logreg", version)[tag("git_dirty")] for version in (1, 2)]
+    assert tagged == ["true", "false"]
 
 
 def _corrupt_data(repo: Path) -> None:
@@ -95,23 +98,17 @@ def _break_contract(repo: Path) -> None:
     ],
     ids=["digest-mismatch", "contract-violation", "unknown-estimator", "unknown-hyperparameter", "bad-hyperparameter-value", "bad-yaml"],
 )
-def test_invalid_input_writes_nothing_to_the_registry(repo: Path, mutate, expected: str) -> None:
-    mutate(repo)
+def test_invalid_input_writes_nothing_to_the_registry(git_repo: Path, registry: MemoryRegistry, mutate,
+                                                      expected: str) -> None:
+    mutate(git_repo)
     with pytest.raises(InvalidInput) as err:
-        train(ctx(repo), "wine_logreg")
+        train(ctx(git_repo, registry=registry), "wine_logreg")
     assert expected in "\n".join(err.value.lines())
-    client = Registry(repo).client
-    assert client.search_registered_models() == []
-    experiments = [e.experiment_id for e in client.search_experiments()]
-    assert client.search_runs(experiments) == []
-    assert [e.name for e in client.search_experiments()] == ["Default"]
+    assert (registry.runs, registry.versions) == ({}, {})
 
 
 def test_categorical_columns_with_gaps_train_without_code_changes(repo: Path) -> None:
     import hashlib
-
-    from tests.conftest import write_yaml
-    from tests.tasks.test_tabular import mixed_frame
 
     content = mixed_frame(300).to_csv(index=False, lineterminator="\n").encode()
     (repo / "data/shop.csv").write_bytes(content)

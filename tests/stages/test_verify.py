@@ -1,57 +1,30 @@
-"""`mlpin verify`: the required check on pin changes, with real git, MLflow and candidates."""
+"""`mlpin verify`: the required check on pin changes, with real git and candidates judged by
+`mlpin candidate`; on the in-memory registry, except through the CLI (which builds MLflow's)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
 from pipelines.cli import main
-from pipelines.stages.candidate import candidate
 from pipelines.stages.train import train
 from pipelines.stages.verify import verify
-from tests.conftest import commit_all, edit_yaml, git, write_yaml
-from tests.helpers import ctx
-
-MODEL = "wine_logreg"
-
-
-def candidate_on_branch(repo: Path, branch: str, c: float) -> dict:
-    """A PR that tunes C, judged by mlpin candidate, then merged into main; returns its pin entry."""
-    git(repo, "checkout", "-q", "-b", branch, "main")
-    edit_yaml(repo / f"models/{MODEL}.yaml", estimator={"kind": "logistic_regression", "params": {"C": c}})
-    commit_all(repo, f"C={c}")
-    out = repo / ".mlpin" / branch
-    result = candidate(ctx(repo), base="main", pr=branch, out_dir=out)
-    assert result.outcomes[0].outcome == "passed"
-    git(repo, "checkout", "-q", "main")
-    git(repo, "merge", "-q", "--no-ff", "-m", f"merge {branch}", branch)
-    return entry(json.loads((out / MODEL / "candidate.json").read_text())["train"])
-
-
-def entry(trained: dict, **overrides) -> dict:
-    fields = ("version", "run_id", "artifact_sha256", "spec_hash", "data_sha256", "metrics")
-    return {**{k: trained[k] for k in fields}, "source": {"commit": trained["git_commit"]}, **overrides}
-
-
-def pin_pr(repo: Path, branch: str, pinned: dict, *, merge: bool = False) -> None:
-    git(repo, "checkout", "-q", "-b", branch, "main")
-    write_yaml(repo / "models/production.yaml", {"schema_version": 1, "models": {MODEL: pinned}})
-    commit_all(repo, f"promote {MODEL} v{pinned['version']}")
-    if merge:
-        git(repo, "checkout", "-q", "main")
-        git(repo, "merge", "-q", "--no-ff", "-m", f"merge {branch}", branch)
+from tests.fakes.registry import MemoryRegistry
+from tests.helpers import commit_all, ctx, edit_yaml, entry
+from tests.stages.helpers import MODEL, candidate_on_branch, pin_pr
 
 
 @pytest.fixture
-def promoted(repo: Path) -> dict:
-    return candidate_on_branch(repo, "tune", 0.5)
+def promoted(git_repo: Path, registry: MemoryRegistry) -> dict:
+    """A passing candidate merged into main; its pin entry."""
+    return candidate_on_branch(git_repo, "tune", 0.5, registry=registry)
 
 
-def test_a_promotion_backed_by_a_passing_candidate_passes(repo: Path, promoted: dict) -> None:
-    pin_pr(repo, "promote", promoted)
-    report = verify(ctx(repo), base="main")
+def test_a_promotion_backed_by_a_passing_candidate_passes(git_repo: Path, registry: MemoryRegistry,
+                                                          promoted: dict) -> None:
+    pin_pr(git_repo, "promote", promoted)
+    report = verify(ctx(git_repo, registry=registry), base="main")
     assert report.problems == []
     assert report.changes == ["wine_logreg: pinned v1"]
 
@@ -66,32 +39,33 @@ def test_a_promotion_backed_by_a_passing_candidate_passes(repo: Path, promoted: 
     ],
     ids=["unknown-version", "wrong-digest", "wrong-run", "wrong-data"],
 )
-def test_hand_edited_pins_fail_with_a_reason(repo: Path, promoted: dict, overrides: dict, expected: str) -> None:
-    pin_pr(repo, "promote", {**promoted, **overrides})
-    report = verify(ctx(repo), base="main")
+def test_hand_edited_pins_fail_with_a_reason(git_repo: Path, registry: MemoryRegistry, promoted: dict,
+                                             overrides: dict, expected: str) -> None:
+    pin_pr(git_repo, "promote", {**promoted, **overrides})
+    report = verify(ctx(git_repo, registry=registry), base="main")
     assert any(expected in line for line in report.problems), report.problems
 
 
-def test_a_pin_change_must_be_alone_in_its_pr(repo: Path, promoted: dict) -> None:
-    pin_pr(repo, "promote", promoted)
-    edit_yaml(repo / "policies/promotion.yaml", min_eval_rows=1)
-    commit_all(repo, "sneak a policy change in")
-    (problem,) = verify(ctx(repo), base="main").problems
+def test_a_pin_change_must_be_alone_in_its_pr(git_repo: Path, registry: MemoryRegistry, promoted: dict) -> None:
+    pin_pr(git_repo, "promote", promoted)
+    edit_yaml(git_repo / "policies/promotion.yaml", min_eval_rows=1)
+    commit_all(git_repo, "sneak a policy change in")
+    (problem,) = verify(ctx(git_repo, registry=registry), base="main").problems
     assert "a pin change must be the only change in its PR; this PR also changes ['policies/promotion.yaml']" in problem
 
 
-def test_a_version_that_skipped_the_candidate_check_fails(repo: Path) -> None:
-    trained = train(ctx(repo), MODEL).model_dump()
-    pin_pr(repo, "promote", entry(trained))
-    (problem,) = verify(ctx(repo), base="main").problems
+def test_a_version_that_skipped_the_candidate_check_fails(git_repo: Path, registry: MemoryRegistry) -> None:
+    pin_pr(git_repo, "promote", entry(train(ctx(git_repo, registry=registry), MODEL)))
+    (problem,) = verify(ctx(git_repo, registry=registry), base="main").problems
     assert "has no recorded candidate decision; it must come through mlpin candidate" in problem
 
 
-def test_recorded_evidence_is_judged_by_the_policy_at_this_commit(repo: Path, promoted: dict) -> None:
-    edit_yaml(repo / "policies/promotion.yaml", metrics=[{"metric": "accuracy", "min": 0.999}])
-    commit_all(repo, "stricter policy on main")
-    pin_pr(repo, "promote", promoted)
-    (problem,) = verify(ctx(repo), base="main").problems
+def test_recorded_evidence_is_judged_by_the_policy_at_this_commit(git_repo: Path, registry: MemoryRegistry,
+                                                                  promoted: dict) -> None:
+    edit_yaml(git_repo / "policies/promotion.yaml", metrics=[{"metric": "accuracy", "min": 0.999}])
+    commit_all(git_repo, "stricter policy on main")
+    pin_pr(git_repo, "promote", promoted)
+    (problem,) = verify(ctx(git_repo, registry=registry), base="main").problems
     assert "recorded evidence fails the policy at this commit: accuracy 0.9778 misses >= 0.999" in problem
 
 
@@ -111,8 +85,8 @@ def test_rollback_to_a_previous_pin_passes_even_under_a_stricter_policy(repo: Pa
     assert capsys.readouterr().out.startswith("verify passed\n  wine_logreg: v2 -> v1")
 
 
-def test_cli_lists_each_problem_on_its_own_line_and_exits_2(repo: Path, promoted: dict, capsys) -> None:
-    pin_pr(repo, "promote", {**promoted, "artifact_sha256": "f" * 64})
+def test_cli_lists_each_problem_on_its_own_line_and_exits_2(repo: Path, capsys) -> None:
+    pin_pr(repo, "promote", {**candidate_on_branch(repo, "tune", 0.5), "artifact_sha256": "f" * 64})
     assert main(["verify", "--base", "main", "--repo", str(repo), "-q"]) == 2
     err = capsys.readouterr().err.splitlines()
     assert err[0] == "mlpin: error: verify failed: 2 problems (wine_logreg: pinned v1)"

@@ -3,7 +3,6 @@ categorical columns with missing values, without code changes."""
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -13,24 +12,13 @@ from pipelines.tasks.estimators import check_params, make_estimator
 from pipelines.tasks.scoring import score
 from pipelines.tasks.split import split_rows
 from pipelines.tasks.tabular import build_pipeline
+from tests.helpers import mixed_frame
 
 POINTER = DataPointer(
     uri="d.csv", format="csv", sha256="0" * 64,
     columns=[{"name": "size", "type": "float"}, {"name": "colour", "type": "category"},
              {"name": "label", "type": "category", "role": "target"}, {"name": "amount", "type": "float"}],
 )
-
-
-def mixed_frame(rows: int = 240, seed: int = 0) -> pd.DataFrame:
-    """Size and colour drive the label; gaps in both feature columns."""
-    rng = np.random.default_rng(seed)
-    size = rng.normal(size=rows)
-    colour = rng.choice(["red", "green", "blue"], size=rows).astype(object)
-    label = np.where(size + (colour == "red") > 0.5, "big", "small").astype(object)
-    amount = 3 * size + (colour == "blue") * 2 + rng.normal(scale=0.1, size=rows)
-    size[::9] = np.nan
-    colour[::7] = np.nan
-    return pd.DataFrame({"size": size, "colour": colour, "label": label, "amount": amount})
 
 
 CASES = [(task, kind) for task, kinds in ESTIMATORS.items() for kind in kinds]
