@@ -9,9 +9,7 @@ from pathlib import Path
 
 import pytest
 
-# PROJECT, commit_all, edit_yaml and git are imported from here by tests/test_cli.py and
-# tests/test_workflows.py; they belong to tests.helpers, where those modules should take them.
-from tests.helpers import PROJECT, commit_all, edit_yaml, git, isolate_environ, make_repo  # noqa: F401
+from tests.helpers import isolate_environ, make_repo
 
 
 @pytest.fixture(autouse=True)

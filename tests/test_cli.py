@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from pipelines.cli import main
-from tests.conftest import PROJECT, edit_yaml
+from tests.helpers import PROJECT, edit_yaml
 
 
 def run(capsys: pytest.CaptureFixture, *argv: str) -> tuple[int, str, str]:
@@ -25,7 +25,8 @@ def test_help_imports_no_heavy_library() -> None:
         "import sys, contextlib, io\n"
         "from pipelines.cli import main\n"
         "with contextlib.suppress(SystemExit), contextlib.redirect_stdout(io.StringIO()): main(['--help'])\n"
-        "print(sorted(m for m in ('mlflow', 'pandas', 'sklearn', 'numpy', 'torch', 'evidently', 'pydantic', 'yaml') if m in sys.modules))"
+        "heavy = ('mlflow', 'pandas', 'sklearn', 'numpy', 'torch', 'evidently', 'pydantic', 'yaml')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))"
     )
     done = subprocess.run([sys.executable, "-c", probe], cwd=PROJECT, capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
@@ -61,7 +62,8 @@ def test_invalid_input_exits_2_with_every_problem(repo: Path, capsys) -> None:
     assert err.splitlines() == [
         "mlpin: error: models/wine_logreg.yaml: 2 problems",
         "  - split.test_fraction: expected less than 1; found 3",
-        "  - colour: unknown field; expected one of: schema_version, name, task, data, target, features, estimator, split, policy, description",
+        "  - colour: unknown field; expected one of: schema_version, name, task, data, target, features, "
+        "estimator, split, policy, description",
     ]
     code, out, _ = run(capsys, "train", "wine_logreg", "--repo", str(repo), "--json")
     error = json.loads(out)["error"]
@@ -75,7 +77,11 @@ def test_invalid_input_exits_2_with_every_problem(repo: Path, capsys) -> None:
 def test_unknown_model_exits_2(repo: Path, capsys) -> None:
     code, _, err = run(capsys, "train", "nope", "--repo", str(repo))
     assert code == 2
-    assert err.strip() == "mlpin: error: no model 'nope' (models/nope.yaml does not exist); models: breast_cancer_rf, diabetes_hgb, wine_logreg"
+    assert (
+        err.strip()
+        == "mlpin: error: no model 'nope' (models/nope.yaml does not exist); "
+        "models: breast_cancer_rf, diabetes_hgb, wine_logreg"
+    )
 
 
 def test_unreachable_tracking_server_exits_3(repo: Path, capsys, monkeypatch) -> None:
@@ -114,7 +120,7 @@ def test_unknown_base_ref_is_invalid_input(repo: Path, capsys, command: str) -> 
 
 
 def test_local_forge_open_and_merge_refuse_what_a_reviewer_could_not_do(repo: Path, capsys) -> None:
-    from tests.conftest import commit_all, git
+    from tests.helpers import commit_all, git
 
     git(repo, "switch", "-q", "-c", "tune")
     edit_yaml(repo / "models/wine_logreg.yaml", description="tuned")

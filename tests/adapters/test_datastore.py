@@ -10,8 +10,8 @@ import pytest
 
 from pipelines.adapters.datastore import load_dataset
 from pipelines.core.errors import DataError
-from pipelines.core.schemas import DataPointer
 from pipelines.core.outcome import Kind
+from pipelines.core.schemas import DataPointer
 
 COLUMNS = [{"name": "x", "type": "float"}, {"name": "y", "type": "category", "role": "target"}]
 
@@ -20,7 +20,9 @@ def make(root: Path, content: bytes, *, uri: str = "data/t.csv", fmt: str = "csv
     path = root / uri
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(content)
-    return DataPointer(uri=uri, format=fmt, sha256=hashlib.sha256(content).hexdigest(), columns=COLUMNS, contract=contract)
+    return DataPointer(
+        uri=uri, format=fmt, sha256=hashlib.sha256(content).hexdigest(), columns=COLUMNS, contract=contract
+    )
 
 
 def test_loads_and_types_a_csv(tmp_path: Path) -> None:
@@ -55,7 +57,10 @@ def test_contract_violations_are_all_reported(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("uri", "expected"),
-    [("data/missing.csv", "uri 'data/missing.csv' does not exist"), ("../outside.csv", "points outside the repository")],
+    [
+        ("data/missing.csv", "uri 'data/missing.csv' does not exist"),
+        ("../outside.csv", "points outside the repository"),
+    ],
     ids=["missing-file", "escapes-repo"],
 )
 def test_bad_local_uri(tmp_path: Path, uri: str, expected: str) -> None:
@@ -70,7 +75,12 @@ def test_parquet_and_fsspec_uri(tmp_path: Path) -> None:
     store.mkdir()
     pd.DataFrame({"x": [1.0, 2.0], "y": ["a", "b"]}).to_parquet(store / "t.parquet")
     content = (store / "t.parquet").read_bytes()
-    pointer = DataPointer(uri=(store / "t.parquet").as_uri(), format="parquet", sha256=hashlib.sha256(content).hexdigest(), columns=COLUMNS)
+    pointer = DataPointer(
+        uri=(store / "t.parquet").as_uri(),
+        format="parquet",
+        sha256=hashlib.sha256(content).hexdigest(),
+        columns=COLUMNS,
+    )
     frame = load_dataset(tmp_path / "repo", "t", pointer=pointer, target="y")
     assert frame["y"].tolist() == ["a", "b"]
 

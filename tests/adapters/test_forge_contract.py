@@ -31,7 +31,13 @@ def test_open_pull_is_idempotent_per_branch(forge_and_merge) -> None:
     again = forge.open_pull(head="promote/wine", base="main", title="promote wine v1", body="one")
     edited = forge.open_pull(head="promote/wine", base="main", title="promote wine v2", body="two")
     other = forge.open_pull(head="promote/cancer", base="main", title="promote cancer v1", body="x")
-    assert (first.created, again.created, again.changed, edited.created, edited.changed) == (True, False, False, False, True)
+    assert (first.created, again.created, again.changed, edited.created, edited.changed) == (
+        True,
+        False,
+        False,
+        False,
+        True,
+    )
     assert first.number == again.number == edited.number != other.number
     assert forge.open_pull_for("promote/wine").number == first.number
     assert forge.open_pull_for("promote/unknown") is None
@@ -51,9 +57,18 @@ def test_merged_pull_names_the_approver(forge_and_merge) -> None:
 
 def test_one_deployment_per_commit(forge_and_merge) -> None:
     forge, _ = forge_and_merge
-    first = forge.record_deployment(sha=SHA, environment="production", description="wine v1", payload={"models": {"wine": 1}})
-    again = forge.record_deployment(sha=SHA, environment="production", description="wine v1", payload={"models": {"wine": 1}})
-    later = forge.record_deployment(sha="b" * 40, environment="production", description="wine v2", payload={"models": {"wine": 2}})
+    first = forge.record_deployment(
+        sha=SHA, environment="production", description="wine v1", payload={"models": {"wine": 1}}
+    )
+    again = forge.record_deployment(
+        sha=SHA, environment="production", description="wine v1", payload={"models": {"wine": 1}}
+    )
+    later = forge.record_deployment(
+        sha="b" * 40, environment="production", description="wine v2", payload={"models": {"wine": 2}}
+    )
     assert (first.created, again.created, later.created) == (True, False, True) and first.id == again.id
     listed = forge.deployments("production")
-    assert [(d.sha, d.state, d.payload["models"]["wine"]) for d in listed] == [("b" * 40, "success", 2), (SHA, "success", 1)]
+    assert [(d.sha, d.state, d.payload["models"]["wine"]) for d in listed] == [
+        ("b" * 40, "success", 2),
+        (SHA, "success", 1),
+    ]

@@ -101,7 +101,10 @@ def test_path_history_is_oldest_first_with_committer(root: Path, merged: dict[st
 
 def test_committer_name_file_at_and_list_files(root: Path, merged: dict[str, str]) -> None:
     assert git.committer_name(root, merged["B"]) == "Test User"
-    assert (git.file_at(root, merged["A"], "pin.yaml"), git.file_at(root, merged["B"], "pin.yaml")) == (b"v1\n", b"v2\n")
+    assert (git.file_at(root, merged["A"], "pin.yaml"), git.file_at(root, merged["B"], "pin.yaml")) == (
+        b"v1\n",
+        b"v2\n",
+    )
     assert git.list_files(root, merged["M"], "data") == ["data/a.yaml"]
     with pytest.raises(OutsideSystemError, match="data/a.yaml.* not in"):
         git.file_at(root, merged["A"], "data/a.yaml")
@@ -164,7 +167,9 @@ def test_fast_forward_of_a_diverged_branch_asks_a_person(root: Path, origin: Pat
     assert sh(root, "rev-parse", "HEAD") == mine
 
 
-def test_network_commands_never_prompt_for_credentials(root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_network_commands_never_prompt_for_credentials(
+    root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     fake_git(tmp_path, monkeypatch, 'echo "prompt=${GIT_TERMINAL_PROMPT-unset}"')
     assert git.run_git(root, "-c", "http.lowSpeedTime=30", "fetch", "origin") == "prompt=0"
     assert git.run_git(root, "status") == "prompt=unset"
@@ -180,7 +185,9 @@ def test_commit_file_changes_one_path_and_leaves_the_users_index(root: Path, mer
 
 
 def test_commit_file_on_a_bad_parent_reports_gits_message(root: Path) -> None:
-    with pytest.raises(OutsideSystemError, match=r"git read-tree no-such-commit failed: fatal: Not a valid object name"):
+    with pytest.raises(
+        OutsideSystemError, match=r"git read-tree no-such-commit failed: fatal: Not a valid object name"
+    ):
         gitwrite.commit_file(root, parent="no-such-commit", path="pin.yaml", content="x\n", message="m")
 
 
@@ -196,7 +203,9 @@ def test_merge_conflict_is_for_a_person_and_is_aborted(root: Path) -> None:
     assert not (root / ".git" / "MERGE_HEAD").exists() and not git.is_dirty(root)
 
 
-def test_a_missing_git_binary_is_an_outside_failure(root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_missing_git_binary_is_an_outside_failure(
+    root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     empty = tmp_path / "empty-bin"
     empty.mkdir()
     monkeypatch.setenv("PATH", str(empty))
@@ -236,7 +245,9 @@ def test_no_stage_runs_git_itself() -> None:
     found = []
     for path in sorted((PROJECT / "pipelines" / "stages").glob("*.py")):
         for node in ast.walk(ast.parse(path.read_text())):
-            names = {a.name.split(".")[0] for a in node.names} if isinstance(node, (ast.Import, ast.ImportFrom)) else set()
+            names = (
+                {a.name.split(".")[0] for a in node.names} if isinstance(node, (ast.Import, ast.ImportFrom)) else set()
+            )
             names |= {node.module.split(".")[0]} if isinstance(node, ast.ImportFrom) and node.module else set()
             names |= {node.attr} if isinstance(node, ast.Attribute) else set()
             names |= {node.id} if isinstance(node, ast.Name) else set()

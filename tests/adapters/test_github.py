@@ -62,7 +62,9 @@ def test_rate_limit_response_is_waited_out(fake_github: FakeGitHub, github_forge
     assert [p for m, p in fake_github.requests if p.endswith("/issues/7")] == ["/repos/acme/models/issues/7"] * 2
 
 
-def test_persistent_server_error_is_an_outside_system_error_without_the_token(fake_github: FakeGitHub, github_forge: GitHubForge) -> None:
+def test_persistent_server_error_is_an_outside_system_error_without_the_token(
+    fake_github: FakeGitHub, github_forge: GitHubForge
+) -> None:
     fake_github.fail_next("POST", r"/statuses/", 503, times=20)
     with pytest.raises(OutsideSystemError) as err:
         github_forge.set_status(SHA, context="mlpin/candidate", state="success", description="ok")
@@ -81,7 +83,13 @@ def test_missing_pull_request_is_not_found(github_forge: GitHubForge) -> None:
 
 
 def test_bad_token_is_reported_without_echoing_it(fake_github: FakeGitHub) -> None:
-    forge = GitHubForge(token="wrong-secret", repository=fake_github.repository, base_url=fake_github.base_url, throttle=False, backoff_factor=0)
+    forge = GitHubForge(
+        token="wrong-secret",
+        repository=fake_github.repository,
+        base_url=fake_github.base_url,
+        throttle=False,
+        backoff_factor=0,
+    )
     with pytest.raises(OutsideSystemError, match="HTTP 401 Bad credentials") as err:
         forge.upsert_comment("7", MARKER, "x")
     assert "wrong-secret" not in str(err.value)
@@ -95,7 +103,11 @@ def test_status_is_set_with_context_and_description_trimmed(fake_github: FakeGit
 
 
 def test_forge_is_chosen_from_the_environment(tmp_path, fake_github: FakeGitHub) -> None:
-    env = {"GITHUB_TOKEN": fake_github.token, "GITHUB_REPOSITORY": fake_github.repository, "GITHUB_API_URL": fake_github.base_url}
+    env = {
+        "GITHUB_TOKEN": fake_github.token,
+        "GITHUB_REPOSITORY": fake_github.repository,
+        "GITHUB_API_URL": fake_github.base_url,
+    }
     assert isinstance(select_forge(tmp_path, env), GitHubForge)
     assert isinstance(select_forge(tmp_path, {"GITHUB_REPOSITORY": "a/b"}), LocalForge)
 

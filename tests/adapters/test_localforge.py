@@ -23,7 +23,11 @@ def test_latest_status_per_context(tmp_path: Path) -> None:
     forge.set_status("abc", context="mlpin/candidate", state="pending", description="running")
     forge.set_status("abc", context="mlpin/candidate", state="success", description="passed: wine")
     forge.set_status("abc", context="other", state="failure", description="x")
-    assert forge.statuses("abc")["mlpin/candidate"] == {"state": "success", "description": "passed: wine", "target_url": None}
+    assert forge.statuses("abc")["mlpin/candidate"] == {
+        "state": "success",
+        "description": "passed: wine",
+        "target_url": None,
+    }
     assert set(forge.statuses("abc")) == {"mlpin/candidate", "other"}
 
 

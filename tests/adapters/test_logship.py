@@ -36,7 +36,9 @@ def test_closed_files_move_and_the_open_one_stays(tmp_path: Path) -> None:
 def test_files_of_a_running_writer_stay_and_of_a_dead_one_move(tmp_path: Path) -> None:
     folder = tmp_path / "local"
     folder.mkdir()
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True)
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True
+    )
     alive, gone = os.getppid(), int(dead.stdout)
     for pid in (alive, gone):
         (folder / f"predictions-20260101T000000Z-{pid}-0001-abcd1234.jsonl").write_text('{"request_id": "x"}\n')

@@ -44,9 +44,13 @@ def test_rotates_by_age(tmp_path: Path) -> None:
 
 def test_concurrent_writers_never_interleave_lines(tmp_path: Path) -> None:
     log = PredictionLog(tmp_path, max_bytes=4096, max_age_s=3600)
-    threads = [threading.Thread(target=lambda base=t: [log.write(record(base * 100 + n)) for n in range(25)]) for t in range(4)]
+    threads = [
+        threading.Thread(target=lambda base=t: [log.write(record(base * 100 + n)) for n in range(25)]) for t in range(4)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert sorted(r["request_id"] for r in read_records(tmp_path)) == sorted(f"r{t * 100 + n}" for t in range(4) for n in range(25))
+    assert sorted(r["request_id"] for r in read_records(tmp_path)) == sorted(
+        f"r{t * 100 + n}" for t in range(4) for n in range(25)
+    )

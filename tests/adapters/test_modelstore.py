@@ -94,7 +94,9 @@ class Outage:
         raise OutsideSystemError("mlflow", "connection refused")
 
 
-def test_a_verified_version_is_served_from_the_cache_during_a_registry_outage(registry, tmp_path: Path, trained) -> None:
+def test_a_verified_version_is_served_from_the_cache_during_a_registry_outage(
+    registry, tmp_path: Path, trained
+) -> None:
     ModelStore(registry, tmp_path / "cache").fetch(MODEL, 1, expected_sha256=trained.artifact_sha256)
     during = ModelStore(Outage(), tmp_path / "cache")  # e.g. the process restarted while MLflow is down
     fetched = during.fetch(MODEL, 1, expected_sha256=trained.artifact_sha256)

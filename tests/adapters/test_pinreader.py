@@ -50,7 +50,9 @@ def test_git_reader_follows_the_branch_tip_and_reports_the_commit(repo: Path, tm
     ],
     ids=["unreachable-remote", "unknown-branch", "missing-file"],
 )
-def test_git_reader_failures_are_outside_failures(repo: Path, tmp_path: Path, remote: str, branch: str, pin_path: str, expected: str) -> None:
+def test_git_reader_failures_are_outside_failures(
+    repo: Path, tmp_path: Path, remote: str, branch: str, pin_path: str, expected: str
+) -> None:
     url = remote.format(tmp=tmp_path, repo=repo)
     reader = GitPinReader(url, branch=branch, pin_path=pin_path, mirror_path=tmp_path / "mirror")
     with pytest.raises(OutsideSystemError, match=expected):
@@ -67,13 +69,21 @@ def test_fetch_errors_do_not_repeat_credentials(tmp_path: Path) -> None:
 
 @pytest.fixture
 def github_files():
-    server = FakeGitHubWithFiles(branches={"main": "1" * 40}, files={("1" * 40, "models/production.yaml"): "schema_version: 1\nmodels: {}\n"}).start()
+    server = FakeGitHubWithFiles(
+        branches={"main": "1" * 40}, files={("1" * 40, "models/production.yaml"): "schema_version: 1\nmodels: {}\n"}
+    ).start()
     yield server
     server.stop()
 
 
 def github_reader(server: FakeGitHubWithFiles, *, token: str | None = None, branch: str = "main") -> GitHubPinReader:
-    return GitHubPinReader(server.repository, branch=branch, pin_path="models/production.yaml", token=token or server.token, base_url=server.base_url)
+    return GitHubPinReader(
+        server.repository,
+        branch=branch,
+        pin_path="models/production.yaml",
+        token=token or server.token,
+        base_url=server.base_url,
+    )
 
 
 def test_github_reader_reads_the_pin_at_the_branch_tip(github_files: FakeGitHubWithFiles) -> None:
@@ -90,7 +100,9 @@ def test_github_reader_reads_the_pin_at_the_branch_tip(github_files: FakeGitHubW
     [("wrong", "main", "401 Bad credentials"), (None, "main@gone", "404 Not Found"), (None, "release", "422")],
     ids=["bad-token", "missing-file", "unknown-branch"],
 )
-def test_github_reader_failures_are_outside_failures(github_files: FakeGitHubWithFiles, token, branch: str, expected: str) -> None:
+def test_github_reader_failures_are_outside_failures(
+    github_files: FakeGitHubWithFiles, token, branch: str, expected: str
+) -> None:
     if branch == "main@gone":
         github_files.files.clear()
         branch = "main"

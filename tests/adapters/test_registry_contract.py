@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import pickle
 from collections.abc import Callable
+from datetime import UTC
 from pathlib import Path
 from urllib.parse import urlparse
 from urllib.request import url2pathname
@@ -162,7 +163,10 @@ def test_texts_are_stored_replaced_and_missing_is_none(registry) -> None:
     registry.log_text(run_id, "# first", "mlpin/candidate.md")
     registry.log_text(run_id, "# second", "mlpin/candidate.md")
     registry.log_text(run_id, "top", "top.md")
-    assert (registry.read_text(run_id, "mlpin/candidate.md"), registry.read_text(run_id, "top.md")) == ("# second", "top")
+    assert (registry.read_text(run_id, "mlpin/candidate.md"), registry.read_text(run_id, "top.md")) == (
+        "# second",
+        "top",
+    )
     assert registry.read_text(run_id, "mlpin/other.md") is None
 
 
@@ -209,13 +213,13 @@ def test_a_tampered_artifact_is_never_unpickled(registry_and_store, tmp_path: Pa
 
 
 def test_a_downloaded_version_loads_and_passes_servings_smoke_test(registry, tmp_path: Path) -> None:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from serving.loader import load, smoke_test
 
     logged = registry.log_candidate(candidate())
     folder = registry.download_version("wine", 1, tmp_path / "download")
     live = load(folder, name="wine", version=1, artifact_sha256=logged.artifact_sha256,
-                tags=registry.version_tags("wine", 1), now=datetime.now(timezone.utc))
+                tags=registry.version_tags("wine", 1), now=datetime.now(UTC))
     smoke_test(live)
     assert (live.task, [c.name for c in live.columns], len(live.example)) == ("classification", ["alcohol", "hue"], 6)

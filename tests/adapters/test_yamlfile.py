@@ -6,8 +6,8 @@ import pytest
 
 from pipelines.adapters.yamlfile import load_document, parse_yaml, validate
 from pipelines.core.errors import ConfigError
-from pipelines.core.schemas import DataPointer, ModelSpec, ProductionPins, PromotionPolicy
 from pipelines.core.outcome import Kind
+from pipelines.core.schemas import DataPointer, ModelSpec, ProductionPins, PromotionPolicy
 
 SPEC = {"name": "m", "task": "classification", "data": "d", "estimator": {"kind": "random_forest"}}
 
@@ -20,15 +20,30 @@ def problems(exc: ConfigError) -> list[str]:
     ("doc", "expected"),
     [
         ({**SPEC, "estimtor": {}}, "estimtor: unknown field; expected one of: schema_version, name, task"),
-        ({**SPEC, "split": {"seed": 1, "shuffle": True}}, "split.shuffle: unknown field; expected one of: test_fraction, seed, stratify"),
+        (
+            {**SPEC, "split": {"seed": 1, "shuffle": True}},
+            "split.shuffle: unknown field; expected one of: test_fraction, seed, stratify",
+        ),
         ({**SPEC, "task": "clustering"}, "task: expected 'classification' or 'regression'; found 'clustering'"),
-        ({**SPEC, "split": {"test_fraction": "a fifth"}}, "split.test_fraction: expected a valid number, unable to parse string as a number; found 'a fifth'"),
+        (
+            {**SPEC, "split": {"test_fraction": "a fifth"}},
+            "split.test_fraction: expected a valid number, unable to parse string as a number; found 'a fifth'",
+        ),
         ({**SPEC, "split": {"test_fraction": 1.5}}, "split.test_fraction: expected less than 1; found 1.5"),
         ({**SPEC, "name": "Has Spaces"}, "name: String should match pattern"),
         ({k: v for k, v in SPEC.items() if k != "estimator"}, "estimator: required field is missing"),
         ({**SPEC, "schema_version": 2}, "schema_version: expected 1; found 2"),
     ],
-    ids=["unknown-top-field", "unknown-nested-field", "bad-literal", "wrong-type", "out-of-range", "bad-name", "missing", "future-schema"],
+    ids=[
+        "unknown-top-field",
+        "unknown-nested-field",
+        "bad-literal",
+        "wrong-type",
+        "out-of-range",
+        "bad-name",
+        "missing",
+        "future-schema",
+    ],
 )
 def test_spec_errors_name_field_expectation_and_finding(doc: dict, expected: str) -> None:
     with pytest.raises(ConfigError) as err:
@@ -47,7 +62,12 @@ def test_all_problems_of_a_file_are_listed_at_once() -> None:
 
 
 def test_nested_list_locations_are_indexed() -> None:
-    doc = {"uri": "x.csv", "format": "csv", "sha256": "0" * 64, "columns": [{"name": "a", "type": "float"}, {"name": "b", "type": "text"}]}
+    doc = {
+        "uri": "x.csv",
+        "format": "csv",
+        "sha256": "0" * 64,
+        "columns": [{"name": "a", "type": "float"}, {"name": "b", "type": "text"}],
+    }
     with pytest.raises(ConfigError) as err:
         validate(doc, "data/d.yaml", schema=DataPointer)
     assert problems(err.value) == ["columns[1].type: expected 'float', 'int' or 'category'; found 'text'"]

@@ -26,13 +26,17 @@ def test_no_production_means_no_delta() -> None:
     assert (row.production, row.delta, row.better) == (None, None, None)
 
 
-SPEC = ModelSpec.model_validate({"name": "m", "task": "classification", "data": "d", "estimator": {"kind": "random_forest"}})
+SPEC = ModelSpec.model_validate(
+    {"name": "m", "task": "classification", "data": "d", "estimator": {"kind": "random_forest"}}
+)
 DATA = DataPointer(uri="d.csv", format="csv", sha256="0" * 64, columns=[{"name": "x", "type": "float"}])
 
 
 def test_spec_hash_changes_with_spec_data_and_version_only() -> None:
     base = spec_hash(SPEC, DATA, mlpin_version="1")
     assert base == spec_hash(ModelSpec.model_validate(SPEC.model_dump()), DATA, mlpin_version="1")
-    assert base != spec_hash(SPEC.model_copy(update={"split": SPEC.split.model_copy(update={"seed": 1})}), DATA, mlpin_version="1")
+    assert base != spec_hash(
+        SPEC.model_copy(update={"split": SPEC.split.model_copy(update={"seed": 1})}), DATA, mlpin_version="1"
+    )
     assert base != spec_hash(SPEC, DATA.model_copy(update={"sha256": "1" * 64}), mlpin_version="1")
     assert base != spec_hash(SPEC, DATA, mlpin_version="2")

@@ -33,8 +33,15 @@ def ws_with(s: ModelSpec, **kw) -> Workspace:
 @pytest.mark.parametrize(
     ("changes", "expected"),
     [
-        ({"estimator": {"kind": "xgboost"}}, "models/m.yaml estimator.kind: expected one of random_forest, logistic_regression, hist_gradient_boosting for task classification; found 'xgboost'"),
-        ({"task": "regression", "estimator": {"kind": "logistic_regression"}}, "estimator.kind: expected one of hist_gradient_boosting, ridge, linear, random_forest for task regression"),
+        (
+            {"estimator": {"kind": "xgboost"}},
+            "models/m.yaml estimator.kind: expected one of random_forest, logistic_regression, "
+            "hist_gradient_boosting for task classification; found 'xgboost'",
+        ),
+        (
+            {"task": "regression", "estimator": {"kind": "logistic_regression"}},
+            "estimator.kind: expected one of hist_gradient_boosting, ridge, linear, random_forest for task regression",
+        ),
         ({"data": "missing"}, "models/m.yaml data: data/missing.yaml does not exist"),
         ({"policy": "strict"}, "models/m.yaml policy: policies/strict.yaml does not exist"),
         ({"name": "other"}, "models/m.yaml name: must match the file name 'm'; found 'other'"),
@@ -42,10 +49,23 @@ def ws_with(s: ModelSpec, **kw) -> Workspace:
         ({"features": ["x", "y"]}, "features[1]: 'y' is the target; it cannot also be a feature"),
         ({"features": ["x", "z"]}, "features[1]: column 'z' is not declared in data/d.yaml"),
         ({"features": []}, "features: an empty list trains on nothing"),
-        ({"task": "regression", "estimator": {"kind": "ridge"}}, "target: regression needs a numeric target; 'y' is category"),
+        (
+            {"task": "regression", "estimator": {"kind": "ridge"}},
+            "target: regression needs a numeric target; 'y' is category",
+        ),
     ],
-    ids=["unknown-estimator", "estimator-of-other-task", "missing-data", "missing-policy", "name-mismatch",
-         "unknown-target", "target-as-feature", "unknown-feature", "empty-features", "categorical-regression-target"],
+    ids=[
+        "unknown-estimator",
+        "estimator-of-other-task",
+        "missing-data",
+        "missing-policy",
+        "name-mismatch",
+        "unknown-target",
+        "target-as-feature",
+        "unknown-feature",
+        "empty-features",
+        "categorical-regression-target",
+    ],
 )
 def test_spec_problems(changes: dict, expected: str) -> None:
     assert any(expected in line for line in found(ws_with(spec(**changes)))), found(ws_with(spec(**changes)))
@@ -71,7 +91,9 @@ def test_pointer_contract_must_name_declared_numeric_columns() -> None:
 
 
 def test_policy_gate_on_unknown_metric() -> None:
-    policy = PromotionPolicy.model_validate({"metrics": [{"metric": "acuracy", "min": 0.9}], "regression": [{"metric": "f1", "max_drop": 0}]})
+    policy = PromotionPolicy.model_validate(
+        {"metrics": [{"metric": "acuracy", "min": 0.9}], "regression": [{"metric": "f1", "max_drop": 0}]}
+    )
     lines = found(Workspace(policies={"p": policy}))
     assert len(lines) == 2
     assert lines[0].startswith("policies/p.yaml metrics[0].metric: expected one of accuracy, f1_macro")
@@ -79,5 +101,19 @@ def test_policy_gate_on_unknown_metric() -> None:
 
 
 def test_pin_of_a_model_without_spec() -> None:
-    pins = ProductionPins.model_validate({"models": {"ghost": {"version": 1, "run_id": "r", "artifact_sha256": "a" * 64, "spec_hash": "b" * 64, "data_sha256": "c" * 64}}})
-    assert found(Workspace(pins=pins)) == ["models/production.yaml models.ghost: pins a model with no spec (models/ghost.yaml)"]
+    pins = ProductionPins.model_validate(
+        {
+            "models": {
+                "ghost": {
+                    "version": 1,
+                    "run_id": "r",
+                    "artifact_sha256": "a" * 64,
+                    "spec_hash": "b" * 64,
+                    "data_sha256": "c" * 64,
+                }
+            }
+        }
+    )
+    assert found(Workspace(pins=pins)) == [
+        "models/production.yaml models.ghost: pins a model with no spec (models/ghost.yaml)"
+    ]

@@ -11,13 +11,21 @@ from pipelines.core.schemas import DataPointer
 
 def pointer(**contract) -> DataPointer:
     return DataPointer(
-        uri="d.csv", format="csv", sha256="0" * 64,
-        columns=[{"name": "age", "type": "int"}, {"name": "city", "type": "category"}, {"name": "label", "type": "category", "role": "target"}],
+        uri="d.csv",
+        format="csv",
+        sha256="0" * 64,
+        columns=[
+            {"name": "age", "type": "int"},
+            {"name": "city", "type": "category"},
+            {"name": "label", "type": "category", "role": "target"},
+        ],
         contract=contract,
     )
 
 
-RAW = pd.DataFrame({"age": ["30", "41", None, "29"], "city": ["Oslo", None, "Rome", "1"], "label": ["yes", "no", "yes", "no"]})
+RAW = pd.DataFrame(
+    {"age": ["30", "41", None, "29"], "city": ["Oslo", None, "Rome", "1"], "label": ["yes", "no", "yes", "no"]}
+)
 
 
 def test_coerce_types_numbers_as_float_and_categories_as_text() -> None:
@@ -42,7 +50,13 @@ def test_contract_lists_every_violation() -> None:
     frame, _ = coerce_frame(RAW, pointer())
     found = check_contract(
         frame,
-        pointer(min_rows=10, max_null_fraction=0.0, null_fraction={"city": 0.5}, labels=["yes"], ranges={"age": {"min": 30, "max": 40}}),
+        pointer(
+            min_rows=10,
+            max_null_fraction=0.0,
+            null_fraction={"city": 0.5},
+            labels=["yes"],
+            ranges={"age": {"min": 30, "max": 40}},
+        ),
         target="label",
     )
     text = [str(p) for p in found]

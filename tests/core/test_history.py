@@ -12,7 +12,9 @@ from pipelines.core.schemas import PinnedModel, ProductionPins
 
 
 def entry(version: int, **extra) -> PinnedModel:
-    return PinnedModel(version=version, run_id="r", artifact_sha256="a" * 64, spec_hash="b" * 64, data_sha256="c" * 64, **extra)
+    return PinnedModel(
+        version=version, run_id="r", artifact_sha256="a" * 64, spec_hash="b" * 64, data_sha256="c" * 64, **extra
+    )
 
 
 def snap(day: int, models: dict | None) -> PinSnapshot:

@@ -19,15 +19,36 @@ COLUMNS = [InputColumn(name="size", type="double"), InputColumn(name="colour", t
         ({"size": 1.0, "colour": "red", "weight": 3}, [(("body", "weight"), "extra_forbidden")]),
         ({"size": "big", "colour": 3}, [(("body", "size"), "double_type"), (("body", "colour"), "string_type")]),
         ({"size": True, "colour": "red"}, [(("body", "size"), "double_type")]),
-        ([{"size": 1.0, "colour": "red"}, {"colour": 1, "x": 0}],
-         [(("body", 1, "size"), "missing"), (("body", 1, "x"), "extra_forbidden"), (("body", 1, "colour"), "string_type")]),
+        (
+            [{"size": 1.0, "colour": "red"}, {"colour": 1, "x": 0}],
+            [
+                (("body", 1, "size"), "missing"),
+                (("body", 1, "x"), "extra_forbidden"),
+                (("body", 1, "colour"), "string_type"),
+            ],
+        ),
         ([], [(("body",), "type_error")]),
         ("size=1", [(("body",), "type_error")]),
         ([{"size": 1.0, "colour": "red"}, 7], [(("body", 1), "type_error")]),
-        ([{"size": True, "colour": "red"}, {"size": 1, "colour": False}], [(("body", 0, "size"), "double_type"), (("body", 1, "colour"), "string_type")]),
+        (
+            [{"size": True, "colour": "red"}, {"size": 1, "colour": False}],
+            [(("body", 0, "size"), "double_type"), (("body", 1, "colour"), "string_type")],
+        ),
     ],
-    ids=["one-record", "int-for-double-and-null", "batch", "missing", "unknown", "wrong-types", "bool-is-not-a-number",
-         "every-problem-of-a-batch-row", "empty-list", "not-json-object", "row-not-an-object", "bools-in-a-batch"],
+    ids=[
+        "one-record",
+        "int-for-double-and-null",
+        "batch",
+        "missing",
+        "unknown",
+        "wrong-types",
+        "bool-is-not-a-number",
+        "every-problem-of-a-batch-row",
+        "empty-list",
+        "not-json-object",
+        "row-not-an-object",
+        "bools-in-a-batch",
+    ],
 )
 def test_check_records(body, expected: list) -> None:
     _, problems = check_records(body, COLUMNS)

@@ -35,13 +35,37 @@ def test_all_gates_pass() -> None:
     [
         ({"rows": 10}, "evaluation rows", "10 evaluation rows, fewer than the 30 required"),
         ({"candidate": {**GOOD, "accuracy": 0.85}}, "accuracy >= 0.9", "accuracy 0.8500 misses >= 0.9"),
-        ({"candidate": {**GOOD, "log_loss": 0.31}, "production": {**GOOD, "log_loss": 0.3}}, "log_loss <= 0.3", "log_loss 0.3100 misses <= 0.3"),
-        ({"candidate": {**GOOD, "f1_weighted": 0.93}}, "f1_weighted vs production", "f1_weighted 0.0200 worse than production (allowed 0.01)"),
-        ({"candidate": {**GOOD, "log_loss": 0.29}, "production": {**GOOD, "log_loss": 0.2}}, "log_loss vs production", "log_loss 0.0900 worse than production (allowed 0.05)"),
+        (
+            {"candidate": {**GOOD, "log_loss": 0.31}, "production": {**GOOD, "log_loss": 0.3}},
+            "log_loss <= 0.3",
+            "log_loss 0.3100 misses <= 0.3",
+        ),
+        (
+            {"candidate": {**GOOD, "f1_weighted": 0.93}},
+            "f1_weighted vs production",
+            "f1_weighted 0.0200 worse than production (allowed 0.01)",
+        ),
+        (
+            {"candidate": {**GOOD, "log_loss": 0.29}, "production": {**GOOD, "log_loss": 0.2}},
+            "log_loss vs production",
+            "log_loss 0.0900 worse than production (allowed 0.05)",
+        ),
         ({"drift": 0.5}, "drifted feature share", "50% of features drifted (allowed 30%)"),
-        ({"candidate": {"log_loss": 0.2, "f1_weighted": 0.95}}, "accuracy >= 0.9", "accuracy was not reported for this candidate"),
+        (
+            {"candidate": {"log_loss": 0.2, "f1_weighted": 0.95}},
+            "accuracy >= 0.9",
+            "accuracy was not reported for this candidate",
+        ),
     ],
-    ids=["too-few-rows", "below-floor", "above-ceiling", "higher-better-regressed", "lower-better-regressed", "drift", "missing-metric"],
+    ids=[
+        "too-few-rows",
+        "below-floor",
+        "above-ceiling",
+        "higher-better-regressed",
+        "lower-better-regressed",
+        "drift",
+        "missing-metric",
+    ],
 )
 def test_each_failing_gate_blocks_with_its_reason(kwargs: dict, failed_gate: str, reason: str) -> None:
     decision = decide(**kwargs)
@@ -65,7 +89,10 @@ def test_without_production_regression_and_drift_gates_are_not_applicable() -> N
 
 def test_regression_gate_fails_when_production_lacks_the_metric() -> None:
     decision = decide(production={"accuracy": 0.9})
-    assert [g.reason for g in decision.failed] == ["f1_weighted was not reported for production", "log_loss was not reported for production"]
+    assert [g.reason for g in decision.failed] == [
+        "f1_weighted was not reported for production",
+        "log_loss was not reported for production",
+    ]
 
 
 def test_equal_metric_reads_as_equal_not_better() -> None:

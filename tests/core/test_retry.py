@@ -56,7 +56,13 @@ def test_backoff_doubles_up_to_ten_minutes(count: int, expected: float) -> None:
         (None, True, KEY, (1, None)),
         (failed(terminal=False), True, KEY, (2, None)),
     ],
-    ids=["first-failure", "same-pin-counts-up", "new-pin-starts-over", "terminal-has-no-next-attempt", "turned-terminal"],
+    ids=[
+        "first-failure",
+        "same-pin-counts-up",
+        "new-pin-starts-over",
+        "terminal-has-no-next-attempt",
+        "turned-terminal",
+    ],
 )
 def test_record_failure(previous: Failure | None, terminal: bool, key: str, expected: tuple) -> None:
     memo = record_failure(previous, reason="LoadFailed", message="m", terminal=terminal, key=key, now=T0, base_s=15)
@@ -66,7 +72,15 @@ def test_record_failure(previous: Failure | None, terminal: bool, key: str, expe
 
 def test_attempt_key_changes_with_the_revision_and_the_entry_only() -> None:
     def entry(version: int):
-        models = {"m": {"version": version, "run_id": "r", "artifact_sha256": "a" * 64, "spec_hash": "a" * 64, "data_sha256": "a" * 64}}
+        models = {
+            "m": {
+                "version": version,
+                "run_id": "r",
+                "artifact_sha256": "a" * 64,
+                "spec_hash": "a" * 64,
+                "data_sha256": "a" * 64,
+            }
+        }
         return ProductionPins.model_validate({"models": models}).models["m"]
 
     assert attempt_key("rev1", entry(1)) == attempt_key("rev1", entry(1))

@@ -9,10 +9,19 @@ from pipelines.core.schemas import PinnedModel, ProductionPins
 
 
 def pins(**versions) -> ProductionPins:
-    return ProductionPins(models={
-        name: PinnedModel(version=abs(v), run_id="r", artifact_sha256="a" * 64, spec_hash="b" * 64, data_sha256="c" * 64, suspend=v < 0)
-        for name, v in versions.items()
-    })
+    return ProductionPins(
+        models={
+            name: PinnedModel(
+                version=abs(v),
+                run_id="r",
+                artifact_sha256="a" * 64,
+                spec_hash="b" * 64,
+                data_sha256="c" * 64,
+                suspend=v < 0,
+            )
+            for name, v in versions.items()
+        }
+    )
 
 
 @pytest.mark.parametrize(("pinned", "live", "expected"), [

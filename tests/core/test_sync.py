@@ -7,14 +7,27 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from pipelines.core.schemas import ProductionPins
-from pipelines.core.sync import Live, Observation, PinStatus, SyncAction, not_ready, observe, observe_pin, plan_sync, settled
+from pipelines.core.sync import (
+    Live,
+    Observation,
+    PinStatus,
+    SyncAction,
+    not_ready,
+    observe,
+    observe_pin,
+    plan_sync,
+    settled,
+)
 
 A, B = "a" * 64, "b" * 64
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def pins(**models: dict) -> ProductionPins:
-    entries = {name: {"run_id": "r", "artifact_sha256": A, "spec_hash": A, "data_sha256": A, **entry} for name, entry in models.items()}
+    entries = {
+        name: {"run_id": "r", "artifact_sha256": A, "spec_hash": A, "data_sha256": A, **entry}
+        for name, entry in models.items()
+    }
     return ProductionPins.model_validate({"models": entries})
 
 
@@ -29,10 +42,23 @@ def pins(**models: dict) -> ProductionPins:
         (pins(m={"version": 2, "suspend": True}), {"m": Live(version=1, artifact_sha256=A)}, [("m", "suspended")]),
         (pins(m={"version": 2, "suspend": True}), {}, [("m", "suspended")]),
         (pins(), {"m": Live(version=1, artifact_sha256=A)}, [("m", "remove")]),
-        (pins(b={"version": 1}, a={"version": 3}), {"b": Live(version=1, artifact_sha256=A)}, [("a", "load"), ("b", "keep")]),
+        (
+            pins(b={"version": 1}, a={"version": 3}),
+            {"b": Live(version=1, artifact_sha256=A)},
+            [("a", "load"), ("b", "keep")],
+        ),
     ],
-    ids=["nothing", "first-load", "in-sync", "new-version", "same-version-new-digest", "suspended-keeps-live",
-         "suspended-before-live", "unpinned-is-removed", "several-models-in-name-order"],
+    ids=[
+        "nothing",
+        "first-load",
+        "in-sync",
+        "new-version",
+        "same-version-new-digest",
+        "suspended-keeps-live",
+        "suspended-before-live",
+        "unpinned-is-removed",
+        "several-models-in-name-order",
+    ],
 )
 def test_plan_sync(desired: ProductionPins, live: dict, expected: list) -> None:
     assert [(a.model, a.kind) for a in plan_sync(desired, live)] == expected
@@ -57,7 +83,9 @@ def test_settled_observation(kind: str, live: Live | None, expected: tuple) -> N
 def test_transition_time_moves_only_when_the_condition_changes() -> None:
     stalled = Observation(condition="Stalled", reason="DigestMismatch", desired_version=2, live_version=1)
     first = observe("m", None, seen=stalled, now=T0)
-    again = observe("m", first, seen=stalled.model_copy(update={"reason": "LoadFailed"}), now=T0 + timedelta(seconds=30))
+    again = observe(
+        "m", first, seen=stalled.model_copy(update={"reason": "LoadFailed"}), now=T0 + timedelta(seconds=30)
+    )
     ready = observe("m", again, seen=Observation(condition="Ready", reason="Synced"), now=T0 + timedelta(seconds=60))
     assert (first.last_transition_time, again.last_transition_time) == (T0, T0)
     assert again.reason == "LoadFailed"
@@ -76,7 +104,9 @@ def test_ready_means_something_live_or_deliberately_suspended() -> None:
 def test_a_failed_pin_read_keeps_the_last_good_revision() -> None:
     start = PinStatus(source="git main")
     good = observe_pin(start, condition="Ready", reason="Synced", message="", revision="abc", now=T0)
-    bad = observe_pin(good, condition="Stalled", reason="InvalidYaml", message="line 2", revision=None, now=T0 + timedelta(seconds=5))
+    bad = observe_pin(
+        good, condition="Stalled", reason="InvalidYaml", message="line 2", revision=None, now=T0 + timedelta(seconds=5)
+    )
     assert (good.revision, good.last_transition_time) == ("abc", T0)
     assert (bad.revision, bad.reason, bad.last_transition_time) == ("abc", "InvalidYaml", T0 + timedelta(seconds=5))
 
@@ -84,6 +114,14 @@ def test_a_failed_pin_read_keeps_the_last_good_revision() -> None:
 def test_a_pin_read_that_backs_off_says_when_it_is_tried_again_until_one_succeeds() -> None:
     start = PinStatus(source="git main")
     retry_at = T0 + timedelta(seconds=15)
-    down = observe_pin(start, condition="Stalled", reason="PinUnavailable", message="git: timeout", revision=None, now=T0, next_attempt_at=retry_at)
+    down = observe_pin(
+        start,
+        condition="Stalled",
+        reason="PinUnavailable",
+        message="git: timeout",
+        revision=None,
+        now=T0,
+        next_attempt_at=retry_at,
+    )
     back = observe_pin(down, condition="Ready", reason="Synced", message="", revision="abc", now=retry_at)
     assert (down.next_attempt_at, back.next_attempt_at) == (retry_at, None)

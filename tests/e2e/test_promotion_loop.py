@@ -145,7 +145,11 @@ def test_promote_revert_and_history(loop: Loop) -> None:
         answers[when[:10]] = found["at_event"] and found["at_event"]["version"]
     assert answers == {"2026-01-01": None, "2026-01-20": v1, "2026-02-15": v2, "2026-03-02": v1}
     events = found["events"]
-    assert [(e["change"], e["pr"]) for e in events] == [("pinned", first_pr), ("replaced", second_pr), ("replaced", None)]
+    assert [(e["change"], e["pr"]) for e in events] == [
+        ("pinned", first_pr),
+        ("replaced", second_pr),
+        ("replaced", None),
+    ]
     assert all(e["deployed_at"] for e in events)
 
 

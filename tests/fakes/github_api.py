@@ -68,7 +68,9 @@ class FakeGitHub:
             self._server.shutdown()
             self._server.server_close()
 
-    def fail_next(self, method: str, path: str, status: int, *, times: int = 1, headers: dict[str, str] | None = None) -> None:
+    def fail_next(
+        self, method: str, path: str, status: int, *, times: int = 1, headers: dict[str, str] | None = None
+    ) -> None:
         """Answer the next `times` matching requests with `status`."""
         self.injected.append(Injected(method, re.compile(path), status, headers or {}, times))
 
@@ -127,15 +129,26 @@ class FakeGitHub:
         self._next_id += 1
         did = self._next_id
         url = f"{self.base_url}/repos/{self.repository}/deployments/{did}"
-        deployment = {"id": did, "sha": body["ref"], "ref": body["ref"], "environment": body.get("environment", "production"),
-                      "payload": body.get("payload", {}), "description": body.get("description"), "url": url,
-                      "statuses_url": f"{url}/statuses", "created_at": "2026-11-23T12:00:00Z", "statuses": []}
+        deployment = {
+            "id": did,
+            "sha": body["ref"],
+            "ref": body["ref"],
+            "environment": body.get("environment", "production"),
+            "payload": body.get("payload", {}),
+            "description": body.get("description"),
+            "url": url,
+            "statuses_url": f"{url}/statuses",
+            "created_at": "2026-11-23T12:00:00Z",
+            "statuses": [],
+        }
         self.deployments.append(deployment)
         return 201, deployment, {}
 
     # --- request routing -------------------------------------------------------------
 
-    def handle(self, method: str, path: str, query: dict, body: dict | None, auth: str) -> tuple[int, dict | list, dict]:
+    def handle(
+        self, method: str, path: str, query: dict, body: dict | None, auth: str
+    ) -> tuple[int, dict | list, dict]:
         with self.lock:
             self.requests.append((method, path))
             for inj in self.injected:
@@ -157,7 +170,10 @@ class FakeGitHub:
         if (m := re.fullmatch(r"/pulls/(\d+)", rest)) and int(m.group(1)) in self.prs:
             pr = self.prs[int(m.group(1))]
             if method == "PATCH":
-                pr.update({k: v for k, v in body.items() if k in ("title", "body")}, **({"base_ref": body["base"]} if "base" in body else {}))
+                pr.update(
+                    {k: v for k, v in body.items() if k in ("title", "body")},
+                    **({"base_ref": body["base"]} if "base" in body else {}),
+                )
             return 200, self._pull_json(pr), {}
         if (m := re.fullmatch(r"/commits/([0-9a-f]{40})/pulls", rest)) and method == "GET":
             return 200, [self._pull_json(p) for p in self.prs.values() if p["merge_commit_sha"] == m.group(1)], {}
@@ -169,8 +185,12 @@ class FakeGitHub:
                 return _not_found()
             if method == "GET":
                 return 200, deployment["statuses"][::-1], {}
-            status = {"id": len(deployment["statuses"]) + 1, "state": body["state"], "description": body.get("description"),
-                      "url": f"{deployment['url']}/statuses/{len(deployment['statuses']) + 1}"}
+            status = {
+                "id": len(deployment["statuses"]) + 1,
+                "state": body["state"],
+                "description": body.get("description"),
+                "url": f"{deployment['url']}/statuses/{len(deployment['statuses']) + 1}",
+            }
             deployment["statuses"].append(status)
             return 201, status, {}
         if (m := re.fullmatch(r"/pulls/(\d+)", rest)) and method == "GET":
@@ -264,7 +284,11 @@ def _not_found() -> tuple[int, dict, dict]:
 
 
 def _invalid(resource: str, field_name: str, code: str) -> tuple[int, dict, dict]:
-    return 422, {"message": "Validation Failed", "errors": [{"resource": resource, "field": field_name, "code": code}]}, {}
+    return (
+        422,
+        {"message": "Validation Failed", "errors": [{"resource": resource, "field": field_name, "code": code}]},
+        {},
+    )
 
 
 def _handler(fake: FakeGitHub) -> type[BaseHTTPRequestHandler]:
@@ -276,7 +300,9 @@ def _handler(fake: FakeGitHub) -> type[BaseHTTPRequestHandler]:
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length) if length else b""
             body = json.loads(raw) if raw else None
-            status, payload, headers = fake.handle(self.command, url.path, parse_qs(url.query), body, self.headers.get("Authorization", ""))
+            status, payload, headers = fake.handle(
+                self.command, url.path, parse_qs(url.query), body, self.headers.get("Authorization", "")
+            )
             data = json.dumps(payload).encode()
             with fake.lock:
                 fake.rate_remaining = max(0, fake.rate_remaining - 1)
@@ -323,6 +349,17 @@ class FakeGitHubWithFiles(FakeGitHub):
         if text is None:
             return 404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"}, {}
         data = text.encode()
-        return 200, {"type": "file", "encoding": "base64", "content": base64.b64encode(data).decode(), "size": len(data),
-                     "name": path.rsplit("/", 1)[-1], "path": path, "sha": "a" * 40,
-                     "url": f"{self.base_url}/repos/{self.repository}/contents/{path}?ref={ref}"}, {}
+        return (
+            200,
+            {
+                "type": "file",
+                "encoding": "base64",
+                "content": base64.b64encode(data).decode(),
+                "size": len(data),
+                "name": path.rsplit("/", 1)[-1],
+                "path": path,
+                "sha": "a" * 40,
+                "url": f"{self.base_url}/repos/{self.repository}/contents/{path}?ref={ref}",
+            },
+            {},
+        )

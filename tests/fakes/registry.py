@@ -15,7 +15,7 @@ import shutil
 import tempfile
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +67,9 @@ class MemoryRegistry:
         folder = self.folder / entry.model / str(len(versions) + 1)
         _write_model(folder, entry, run_id=run_id)
         digest = artifact_digest(folder)
-        versions.append(_Version(run_id=run_id, tags={**_strings(entry.tags), tag("artifact_sha256"): digest}, folder=folder))
+        versions.append(
+            _Version(run_id=run_id, tags={**_strings(entry.tags), tag("artifact_sha256"): digest}, folder=folder)
+        )
         return LoggedVersion(entry.model, len(versions), run_id, digest, self.uri)
 
     def version_tags(self, model: str, version: int) -> dict[str, str]:
@@ -101,7 +103,11 @@ class MemoryRegistry:
     def newest_version(self, model: str, *, spec_hash: str, with_tag: str | None = None) -> int | None:
         """The newest version of `model` trained from `spec_hash` (and carrying `with_tag`)."""
         found = enumerate(self.versions.get(model, []), start=1)
-        matching = [n for n, v in found if v.tags.get(tag("spec_hash")) == spec_hash and (with_tag is None or with_tag in v.tags)]
+        matching = [
+            n
+            for n, v in found
+            if v.tags.get(tag("spec_hash")) == spec_hash and (with_tag is None or with_tag in v.tags)
+        ]
         return max(matching, default=None)
 
     def alias_version(self, model: str, alias: str) -> int | None:
@@ -151,17 +157,26 @@ class MemoryRegistry:
         return self.runs[run_id]
 
 
-def sample_candidate(model: str = "wine", *, spec_hash: str = "a" * 64, extras: dict[str, Any] | None = None) -> CandidateLog:
+def sample_candidate(
+    model: str = "wine", *, spec_hash: str = "a" * 64, extras: dict[str, Any] | None = None
+) -> CandidateLog:
     """A logistic regression fitted on six rows, ready to log as `model`."""
     import pandas as pd
     from sklearn.linear_model import LogisticRegression
 
     x = pd.DataFrame({"alcohol": [11.0, 12.0, 13.0, 14.0, 12.5, 13.5], "hue": [1.0, 0.9, 0.8, 0.7, 1.1, 0.6]})
     fitted = LogisticRegression().fit(x, ["no", "no", "yes", "yes", "no", "yes"])
-    return CandidateLog(model=model, fitted=fitted, inputs=[("alcohol", "number"), ("hue", "number")], output_type="string",
-                        example=x, params={"estimator": {"kind": "logistic_regression", "C": 1.0}},
-                        metrics={"accuracy": 0.75, "f1_macro": 0.5},
-                        tags={tag("spec_hash"): spec_hash, tag("task"): "classification"}, extras=extras or {})
+    return CandidateLog(
+        model=model,
+        fitted=fitted,
+        inputs=[("alcohol", "number"), ("hue", "number")],
+        output_type="string",
+        example=x,
+        params={"estimator": {"kind": "logistic_regression", "C": 1.0}},
+        metrics={"accuracy": 0.75, "f1_macro": 0.5},
+        tags={tag("spec_hash"): spec_hash, tag("task"): "classification"},
+        extras=extras or {},
+    )
 
 
 def _write_model(folder: Path, entry: CandidateLog, *, run_id: str) -> None:
@@ -171,15 +186,29 @@ def _write_model(folder: Path, entry: CandidateLog, *, run_id: str) -> None:
 
     folder.mkdir(parents=True)
     (folder / PICKLE).write_bytes(pickle.dumps(entry.fitted))
-    inputs = [{"type": "string" if kind == "category" else "double", "name": name, "required": True} for name, kind in entry.inputs]
+    inputs = [
+        {"type": "string" if kind == "category" else "double", "name": name, "required": True}
+        for name, kind in entry.inputs
+    ]
     mlmodel = {
-        "artifact_path": "model", "model_uuid": uuid.uuid4().hex, "run_id": run_id,
-        "utc_time_created": str(datetime.now(timezone.utc).replace(tzinfo=None)),
+        "artifact_path": "model",
+        "model_uuid": uuid.uuid4().hex,
+        "run_id": run_id,
+        "utc_time_created": str(datetime.now(UTC).replace(tzinfo=None)),
         "flavors": {
             "python_function": {"loader_module": "mlflow.sklearn", "model_path": PICKLE, "predict_fn": "predict"},
-            "sklearn": {"code": None, "pickled_model": PICKLE, "serialization_format": "pickle", "sklearn_version": sklearn.__version__},
+            "sklearn": {
+                "code": None,
+                "pickled_model": PICKLE,
+                "serialization_format": "pickle",
+                "sklearn_version": sklearn.__version__,
+            },
         },
-        "signature": {"inputs": json.dumps(inputs), "outputs": json.dumps([{"type": entry.output_type, "required": True}]), "params": None},
+        "signature": {
+            "inputs": json.dumps(inputs),
+            "outputs": json.dumps([{"type": entry.output_type, "required": True}]),
+            "params": None,
+        },
     }
     if entry.example is not None:
         (folder / EXAMPLE).write_text(entry.example.to_json(orient="split", index=False))

@@ -21,9 +21,21 @@ SECRET = "webhook-secret"
 TOKEN = "admin-token"
 STARTUP_SECONDS = 20
 # one wine to predict: every feature of wine_logreg
-ROW = {"alcohol": 13.2, "malic_acid": 1.8, "ash": 2.4, "alcalinity_of_ash": 17.0, "magnesium": 100.0, "total_phenols": 2.6,
-       "flavanoids": 2.7, "nonflavanoid_phenols": 0.3, "proanthocyanins": 1.9, "color_intensity": 5.0, "hue": 1.0,
-       "od280_od315_of_diluted_wines": 3.0, "proline": 1000.0}
+ROW = {
+    "alcohol": 13.2,
+    "malic_acid": 1.8,
+    "ash": 2.4,
+    "alcalinity_of_ash": 17.0,
+    "magnesium": 100.0,
+    "total_phenols": 2.6,
+    "flavanoids": 2.7,
+    "nonflavanoid_phenols": 0.3,
+    "proanthocyanins": 1.9,
+    "color_intensity": 5.0,
+    "hue": 1.0,
+    "od280_od315_of_diluted_wines": 3.0,
+    "proline": 1000.0,
+}
 
 
 @dataclass(frozen=True)
@@ -97,7 +109,15 @@ def settings_for(trained: Trained, tmp_path: Path, **overrides):
     """Settings following the shared repository's main branch, state under `tmp_path`."""
     from serving.settings import load_settings
 
-    defaults = dict(pin_source="git", pin_uri=str(trained.root), registry_root=trained.root, cache_dir=tmp_path / "cache",
-                    work_dir=tmp_path / "work", log_dir=tmp_path / "predictions", poll_interval_s=300,
-                    webhook_secret=SECRET, admin_token=TOKEN)
+    defaults = dict(
+        pin_source="git",
+        pin_uri=str(trained.root),
+        registry_root=trained.root,
+        cache_dir=tmp_path / "cache",
+        work_dir=tmp_path / "work",
+        log_dir=tmp_path / "predictions",
+        poll_interval_s=300,
+        webhook_secret=SECRET,
+        admin_token=TOKEN,
+    )
     return load_settings(**{**defaults, **overrides})

@@ -35,12 +35,22 @@ class Doubler:
 
 
 def live(version: int, predictor: Doubler) -> LiveModel:
-    return LiveModel(name="m", version=version, artifact_sha256=str(version) * 64, task="regression",
-                     columns=[InputColumn(name="x", type="double")], predictor=predictor, loaded_at=datetime.now(UTC), example=[])
+    return LiveModel(
+        name="m",
+        version=version,
+        artifact_sha256=str(version) * 64,
+        task="regression",
+        columns=[InputColumn(name="x", type="double")],
+        predictor=predictor,
+        loaded_at=datetime.now(UTC),
+        example=[],
+    )
 
 
 async def submit_all(batcher: Batcher, requests: list[tuple[LiveModel, list[float]]]) -> list:
-    calls = [batcher.predict(model, [{"x": x} for x in xs], request_id=f"r{i}") for i, (model, xs) in enumerate(requests)]
+    calls = [
+        batcher.predict(model, [{"x": x} for x in xs], request_id=f"r{i}") for i, (model, xs) in enumerate(requests)
+    ]
     return await asyncio.gather(*calls, return_exceptions=True)
 
 
@@ -59,7 +69,13 @@ def test_requests_keep_the_model_they_took_across_a_swap(tmp_path: Path) -> None
     batcher = Batcher(partial(run_batch, PredictionLog(tmp_path, max_bytes=1 << 20, max_age_s=3600)))
     answers = asyncio.run(submit_all(batcher, [(old, [1.0]), (old, [1.0]), (new, [1.0]), (old, [1.0]), (new, [1.0])]))
     assert answers == [[2.0], [2.0], [20.0], [2.0], [20.0]]
-    assert {r["request_id"]: r["version"] for r in read_records(tmp_path)} == {"r0": 1, "r1": 1, "r2": 2, "r3": 1, "r4": 2}
+    assert {r["request_id"]: r["version"] for r in read_records(tmp_path)} == {
+        "r0": 1,
+        "r1": 1,
+        "r2": 2,
+        "r3": 1,
+        "r4": 2,
+    }
 
 
 def test_a_failing_request_fails_alone(tmp_path: Path) -> None:

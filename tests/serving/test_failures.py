@@ -68,8 +68,14 @@ class Harness:
         self.slots = Slots()
         self.metrics = Metrics(self.slots)
         self.reader = CountingReader(self.pin_path)
-        self.reconciler = Reconciler(reader=self.reader, source_name="file", store=ModelStore(self.registry, tmp_path / "cache"),
-                                     slots=self.slots, clock=lambda: self.now, retry_base_s=BASE_S)
+        self.reconciler = Reconciler(
+            reader=self.reader,
+            source_name="file",
+            store=ModelStore(self.registry, tmp_path / "cache"),
+            slots=self.slots,
+            clock=lambda: self.now,
+            retry_base_s=BASE_S,
+        )
         self.reconciler.failures.append(self.metrics.failed)
 
     def pin(self, label: str, *, comment: str = "", **changes) -> None:
@@ -84,7 +90,10 @@ class Harness:
         return self.reconciler.statuses[MODEL]
 
     def failures(self, reason: str) -> float:
-        return self.metrics.registry.get_sample_value("mlpin_reconcile_failures_total", {"model": MODEL, "reason": reason}) or 0.0
+        return (
+            self.metrics.registry.get_sample_value("mlpin_reconcile_failures_total", {"model": MODEL, "reason": reason})
+            or 0.0
+        )
 
 
 @pytest.fixture
@@ -106,7 +115,12 @@ def test_an_unexpected_exception_in_load_is_an_internal_error_with_a_logged_ref(
     harness.pin("v2")
     with caplog.at_level(logging.ERROR, logger="mlpin.serving"):
         status = harness.run()
-    assert (status.condition, status.reason, status.live_version, status.terminal) == ("Stalled", "InternalError", 1, False)
+    assert (status.condition, status.reason, status.live_version, status.terminal) == (
+        "Stalled",
+        "InternalError",
+        1,
+        False,
+    )
     ref = re.fullmatch(r"internal error \(see the serving log, ref ([0-9a-f]{8})\)", status.message).group(1)
     (record,) = [r for r in caplog.records if ref in r.getMessage()]
     assert "'load'" in record.getMessage() and record.exc_info[0] is KeyError
@@ -134,7 +148,12 @@ def test_a_registry_outage_backs_off_up_to_the_cap_and_recovers(harness: Harness
     harness.pin("v2")
     status, waits = harness.run(), []
     for _ in range(8):
-        assert (status.condition, status.reason, status.live_version, status.terminal) == ("Stalled", "RegistryUnreachable", 1, False)
+        assert (status.condition, status.reason, status.live_version, status.terminal) == (
+            "Stalled",
+            "RegistryUnreachable",
+            1,
+            False,
+        )
         wait = (status.next_attempt_at - harness.now).total_seconds()
         lookups = harness.registry.lookups
         assert harness.run(after_s=wait - 1) == status, "not tried before its time, and its status unchanged"
@@ -165,7 +184,10 @@ def test_an_unreadable_pin_backs_off_and_a_bad_one_is_parsed_once_per_revision(h
     harness.pin_path.unlink()
     harness.run()
     pin_status = harness.reconciler.pin
-    assert (pin_status.reason, pin_status.next_attempt_at) == ("PinUnavailable", harness.now + timedelta(seconds=BASE_S))
+    assert (pin_status.reason, pin_status.next_attempt_at) == (
+        "PinUnavailable",
+        harness.now + timedelta(seconds=BASE_S),
+    )
     harness.pin_path.write_text(good)
     harness.run(after_s=BASE_S - 1)
     assert (harness.reader.reads - reads, harness.reconciler.pin.reason) == (1, "PinUnavailable")
@@ -175,7 +197,12 @@ def test_an_unreadable_pin_backs_off_and_a_bad_one_is_parsed_once_per_revision(h
     for _ in range(3):
         harness.run(after_s=3600)
     assert (harness.reconciler.pin.reason, harness.reader.reads - reads) == ("InvalidYaml", 5)
-    assert harness.metrics.registry.get_sample_value("mlpin_reconcile_failures_total", {"model": "", "reason": "InvalidYaml"}) == 1
+    assert (
+        harness.metrics.registry.get_sample_value(
+            "mlpin_reconcile_failures_total", {"model": "", "reason": "InvalidYaml"}
+        )
+        == 1
+    )
 
 
 def test_a_signed_push_retries_a_registry_outage_at_once(server_on_v1: Running, trained: Trained) -> None:
@@ -189,6 +216,8 @@ def test_a_signed_push_retries_a_registry_outage_at_once(server_on_v1: Running, 
     finally:
         hidden.rename(folder)
     body = json.dumps({"ref": "refs/heads/main"}).encode()
-    response = server_on_v1.client.post("/webhook", content=body, headers={"x-github-event": "push", "x-hub-signature-256": sign(SECRET, body)})
+    response = server_on_v1.client.post(
+        "/webhook", content=body, headers={"x-github-event": "push", "x-hub-signature-256": sign(SECRET, body)}
+    )
     assert response.status_code == 202
     wait_until(lambda: server_on_v1.model_status()["live_version"] == 2, timeout=10)

@@ -30,7 +30,12 @@ def api(trained: Trained, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
 def test_one_record_or_a_batch_is_answered_with_version_and_request_id(api: Running) -> None:
     one = api.client.post(f"/predict/{MODEL}", json=ROW, headers={"x-request-id": "req-1"})
     batch = api.client.post(f"/predict/{MODEL}", json=[ROW, {**ROW, "proline": None}]).json()
-    assert one.json() == {"model": MODEL, "version": 1, "request_id": "req-1", "predictions": [one.json()["predictions"][0]]}
+    assert one.json() == {
+        "model": MODEL,
+        "version": 1,
+        "request_id": "req-1",
+        "predictions": [one.json()["predictions"][0]],
+    }
     assert one.headers["x-request-id"] == "req-1"
     assert len(batch["predictions"]) == 2 and batch["request_id"] != "req-1"
 
@@ -47,7 +52,10 @@ def test_422_lists_every_missing_unknown_and_wrongly_typed_field(api: Running) -
     response = api.client.post(f"/predict/{MODEL}", json=[ROW, record])
     assert response.status_code == 422
     assert sorted((tuple(p["loc"]), p["type"]) for p in response.json()["detail"]) == [
-        (("body", 1, "colour"), "extra_forbidden"), (("body", 1, "hue"), "missing"), (("body", 1, "proline"), "double_type")]
+        (("body", 1, "colour"), "extra_forbidden"),
+        (("body", 1, "hue"), "missing"),
+        (("body", 1, "proline"), "double_type"),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -115,13 +123,19 @@ def test_admin_reconcile_needs_the_token(api: Running, authorization: str | None
 def test_signed_push_to_the_deployed_branch_reconciles_at_once(server_on_v1: Running, trained: Trained) -> None:
     pin(trained.root, **{MODEL: trained.entries["v2"]})
     elsewhere = json.dumps({"ref": "refs/heads/feature"}).encode()
-    ignored = server_on_v1.client.post("/webhook", content=elsewhere, headers={"x-hub-signature-256": sign(SECRET, elsewhere)})
+    ignored = server_on_v1.client.post(
+        "/webhook", content=elsewhere, headers={"x-hub-signature-256": sign(SECRET, elsewhere)}
+    )
     assert (ignored.status_code, ignored.json()["accepted"]) == (200, False)
     for event in ("ping", "issues"):
-        other = server_on_v1.client.post("/webhook", content=b"{}", headers={"x-github-event": event, "x-hub-signature-256": sign(SECRET, b"{}")})
+        other = server_on_v1.client.post(
+            "/webhook", content=b"{}", headers={"x-github-event": event, "x-hub-signature-256": sign(SECRET, b"{}")}
+        )
         assert (other.status_code, other.json()["accepted"]) == (200, False), event
     body = json.dumps({"ref": "refs/heads/main"}).encode()
-    response = server_on_v1.client.post("/webhook", content=body, headers={"x-github-event": "push", "x-hub-signature-256": sign(SECRET, body)})
+    response = server_on_v1.client.post(
+        "/webhook", content=body, headers={"x-github-event": "push", "x-hub-signature-256": sign(SECRET, body)}
+    )
     assert (response.status_code, response.json()) == (202, {"accepted": True})
     wait_until(lambda: server_on_v1.model_status()["live_version"] == 2, timeout=10)
     assert server_on_v1.client.post(f"/predict/{MODEL}", json=ROW).json()["version"] == 2
@@ -142,12 +156,15 @@ def test_metrics_count_requests_by_version_and_status_and_show_the_live_version(
     response = api.client.get("/metrics")
     assert response.headers["content-type"].startswith("text/plain")
     text = response.text
-    for line in (f'mlpin_requests_total{{endpoint="predict",model="{MODEL}",status="200",version="1"}}',
-                 f'mlpin_requests_total{{endpoint="predict",model="{MODEL}",status="422",version="1"}}',
-                 f'mlpin_requests_total{{endpoint="invocations",model="{MODEL}",status="200",version="1"}}',
-                 f'mlpin_request_seconds_bucket{{le="0.5",model="{MODEL}",version="1"}}',
-                 f'mlpin_live_version_info{{artifact_sha256="{api.service.slots.get(MODEL).artifact_sha256}",model="{MODEL}",version="1"}} 1.0',
-                 f'mlpin_swaps_total{{model="{MODEL}"}} 1.0'):
+    for line in (
+        f'mlpin_requests_total{{endpoint="predict",model="{MODEL}",status="200",version="1"}}',
+        f'mlpin_requests_total{{endpoint="predict",model="{MODEL}",status="422",version="1"}}',
+        f'mlpin_requests_total{{endpoint="invocations",model="{MODEL}",status="200",version="1"}}',
+        f'mlpin_request_seconds_bucket{{le="0.5",model="{MODEL}",version="1"}}',
+        f'mlpin_live_version_info{{artifact_sha256="{api.service.slots.get(MODEL).artifact_sha256}",'
+        f'model="{MODEL}",version="1"}} 1.0',
+        f'mlpin_swaps_total{{model="{MODEL}"}} 1.0',
+    ):
         assert line in text, line
 
 
@@ -156,7 +173,11 @@ def test_the_page_shows_each_model_its_versions_pin_commit_and_a_predict_form(ap
     assert response.headers["content-type"].startswith("text/html")
     page = response.text
     revision = api.client.get("/status").json()["pin"]["revision"]
-    assert f'<tr data-model="{MODEL}"><td>{MODEL}</td><td>v1</td><td>v1</td><td>{revision[:12]}</td><td class="Ready">Ready</td>' in page
+    assert (
+        f'<tr data-model="{MODEL}"><td>{MODEL}</td><td>v1</td><td>v1</td><td>{revision[:12]}</td>'
+        '<td class="Ready">Ready</td>'
+        in page
+    )
     assert f'<form data-model="{MODEL}">' in page and "&quot;alcohol&quot;" in page  # prefilled with the logged example
     example = api.client.get("/models").json()[0]["example"]
     assert api.client.post(f"/predict/{MODEL}", json=example).status_code == 200

@@ -17,7 +17,9 @@ HEAVY = ("evidently", "torch", "github", "mlflow", "sklearn", "pipelines.tasks",
 
 def test_dockerfile_is_clean_under_hadolint() -> None:
     hadolint = Path(sys.executable).with_name("hadolint")
-    done = subprocess.run([str(hadolint), "--no-color", str(PROJECT / "serving/Dockerfile")], capture_output=True, text=True)
+    done = subprocess.run(
+        [str(hadolint), "--no-color", str(PROJECT / "serving/Dockerfile")], capture_output=True, text=True
+    )
     assert done.returncode == 0, done.stdout + done.stderr
 
 
@@ -32,9 +34,16 @@ def test_serving_requirements_are_all_pinned_by_the_constraints() -> None:
     def norm(name: str) -> str:
         return re.sub(r"[-_.]+", "-", name).lower()
 
-    pinned = {norm(line.split("==")[0]) for line in (PROJECT / "requirements/constraints.txt").read_text().splitlines() if "==" in line}
-    wanted = [norm(re.split(r"[\[<>=]", line)[0]) for line in (PROJECT / "requirements/serving.txt").read_text().splitlines()
-              if line and not line.startswith("#")]
+    pinned = {
+        norm(line.split("==")[0])
+        for line in (PROJECT / "requirements/constraints.txt").read_text().splitlines()
+        if "==" in line
+    }
+    wanted = [
+        norm(re.split(r"[\[<>=]", line)[0])
+        for line in (PROJECT / "requirements/serving.txt").read_text().splitlines()
+        if line and not line.startswith("#")
+    ]
     assert [name for name in wanted if name not in pinned] == []
     assert "torch" not in wanted and "evidently" not in wanted
 

@@ -29,8 +29,14 @@ def test_rows_show_live_desired_commit_and_condition() -> None:
 @pytest.mark.parametrize(
     ("retry", "shown"),
     [
-        ({"terminal": True, "next_attempt_at": None}, "DigestMismatch: sha &lt;b&gt;differs&lt;/b&gt; (not retried until the pin changes)"),
-        ({"terminal": False, "next_attempt_at": "2026-01-01T00:00:10Z"}, "DigestMismatch: sha &lt;b&gt;differs&lt;/b&gt; (next try 2026-01-01T00:00:10Z)"),
+        (
+            {"terminal": True, "next_attempt_at": None},
+            "DigestMismatch: sha &lt;b&gt;differs&lt;/b&gt; (not retried until the pin changes)",
+        ),
+        (
+            {"terminal": False, "next_attempt_at": "2026-01-01T00:00:10Z"},
+            "DigestMismatch: sha &lt;b&gt;differs&lt;/b&gt; (next try 2026-01-01T00:00:10Z)",
+        ),
         ({"terminal": False, "next_attempt_at": None}, "DigestMismatch: sha &lt;b&gt;differs&lt;/b&gt;</td>"),
     ],
     ids=["terminal", "backing-off", "no-retry-pending"],

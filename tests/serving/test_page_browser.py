@@ -20,7 +20,9 @@ def test_the_page_shows_the_model_and_its_form_gets_a_prediction(server_on_v1: R
     from playwright.sync_api import expect, sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])  # root in CI has no sandbox
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox"]
+        )  # root in CI has no sandbox
         try:
             page = browser.new_page()
             page.goto(f"{server_on_v1.url}/")

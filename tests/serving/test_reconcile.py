@@ -52,7 +52,9 @@ FAILURES = [
 
 
 @pytest.mark.parametrize(("reason", "bad_pin"), FAILURES, ids=[reason for reason, _ in FAILURES])
-def test_a_failure_keeps_the_last_good_model_and_the_next_pass_recovers(server_on_v1: Running, trained: Trained, reason: str, bad_pin) -> None:
+def test_a_failure_keeps_the_last_good_model_and_the_next_pass_recovers(
+    server_on_v1: Running, trained: Trained, reason: str, bad_pin
+) -> None:
     restore = _moved_artifacts(trained) if reason == "RegistryUnreachable" else None
     try:
         _pin_raw(trained.root, bad_pin(trained))
@@ -63,7 +65,10 @@ def test_a_failure_keeps_the_last_good_model_and_the_next_pass_recovers(server_o
         assert server_on_v1.client.post(f"/predict/{MODEL}", json=ROW).json()["version"] == 1
         assert server_on_v1.client.get("/readyz").status_code == 200  # still answering on v1
         failed_model = "" if reason in ("InvalidYaml", "SchemaViolation") else MODEL
-        assert f'mlpin_reconcile_failures_total{{model="{failed_model}",reason="{reason}"}} 1.0' in server_on_v1.client.get("/metrics").text
+        assert (
+            f'mlpin_reconcile_failures_total{{model="{failed_model}",reason="{reason}"}} 1.0'
+            in server_on_v1.client.get("/metrics").text
+        )
     finally:
         if restore:
             restore()
@@ -97,7 +102,12 @@ def test_suspend_freezes_the_live_version_and_unpinning_removes_it(server_on_v1:
     pin(trained.root, **{MODEL: {**trained.entries["v2"], "suspend": True}})
     server_on_v1.reconcile()
     status = server_on_v1.model_status()
-    assert (status["reason"], status["desired_version"], status["live_version"], status["suspended"]) == ("Suspended", 2, 1, True)
+    assert (status["reason"], status["desired_version"], status["live_version"], status["suspended"]) == (
+        "Suspended",
+        2,
+        1,
+        True,
+    )
     assert server_on_v1.client.post(f"/predict/{MODEL}", json=ROW).json()["version"] == 1
     pin(trained.root)
     assert server_on_v1.reconcile()["models"] == []
@@ -122,14 +132,31 @@ def test_several_models_are_served_by_name(server_on_v1: Running, trained: Train
     pin(trained.root, **{MODEL: trained.entries["v1"], "diabetes_hgb": trained.entries["diabetes"]})
     assert [m["condition"] for m in server_on_v1.reconcile()["models"]] == ["Ready", "Ready"]
     client = server_on_v1.client
-    patient = {"age": 50.0, "sex": "2", "bmi": 30.1, "bp": 90.0, "s1": 200.0, "s2": 120.0, "s3": 40.0, "s4": 5.0, "s5": 4.9, "s6": 95.0}
+    patient = {
+        "age": 50.0,
+        "sex": "2",
+        "bmi": 30.1,
+        "bp": 90.0,
+        "s1": 200.0,
+        "s2": 120.0,
+        "s3": 40.0,
+        "s4": 5.0,
+        "s5": 4.9,
+        "s6": 95.0,
+    }
     answer = client.post("/predict/diabetes_hgb", json=[patient, {**patient, "sex": None}]).json()
     assert answer["model"] == "diabetes_hgb" and all(isinstance(v, float) for v in answer["predictions"])
     assert client.post("/predict/diabetes_hgb", json={**patient, "sex": 2}).status_code == 422  # a category is text
     assert client.post(f"/predict/{MODEL}", json=ROW).json()["model"] == MODEL
     assert client.post("/invocations", json={"inputs": [patient]}).status_code == 400  # which model?
-    assert client.post("/invocations?model=diabetes_hgb", json={"inputs": [patient]}).headers["x-model-name"] == "diabetes_hgb"
-    assert sorted((m["name"], m["task"]) for m in client.get("/models").json()) == [("diabetes_hgb", "regression"), (MODEL, "classification")]
+    assert (
+        client.post("/invocations?model=diabetes_hgb", json={"inputs": [patient]}).headers["x-model-name"]
+        == "diabetes_hgb"
+    )
+    assert sorted((m["name"], m["task"]) for m in client.get("/models").json()) == [
+        ("diabetes_hgb", "regression"),
+        (MODEL, "classification"),
+    ]
 
 
 def test_a_pin_read_through_the_github_contents_api(trained: Trained, tmp_path: Path) -> None:
@@ -140,8 +167,17 @@ def test_a_pin_read_through_the_github_contents_api(trained: Trained, tmp_path: 
     def pinned(label: str) -> str:
         return yaml.safe_dump({"schema_version": 1, "models": {MODEL: trained.entries[label]}})
 
-    github = FakeGitHubWithFiles(branches={"main": "1" * 40}, files={("1" * 40, "models/production.yaml"): pinned("v1")}).start()
-    settings = settings_for(trained, tmp_path, pin_source="github", pin_uri=github.repository, github_api_url=github.base_url, github_token=github.token)
+    github = FakeGitHubWithFiles(
+        branches={"main": "1" * 40}, files={("1" * 40, "models/production.yaml"): pinned("v1")}
+    ).start()
+    settings = settings_for(
+        trained,
+        tmp_path,
+        pin_source="github",
+        pin_uri=github.repository,
+        github_api_url=github.base_url,
+        github_token=github.token,
+    )
     try:
         with serving(settings) as running:
             wait_until(lambda: running.client.get("/readyz").status_code == 200)
@@ -163,7 +199,9 @@ def test_an_edited_mlmodel_is_refused_before_anything_is_unpickled(server_on_v1:
         pin(trained.root, **{MODEL: trained.entries["v2"]})
         server_on_v1.reconcile()
         status = server_on_v1.model_status()
-        assert (status["condition"], status["reason"], status["live_version"]) == ("Stalled", "DigestMismatch", 1), status
+        assert (status["condition"], status["reason"], status["live_version"]) == ("Stalled", "DigestMismatch", 1), (
+            status
+        )
     finally:
         mlmodel.write_text(original)
 
@@ -180,7 +218,10 @@ def test_unpinning_a_model_that_never_went_live_makes_the_service_ready(trained:
 
 @pytest.mark.parametrize(
     ("raised", "reason", "message"),
-    [("connection", "PinUnavailable", "ConnectionError: connection refused"), ("bug", "InternalError", "internal error (see the serving log, ref ")],
+    [
+        ("connection", "PinUnavailable", "ConnectionError: connection refused"),
+        ("bug", "InternalError", "internal error (see the serving log, ref "),
+    ],
     ids=["untranslated-connection-error", "bug-in-the-reader"],
 )
 def test_a_reader_that_raises_something_unexpected(raised: str, reason: str, message: str) -> None:

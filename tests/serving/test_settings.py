@@ -23,20 +23,30 @@ def test_environment_configures_and_overrides_win(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("MLPIN_WEBHOOK_SECRET", "s3cret")
     monkeypatch.setenv("MLPIN_BODY_LIMIT_BYTES", "1024")
     settings = load_settings(poll_interval_s=2)
-    assert (settings.pin_source, settings.pin_uri, settings.poll_interval_s, settings.body_limit_bytes) == ("file", "/srv/pin.yaml", 2, 1024)
+    assert (settings.pin_source, settings.pin_uri, settings.poll_interval_s, settings.body_limit_bytes) == (
+        "file",
+        "/srv/pin.yaml",
+        2,
+        1024,
+    )
     assert settings.webhook_secret is not None and settings.webhook_secret.get_secret_value() == "s3cret"
     assert "s3cret" not in repr(settings)
 
 
-@pytest.mark.parametrize(("name", "value"), [("MLPIN_PIN_SOURCE", "svn"), ("MLPIN_POLL_INTERVAL_S", "0"), ("MLPIN_POLL_JITTER", "1.5")],
-                         ids=["unknown-source", "zero-interval", "jitter-over-1"])
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("MLPIN_PIN_SOURCE", "svn"), ("MLPIN_POLL_INTERVAL_S", "0"), ("MLPIN_POLL_JITTER", "1.5")],
+    ids=["unknown-source", "zero-interval", "jitter-over-1"],
+)
 def test_invalid_settings_are_refused(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:
     monkeypatch.setenv(name, value)
     with pytest.raises(ValidationError, match=name.removeprefix("MLPIN_").lower()):
         load_settings()
 
 
-@pytest.mark.parametrize(("draw", "expected"), [(0.0, 8.0), (0.5, 10.0), (0.999, 11.996)], ids=["low", "middle", "high"])
+@pytest.mark.parametrize(
+    ("draw", "expected"), [(0.0, 8.0), (0.5, 10.0), (0.999, 11.996)], ids=["low", "middle", "high"]
+)
 def test_next_delay_spreads_around_the_interval(draw: float, expected: float) -> None:
     assert next_delay(10.0, jitter=0.2, draw=draw) == pytest.approx(expected)
 

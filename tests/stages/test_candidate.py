@@ -92,7 +92,10 @@ def test_blocked_candidate_lists_every_failed_gate_and_exits_4(pinned_in_mlflow:
     code = main(["candidate", "--base", "main", "--pr", "7", "--repo", str(pinned_in_mlflow), "-q"])
     out = capsys.readouterr().out
     assert code == 4
-    assert "BLOCKED wine_logreg: blocked: 2 gates failed: accuracy 0.9778 misses >= 0.999; log_loss 0.0744 misses <= 0.001" in out
+    assert (
+        "BLOCKED wine_logreg: blocked: 2 gates failed: accuracy 0.9778 misses >= 0.999; log_loss 0.0744 misses <= 0.001"
+        in out
+    )
     body = fake_github.comments[7][0]["body"]
     assert "Trained because: promotion policy changed." in body
     assert body.count("❌ failed") == 2

@@ -34,7 +34,9 @@ def test_the_record_carries_run_tags_and_the_stored_digest(registry) -> None:
     assert (record.exists, record.run_id, record.artifact_sha256) == (True, logged.run_id, logged.artifact_sha256)
     assert record.tags[tag("task")] == "classification"
     (registry.artifact_path(MODEL, 1) / "model.pkl").write_bytes(b"swapped")
-    assert registry_record(registry, MODEL, version=1).artifact_sha256 != logged.artifact_sha256, "the digest is of the stored bytes"
+    assert registry_record(registry, MODEL, version=1).artifact_sha256 != logged.artifact_sha256, (
+        "the digest is of the stored bytes"
+    )
 
 
 @pytest.mark.parametrize(
@@ -43,14 +45,26 @@ def test_the_record_carries_run_tags_and_the_stored_digest(registry) -> None:
         (GOOD, {}, {"eval_rows": "45", "drifted_share": "none"}, []),
         (GOOD, {}, {"eval_rows": "10", "drifted_share": "none"}, ["evaluation rows"]),
         ({**GOOD, "accuracy": 0.8}, {}, {"eval_rows": "45", "drifted_share": "none"}, ["accuracy >= 0.9"]),
-        (GOOD, {"production.f1_weighted": 0.99}, {"eval_rows": "45", "drifted_share": "0.0"}, ["f1_weighted vs production"]),
-        (GOOD, {"production.f1_weighted": 0.96}, {"eval_rows": "45", "drifted_share": "0.5"}, ["drifted feature share"]),
+        (
+            GOOD,
+            {"production.f1_weighted": 0.99},
+            {"eval_rows": "45", "drifted_share": "0.0"},
+            ["f1_weighted vs production"],
+        ),
+        (
+            GOOD,
+            {"production.f1_weighted": 0.96},
+            {"eval_rows": "45", "drifted_share": "0.5"},
+            ["drifted feature share"],
+        ),
         (GOOD, {}, {"eval_rows": "45"}, None),
         (GOOD, {}, {}, None),
     ],
     ids=["passes", "too-few-rows", "below-floor", "worse-than-production", "drifted", "half-judged", "never-judged"],
 )
-def test_recorded_evidence_is_judged_by_the_workspace_policy(registry, ws, metrics, production, evidence, failed) -> None:
+def test_recorded_evidence_is_judged_by_the_workspace_policy(
+    registry, ws, metrics, production, evidence, failed
+) -> None:
     logged = registry.log_candidate(replace(sample_candidate(MODEL), metrics=metrics))
     registry.log_metrics(logged.run_id, production)
     registry.tag_version(MODEL, 1, {tag(key): value for key, value in evidence.items()})

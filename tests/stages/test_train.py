@@ -91,12 +91,33 @@ def _break_contract(repo: Path) -> None:
     [
         (_corrupt_data, "sha256 of data/wine.csv does not match the pointer"),
         (_break_contract, "data/wine.csv breaks its contract"),
-        (lambda r: edit_yaml(r / "models/wine_logreg.yaml", estimator={"kind": "svm"}), "models/wine_logreg.yaml: 1 problem"),
-        (lambda r: edit_yaml(r / "models/wine_logreg.yaml", estimator={"kind": "logistic_regression", "params": {"penalty_strength": 2}}), "models/wine_logreg.yaml: 1 problem"),
-        (lambda r: edit_yaml(r / "models/wine_logreg.yaml", estimator={"kind": "logistic_regression", "params": {"C": -1}}), "estimator.params:"),
+        (
+            lambda r: edit_yaml(r / "models/wine_logreg.yaml", estimator={"kind": "svm"}),
+            "models/wine_logreg.yaml: 1 problem",
+        ),
+        (
+            lambda r: edit_yaml(
+                r / "models/wine_logreg.yaml",
+                estimator={"kind": "logistic_regression", "params": {"penalty_strength": 2}},
+            ),
+            "models/wine_logreg.yaml: 1 problem",
+        ),
+        (
+            lambda r: edit_yaml(
+                r / "models/wine_logreg.yaml", estimator={"kind": "logistic_regression", "params": {"C": -1}}
+            ),
+            "estimator.params:",
+        ),
         (lambda r: (r / "models/wine_logreg.yaml").write_text("name: wine_logreg\n  task: x\n"), "invalid YAML"),
     ],
-    ids=["digest-mismatch", "contract-violation", "unknown-estimator", "unknown-hyperparameter", "bad-hyperparameter-value", "bad-yaml"],
+    ids=[
+        "digest-mismatch",
+        "contract-violation",
+        "unknown-estimator",
+        "unknown-hyperparameter",
+        "bad-hyperparameter-value",
+        "bad-yaml",
+    ],
 )
 def test_invalid_input_writes_nothing_to_the_registry(git_repo: Path, registry: MemoryRegistry, mutate,
                                                       expected: str) -> None:
@@ -112,12 +133,22 @@ def test_categorical_columns_with_gaps_train_without_code_changes(repo: Path) ->
 
     content = mixed_frame(300).to_csv(index=False, lineterminator="\n").encode()
     (repo / "data/shop.csv").write_bytes(content)
-    write_yaml(repo / "data/shop.yaml", {
-        "schema_version": 1, "uri": "data/shop.csv", "format": "csv", "sha256": hashlib.sha256(content).hexdigest(),
-        "columns": [{"name": "size", "type": "float"}, {"name": "colour", "type": "category"},
-                    {"name": "label", "type": "category", "role": "target"}, {"name": "amount", "type": "float", "role": "ignore"}],
-        "contract": {"max_null_fraction": 0.2, "labels": ["big", "small"]},
-    })
+    write_yaml(
+        repo / "data/shop.yaml",
+        {
+            "schema_version": 1,
+            "uri": "data/shop.csv",
+            "format": "csv",
+            "sha256": hashlib.sha256(content).hexdigest(),
+            "columns": [
+                {"name": "size", "type": "float"},
+                {"name": "colour", "type": "category"},
+                {"name": "label", "type": "category", "role": "target"},
+                {"name": "amount", "type": "float", "role": "ignore"},
+            ],
+            "contract": {"max_null_fraction": 0.2, "labels": ["big", "small"]},
+        },
+    )
     write_yaml(repo / "models/shop_hgb.yaml", {
         "schema_version": 1, "name": "shop_hgb", "task": "classification", "data": "shop",
         "estimator": {"kind": "hist_gradient_boosting"},

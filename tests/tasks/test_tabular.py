@@ -34,7 +34,15 @@ def test_every_estimator_trains_on_categorical_data_with_gaps(task: str, kind: s
     result = score(fitted, split.x_test, split.y_test, task=task)
     if task == "classification":
         assert result.metrics["accuracy"] > 0.7
-        assert set(result.metrics) == {"accuracy", "f1_weighted", "f1_macro", "precision_weighted", "recall_weighted", "roc_auc", "log_loss"}
+        assert set(result.metrics) == {
+            "accuracy",
+            "f1_weighted",
+            "f1_macro",
+            "precision_weighted",
+            "recall_weighted",
+            "roc_auc",
+            "log_loss",
+        }
         assert result.confusion["labels"] == ["big", "small"]
     else:
         assert result.metrics["r2"] > 0.5
@@ -73,8 +81,16 @@ def test_seed_becomes_random_state_unless_given() -> None:
 
 
 def test_split_is_deterministic_and_stratified() -> None:
-    spec = ModelSpec.model_validate({"name": "m", "task": "classification", "data": "d", "target": "label",
-                                     "estimator": {"kind": "random_forest"}, "split": {"seed": 3, "test_fraction": 0.25}})
+    spec = ModelSpec.model_validate(
+        {
+            "name": "m",
+            "task": "classification",
+            "data": "d",
+            "target": "label",
+            "estimator": {"kind": "random_forest"},
+            "split": {"seed": 3, "test_fraction": 0.25},
+        }
+    )
     frame = mixed_frame()
     first = split_rows(frame, spec, target="label", features=["size"])
     second = split_rows(frame, spec, target="label", features=["size"])
