@@ -42,6 +42,8 @@ def load(
         meta = Model.load(str(path))
         columns = [InputColumn(name=c.name, type=c.type.name) for c in meta.signature.inputs.inputs]
         predictor = mlflow.sklearn.load_model(str(path))
+    except (MemoryError, OSError):
+        raise  # the machine, not the model (out of memory, disk, file handles): retryable, not terminal
     except Exception as exc:  # unpickling can raise anything the pickle names
         raise LoadFailed(f"{name} v{version}: {type(exc).__name__}: {exc}") from exc
     return LiveModel(name=name, version=version, artifact_sha256=artifact_sha256, task=tags.get(tag("task"), "unknown"),
@@ -60,6 +62,8 @@ def smoke_test(model: LiveModel) -> None:
         )
     try:
         values = model.predict(records)
+    except (MemoryError, OSError):
+        raise  # the machine, not the model: retryable, not terminal
     except Exception as exc:  # whatever the estimator raises, the version must not serve
         raise SmokeTestFailed(
             f"{model.name} v{model.version}: predicting the input example failed: {type(exc).__name__}: {exc}"

@@ -134,7 +134,7 @@ class Reconciler:
     def _load(self, action: SyncAction, *, revision: str, manual: bool) -> None:
         name, pin = action.model, action.pin
         assert pin is not None
-        key = attempt_key(revision, pin)
+        key = attempt_key(pin)
         base = {
             "desired_version": pin.version,
             "live_version": action.live.version if action.live else None,

@@ -55,19 +55,28 @@ class ModelStore:
         """
         folder = self.cache_dir / expected_sha256
         tags_path = self.cache_dir / f"{expected_sha256}.{model}.v{version}.tags.json"
-        tags = _read_tags(tags_path) if folder.is_dir() else None
-        if tags is None:
-            tags = self.registry.version_tags(model, version)  # NotFound before any download
-            if not folder.is_dir():
-                self._download(model, version, folder)
+        if folder.is_dir() and artifact_digest(folder) == expected_sha256:
+            tags = _read_tags(tags_path)
+            if tags is None:
+                tags = self.registry.version_tags(model, version)
+                _write_tags(tags_path, tags)
+            return Fetched(path=folder, tags=tags)
+        # Not cached, or the cached copy went bad on disk: drop it and download again, so
+        # only bytes the registry itself serves wrong count as a digest mismatch.
+        self._discard(folder, tags_path)
+        tags = self.registry.version_tags(model, version)  # NotFound before any download
+        self._download(model, version, folder)
         actual = artifact_digest(folder)
         if actual != expected_sha256:
-            shutil.rmtree(folder, ignore_errors=True)  # never keep bytes that fail their digest
-            tags_path.unlink(missing_ok=True)
+            self._discard(folder, tags_path)  # never keep bytes that fail their digest
             raise ArtifactMismatch(model, version, expected=expected_sha256, actual=actual)
-        if not tags_path.is_file():
-            _write_tags(tags_path, tags)
+        _write_tags(tags_path, tags)
         return Fetched(path=folder, tags=tags)
+
+    @staticmethod
+    def _discard(folder: Path, tags_path: Path) -> None:
+        shutil.rmtree(folder, ignore_errors=True)
+        tags_path.unlink(missing_ok=True)
 
     def _download(self, model: str, version: int, folder: Path) -> None:
         self.cache_dir.mkdir(parents=True, exist_ok=True)

@@ -2,7 +2,8 @@
 
 A terminal failure (the pinned bytes or file are wrong: digest mismatch, load or smoke
 test failed, invalid pin) fails the same way until someone changes the pin, so it is
-not tried again until what it was tried on changes. A retryable one (registry or git
+not tried again until what it was tried on changes: the model's pinned entry (for the
+pin file itself, its revision), or the process restarts. A retryable one (registry or git
 unreachable, unknown version, internal error) is tried again after an exponential
 backoff: `base_s`, then 2x, 4x, ... capped at `RETRY_CAP_S`. An operator's trigger
 (webhook, `POST /reconcile`) skips the backoff but never repeats a terminal failure.
@@ -37,9 +38,11 @@ class Failure(BaseModel):
     next_attempt_at: datetime | None = None  # None: terminal, waits for another key
 
 
-def attempt_key(revision: str, pin: PinnedModel) -> str:
-    """What a model's attempt is made on: the pin revision and the model's pinned entry."""
-    return f"{revision} {pin.model_dump_json()}"
+def attempt_key(pin: PinnedModel) -> str:
+    """What a model's attempt is made on: its pinned entry. Not the pin's revision: a commit
+    that leaves this entry alone (a README change on main) must neither reset the backoff
+    nor download a wrongly digested artifact again."""
+    return pin.model_dump_json()
 
 
 def should_attempt(last: Failure | None, *, key: str, now: datetime, manual: bool) -> bool:

@@ -128,7 +128,7 @@ def test_an_unexpected_exception_in_load_is_an_internal_error_with_a_logged_ref(
     assert harness.failures("InternalError") == 1 and harness.failures("RegistryUnreachable") == 0
 
 
-def test_a_digest_mismatch_is_verified_once_per_pin_and_tried_again_when_the_pin_changes(harness: Harness) -> None:
+def test_a_digest_mismatch_is_verified_once_per_entry_and_tried_again_when_the_entry_changes(harness: Harness) -> None:
     downloads = harness.registry.downloads
     harness.pin("v2", artifact_sha256="f" * 64)
     first = harness.run()
@@ -138,7 +138,7 @@ def test_a_digest_mismatch_is_verified_once_per_pin_and_tried_again_when_the_pin
     assert (harness.registry.downloads, harness.failures("DigestMismatch")) == (downloads + 1, 1)
     harness.pin("v2", artifact_sha256="f" * 64, comment="another commit, the same entry")
     assert harness.run().reason == "DigestMismatch"
-    assert harness.registry.downloads == downloads + 2
+    assert harness.registry.downloads == downloads + 1, "an unrelated pin commit does not download again"
     harness.pin("v2")
     assert (harness.run().condition, harness.slots.get(MODEL).version) == ("Ready", 2)
 
@@ -221,3 +221,24 @@ def test_a_signed_push_retries_a_registry_outage_at_once(server_on_v1: Running, 
     )
     assert response.status_code == 202
     wait_until(lambda: server_on_v1.model_status()["live_version"] == 2, timeout=10)
+
+
+def test_running_out_of_file_handles_while_loading_is_retried_not_terminal(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import mlflow.sklearn
+
+    real = mlflow.sklearn.load_model
+    calls = []
+
+    def exhausted_once(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise OSError(24, "Too many open files")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(mlflow.sklearn, "load_model", exhausted_once)
+    harness.pin("v2")
+    status = harness.run()
+    assert (status.reason, status.terminal, status.live_version) == ("InternalError", False, 1)
+    assert harness.run(manual=True).live_version == 2, "the machine recovered: the same entry loads"
