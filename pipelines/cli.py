@@ -276,6 +276,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run one command; returns the exit code."""
     args = build_parser().parse_args(argv)
+    _exit_cleanly_on_sigterm()
     try:
         result, text = args.handler(args)
     except MlpinError as exc:
@@ -288,6 +289,19 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_CODES[Kind.BUG]
     print(json.dumps(_as_json(result), indent=2, sort_keys=True) if args.json else text)
     return EXIT_CODES[_result_kind(result)]
+
+
+def _exit_cleanly_on_sigterm() -> None:
+    """A cancelled CI job sends SIGTERM: exit through Python (finally blocks, atexit), so
+    git processes mlpin started in their own sessions are ended too, not orphaned."""
+    import signal
+    import threading
+
+    def terminated(signum: int, frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, terminated)
 
 
 def _as_json(result: Any) -> Any:

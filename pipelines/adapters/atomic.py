@@ -11,6 +11,8 @@ import os
 import tempfile
 from pathlib import Path
 
+FILE_MODE = 0o644  # what a plain write gives under the usual umask: readable by other users
+
 
 def write_atomic(path: Path, content: bytes | str) -> None:
     """Write `content` (str as UTF-8) to `path`, creating its folder."""
@@ -18,6 +20,7 @@ def write_atomic(path: Path, content: bytes | str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(handle, FILE_MODE)  # mkstemp makes 0600; these files are shared, not secret
         with os.fdopen(handle, "wb") as out:
             out.write(data)
             out.flush()

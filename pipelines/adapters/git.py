@@ -7,10 +7,13 @@ Stages call the named functions here and in `gitwrite`, never git itself.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import signal
 import subprocess
+import sys
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +28,23 @@ LOCAL_TIMEOUT_S = 30.0
 # minute, but a dead connection must not hold a CI job or every later serving pass.
 NETWORK_TIMEOUT_S = 120.0
 NETWORK_COMMANDS = frozenset({"fetch", "push", "ls-remote", "clone", "pull"})
+# Commands that run the user's hooks or check out a whole tree (a pre-commit hook may
+# install its environments on first use; an LFS checkout downloads): generous, so a slow
+# hook is not killed half-way, but still finite.
+HOOK_TIMEOUT_S = 600.0
+HOOK_COMMANDS = frozenset({"merge", "commit", "revert", "worktree", "checkout", "switch", "cherry-pick"})
+# After a timeout kills git's process group, how long to drain its pipes: a descendant
+# that left the group (an ssh ControlPersist master) may hold them open for good.
+DRAIN_S = 5.0
+# What git itself exports to hooks to point at *its* repository and index; inherited by
+# mlpin run from a hook, they would make every command below act on the caller's index.
+REPOSITORY_VARIABLES = (
+    "GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY", "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    "GIT_COMMON_DIR", "GIT_PREFIX", "GIT_IMPLICIT_WORK_TREE", "GIT_GRAFT_FILE", "GIT_SHALLOW_FILE",
+    "GIT_NO_REPLACE_OBJECTS", "GIT_REPLACE_REF_BASE", "GIT_NAMESPACE",
+)
+_LIVE: set[int] = set()  # process groups of git processes still running, killed at exit
+_LIVE_LOCK = threading.Lock()
 
 
 class GitFailed(OutsideSystemError):
@@ -58,44 +78,79 @@ def git_bytes(root: Path, *args: str, timeout_s: float | None = None) -> bytes:
 
 def _run(root: Path, args: tuple[str, ...], *, stdin: bytes | None = None, env: Mapping[str, str] | None = None,
          timeout_s: float | None = None) -> bytes:
-    network = _subcommand(args) in NETWORK_COMMANDS
-    limit = timeout_s or (NETWORK_TIMEOUT_S if network else LOCAL_TIMEOUT_S)
-    # A missing credential must fail in CI, not wait on a prompt nobody answers.
-    prompt = {"GIT_TERMINAL_PROMPT": "0"} if network else {}
-    process = _start(root, args, env={**os.environ, **(env or {}), **prompt}, piped=stdin is not None)
+    command = _subcommand(args)
+    network = command in NETWORK_COMMANDS
+    # A person at a terminal may be asked for a credential or an ssh passphrase (and can
+    # press Ctrl-C); anywhere else a missing credential must fail, not wait on a prompt.
+    interactive = network and stdin is None and sys.stdin is not None and sys.stdin.isatty()
+    limit = timeout_s or (None if interactive else _limit(command))
+    inherited = {k: v for k, v in os.environ.items() if k not in REPOSITORY_VARIABLES}
+    prompt = {"GIT_TERMINAL_PROMPT": "0"} if network and not interactive else {}
+    process = _start(root, args, env={**inherited, **(env or {}), **prompt}, piped=stdin is not None,
+                     detached=not interactive)
     with process:
         try:
             out, err = process.communicate(stdin, timeout=limit)
         except subprocess.TimeoutExpired:
             _kill(process)
             raise OutsideSystemError("git", f"git {' '.join(args)} failed: timed out after {limit:g} s") from None
-        except BaseException:  # e.g. Ctrl-C, which git in its own session never saw
+        except BaseException:  # e.g. Ctrl-C or SIGTERM, which git in its own session never saw
             _kill(process)
             raise
+        finally:
+            with _LIVE_LOCK:
+                _LIVE.discard(process.pid)
     if process.returncode != 0:
         raise GitFailed(args, stdout=out.decode(errors="replace").strip(), stderr=err.decode(errors="replace").strip())
     return out
 
 
-def _start(root: Path, args: tuple[str, ...], *, env: dict[str, str], piped: bool) -> subprocess.Popen[bytes]:
-    # Own session, so a timeout can end the whole group: helpers such as git-remote-https
-    # would otherwise keep the pipes open and block us. No stdin unless we feed it.
+def _limit(command: str | None) -> float:
+    if command in NETWORK_COMMANDS:
+        return NETWORK_TIMEOUT_S
+    return HOOK_TIMEOUT_S if command in HOOK_COMMANDS else LOCAL_TIMEOUT_S
+
+
+def _start(root: Path, args: tuple[str, ...], *, env: dict[str, str], piped: bool,
+           detached: bool) -> subprocess.Popen[bytes]:
+    # Detached: its own session, so a timeout can end the whole group (helpers such as
+    # git-remote-https would otherwise keep the pipes open), and no stdin unless we feed
+    # it. Its group is remembered until it ends, and killed if mlpin exits first.
+    stdin = subprocess.PIPE if piped else (subprocess.DEVNULL if detached else None)
     try:
-        return subprocess.Popen(["git", *args], cwd=root, env=env, start_new_session=True,
-                                stdin=subprocess.PIPE if piped else subprocess.DEVNULL,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        process = subprocess.Popen(["git", *args], cwd=root, env=env, start_new_session=detached, stdin=stdin,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     except FileNotFoundError as exc:
         if exc.filename == "git":
             raise OutsideSystemError("git", "the git command is not installed") from None
         raise OutsideSystemError("git", f"cannot run git in {root}: {exc.strerror}") from None
     except OSError as exc:
         raise OutsideSystemError("git", f"cannot run git in {root}: {exc.strerror or exc}") from None
+    if detached:
+        with _LIVE_LOCK:
+            _LIVE.add(process.pid)
+    return process
 
 
 def _kill(process: subprocess.Popen[bytes]) -> None:
-    with contextlib.suppress(ProcessLookupError):  # the group may have ended on its own
-        os.killpg(process.pid, signal.SIGKILL)
-    process.communicate()
+    _kill_group(process.pid)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.communicate(timeout=DRAIN_S)  # then the `with` closes the pipes and reaps git
+
+
+def _kill_group(pgid: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):  # the group may have ended on its own
+        os.killpg(pgid, signal.SIGKILL)
+
+
+@atexit.register
+def _kill_live_groups() -> None:
+    """git started in its own session does not get the signals that end mlpin (a CI job
+    cancelled, `timeout`): end whatever is still running when mlpin exits."""
+    with _LIVE_LOCK:
+        for pgid in list(_LIVE):
+            _kill_group(pgid)
+        _LIVE.clear()
 
 
 def _subcommand(args: tuple[str, ...]) -> str | None:
@@ -202,10 +257,11 @@ def current_branch(root: Path) -> str | None:
 
 
 def toplevel(start: Path) -> Path | None:
-    """The root of the git work tree containing `start`, or None outside one."""
+    """The root of the git work tree containing `start`, or None outside one (or without git:
+    commands that do not need git then work on the folder as it is)."""
     try:
         return Path(run_git(start, "rev-parse", "--show-toplevel"))
-    except GitFailed:
+    except OutsideSystemError:
         return None
 
 

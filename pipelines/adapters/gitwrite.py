@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 
 from pipelines.adapters.git import GitFailed, current_branch, is_dirty, parents, run_git
-from pipelines.core.errors import InvalidInput
+from pipelines.core.errors import InvalidInput, MlpinError
 
 
 def commit_file(root: Path, *, parent: str, path: str, content: str, message: str) -> str:
@@ -100,11 +100,16 @@ def merge_branch(root: Path, *, head: str, base: str, message: str) -> str:
         raise InvalidInput(f"check out {base} first (git switch {base}): the merge lands on the checked-out branch")
     if is_dirty(root):
         raise InvalidInput("the work tree has uncommitted changes; commit or stash them before merging")
+    before = run_git(root, "rev-parse", "HEAD")
     try:
         run_git(root, "merge", "--no-ff", "--quiet", "-m", message, head)
-    except GitFailed as exc:
-        with contextlib.suppress(GitFailed):  # nothing to abort when the merge never started
-            run_git(root, "merge", "--abort")
+    except MlpinError as exc:  # a conflict, a failing hook, a timeout: never leave a merge half-done
+        # The tree was clean, so going back to where it was loses nothing; unlike `merge
+        # --abort` this also works when git was stopped before it wrote MERGE_HEAD.
+        with contextlib.suppress(MlpinError):
+            run_git(root, "reset", "--quiet", "--merge", before)
+        if not isinstance(exc, GitFailed):
+            raise
         raise InvalidInput(f"{head} does not merge cleanly into {base}: {exc.stdout or exc.stderr}; "
                            "rebase the branch or rerun the command that made it") from None
     return run_git(root, "rev-parse", "HEAD")

@@ -66,7 +66,8 @@ def candidate(ctx: StageContext, *, base: str, pr: str, out_dir: Path, sha: str 
     them, and the other models are still assessed; committed files that do not load
     become one PR-level error outcome.
     """
-    sha = sha or git.head_commit(ctx.root)
+    head, _ = ctx.source_state()  # before anything below writes into the checkout
+    sha = sha or head
     out_dir.mkdir(parents=True, exist_ok=True)
     try:
         ws = ctx.workspace

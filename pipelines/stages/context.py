@@ -45,6 +45,7 @@ class StageContext:
         self._registry = registry
         self._forge = forge
         self._workspace: Workspace | None = None
+        self._source: tuple[str | None, bool] | None = None
         self._content: dict[str, bytes] = {}
         self._tables: dict[tuple[str, str | None], pd.DataFrame] = {}
 
@@ -56,6 +57,16 @@ class StageContext:
 
             self._workspace = load_workspace(self.root)
         return self._workspace
+
+    def source_state(self) -> tuple[str | None, bool]:
+        """(HEAD commit, whether the work tree differs from it), read once per command:
+        before the command writes its own outputs (e.g. `--out` inside the checkout), so
+        they never mark the models it trains later as trained from a dirty tree."""
+        if self._source is None:
+            from pipelines.adapters import git
+
+            self._source = (git.head_commit(self.root), git.is_dirty(self.root))
+        return self._source
 
     @property
     def registry(self) -> ModelRegistry:

@@ -12,6 +12,8 @@ rebuilt on the new main, so each keeps changing only its own entry.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -72,18 +74,23 @@ def propose(ctx: StageContext, *, before: str | None = None, base_branch: str | 
         raise InvalidInput("HEAD is detached; pass --base-branch, the branch promotion PRs merge into")
     changed = _changed(root, before=before, head=head)
     affected = affected_models(ws, changed)
-    outcomes = []
+    outcomes: list[Proposal | None] = []
     for model, reasons in affected.items():
         ctx.progress.note(f"propose {model}: {'; '.join(reasons)}")
-        try:
-            outcomes.append(_propose_one(ctx, model, reasons=reasons, head=head, base_branch=branch))
-        except Exception as exc:  # noqa: BLE001 - one model's failure, even a bug, must not stop the others
-            failure = failure_of(exc, subject=model)
-            outcomes.append(Proposal(model=model, outcome="error", headline=failure.message, kind=failure.kind))
+        outcomes.append(_isolated(model, partial(_propose_one, ctx, model, reasons=reasons, head=head,
+                                                 base_branch=branch)))
     for model in sorted(set(ws.specs) - set(affected)):
-        refreshed = _refresh(ctx, model, head=head)
-        outcomes += [refreshed] if refreshed else []
-    return ProposeRun(commit=head, base_branch=branch, changed=changed, outcomes=outcomes)
+        outcomes.append(_isolated(model, partial(_refresh, ctx, model, head=head)))
+    return ProposeRun(commit=head, base_branch=branch, changed=changed, outcomes=[o for o in outcomes if o])
+
+
+def _isolated(model: str, work: Callable[[], Proposal | None]) -> Proposal | None:
+    """Run one model's part; its failure, even a bug, becomes its outcome and the others go on."""
+    try:
+        return work()
+    except Exception as exc:  # noqa: BLE001 - one model's failure must not stop the others
+        failure = failure_of(exc, subject=model)
+        return Proposal(model=model, outcome="error", headline=failure.message, kind=failure.kind)
 
 
 def _refresh(ctx: StageContext, model: str, *, head: str) -> Proposal | None:

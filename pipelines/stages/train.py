@@ -5,7 +5,6 @@ so invalid input never leaves a run or a version behind."""
 from __future__ import annotations
 
 import pipelines
-from pipelines.adapters import git
 from pipelines.adapters.modelregistry import CandidateLog
 from pipelines.adapters.resultfiles import write_result
 from pipelines.core.errors import InvalidInput
@@ -31,7 +30,7 @@ def train_prepared(ctx: StageContext, prep: Prepared) -> TrainResult:
         fitted = _fit(prep)
     with progress.step(f"scoring on {len(prep.split.x_test)} held-out rows"):
         scores = score(fitted, prep.split.x_test, prep.split.y_test, task=spec.task)
-    commit, dirty = git.head_commit(root), git.is_dirty(root)
+    commit, dirty = ctx.source_state()
     with progress.step("registering in MLflow"):
         logged = ctx.registry.log_candidate(_candidate_log(prep, fitted, scores=scores, commit=commit, dirty=dirty))
     result = TrainResult(

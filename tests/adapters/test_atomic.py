@@ -16,6 +16,7 @@ def test_writes_text_and_bytes_creating_the_folder(tmp_path: Path) -> None:
     write_atomic(target, b"\x00second")
     assert target.read_bytes() == b"\x00second"
     assert [p.name for p in target.parent.iterdir()] == ["file.json"], "no temporary file is left behind"
+    assert target.stat().st_mode & 0o777 == 0o644, "readable by others (a shared cache or forge), like a plain write"
 
 
 def test_a_failed_write_keeps_the_old_content_and_leaves_no_temporary(tmp_path: Path, monkeypatch) -> None:

@@ -253,3 +253,78 @@ def test_no_stage_runs_git_itself() -> None:
             names |= {node.id} if isinstance(node, ast.Name) else set()
             found += [f"{path.name}:{node.lineno} {name}" for name in names & banned]
     assert found == []
+
+
+def test_a_descendant_that_left_the_group_does_not_stretch_the_timeout(
+    root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # e.g. an ssh ControlPersist master: its own session, our pipes, not killed with git's group
+    fake_git(tmp_path, monkeypatch, "setsid sleep 8 & sleep 30")
+    monkeypatch.setattr(git, "LOCAL_TIMEOUT_S", 0.3)
+    monkeypatch.setattr(git, "DRAIN_S", 0.5)
+    started = time.monotonic()
+    with pytest.raises(OutsideSystemError, match="timed out after 0.3 s"):
+        git.is_dirty(root)
+    assert time.monotonic() - started < 5
+
+
+def test_the_repository_variables_of_a_calling_hook_do_not_redirect_git(
+    root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    head = sh(root, "rev-parse", "HEAD")
+    write(root, "staged.txt", "mine\n")
+    sh(root, "add", "staged.txt")
+    monkeypatch.setenv("GIT_DIR", str(tmp_path / "elsewhere"))  # what git exports to a hook it runs
+    monkeypatch.setenv("GIT_INDEX_FILE", str(tmp_path / "their-index"))
+    assert git.head_commit(root) == head
+    gitwrite.commit_file(root, parent=head, path="pin.yaml", content="v1\n", message="pin")
+    monkeypatch.delenv("GIT_DIR")
+    monkeypatch.delenv("GIT_INDEX_FILE")
+    assert sh(root, "diff", "--cached", "--name-only") == "staged.txt", "the user's index is untouched"
+
+
+def test_a_merge_whose_hook_times_out_is_undone(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    sh(root, "switch", "-q", "-c", "feature")
+    write(root, "b.txt", "b\n")
+    commit_all(root, "feature")
+    sh(root, "switch", "-q", "main")
+    hook = root / ".git" / "hooks" / "pre-merge-commit"
+    hook.write_text("#!/bin/sh\nsleep 30\n")
+    hook.chmod(0o755)
+    monkeypatch.setattr(git, "HOOK_TIMEOUT_S", 0.5)
+    with pytest.raises(OutsideSystemError, match="timed out"):
+        gitwrite.merge_branch(root, head="feature", base="main", message="merge")
+    assert not (root / ".git" / "MERGE_HEAD").exists() and not git.is_dirty(root)
+
+
+def test_git_still_running_when_mlpin_is_terminated_is_ended(root: Path, tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    pid_file = tmp_path / "git.pid"
+    bin_dir = tmp_path / "fake-bin"
+    bin_dir.mkdir()
+    (bin_dir / "git").write_text(f"#!/bin/sh\necho $$ > {pid_file}\nexec sleep 60\n")
+    (bin_dir / "git").chmod(0o755)
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    code = "import sys; from pipelines.cli import main; sys.exit(main(['validate', '-q']))"
+    mlpin = subprocess.Popen([sys.executable, "-c", code], cwd=root, env={**env, "PYTHONPATH": str(PROJECT)})
+    deadline = time.monotonic() + 20
+    while not (pid_file.is_file() and pid_file.read_text().strip()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    git_pid = int(pid_file.read_text())
+    mlpin.send_signal(signal.SIGTERM)  # a cancelled CI job
+    assert mlpin.wait(timeout=10) == 128 + signal.SIGTERM
+    deadline = time.monotonic() + 5
+    while _running(git_pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _running(git_pid), "git, in its own session, must not outlive mlpin"
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, IndexError):
+        return False
+    return state not in ("Z", "X")  # a zombie has ended; only its parent (init) has yet to reap it

@@ -244,3 +244,16 @@ def test_a_bug_in_one_model_is_reported_for_it_and_the_others_are_still_assessed
     body = (out_dir / "wine_logreg" / "candidate.md").read_text()
     assert body.startswith(candidate_marker("wine_logreg")) and "(a bug)" in body
     assert "RuntimeError: boom" in caplog.text  # the traceback is in the job log
+
+
+def test_reports_written_inside_the_checkout_do_not_mark_later_models_dirty(git_repo: Path,
+                                                                            registry: MemoryRegistry) -> None:
+    # CI writes `--out candidate-report` inside its checkout, which git does not ignore.
+    git(git_repo, "checkout", "-q", "-b", "two")
+    edit_yaml(git_repo / "models/wine_logreg.yaml", description="changed")
+    edit_yaml(git_repo / "models/diabetes_hgb.yaml", description="changed")
+    commit_all(git_repo, "touch two models")
+    run = candidate(ctx(git_repo, registry=registry), base="main", pr="7", out_dir=git_repo / "candidate-report")
+    assert [o.outcome for o in run.outcomes] == ["passed", "passed"]
+    dirty = {m: registry.version_tags(m, 1)[tag("git_dirty")] for m in ("wine_logreg", "diabetes_hgb")}
+    assert dirty == {"wine_logreg": "false", "diabetes_hgb": "false"}

@@ -156,3 +156,23 @@ def test_an_open_promotion_pr_is_rebuilt_on_the_new_main(git_repo: Path, registr
     changes = pin_changes(pins_at(git_repo, head), pins_at(git_repo, f"promote/{MODEL}"))
     assert [(c.model, c.kind) for c in changes] == [(MODEL, "added")], "still only its own entry"
     assert propose(ctx(git_repo, registry=registry, forge=forge)).outcomes == [], "nothing to do once it is current"
+
+
+class _ForgeDownOnRefresh(LocalForge):
+    """The local forge, except that asking for an open PR fails like a GitHub 502."""
+
+    def open_pull_for(self, head: str):
+        from pipelines.core.errors import OutsideSystemError
+
+        raise OutsideSystemError("github", "GET /pulls: 502 Bad Gateway")
+
+
+def test_a_failure_refreshing_one_models_pr_is_that_models_outcome(git_repo: Path, registry: MemoryRegistry) -> None:
+    candidate_on_branch(git_repo, "tune", 0.5, registry=registry)
+    propose(ctx(git_repo, registry=registry, forge=LocalForge(git_repo)))
+    other = {"version": 3, "run_id": "r", "artifact_sha256": "a" * 64, "spec_hash": "b" * 64, "data_sha256": "c" * 64}
+    write_yaml(git_repo / "models/production.yaml", {"schema_version": 1, "models": {"diabetes_hgb": other}})
+    commit_all(git_repo, "promote diabetes_hgb")
+    run = propose(ctx(git_repo, registry=registry, forge=_ForgeDownOnRefresh(git_repo)))
+    assert [(o.model, o.outcome, o.kind) for o in run.outcomes] == [(MODEL, "error", Kind.OUTSIDE_SYSTEM)]
+    assert "502 Bad Gateway" in run.outcomes[0].headline
