@@ -8,6 +8,7 @@ of MLflow itself become OutsideSystemError, unknown versions NotFound.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import io
 import logging
 import os
@@ -57,11 +58,24 @@ def _outside(action: str) -> Iterator[None]:
 
 def _outside_failures() -> tuple[type[BaseException], ...]:
     # What MLflow lets through from its store and transport: SQLAlchemy (the database),
-    # requests (a tracking server), OSError (files, connections).
+    # requests (a tracking server), OSError (files, connections), and the object stores'
+    # SDKs where installed (S3 through botocore, GCS, Azure), whose errors are plain Exceptions.
     import requests
     import sqlalchemy.exc
 
-    return (sqlalchemy.exc.SQLAlchemyError, requests.RequestException, OSError)
+    found: list[type[BaseException]] = [sqlalchemy.exc.SQLAlchemyError, requests.RequestException, OSError]
+    for module, names in OBJECT_STORE_ERRORS:
+        with contextlib.suppress(ImportError):
+            imported = importlib.import_module(module)
+            found += [getattr(imported, name) for name in names]
+    return tuple(found)
+
+
+OBJECT_STORE_ERRORS = (
+    ("botocore.exceptions", ("BotoCoreError", "ClientError")),
+    ("google.api_core.exceptions", ("GoogleAPIError",)),
+    ("azure.core.exceptions", ("AzureError",)),
+)
 
 
 class Registry:

@@ -43,3 +43,29 @@ def test_a_bug_is_not_reported_as_an_mlflow_outage(tmp_path: Path, mlflow_templa
     monkeypatch.setattr(registry.client, "search_registered_models", down)
     with pytest.raises(OutsideSystemError, match="mlflow: listing registered models failed"):
         registry.models_with_alias("production")
+
+
+def test_an_object_store_sdk_failure_is_an_outage(tmp_path: Path, mlflow_template: Path, monkeypatch) -> None:
+    # boto3 is not installed here: stand in for botocore's module so the S3 error type exists.
+    import sys
+    import types
+
+    import pytest
+
+    from pipelines.core.errors import OutsideSystemError
+
+    class ClientError(Exception):
+        pass
+
+    fake = types.ModuleType("botocore.exceptions")
+    fake.BotoCoreError, fake.ClientError = type("BotoCoreError", (Exception,), {}), ClientError
+    monkeypatch.setitem(sys.modules, "botocore", types.ModuleType("botocore"))
+    monkeypatch.setitem(sys.modules, "botocore.exceptions", fake)
+    registry = Registry(copy_store(tmp_path / "a", mlflow_template))
+
+    def denied(*args, **kwargs):
+        raise ClientError("An error occurred (AccessDenied) when calling the GetObject operation")
+
+    monkeypatch.setattr(registry.client, "search_registered_models", denied)
+    with pytest.raises(OutsideSystemError, match="AccessDenied"):
+        registry.models_with_alias("production")
