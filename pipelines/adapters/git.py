@@ -205,7 +205,13 @@ def list_files(root: Path, commit: str, folder: str) -> list[str]:
 
 def remote_has_branch(root: Path, branch: str, *, remote: str = "origin") -> bool:
     """Whether `remote` has the branch now (asks the remote, not the last fetch)."""
-    return bool(run_git(root, "ls-remote", "--heads", remote, f"refs/heads/{branch}"))
+    return remote_branch_tip(root, branch, remote=remote) is not None
+
+
+def remote_branch_tip(root: Path, branch: str, *, remote: str = "origin") -> str | None:
+    """The commit `remote`'s branch points at now (asks the remote), or None when it has none."""
+    found = run_git(root, "ls-remote", "--heads", remote, f"refs/heads/{branch}").split()
+    return found[0] if found else None
 
 
 def current_branch(root: Path) -> str | None:
