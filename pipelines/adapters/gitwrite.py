@@ -65,8 +65,15 @@ CHECKED_OUT_THERE = "(branch is currently checked out)"
 
 
 def push_branch(root: Path, branch: str, *, remote: str = "origin") -> None:
-    """Publish a branch mlpin owns (promote/*, rollback/*), replacing what the remote has."""
-    push_ref(root, f"refs/heads/{branch}", f"refs/heads/{branch}", remote=remote, force=True)
+    """Publish a branch mlpin owns (promote/*, rollback/*), replacing what the remote has.
+    Any remote takes it unless it has that very branch checked out: then a person must act."""
+    try:
+        push_ref(root, f"refs/heads/{branch}", f"refs/heads/{branch}", remote=remote, force=True)
+    except GitFailed as exc:
+        if CHECKED_OUT_THERE not in exc.stderr:
+            raise
+        raise InvalidInput(f"{remote} is a non-bare repository with {branch} checked out, so git will not update "
+                           f"it there; switch that work tree to another branch and rerun") from None
 
 
 def publish_branch(root: Path, branch: str, *, remote: str = "origin") -> bool:

@@ -156,3 +156,33 @@ def test_an_open_promotion_pr_is_rebuilt_on_the_new_main(git_repo: Path, registr
     changes = pin_changes(pins_at(git_repo, head), pins_at(git_repo, f"promote/{MODEL}"))
     assert [(c.model, c.kind) for c in changes] == [(MODEL, "added")], "still only its own entry"
     assert propose(ctx(git_repo, registry=registry, forge=forge)).outcomes == [], "nothing to do once it is current"
+
+
+def _clone(origin: Path, tmp_path: Path) -> Path:
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(origin), str(clone))
+    return clone
+
+
+def test_propose_in_a_clone_of_an_ordinary_repository_pushes_its_branch_there(
+    git_repo: Path, tmp_path: Path, registry: MemoryRegistry
+) -> None:
+    clone = _clone(git_repo, tmp_path)
+    candidate_on_branch(clone, "tune", 0.5, registry=registry)
+    (outcome,) = propose(ctx(clone, registry=registry, forge=LocalForge(clone))).outcomes
+    assert (outcome.outcome, outcome.kind) == ("proposed", Kind.DONE)
+    branch = f"promote/{MODEL}"
+    assert git(git_repo, "rev-parse", branch) == git(clone, "rev-parse", branch), "mlpin's own branch, pushed"
+    assert git(git_repo, "branch", "--show-current") == "main" and git(git_repo, "status", "--porcelain") == ""
+
+
+def test_propose_asks_a_person_when_origin_has_the_promotion_branch_checked_out(
+    git_repo: Path, tmp_path: Path, registry: MemoryRegistry
+) -> None:
+    clone = _clone(git_repo, tmp_path)
+    git(git_repo, "switch", "-q", "-c", f"promote/{MODEL}")  # someone looks at it in their own repository
+    candidate_on_branch(clone, "tune", 0.5, registry=registry)
+    (outcome,) = propose(ctx(clone, registry=registry, forge=LocalForge(clone))).outcomes
+    assert (outcome.outcome, outcome.kind) == ("error", Kind.INVALID_INPUT)
+    assert outcome.headline == (f"origin is a non-bare repository with promote/{MODEL} checked out, so git will not "
+                                "update it there; switch that work tree to another branch and rerun")
