@@ -146,10 +146,9 @@ def test_local_forge_open_and_merge_refuse_what_a_reviewer_could_not_do(repo: Pa
 def test_forge_merge_in_a_clone_of_an_ordinary_repository_keeps_the_merge_local(
     git_repo: Path, tmp_path: Path, capsys
 ) -> None:
-    from tests.helpers import commit_all, git
+    from tests.helpers import clone_repo, commit_all, git
 
-    clone = tmp_path / "clone"
-    git(tmp_path, "clone", "-q", str(git_repo), str(clone))
+    clone = clone_repo(git_repo, tmp_path / "clone")
     git(clone, "switch", "-q", "-c", "tune")
     edit_yaml(clone / "models/wine_logreg.yaml", description="tuned")
     commit_all(clone, "tune")

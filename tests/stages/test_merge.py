@@ -11,7 +11,7 @@ import pytest
 from pipelines.adapters.localforge import LocalForge
 from pipelines.core.errors import OutsideSystemError
 from pipelines.stages.merge import merge_pull
-from tests.helpers import commit_all, ctx, edit_yaml, git
+from tests.helpers import clone_repo, commit_all, ctx, edit_yaml, git
 
 
 def open_pr(clone: Path) -> LocalForge:
@@ -33,14 +33,8 @@ def bare_origin(git_repo: Path, tmp_path: Path) -> Path:
     return origin
 
 
-def clone_of(origin: Path, tmp_path: Path) -> Path:
-    clone = tmp_path / "clone"
-    git(tmp_path, "clone", "-q", str(origin), str(clone))
-    return clone
-
-
 def test_a_bare_origin_gets_the_merge(bare_origin: Path, tmp_path: Path) -> None:
-    clone = clone_of(bare_origin, tmp_path)
+    clone = clone_repo(bare_origin, tmp_path / "clone")
     forge = open_pr(clone)
     result = merge_pull(ctx(clone, forge=forge), "1")
     assert (result.pushed, result.kept_local) == (True, "")
@@ -50,7 +44,7 @@ def test_a_bare_origin_gets_the_merge(bare_origin: Path, tmp_path: Path) -> None
 
 def test_a_clone_of_a_non_bare_repository_keeps_the_merge_local(git_repo: Path, tmp_path: Path) -> None:
     before = git(git_repo, "rev-parse", "main")
-    clone = clone_of(git_repo, tmp_path)
+    clone = clone_repo(git_repo, tmp_path / "clone")
     forge = open_pr(clone)
     result = merge_pull(ctx(clone, forge=forge), "1")
     assert not result.pushed
@@ -63,7 +57,7 @@ def test_a_clone_of_a_non_bare_repository_keeps_the_merge_local(git_repo: Path, 
 
 
 def test_a_failed_push_undoes_the_merge_and_a_retry_completes_it(bare_origin: Path, tmp_path: Path) -> None:
-    clone = clone_of(bare_origin, tmp_path)
+    clone = clone_repo(bare_origin, tmp_path / "clone")
     forge = open_pr(clone)
     before = git(clone, "rev-parse", "HEAD")
     hook = bare_origin / "hooks" / "pre-receive"
@@ -104,7 +98,7 @@ def test_a_merge_the_forge_could_not_record_is_undone(git_repo: Path, monkeypatc
 def test_a_pushed_merge_the_forge_could_not_record_is_recorded_by_the_retry(
     bare_origin: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    clone = clone_of(bare_origin, tmp_path)
+    clone = clone_repo(bare_origin, tmp_path / "clone")
     forge = open_pr(clone)
     with monkeypatch.context() as patch:
         _failing_record(patch)

@@ -20,7 +20,7 @@ from pipelines.stages.deploy import deploy
 from pipelines.stages.propose import propose
 from pipelines.stages.train import train
 from tests.fakes.registry import MemoryRegistry
-from tests.helpers import commit_all, ctx, edit_yaml, entry, git, write_yaml
+from tests.helpers import clone_repo, commit_all, ctx, edit_yaml, entry, git, write_yaml
 from tests.stages.helpers import MODEL, candidate_on_branch, pin_pr
 
 
@@ -158,16 +158,10 @@ def test_an_open_promotion_pr_is_rebuilt_on_the_new_main(git_repo: Path, registr
     assert propose(ctx(git_repo, registry=registry, forge=forge)).outcomes == [], "nothing to do once it is current"
 
 
-def _clone(origin: Path, tmp_path: Path) -> Path:
-    clone = tmp_path / "clone"
-    git(tmp_path, "clone", "-q", str(origin), str(clone))
-    return clone
-
-
 def test_propose_in_a_clone_of_an_ordinary_repository_pushes_its_branch_there(
     git_repo: Path, tmp_path: Path, registry: MemoryRegistry
 ) -> None:
-    clone = _clone(git_repo, tmp_path)
+    clone = clone_repo(git_repo, tmp_path / "clone")
     candidate_on_branch(clone, "tune", 0.5, registry=registry)
     (outcome,) = propose(ctx(clone, registry=registry, forge=LocalForge(clone))).outcomes
     assert (outcome.outcome, outcome.kind) == ("proposed", Kind.DONE)
@@ -179,7 +173,7 @@ def test_propose_in_a_clone_of_an_ordinary_repository_pushes_its_branch_there(
 def test_propose_asks_a_person_when_origin_has_the_promotion_branch_checked_out(
     git_repo: Path, tmp_path: Path, registry: MemoryRegistry
 ) -> None:
-    clone = _clone(git_repo, tmp_path)
+    clone = clone_repo(git_repo, tmp_path / "clone")
     git(git_repo, "switch", "-q", "-c", f"promote/{MODEL}")  # someone looks at it in their own repository
     candidate_on_branch(clone, "tune", 0.5, registry=registry)
     (outcome,) = propose(ctx(clone, registry=registry, forge=LocalForge(clone))).outcomes
