@@ -144,11 +144,11 @@ def _forge_merge(args: argparse.Namespace) -> tuple[Any, str]:
     from pipelines.stages.merge import merge_pull
 
     result = merge_pull(_local_context(args), args.pr)
-    pushed = ", pushed to origin" if result.pushed else ""
+    where = ", pushed to origin" if result.pushed else f"; kept local: {result.kept_local}" if result.kept_local else ""
     return (
         result,
         f"merged PR #{result.pr} ({result.head} -> {result.base}) as {result.merge_commit[:12]}, "
-        f"approved by {result.approver}{pushed}",
+        f"approved by {result.approver}{where}",
     )
 
 

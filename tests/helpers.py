@@ -86,6 +86,12 @@ def make_repo(root: Path, mlflow_template: Path | None = None) -> Path:
     return root
 
 
+def clone_repo(origin: Path, dest: Path) -> Path:
+    """A clone of `origin` (bare or not) at `dest`, as a developer would make it."""
+    git(dest.parent, "clone", "-q", str(origin), str(dest))
+    return dest
+
+
 def copy_store(root: Path, template: Path) -> Path:
     """`root` with a copy of the migrated MLflow store, as the embedded default expects it."""
     (root / ".mlpin").mkdir(parents=True)

@@ -143,6 +143,26 @@ def test_local_forge_open_and_merge_refuse_what_a_reviewer_could_not_do(repo: Pa
     assert code == 2 and "no pull request 9" in err
 
 
+def test_forge_merge_in_a_clone_of_an_ordinary_repository_keeps_the_merge_local(
+    git_repo: Path, tmp_path: Path, capsys
+) -> None:
+    from tests.helpers import clone_repo, commit_all, git
+
+    clone = clone_repo(git_repo, tmp_path / "clone")
+    git(clone, "switch", "-q", "-c", "tune")
+    edit_yaml(clone / "models/wine_logreg.yaml", description="tuned")
+    commit_all(clone, "tune")
+    git(clone, "switch", "-q", "main")
+    run(capsys, "forge", "open", "tune", "--repo", str(clone))
+    code, out, err = run(capsys, "forge", "merge", "1", "--repo", str(clone))
+    merge = git(clone, "rev-parse", "--short=12", "HEAD")
+    assert (code, out.strip()) == (0, f"merged PR #1 (tune -> main) as {merge}, approved by Test User; kept local: "
+                                      "origin is a non-bare repository with main checked out, which git does not "
+                                      "push to; to share the merge, pull it from this clone there")
+    code, out, _ = run(capsys, "forge", "show", "--json", "--repo", str(clone))
+    assert [(p["number"], p["state"]) for p in json.loads(out)["pulls"]] == [(1, "merged")]
+
+
 def test_history_of_a_model_never_pinned_says_so(repo: Path, capsys) -> None:
     code, _, err = run(capsys, "history", "wine_logreg", "--repo", str(repo))
     assert code == 2 and "never pinned" in err

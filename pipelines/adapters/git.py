@@ -176,7 +176,14 @@ def require_ref(root: Path, ref: str) -> str:
 
 def merge_base(root: Path, a: str, b: str) -> str:
     """The best common ancestor of two commits (where a branch left the other)."""
-    return run_git(root, "merge-base", a, b)
+    try:
+        return run_git(root, "merge-base", a, b)
+    except GitFailed as exc:
+        if exc.stderr:  # git itself failed; a silent exit 1 means there is no common ancestor
+            raise
+        raise InvalidInput(
+            f"{a} and {b} have no common ancestor here; fetch the full history (in Actions: fetch-depth: 0)"
+        ) from None
 
 
 def parents(root: Path, commit: str) -> list[str]:
@@ -196,11 +203,20 @@ def diff_names(root: Path, a: str, b: str) -> list[str]:
 
 
 def changed_paths(root: Path, base: str) -> list[str]:
-    """Paths changed between the merge base of `base` and HEAD, plus uncommitted changes."""
+    """Paths the work tree changes against the merge base of `base` and HEAD: committed,
+    staged, unstaged and deleted files, both sides of a rename, and untracked files."""
     require_ref(root, base)
-    committed = run_git(root, "diff", "--name-only", f"{base}...HEAD").splitlines()
-    pending = run_git(root, "status", "--porcelain", "--untracked-files=all").splitlines()
-    return sorted(set(committed) | {line[3:].split(" -> ")[-1] for line in pending})
+    since = merge_base(root, base, "HEAD")
+    # The work tree against a commit covers every state a tracked file can be in; without
+    # rename detection a renamed file's old path (which something may still name) counts too.
+    tracked = _paths(root, "diff", "--name-only", "--no-renames", "-z", since)
+    untracked = _paths(root, "ls-files", "--others", "--exclude-standard", "-z")
+    return sorted(set(tracked) | set(untracked))
+
+
+def _paths(root: Path, *args: str) -> list[str]:
+    """NUL-separated paths from raw output: no quoting to undo, no whitespace stripped."""
+    return [p for p in git_bytes(root, *args).decode(errors="replace").split("\0") if p]
 
 
 def _log(root: Path, path: str, *options: str) -> list[str]:
@@ -244,7 +260,13 @@ def list_files(root: Path, commit: str, folder: str) -> list[str]:
 
 def remote_has_branch(root: Path, branch: str, *, remote: str = "origin") -> bool:
     """Whether `remote` has the branch now (asks the remote, not the last fetch)."""
-    return bool(run_git(root, "ls-remote", "--heads", remote, f"refs/heads/{branch}"))
+    return remote_branch_tip(root, branch, remote=remote) is not None
+
+
+def remote_branch_tip(root: Path, branch: str, *, remote: str = "origin") -> str | None:
+    """The commit `remote`'s branch points at now (asks the remote), or None when it has none."""
+    found = run_git(root, "ls-remote", "--heads", remote, f"refs/heads/{branch}").split()
+    return found[0] if found else None
 
 
 def current_branch(root: Path) -> str | None:

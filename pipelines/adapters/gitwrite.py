@@ -59,9 +59,34 @@ def has_remote(root: Path, name: str = "origin") -> bool:
     return name in run_git(root, "remote").split()
 
 
+# The reason a non-bare repository gives for refusing to move the branch it has checked
+# out (receive.denyCurrentBranch, git's default); receive-pack sends it untranslated.
+CHECKED_OUT_THERE = "(branch is currently checked out)"
+
+
 def push_branch(root: Path, branch: str, *, remote: str = "origin") -> None:
-    """Publish a branch mlpin owns (promote/*, rollback/*), replacing what the remote has."""
-    push_ref(root, f"refs/heads/{branch}", f"refs/heads/{branch}", remote=remote, force=True)
+    """Publish a branch mlpin owns (promote/*, rollback/*), replacing what the remote has.
+    Any remote takes it unless it has that very branch checked out: then a person must act."""
+    try:
+        push_ref(root, f"refs/heads/{branch}", f"refs/heads/{branch}", remote=remote, force=True)
+    except GitFailed as exc:
+        if CHECKED_OUT_THERE not in exc.stderr:
+            raise
+        raise InvalidInput(f"{remote} is a non-bare repository with {branch} checked out, so git will not update "
+                           f"it there; switch that work tree to another branch and rerun") from None
+
+
+def publish_branch(root: Path, branch: str, *, remote: str = "origin") -> bool:
+    """Push a local branch to `remote` as a fast-forward; False (nothing pushed) when the
+    remote is a non-bare repository with that branch checked out, which git will not update."""
+    try:
+        push_ref(root, f"refs/heads/{branch}", f"refs/heads/{branch}", remote=remote)
+    except GitFailed as exc:
+        if CHECKED_OUT_THERE in exc.stderr:
+            return False
+        raise
+    return True
+
 
 
 def push_ref(root: Path, src: str, dst: str, *, remote: str = "origin", force: bool = False) -> None:
@@ -113,6 +138,13 @@ def merge_branch(root: Path, *, head: str, base: str, message: str) -> str:
         raise InvalidInput(f"{head} does not merge cleanly into {base}: {exc.stdout or exc.stderr}; "
                            "rebase the branch or rerun the command that made it") from None
     return run_git(root, "rev-parse", "HEAD")
+
+
+def undo_merge(root: Path, *, merge_commit: str, previous: str) -> None:
+    """Move the checked-out branch from `merge_commit` back to `previous`, as if the merge
+    never happened; nothing when HEAD is no longer that merge (someone moved on since)."""
+    if run_git(root, "rev-parse", "HEAD") == merge_commit:
+        run_git(root, "reset", "--quiet", "--keep", previous)
 
 
 def revert_commits(root: Path, *, onto: str, commits: list[str], message: str) -> str:

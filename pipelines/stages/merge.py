@@ -1,17 +1,28 @@
 """`mlpin forge merge <pr>`: merge a pull request of the local forge, as a reviewer
 pressing "Merge" on GitHub would. The merge commit lands on the checked-out base
-branch (and on `origin` when there is one); the local git user is the approver."""
+branch; the local git user is the approver.
+
+With an `origin`, the base is first brought up to origin's, and the merge is pushed when
+origin takes it. A non-bare origin with the base checked out (a clone of someone's
+ordinary repository) never does: the merge stays local and the result says so. Any other
+failed push undoes the merge, so the PR stays open and "retry later" is true. Either the
+PR is recorded merged together with its merge commit, or nothing changed.
+"""
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 from pydantic import BaseModel
 
 from pipelines.adapters import git, gitwrite
-from pipelines.adapters.localforge import LocalForge
-from pipelines.core.errors import InvalidInput
+from pipelines.adapters.localforge import LocalForge, LocalPull
+from pipelines.core.errors import InvalidInput, OutsideSystemError
 from pipelines.stages.context import StageContext
+
+KEPT_LOCAL = ("origin is a non-bare repository with {base} checked out, which git does not push to; "
+              "to share the merge, pull it from this clone there")
 
 
 class MergeResult(BaseModel):
@@ -23,6 +34,7 @@ class MergeResult(BaseModel):
     merge_commit: str
     approver: str
     pushed: bool
+    kept_local: str = ""  # why an origin did not get the merge; empty when pushed or there is no origin
 
 
 def merge_pull(ctx: StageContext, pr: str) -> MergeResult:
@@ -35,15 +47,28 @@ def merge_pull(ctx: StageContext, pr: str) -> MergeResult:
         raise InvalidInput(f"pull request #{pull.number} is {pull.state}; only open ones merge")
     remote = gitwrite.has_remote(root)
     head = _sync(root, base=pull.base, head=pull.head) if remote else pull.head
+    previous = git.head_commit(root) or ""
     message = f"Merge pull request #{pull.number} from {pull.head}\n\n{pull.title}"
     sha = gitwrite.merge_branch(root, head=head, base=pull.base, message=message)
-    if remote:
-        gitwrite.push_ref(root, pull.base, pull.base)
-    approver = gitwrite.user_name(root)
-    forge.record_merge(str(pull.number), merge_commit=sha, approver=approver)
-    return MergeResult(
-        pr=pull.number, head=pull.head, base=pull.base, merge_commit=sha, approver=approver, pushed=remote
-    )
+    merged, pushed, kept_local = _publish_and_record(root, forge, pull, merge_commit=sha, previous=previous,
+                                                     remote=remote)
+    return MergeResult(pr=pull.number, head=pull.head, base=pull.base, merge_commit=sha,
+                       approver=merged.merged_by or "unknown", pushed=pushed, kept_local=kept_local)
+
+
+def _publish_and_record(root: Path, forge: LocalForge, pull: LocalPull, *, merge_commit: str, previous: str,
+                        remote: bool) -> tuple[LocalPull, bool, str]:
+    """Push the merge when there is an origin, then record the PR merged; when anything
+    fails before the merge left this machine, the merge is undone and the PR stays open."""
+    pushed = False
+    try:
+        pushed, kept_local = _publish(root, pull, merge_commit=merge_commit) if remote else (False, "")
+        merged = forge.record_merge(str(pull.number), merge_commit=merge_commit, approver=gitwrite.user_name(root))
+    except BaseException:
+        if not pushed:
+            gitwrite.undo_merge(root, merge_commit=merge_commit, previous=previous)
+        raise
+    return merged, pushed, kept_local
 
 
 def _sync(root: Path, *, base: str, head: str) -> str:
@@ -56,3 +81,27 @@ def _sync(root: Path, *, base: str, head: str) -> str:
         gitwrite.fetch_branch(root, head, into=f"refs/remotes/origin/{head}")
         return f"origin/{head}"
     return head
+
+
+def _publish(root: Path, pull: LocalPull, *, merge_commit: str) -> tuple[bool, str]:
+    """Push the merge to origin: (True, "") when it got there, (False, why) when origin is
+    a repository git does not push to; OutsideSystemError when the push failed otherwise."""
+    try:
+        if gitwrite.publish_branch(root, pull.base):
+            return True, ""
+        return False, KEPT_LOCAL.format(base=pull.base)
+    except OutsideSystemError as exc:
+        if _landed(root, pull.base, merge_commit):  # e.g. timed out after origin took it
+            return True, ""
+        raise OutsideSystemError(
+            "git",
+            f"pushing {pull.base} to origin failed, so the merge was undone and PR #{pull.number} is still open; "
+            f"retry later (mlpin forge merge {pull.number}): {exc.message.removeprefix('git: ')}",
+        ) from None
+
+
+def _landed(root: Path, branch: str, sha: str) -> bool:
+    """Whether origin's branch is `sha` now; False when origin cannot even be asked."""
+    with contextlib.suppress(OutsideSystemError):
+        return git.remote_branch_tip(root, branch) == sha
+    return False

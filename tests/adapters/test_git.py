@@ -11,8 +11,10 @@ from pathlib import Path
 import pytest
 
 from pipelines.adapters import git, gitwrite
+from pipelines.adapters.workspace import load_workspace
+from pipelines.core.affected import affected_models
 from pipelines.core.errors import InvalidInput, OutsideSystemError
-from tests.helpers import PROJECT, commit_all
+from tests.helpers import PROJECT, commit_all, edit_yaml
 from tests.helpers import git as sh
 
 
@@ -84,6 +86,66 @@ def test_a_root_commit_has_no_parents(root: Path, merged: dict[str, str]) -> Non
 def test_diff_names_lists_every_changed_path(root: Path, merged: dict[str, str]) -> None:
     assert git.diff_names(root, merged["A"], merged["M"]) == ["data/a.yaml", "pin.yaml"]
     assert git.diff_names(root, merged["C"], merged["M"]) == ["pin.yaml"]
+
+
+def _spaced_data(root: Path) -> None:
+    """wine's data file moved, on main, to a path with a space (and quotes git would escape)."""
+    sh(root, "switch", "-q", "main")
+    sh(root, "mv", "data/wine.csv", 'data/wine "red" list.csv')
+    edit_yaml(root / "data/wine.yaml", uri='data/wine "red" list.csv')
+    commit_all(root, "wine data at a path with a space")
+    sh(root, "switch", "-q", "-c", "spaced")
+
+
+def _append(path: Path, text: str) -> None:
+    path.write_text(path.read_text() + text)
+
+
+# Each case changes the branch's work tree in one way; the model named must be affected,
+# and no other (so a change is neither lost nor over-reported).
+LOCAL_CHANGES = [
+    ("committed", "wine_logreg", lambda r: (_append(r / "models/wine_logreg.yaml", "# tuned\n"), commit_all(r))),
+    ("unstaged-spec", "wine_logreg", lambda r: _append(r / "models/wine_logreg.yaml", "# tuned\n")),
+    ("unstaged-data-csv", "wine_logreg", lambda r: _append(r / "data/wine.csv", "\n")),
+    ("staged", "diabetes_hgb", lambda r: (_append(r / "models/diabetes_hgb.yaml", "# x\n"), sh(r, "add", "-A"))),
+    ("untracked-new-spec", "wine_copy",
+     lambda r: (r / "models/wine_copy.yaml").write_text((r / "models/wine_logreg.yaml").read_text()
+                                                         .replace("name: wine_logreg", "name: wine_copy"))),
+    ("deleted-data-csv", "wine_logreg", lambda r: (r / "data/wine.csv").unlink()),
+    ("staged-deletion", "breast_cancer_rf", lambda r: sh(r, "rm", "-q", "data/breast_cancer.csv")),
+    ("renamed-data-csv", "wine_logreg", lambda r: sh(r, "mv", "data/wine.csv", "data/wine-old.csv")),
+    ("renamed-then-committed", "wine_logreg",
+     lambda r: (sh(r, "mv", "data/wine.csv", "data/wine-old.csv"), commit_all(r))),
+    ("path-with-space", "wine_logreg",
+     lambda r: (_spaced_data(r), _append(r / 'data/wine "red" list.csv', "\n"))),
+]
+
+
+@pytest.mark.parametrize(("model", "change"), [c[1:] for c in LOCAL_CHANGES], ids=[c[0] for c in LOCAL_CHANGES])
+def test_every_local_change_counts(git_repo: Path, model: str, change) -> None:
+    sh(git_repo, "switch", "-q", "-c", "feature")
+    change(git_repo)
+    changed = git.changed_paths(git_repo, "main")
+    assert list(affected_models(load_workspace(git_repo), changed)) == [model], changed
+
+
+def test_changes_made_on_base_after_the_branch_left_it_are_not_the_branchs(git_repo: Path) -> None:
+    sh(git_repo, "switch", "-q", "-c", "feature")
+    _append(git_repo / "models/wine_logreg.yaml", "# mine\n")
+    commit_all(git_repo, "mine")
+    sh(git_repo, "switch", "-q", "main")
+    _append(git_repo / "models/diabetes_hgb.yaml", "# on main\n")
+    commit_all(git_repo, "main moves on")
+    sh(git_repo, "switch", "-q", "feature")
+    assert git.changed_paths(git_repo, "main") == ["models/wine_logreg.yaml"]
+
+
+def test_a_base_with_no_common_history_asks_for_the_full_history(root: Path) -> None:
+    sh(root, "switch", "-q", "--orphan", "unrelated")
+    write(root, "other.yaml", "x\n")
+    commit_all(root, "unrelated history")
+    with pytest.raises(InvalidInput, match="main and HEAD have no common ancestor here; fetch the full history"):
+        git.changed_paths(root, "main")
 
 
 def test_last_commit_touching_names_the_merge_on_the_first_parent_line(root: Path, merged: dict[str, str]) -> None:

@@ -20,7 +20,7 @@ from pipelines.stages.deploy import deploy
 from pipelines.stages.propose import propose
 from pipelines.stages.train import train
 from tests.fakes.registry import MemoryRegistry
-from tests.helpers import commit_all, ctx, edit_yaml, entry, git, write_yaml
+from tests.helpers import clone_repo, commit_all, ctx, edit_yaml, entry, git, write_yaml
 from tests.stages.helpers import MODEL, candidate_on_branch, pin_pr
 
 
@@ -176,3 +176,27 @@ def test_a_failure_refreshing_one_models_pr_is_that_models_outcome(git_repo: Pat
     run = propose(ctx(git_repo, registry=registry, forge=_ForgeDownOnRefresh(git_repo)))
     assert [(o.model, o.outcome, o.kind) for o in run.outcomes] == [(MODEL, "error", Kind.OUTSIDE_SYSTEM)]
     assert "502 Bad Gateway" in run.outcomes[0].headline
+
+
+def test_propose_in_a_clone_of_an_ordinary_repository_pushes_its_branch_there(
+    git_repo: Path, tmp_path: Path, registry: MemoryRegistry
+) -> None:
+    clone = clone_repo(git_repo, tmp_path / "clone")
+    candidate_on_branch(clone, "tune", 0.5, registry=registry)
+    (outcome,) = propose(ctx(clone, registry=registry, forge=LocalForge(clone))).outcomes
+    assert (outcome.outcome, outcome.kind) == ("proposed", Kind.DONE)
+    branch = f"promote/{MODEL}"
+    assert git(git_repo, "rev-parse", branch) == git(clone, "rev-parse", branch), "mlpin's own branch, pushed"
+    assert git(git_repo, "branch", "--show-current") == "main" and git(git_repo, "status", "--porcelain") == ""
+
+
+def test_propose_asks_a_person_when_origin_has_the_promotion_branch_checked_out(
+    git_repo: Path, tmp_path: Path, registry: MemoryRegistry
+) -> None:
+    clone = clone_repo(git_repo, tmp_path / "clone")
+    git(git_repo, "switch", "-q", "-c", f"promote/{MODEL}")  # someone looks at it in their own repository
+    candidate_on_branch(clone, "tune", 0.5, registry=registry)
+    (outcome,) = propose(ctx(clone, registry=registry, forge=LocalForge(clone))).outcomes
+    assert (outcome.outcome, outcome.kind) == ("error", Kind.INVALID_INPUT)
+    assert outcome.headline == (f"origin is a non-bare repository with promote/{MODEL} checked out, so git will not "
+                                "update it there; switch that work tree to another branch and rerun")
