@@ -3,6 +3,8 @@ server and its settings, and a wine row to predict. Fixtures stay in conftest.py
 
 from __future__ import annotations
 
+import json
+import re
 import socket
 import threading
 from collections.abc import Iterator
@@ -20,6 +22,7 @@ MODEL = "wine_logreg"
 SECRET = "webhook-secret"
 TOKEN = "admin-token"
 STARTUP_SECONDS = 20
+PAIR = re.compile(r'(\w+)=("(?:[^"\\]|\\.)*"|\S*)(?: |$)')  # key=bare or key="JSON string"
 # one wine to predict: every feature of wine_logreg
 ROW = {
     "alcohol": 13.2,
@@ -121,3 +124,10 @@ def settings_for(trained: Trained, tmp_path: Path, **overrides):
         admin_token=TOKEN,
     )
     return load_settings(**{**defaults, **overrides})
+
+
+def parse_text(line: str) -> dict:
+    """One line of serving's text log as a dict (values as strings); the whole line must be pairs."""
+    pairs = PAIR.findall(line)
+    assert " ".join(f"{k}={v}" for k, v in pairs) == line, line
+    return {k: json.loads(v) if v.startswith('"') else v for k, v in pairs}
