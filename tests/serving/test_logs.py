@@ -1,5 +1,5 @@
 """Serving's log format (key=value text, JSON lines), the settings its `start` line shows,
-and the one-time setup that routes uvicorn through it."""
+the one-time setup that routes uvicorn through it, and what webhook and admin calls log."""
 
 from __future__ import annotations
 
@@ -12,9 +12,10 @@ from datetime import UTC, datetime
 
 import pytest
 
+from pipelines.core.signing import sign
 from serving.logs import JsonFormatter, TextFormatter, configure, settings_fields, text_value
 from serving.settings import load_settings
-from tests.serving.helpers import parse_text
+from tests.serving.helpers import SECRET, Running, parse_text
 
 T0 = datetime(2026, 1, 1, 12, 0, 0, 123000, tzinfo=UTC)
 
@@ -146,3 +147,26 @@ def test_configure_routes_uvicorn_through_the_format_and_quiets_its_chatter(
         ("log", "Invalid HTTP request received."), *([("access", "/healthz")] if access_log else [])
     ]
 
+
+def test_webhook_and_admin_calls_log_whether_they_were_accepted_and_why(
+    server_on_v1: Running, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = server_on_v1.client
+    elsewhere = b'{"ref": "refs/heads/feature"}'
+    with caplog.at_level(logging.INFO, logger="mlpin.serving"):
+        client.post("/webhook", content=elsewhere, headers={"x-hub-signature-256": sign(SECRET, elsewhere),
+                                                            "x-github-delivery": "72d3162e-cc78-11e3-81ab"})
+        client.post("/webhook", content=b"{}", headers={"x-github-event": "issues",
+                                                         "x-hub-signature-256": sign(SECRET, b"{}")})
+        client.post("/webhook", content=b"{}", headers={})
+        client.post("/reconcile", headers={"authorization": "Bearer wrong"})
+    calls = [r for r in caplog.records if getattr(r, "event", None) in ("webhook", "reconcile_requested")]
+    told = [(r.event, r.levelname, r.fields["status"], r.fields["why"]) for r in calls]
+    assert told == [
+        ("webhook", "INFO", 200, "push to refs/heads/feature, not the deployed branch"),
+        ("webhook", "INFO", 200, "issues event: only pushes change the pin"),
+        ("webhook", "WARNING", 401, "missing or invalid X-Hub-Signature-256"),
+        ("reconcile_requested", "WARNING", 401, "missing or invalid bearer token"),
+    ]
+    assert calls[0].fields["delivery"] == "72d3162e-cc78-11e3-81ab" and calls[0].fields["client"] == "127.0.0.1"
+    assert "Bearer wrong" not in caplog.text
