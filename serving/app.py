@@ -14,11 +14,10 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from serving.logs import event
 from serving.routes import hooks, predict, status
 from serving.service import Service, build_service
 from serving.settings import ServingSettings, load_settings
-
-log = logging.getLogger("mlpin.serving")
 
 
 def create_app(settings: ServingSettings | None = None, *, service: Service | None = None) -> FastAPI:
@@ -48,7 +47,8 @@ def create_app(settings: ServingSettings | None = None, *, service: Service | No
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     """500 as JSON naming the error's kind (the traceback goes to the server log, not the client)."""
-    log.exception("%s %s failed", request.method, request.url.path, exc_info=exc)
+    event("request_failed", level=logging.ERROR, exc_info=exc, method=request.method, path=request.url.path,
+          error=type(exc).__name__)
     return JSONResponse(
         {"detail": f"internal error ({type(exc).__name__}); nothing was answered or logged for this request"},
         status_code=500,

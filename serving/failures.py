@@ -15,8 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from pipelines.core.sync import Reason
-
-log = logging.getLogger("mlpin.serving")
+from serving.logs import event
 
 
 class ReconcileFailure(Exception):
@@ -36,7 +35,7 @@ def step(name: str, *, model: str = "") -> Iterator[None]:
         raise
     except Exception as exc:
         ref = secrets.token_hex(4)
-        log.exception("reconcile step %r of %s failed unexpectedly (ref %s)", name, model or "the pin", ref)
+        event("internal_error", level=logging.ERROR, exc_info=True, step=name, model=model or None, ref=ref)
         # retryable: a bug may hinge on state that changes (a file, the registry's answer)
         raise ReconcileFailure(
             "InternalError", f"internal error (see the serving log, ref {ref})", terminal=False

@@ -14,9 +14,8 @@ import logging
 import random
 from collections.abc import Callable
 
+from serving.logs import event
 from serving.reconciler import Reconciler
-
-log = logging.getLogger("mlpin.serving")
 
 
 def next_delay(interval_s: float, *, jitter: float, draw: float) -> float:
@@ -63,7 +62,7 @@ class ReconcileLoop:
             try:
                 await asyncio.to_thread(self.reconciler.reconcile, manual=manual)
             except Exception:  # a bug must not end reconciling for the process's lifetime
-                log.exception("reconcile pass failed unexpectedly")
+                event("pass_failed", level=logging.ERROR, exc_info=True)
             manual = await self._wait()
 
     async def _wait(self) -> bool:

@@ -7,11 +7,16 @@ Whether a failed step runs again this pass is `pipelines.core.retry`'s decision:
 terminal failure waits for the pin to change, a retryable one backs off unless an
 operator asked for the pass. Statuses are written at the end of every step, and one
 pass runs at a time. Scheduling lives in `serving.loop`.
+
+What changes is logged as it happens (`pin`, `swap`, `stalled`, `recovered`, `removed`);
+a pass that changes nothing logs only its debug-level `pass` line.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -32,6 +37,7 @@ from pipelines.core.sync import (
     settled,
 )
 from serving.failures import ReconcileFailure
+from serving.logs import event, short
 from serving.slot import Slots
 from serving.steps import parse_pin, prepare, read_pin
 
@@ -65,16 +71,22 @@ class Reconciler:
     def reconcile(self, *, manual: bool = False) -> None:
         """One full pass; never raises. `manual`: an operator asked, so backoffs are skipped."""
         with self._pass:
+            started = time.monotonic()
             read = self._read_pin(manual=manual)
-            if read is None:
-                return
-            pins, revision = read
-            self.pinned = pins
-            for action in plan_sync(pins, self.slots.live()):
-                self._apply(action, revision=revision, manual=manual)
-            # a model unpinned before it ever went live has no slot to remove: drop its status too
-            self.statuses = {k: v for k, v in self.statuses.items() if k in pins.models}
-            self.failed = {k: v for k, v in self.failed.items() if k in pins.models}
+            if read is not None:
+                self._converge(*read, manual=manual)
+            event("pass", level=logging.DEBUG, manual=manual, revision=self.pin.revision,
+                  duration_ms=round(1000 * (time.monotonic() - started)))
+
+    def _converge(self, pins: ProductionPins, revision: str, *, manual: bool) -> None:
+        self.pinned = pins
+        for action in plan_sync(pins, self.slots.live()):
+            self._apply(action, revision=revision, manual=manual)
+        # a model unpinned before it ever went live has no slot to remove: drop its status too
+        for name in sorted(set(self.statuses) - set(pins.models)):
+            event("removed", model=name)
+        self.statuses = {k: v for k, v in self.statuses.items() if k in pins.models}
+        self.failed = {k: v for k, v in self.failed.items() if k in pins.models}
 
     def _read_pin(self, *, manual: bool) -> tuple[ProductionPins, str] | None:
         """The parsed pin and its revision; None when it failed or is not due (its status says why)."""
@@ -93,6 +105,7 @@ class Reconciler:
             self._pin_failed(failure, key=document.revision, revision=document.revision)
             return None
         self.failed.pop(PIN, None)
+        previous = self.pin
         self.pin = observe_pin(
             self.pin,
             condition="Ready",
@@ -101,6 +114,9 @@ class Reconciler:
             revision=document.revision,
             now=self.clock(),
         )
+        if previous.revision != document.revision or previous.condition == "Stalled":
+            after = previous.reason if previous.condition == "Stalled" else None
+            event("pin", outcome="read", revision=document.revision, models=len(pins.models), after=after)
         return pins, document.revision
 
     def _pin_failed(self, failure: ReconcileFailure, *, key: str, revision: str | None) -> None:
@@ -115,6 +131,7 @@ class Reconciler:
             now=now,
             next_attempt_at=memo.next_attempt_at,
         )
+        event("pin", level=logging.WARNING, outcome="failed", revision=revision, **_failed(memo))
         for name, status in list(self.statuses.items()):
             kept = status.model_dump(exclude={"model", "last_transition_time"})
             self._record(name, Observation.model_validate({**kept, **_stalled(memo)}), now=now)
@@ -124,12 +141,16 @@ class Reconciler:
         if action.kind == "load":
             self._load(action, revision=revision, manual=manual)
             return
-        self.failed.pop(action.model, None)  # nothing to load: an earlier failure no longer applies
+        cleared = self.failed.pop(action.model, None)  # nothing to load: an earlier failure no longer applies
         if action.kind == "remove":
             self.slots.remove(action.model)
             self.statuses = {k: v for k, v in self.statuses.items() if k != action.model}
-        else:
-            self._record(action.model, settled(action, revision=revision))
+            event("removed", model=action.model, version=action.live.version if action.live else None)
+            return
+        self._record(action.model, settled(action, revision=revision))
+        if cleared is not None:  # e.g. the pin went back to the live version after a failed rollout
+            event("recovered", model=action.model, serving=action.live.version if action.live else None,
+                  after=cleared.reason)
 
     def _load(self, action: SyncAction, *, revision: str, manual: bool) -> None:
         name, pin = action.model, action.pin
@@ -152,10 +173,16 @@ class Reconciler:
         except ReconcileFailure as failure:  # the slot keeps its last good model
             memo = self._remember(name, failure, key=key, now=self.clock())
             self._record(name, Observation(**base, **_stalled(memo)))
+            event("stalled", level=logging.WARNING, model=name, version=pin.version, serving=base["live_version"],
+                  sha256=short(pin.artifact_sha256), **_failed(memo))
             self._notify_failure(name, failure.reason)
             return
-        self.failed.pop(name, None)
-        self.slots.swap(model)
+        cleared = self.failed.pop(name, None)
+        previous = self.slots.swap(model)
+        versions = {"from": previous.version if previous else None, "to": pin.version}  # `from` is a keyword
+        event("swap", model=name, **versions, sha256=short(pin.artifact_sha256), revision=revision)
+        if cleared is not None:
+            event("recovered", model=name, serving=pin.version, after=cleared.reason)
         self._record(
             name,
             Observation(
@@ -192,6 +219,12 @@ class Reconciler:
     def _notify_failure(self, model: str, reason: Reason) -> None:
         for observer in self.failures:
             observer(model, reason)
+
+
+def _failed(failure: Failure) -> dict:
+    """A remembered failure's log fields: why, and when (or whether) it is tried again; the message last."""
+    retry = {"terminal": True} if failure.terminal else {"terminal": False, "next_attempt": failure.next_attempt_at}
+    return {"reason": failure.reason, **retry, "message": failure.message}
 
 
 def _stalled(failure: Failure) -> dict:

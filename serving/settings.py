@@ -51,12 +51,24 @@ class ServingSettings(BaseSettings):
     log_uri: str | None = Field(None, description="fsspec URI closed log files are moved to (e.g. s3://bucket/predictions)")
     log_ship_interval_s: float = Field(60.0, gt=0, description="seconds between shipping rounds (with log_uri)")
     body_limit_bytes: int = Field(8 * MIB, gt=0, description="larger request bodies get 413")
+    log_format: Literal["text", "json"] = Field(
+        "text", description="the process log on stderr: key=value text, or one JSON object per line"
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        "info", description="the least severe of serving's own events shown (debug adds passes that change nothing)"
+    )
+    access_log: bool = Field(False, description="uvicorn's line per HTTP request, in the same format")
 
     @field_validator("webhook_secret", "admin_token", "github_token", "log_uri", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         # `VAR=` (as compose writes an unset ${VAR:-}) must not enable a route with an empty key.
         return None if value == "" else value
+
+    @field_validator("log_format", "log_level", mode="before")
+    @classmethod
+    def _any_case(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
 
 
 def load_settings(**overrides: object) -> ServingSettings:

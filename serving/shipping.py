@@ -14,9 +14,9 @@ import threading
 
 from pipelines.adapters.logship import ship_closed
 from pipelines.adapters.logsink import PredictionLog
+from pipelines.adapters.pinreader import redacted
 from pipelines.core.errors import OutsideSystemError
-
-log = logging.getLogger("mlpin.serving")
+from serving.logs import event
 
 
 class Shipper:
@@ -47,10 +47,13 @@ class Shipper:
         try:
             # A cancelled timer's round may still run in its thread when the final one starts.
             with self._round:
-                return ship_closed(self.predictions.folder, self.uri, writing=lambda: self.predictions.current_name)
+                shipped = ship_closed(self.predictions.folder, self.uri, writing=lambda: self.predictions.current_name)
         except OutsideSystemError as exc:
-            log.warning("prediction log shipping failed: %s", exc.message)
+            event("ship_failed", level=logging.WARNING, uri=redacted(self.uri), message=exc.message)
             return []
+        if shipped:
+            event("shipped", files=len(shipped), uri=redacted(self.uri))
+        return shipped
 
     async def _run(self) -> None:
         while True:

@@ -1,7 +1,8 @@
 """Ways to cut the poll short: GitHub's signed push webhook, and an admin's reconcile call.
 
 Both are refused unless their secret is configured; signatures and tokens are compared
-in constant time.
+in constant time. Each call is logged (`webhook`, `reconcile_requested`): accepted or
+not and why, the caller's address and GitHub's delivery id; never the body or a secret.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
+import logging
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
@@ -16,6 +18,7 @@ from fastapi.responses import JSONResponse
 
 from pipelines.core.signing import signature_ok
 from serving.http import read_body
+from serving.logs import event
 from serving.routes.status import status
 from serving.service import ServiceDep
 
@@ -30,18 +33,37 @@ async def webhook(request: Request, service: ServiceDep) -> Any:
     (a ping, another event type, a push to another branch)."""
     secret = service.settings.webhook_secret
     if secret is None:
-        raise HTTPException(status_code=404, detail="the webhook is disabled: set MLPIN_WEBHOOK_SECRET")
+        raise _refused(request, "webhook", 404, "the webhook is disabled: set MLPIN_WEBHOOK_SECRET")
     body = await read_body(request, limit=service.settings.body_limit_bytes)
     if not signature_ok(secret.get_secret_value(), body, request.headers.get("x-hub-signature-256")):
-        raise HTTPException(status_code=401, detail="missing or invalid X-Hub-Signature-256")
-    event = request.headers.get("x-github-event")
-    if event is not None and event != "push":
-        return JSONResponse({"accepted": False, "reason": f"{event} event: only pushes change the pin"})
+        raise _refused(request, "webhook", 401, "missing or invalid X-Hub-Signature-256")
+    kind = request.headers.get("x-github-event")
+    if kind is not None and kind != "push":
+        return _ignored(request, f"{kind} event: only pushes change the pin")
     ref = _push_ref(body)
     if ref is not None and ref != f"refs/heads/{service.settings.branch}":
-        return JSONResponse({"accepted": False, "reason": f"push to {ref}, not the deployed branch"})
+        return _ignored(request, f"push to {ref}, not the deployed branch")
+    event("webhook", accepted=True, status=202, ref=ref, **_caller(request))
     service.loop.trigger()
     return {"accepted": True}
+
+
+def _ignored(request: Request, why: str) -> JSONResponse:
+    """200: a valid call that needs no pass (logged at info)."""
+    event("webhook", accepted=False, status=200, why=why, **_caller(request))
+    return JSONResponse({"accepted": False, "reason": why})
+
+
+def _refused(request: Request, name: str, status: int, why: str) -> HTTPException:
+    """The error to raise for a refused call, logged as a warning."""
+    event(name, level=logging.WARNING, accepted=False, status=status, why=why, **_caller(request))
+    return HTTPException(status_code=status, detail=why)
+
+
+def _caller(request: Request) -> dict[str, str | None]:
+    """Who called: the peer's address and GitHub's delivery id (a GUID; cut short, it may come from anyone)."""
+    delivery = request.headers.get("x-github-delivery")
+    return {"client": request.client.host if request.client else None, "delivery": delivery and delivery[:64]}
 
 
 def _push_ref(body: bytes) -> str | None:
@@ -57,9 +79,10 @@ async def reconcile(request: Request, service: ServiceDep) -> JSONResponse:
     """Run a pass now and answer with the status after it (Authorization: Bearer <admin token>)."""
     token = service.settings.admin_token
     if token is None:
-        raise HTTPException(status_code=404, detail="admin calls are disabled: set MLPIN_ADMIN_TOKEN")
+        raise _refused(request, "reconcile_requested", 404, "admin calls are disabled: set MLPIN_ADMIN_TOKEN")
     expected = f"Bearer {token.get_secret_value()}".encode()
     if not hmac.compare_digest(request.headers.get("authorization", "").encode(), expected):
-        raise HTTPException(status_code=401, detail="missing or invalid bearer token")
+        raise _refused(request, "reconcile_requested", 401, "missing or invalid bearer token")
+    event("reconcile_requested", accepted=True, **_caller(request))
     await asyncio.to_thread(service.reconciler.reconcile, manual=True)  # an operator asked: skip backoffs
     return JSONResponse(status(service))

@@ -1,9 +1,16 @@
 """Helpers shared by the serving tests: the shared repository's record, a live uvicorn
-server and its settings, and a wine row to predict. Fixtures stay in conftest.py."""
+server and its settings, a `python -m serving` process, and a wine row to predict.
+Fixtures stay in conftest.py."""
 
 from __future__ import annotations
 
+import json
+import os
+import re
+import signal
 import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,12 +21,14 @@ import httpx
 import pytest
 
 from pipelines.adapters.artifact import artifact_digest
-from tests.helpers import isolate_environ, wait_until
+from tests.helpers import free_port, isolate_environ, wait_until
 
 MODEL = "wine_logreg"
 SECRET = "webhook-secret"
 TOKEN = "admin-token"
 STARTUP_SECONDS = 20
+PROCESS_STARTUP_SECONDS = 60  # a fresh interpreter imports FastAPI, MLflow and scikit-learn on a shared machine
+PAIR = re.compile(r'(\w+)=("(?:[^"\\]|\\.)*"|\S*)(?: |$)')  # key=bare or key="JSON string"
 # one wine to predict: every feature of wine_logreg
 ROW = {
     "alcohol": 13.2,
@@ -121,3 +130,48 @@ def settings_for(trained: Trained, tmp_path: Path, **overrides):
         admin_token=TOKEN,
     )
     return load_settings(**{**defaults, **overrides})
+
+
+def parse_text(line: str) -> dict:
+    """One line of serving's text log as a dict (values as strings); the whole line must be pairs."""
+    pairs = PAIR.findall(line)
+    assert " ".join(f"{k}={v}" for k, v in pairs) == line, line
+    return {k: json.loads(v) if v.startswith('"') else v for k, v in pairs}
+
+
+def process_env(trained: Trained, tmp_path: Path, **variables: str) -> dict[str, str]:
+    """The environment of a `python -m serving` following the shared repository, state under `tmp_path`."""
+    return {**os.environ, "MLPIN_PIN_URI": str(trained.root), "MLPIN_REGISTRY_ROOT": str(trained.root),
+            "MLPIN_CACHE_DIR": str(tmp_path / "cache"), "MLPIN_WORK_DIR": str(tmp_path / "work"),
+            "MLPIN_LOG_DIR": str(tmp_path / "predictions"), **variables}
+
+
+@contextmanager
+def serving_process(env: dict[str, str], *, output=subprocess.DEVNULL) -> Iterator[tuple[subprocess.Popen, str]]:
+    """`python -m serving` on a free port until ready: the process and its URL; killed if still running at the end.
+
+    `output` takes its stdout and stderr together (a file, or DEVNULL)."""
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "serving", "--port", str(port)], env=env, start_new_session=True,
+                               stdout=output, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: _ready(url, process), timeout=PROCESS_STARTUP_SECONDS)
+        yield process, url
+    finally:
+        process.kill()
+        process.wait(timeout=10)
+
+
+def stop(process: subprocess.Popen, *, timeout: float = 20) -> int:
+    """SIGTERM, as a container runtime stops it; its exit status once it has shut down."""
+    process.send_signal(signal.SIGTERM)
+    return process.wait(timeout=timeout)
+
+
+def _ready(url: str, process: subprocess.Popen) -> bool:
+    assert process.poll() is None, "the serving process exited during startup"
+    try:
+        return httpx.get(f"{url}/readyz", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False

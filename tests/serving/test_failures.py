@@ -123,7 +123,7 @@ def test_an_unexpected_exception_in_load_is_an_internal_error_with_a_logged_ref(
     )
     ref = re.fullmatch(r"internal error \(see the serving log, ref ([0-9a-f]{8})\)", status.message).group(1)
     (record,) = [r for r in caplog.records if ref in r.getMessage()]
-    assert "'load'" in record.getMessage() and record.exc_info[0] is KeyError
+    assert "step=load" in record.getMessage() and record.exc_info[0] is KeyError
     assert harness.slots.get(MODEL).version == 1  # the last good model keeps serving
     assert harness.failures("InternalError") == 1 and harness.failures("RegistryUnreachable") == 0
 
@@ -242,3 +242,30 @@ def test_running_out_of_file_handles_while_loading_is_retried_not_terminal(
     status = harness.run()
     assert (status.reason, status.terminal, status.live_version) == ("InternalError", False, 1)
     assert harness.run(manual=True).live_version == 2, "the machine recovered: the same entry loads"
+
+
+def test_the_log_tells_each_change_once_and_a_pass_that_changes_nothing_not_at_all(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    def told(after_s: float = 0) -> list[tuple]:
+        caplog.clear()
+        harness.now += timedelta(seconds=after_s)
+        harness.reconciler.reconcile()
+        return [(r.event, r.levelname, r.fields.get("reason") or r.fields.get("after")) for r in caplog.records
+                if r.levelno >= logging.INFO and getattr(r, "event", None)]
+
+    caplog.set_level(logging.DEBUG, logger="mlpin.serving")
+    harness.pin("v2", artifact_sha256="f" * 64)
+    assert told() == [("pin", "INFO", None), ("stalled", "WARNING", "DigestMismatch")]
+    assert told(after_s=3600) == []  # terminal: not tried again, nothing to say
+    assert [r.event for r in caplog.records] == ["pass"] and caplog.records[0].levelname == "DEBUG"
+    harness.pin("v1", comment="back to what is live")
+    assert told() == [("pin", "INFO", None), ("recovered", "INFO", "DigestMismatch")]
+    good = harness.pin_path.read_text()
+    harness.pin_path.unlink()
+    assert told() == [("pin", "WARNING", "PinUnavailable")]
+    harness.pin_path.write_text(good)
+    assert told(after_s=BASE_S) == [("pin", "INFO", "PinUnavailable")]  # read again, the same revision
+    write_yaml(harness.pin_path, {"schema_version": 1, "models": {}})
+    assert told() == [("pin", "INFO", None), ("removed", "INFO", None)]
+    assert caplog.records[-2].fields == {"model": MODEL, "version": 1}  # the last is the debug `pass`
