@@ -128,6 +128,17 @@ def test_invalid_input_writes_nothing_to_the_registry(git_repo: Path, registry: 
     assert (registry.runs, registry.versions) == ({}, {})
 
 
+def test_a_category_value_outside_the_contract_stops_training(git_repo: Path, registry: MemoryRegistry) -> None:
+    edit_yaml(git_repo / "data/diabetes.yaml", contract={"min_rows": 1000, "values": {"sex": ["1"]}})
+    with pytest.raises(InvalidInput) as err:
+        train(ctx(git_repo, registry=registry), "diabetes_hgb")
+    assert err.value.lines()[1:] == [
+        "  - row count: expected at least 1000 rows; found 442",
+        "  - sex: expected values in ['1'] (contract.values); 207 rows have others: ['2']",
+    ]
+    assert (registry.runs, registry.versions) == ({}, {})
+
+
 def test_categorical_columns_with_gaps_train_without_code_changes(repo: Path) -> None:
     import hashlib
 
