@@ -49,6 +49,9 @@ def test_logged_model_has_signature_example_requirements_and_matching_digest(rep
     assert inputs["sex"] == "string" and inputs["bmi"] == "double"
     assert "progression" not in inputs
     assert info.saved_input_example_info is not None
+    # the contract allows no gaps (every column required) and names the values of sex, kept beside the signature
+    assert all(c.required for c in info.signature.inputs.inputs)
+    assert info.metadata == {"mlpin_inputs": {"sex": {"values": ["1", "2"], "allow_unseen": False}}}
 
 
 def test_same_commit_spec_data_and_seed_reproduce_metrics_and_model_file(repo: Path) -> None:
