@@ -113,7 +113,7 @@ def test_first_model_with_no_production(git_repo: Path, registry: MemoryRegistry
     result = run(git_repo, forge, registry=registry, pr="first")
     assert [o.outcome for o in result.outcomes] == ["passed"]
     body = forge.comments("first")[0].read_text()
-    assert "| f1_weighted vs production | – | worse by <= 0.01 | ➖ n/a | no production model to compare with |" in body
+    assert "| f1_weighted vs production | – | >= -0.01 | ➖ n/a | no production model to compare with |" in body
     assert "_no production model is pinned yet, so there is no production training data to compare with._" in body
 
 
