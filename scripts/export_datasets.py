@@ -66,6 +66,7 @@ def diabetes() -> tuple[pd.DataFrame, dict]:
         "max_null_fraction": 0.0,
         "ranges": {"age": {"min": 0.0, "max": 120.0}, "bmi": {"min": 10.0, "max": 60.0},
                    "progression": {"min": 0.0, "max": 400.0}},
+        "values": {"sex": ["1", "2"]},
     }
     return frame, {"target": "progression", "categorical": ["sex"], "contract": contract,
                    "description": "Diabetes progression one year after baseline (scikit-learn bundled copy, unscaled)"}

@@ -11,7 +11,7 @@ import math
 from datetime import datetime
 from pathlib import Path
 
-from pipelines.core.inputs import InputColumn, check_records
+from pipelines.core.inputs import InputColumn, check_records, with_contract
 from pipelines.core.lineage import tag
 from serving.failures import ReconcileFailure
 from serving.slot import LiveModel
@@ -34,13 +34,16 @@ class SmokeTestFailed(ReconcileFailure):
 def load(
     path: Path, *, name: str, version: int, artifact_sha256: str, tags: dict[str, str], now: datetime
 ) -> LiveModel:
-    """Unpickle the model and read its signature; LoadFailed says what broke."""
+    """Unpickle the model and read its signature and allowed values; LoadFailed says what broke."""
     import mlflow.sklearn
     from mlflow.models import Model
 
     try:
         meta = Model.load(str(path))
-        columns = [InputColumn(name=c.name, type=c.type.name) for c in meta.signature.inputs.inputs]
+        signature = [
+            InputColumn(name=c.name, type=c.type.name, required=c.required) for c in meta.signature.inputs.inputs
+        ]
+        columns = with_contract(signature, meta.metadata)  # the allowed values, stored beside the signature
         predictor = mlflow.sklearn.load_model(str(path))
     except (MemoryError, OSError):
         raise  # the machine, not the model (out of memory, disk, file handles): retryable, not terminal

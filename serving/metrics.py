@@ -1,5 +1,5 @@
 """Prometheus metrics of one app: requests and latency per model and version, the live
-versions, swaps, and reconcile failures by reason.
+versions, swaps, reconcile failures by reason, and accepted unseen category values.
 
 Each app has its own registry (several apps may share a process in tests). The live
 version gauge is read from the slots at scrape time, so it can never disagree with them.
@@ -37,6 +37,12 @@ class Metrics:
             ["model", "reason"],
             registry=self.registry,
         )
+        self.unseen = Counter(
+            "mlpin_unseen_values",
+            "Category values outside the contract's allowed set, accepted because it allows unseen values.",
+            ["model", "version", "column"],
+            registry=self.registry,
+        )
         self.registry.register(_LiveVersions(slots))
 
     @contextmanager
@@ -54,6 +60,11 @@ class Metrics:
             raise
         self.latency.labels(model=live.name, version=str(live.version)).observe(time.perf_counter() - started)
         self.requests.labels(**labels, status="200").inc()
+
+    def unseen_values(self, live: LiveModel, found: dict[str, list]) -> None:
+        """Count the accepted values of each column that lie outside its allowed set."""
+        for column, values in found.items():
+            self.unseen.labels(model=live.name, version=str(live.version), column=column).inc(len(values))
 
     def swapped(self, model: str, version: int) -> None:
         """A reconciler observer: a new version went live."""

@@ -51,7 +51,7 @@ def to_frame(records: list[dict], columns: list[InputColumn]) -> Any:
 
     data = {}
     for column in columns:
-        values = [record[column.name] for record in records]
+        values = [record.get(column.name) for record in records]  # an optional field may be absent
         if column.type in NUMERIC:
             data[column.name] = np.array(values, dtype="float64")  # None becomes NaN
         else:

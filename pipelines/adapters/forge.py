@@ -19,6 +19,7 @@ from typing import Literal, Protocol
 
 StatusState = Literal["pending", "success", "failure", "error"]
 STATUS_CONTEXT = "mlpin/candidate"
+MARKER_PREFIX = "<!-- mlpin:"  # how every mlpin comment begins (pipelines.core.markers)
 PROPOSE_CONTEXT = "mlpin/propose"
 ENVIRONMENT = "production"
 
@@ -72,6 +73,9 @@ class Forge(Protocol):
 
     def upsert_comment(self, pr: str, marker: str, body: str) -> CommentRef:
         """Create the PR comment whose body starts with `marker`, or update it in place."""
+
+    def comment_markers(self, pr: str) -> list[str]:
+        """The hidden marker each of mlpin's comments on PR `pr` starts with, oldest first (all pages)."""
 
     def set_status(
         self, sha: str, *, context: str, state: StatusState, description: str, target_url: str | None = None

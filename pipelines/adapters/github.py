@@ -12,7 +12,7 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
-from pipelines.adapters.forge import CommentRef, Deployment, Merge, PullRef, StatusState
+from pipelines.adapters.forge import MARKER_PREFIX, CommentRef, Deployment, Merge, PullRef, StatusState
 from pipelines.core.errors import InvalidInput, NotFound, OutsideSystemError
 
 RETRIES = 5
@@ -82,18 +82,28 @@ class GitHubForge:
         if head != sha:
             raise InvalidInput(f"PR #{pr} is at {head[:12]}, not {sha[:12]}; refusing to report on another commit")
 
-    def upsert_comment(self, pr: str, marker: str, body: str) -> CommentRef:
-        """Edit the comment starting with `marker` (searching all pages), else create one."""
+    def _issue(self, pr: str) -> Any:
         from github import GithubException
 
         _require_number(pr)
         repo = self._repository()
         try:
-            issue = repo.get_issue(int(pr))
+            return repo.get_issue(int(pr))
         except GithubException as exc:
             if exc.status == 404:
                 raise NotFound(f"pull request #{pr} does not exist in {self.repository}") from None
             raise OutsideSystemError("github", f"reading PR #{pr} failed: HTTP {exc.status}") from None
+
+    def comment_markers(self, pr: str) -> list[str]:
+        """The first line of each comment on the PR that starts with an mlpin marker (all pages)."""
+        issue = self._issue(pr)
+        with _github(f"listing the comments on PR #{pr}"):
+            firsts = [(comment.body or "").split("\n", 1)[0] for comment in issue.get_comments()]
+        return [line for line in firsts if line.startswith(MARKER_PREFIX)]
+
+    def upsert_comment(self, pr: str, marker: str, body: str) -> CommentRef:
+        """Edit the comment starting with `marker` (searching all pages), else create one."""
+        issue = self._issue(pr)
         with _github(f"updating the mlpin comment on PR #{pr}"):
             for comment in issue.get_comments():
                 if (comment.body or "").startswith(marker):

@@ -22,7 +22,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from pipelines.adapters.atomic import write_atomic
-from pipelines.adapters.forge import CommentRef, Deployment, Merge, PullRef, StatusState
+from pipelines.adapters.forge import MARKER_PREFIX, CommentRef, Deployment, Merge, PullRef, StatusState
 from pipelines.core.errors import InvalidInput, NotFound
 
 
@@ -168,6 +168,11 @@ class LocalForge:
         """Comment files of a PR, oldest first."""
         folder = self._pr_dir(pr)
         return sorted(folder.glob("*.md"), key=lambda p: int(p.stem)) if folder.is_dir() else []
+
+    def comment_markers(self, pr: str) -> list[str]:
+        """The first line of each comment of the PR that starts with an mlpin marker."""
+        firsts = [path.read_text(encoding="utf-8").split("\n", 1)[0] for path in self.comments(pr)]
+        return [line for line in firsts if line.startswith(MARKER_PREFIX)]
 
     def upsert_comment(self, pr: str, marker: str, body: str) -> CommentRef:
         """Rewrite the comment file starting with `marker`, or add the next one."""

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+from pipelines.core.inputs import InputColumn
+
 # Where `CandidateLog.extras` are stored with the run, as JSON.
 EXTRAS_PATH = "evaluation/{name}.json"
 
@@ -23,7 +25,7 @@ class CandidateLog:
 
     model: str
     fitted: Any
-    inputs: list[tuple[str, str]]  # (column, "number" | "category")
+    inputs: list[InputColumn]  # the signature, with what the data contract adds (stored in MLmodel metadata)
     output_type: str  # "string" | "double"
     example: Any
     params: dict[str, Any]

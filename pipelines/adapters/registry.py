@@ -21,6 +21,7 @@ from typing import Any
 from pipelines.adapters.artifact import artifact_digest, verify_artifact
 from pipelines.adapters.modelregistry import EXTRAS_PATH, CandidateLog, LoggedVersion
 from pipelines.core.errors import MlpinError, NotFound, OutsideSystemError
+from pipelines.core.inputs import InputColumn, contract_metadata
 from pipelines.core.lineage import tag
 
 ARTIFACT_PATH = "model"
@@ -136,6 +137,7 @@ class Registry:
                     name=ARTIFACT_PATH,
                     signature=_signature(entry.inputs, entry.output_type),
                     input_example=entry.example,
+                    metadata=contract_metadata(entry.inputs) or None,
                     pip_requirements=_requirements(),
                     serialization_format="pickle",
                 )
@@ -270,11 +272,11 @@ class Registry:
                 self.client.log_metric(run_id, key, value)
 
 
-def _signature(inputs: list[tuple[str, str]], output_type: str) -> Any:
+def _signature(inputs: list[InputColumn], output_type: str) -> Any:
     from mlflow.models import ModelSignature
     from mlflow.types import ColSpec, Schema
 
-    columns = [ColSpec("string" if kind == "category" else "double", name) for name, kind in inputs]
+    columns = [ColSpec(c.type, c.name, required=c.required) for c in inputs]
     return ModelSignature(inputs=Schema(columns), outputs=Schema([ColSpec(output_type)]))
 
 

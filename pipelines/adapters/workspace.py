@@ -1,7 +1,8 @@
 """Reading every committed file of a repository into a `Workspace` snapshot.
 
 Collects the problems of all files before raising, so one run of `mlpin validate`
-shows everything that needs fixing.
+shows everything that needs fixing; `read_workspace` also keeps the files that loaded,
+so validate can go on to check their data.
 """
 
 from __future__ import annotations
@@ -20,19 +21,26 @@ RESERVED_POLICY_FILES = {"drift"}
 
 def load_workspace(root: Path) -> Workspace:
     """Parse specs, data pointers, policies and the pin; ConfigError lists every problem."""
+    ws, problems = read_workspace(root)
+    if problems:
+        raise ConfigError(problems)
+    return ws
+
+
+def read_workspace(root: Path) -> tuple[Workspace, dict[str, list[Problem]]]:
+    """Every file that loads, and the problems of all files: their own, and cross-file ones
+    among those that loaded (a reference to a file that exists but does not load is not one)."""
     problems: dict[str, list[Problem]] = {}
     specs = _load_dir(root, "models", schema=ModelSpec, reserved=RESERVED_MODEL_FILES, problems=problems)
     pointers = _load_dir(root, "data", schema=DataPointer, reserved=set(), problems=problems)
     policies = _load_dir(root, "policies", schema=PromotionPolicy, reserved=RESERVED_POLICY_FILES, problems=problems)
     pins = _load_optional(root, PIN_PATH, schema=ProductionPins, problems=problems) or ProductionPins()
     drift = _load_optional(root, DRIFT_POLICY_PATH, schema=DriftPolicy, problems=problems)
-    if problems:
-        raise ConfigError(problems)
     ws = Workspace(specs=specs, pointers=pointers, policies=policies, pins=pins, drift=drift)
-    cross = check_workspace(ws)
-    if cross:
-        raise ConfigError(cross)
-    return ws
+    unloaded = frozenset(problems)
+    for path, found in check_workspace(ws, unloaded=unloaded).items():
+        problems.setdefault(path, []).extend(found)
+    return ws, problems
 
 
 def _load_dir(root: Path, folder: str, *, schema: type, reserved: set[str], problems: dict) -> dict:

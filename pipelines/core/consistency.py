@@ -7,22 +7,23 @@ from __future__ import annotations
 
 from pipelines.core.catalog import ESTIMATORS, METRICS, all_metric_names
 from pipelines.core.errors import Problem
-from pipelines.core.schemas import DataPointer, ModelSpec, PromotionPolicy
+from pipelines.core.schemas import Column, DataPointer, ModelSpec, PromotionPolicy
 from pipelines.core.workspace import PIN_PATH, Workspace, pointer_path, policy_path, spec_path
 
 NUMERIC = ("float", "int")
 
 
-def check_workspace(ws: Workspace) -> dict[str, list[Problem]]:
-    """Every cross-file problem, grouped by the path of the file to fix."""
+def check_workspace(ws: Workspace, *, unloaded: frozenset[str] = frozenset()) -> dict[str, list[Problem]]:
+    """Every cross-file problem, grouped by the path of the file to fix. `unloaded`: paths of
+    files that exist but did not load (their own problems say why), so naming one is no problem."""
     found: dict[str, list[Problem]] = {}
     for stem, spec in sorted(ws.specs.items()):
-        _add(found, spec_path(stem), problems=check_spec(stem, spec, ws=ws))
+        _add(found, spec_path(stem), problems=check_spec(stem, spec, ws=ws, unloaded=unloaded))
     for stem, pointer in sorted(ws.pointers.items()):
         _add(found, pointer_path(stem), problems=check_pointer(pointer))
     for stem, policy in sorted(ws.policies.items()):
         _add(found, policy_path(stem), problems=check_policy(policy))
-    unknown = sorted(set(ws.pins.models) - set(ws.specs))
+    unknown = sorted(m for m in set(ws.pins.models) - set(ws.specs) if spec_path(m) not in unloaded)
     _add(
         found,
         PIN_PATH,
@@ -36,8 +37,10 @@ def _add(found: dict[str, list[Problem]], path: str, *, problems: list[Problem])
         found.setdefault(path, []).extend(problems)
 
 
-def check_spec(stem: str, spec: ModelSpec, *, ws: Workspace) -> list[Problem]:
-    """Problems of one spec against the data pointers and policies that exist."""
+def check_spec(
+    stem: str, spec: ModelSpec, *, ws: Workspace, unloaded: frozenset[str] = frozenset()
+) -> list[Problem]:
+    """Problems of one spec against the data pointers and policies that exist (or did not load)."""
     problems: list[Problem] = []
     if spec.name != stem:
         problems.append(Problem("name", f"must match the file name '{stem}'; found '{spec.name}'"))
@@ -49,11 +52,12 @@ def check_spec(stem: str, spec: ModelSpec, *, ws: Workspace) -> list[Problem]:
                 f"expected one of {', '.join(kinds)} for task {spec.task}; found '{spec.estimator.kind}'",
             )
         )
-    if spec.policy not in ws.policies:
+    if spec.policy not in ws.policies and policy_path(spec.policy) not in unloaded:
         problems.append(Problem("policy", f"{policy_path(spec.policy)} does not exist"))
     pointer = ws.pointers.get(spec.data)
     if pointer is None:
-        problems.append(Problem("data", f"{pointer_path(spec.data)} does not exist"))
+        if pointer_path(spec.data) not in unloaded:
+            problems.append(Problem("data", f"{pointer_path(spec.data)} does not exist"))
         return problems
     return problems + check_columns(spec, pointer)
 
@@ -69,8 +73,8 @@ def check_columns(spec: ModelSpec, pointer: DataPointer) -> list[Problem]:
         )
     elif (column := pointer.column(target)) is None:
         problems.append(Problem("target", f"column '{target}' is not declared in data/{spec.data}.yaml"))
-    elif spec.task == "regression" and column.type not in NUMERIC:
-        problems.append(Problem("target", f"regression needs a numeric target; '{target}' is {column.type}"))
+    else:
+        problems += _target_problems(spec, pointer, column=column)
     for index, name in enumerate(spec.features or []):
         column = pointer.column(name)
         if column is None:
@@ -82,6 +86,20 @@ def check_columns(spec: ModelSpec, pointer: DataPointer) -> list[Problem]:
             Problem("features", "an empty list trains on nothing; remove the key to use every feature column")
         )
     return problems
+
+
+def _target_problems(spec: ModelSpec, pointer: DataPointer, *, column: Column) -> list[Problem]:
+    """The target must have role: target (so the contract's labels are its labels, and no
+    feature is silently dropped), be numeric for regression, and have labels for classification."""
+    where = f"data/{spec.data}.yaml"
+    if column.role != "target":
+        return [Problem("target", f"'{column.name}' has role {column.role} in {where}; a target needs role: target")]
+    if spec.task == "regression" and column.type not in NUMERIC:
+        return [Problem("target", f"regression needs a numeric target; '{column.name}' is {column.type}")]
+    if spec.task == "classification" and pointer.contract.labels is None:
+        labels = f"classification needs the labels of '{column.name}': set contract.labels in {where}"
+        return [Problem("target", labels)]
+    return []
 
 
 def resolve_target(spec: ModelSpec, pointer: DataPointer) -> str | None:
@@ -118,6 +136,33 @@ def check_pointer(pointer: DataPointer) -> list[Problem]:
             )
     if pointer.contract.labels is not None and not pointer.names("target"):
         problems.append(Problem("contract.labels", "a label set needs a column with role: target"))
+    return problems + _value_problems(pointer)
+
+
+def _value_problems(pointer: DataPointer) -> list[Problem]:
+    """`values` may only name declared category columns (not the target: its values are `labels`),
+    each with a non-empty list of distinct values; `allow_unseen` only columns with values."""
+    problems: list[Problem] = []
+    for name, values in pointer.contract.values.items():
+        where = f"contract.values.{name}"
+        column = pointer.column(name)
+        if column is None:
+            problems.append(Problem(where, "names a column that is not declared in `columns`"))
+        elif column.type != "category":
+            problems.append(Problem(where, f"values apply to category columns; '{name}' is {column.type}"))
+        elif column.role == "target":
+            problems.append(Problem(where, f"'{name}' is the target; declare its values in contract.labels"))
+        text = [str(v) for v in values]
+        repeated = sorted({v for v in text if text.count(v) > 1})
+        if not values:
+            problems.append(Problem(where, "an empty list allows nothing; list the values, or remove the key"))
+        elif repeated:
+            problems.append(Problem(where, f"values must be distinct; repeated: {repeated}"))
+    for index, name in enumerate(pointer.contract.allow_unseen):
+        if name not in pointer.contract.values:
+            problems.append(
+                Problem(f"contract.allow_unseen[{index}]", f"'{name}' has no allowed values in contract.values")
+            )
     return problems
 
 

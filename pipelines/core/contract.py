@@ -11,6 +11,7 @@ from pipelines.core.errors import Problem
 from pipelines.core.schemas import DataPointer
 
 EXAMPLES = 3
+DELIMITERS = (";", "\t", "|")  # what a CSV read with the wrong one shows in its single header
 
 
 def coerce_frame(raw: pd.DataFrame, pointer: DataPointer) -> tuple[pd.DataFrame, list[Problem]]:
@@ -40,6 +41,14 @@ def _column_set_problems(raw: pd.DataFrame, pointer: DataPointer) -> list[Proble
     declared = pointer.names()
     missing = [name for name in declared if name not in raw.columns]
     extra = [str(name) for name in raw.columns if name not in declared]
+    if pointer.format == "csv" and missing and len(extra) == 1 and len(raw.columns) == 1:
+        delimiter = next((d for d in DELIMITERS if d in extra[0]), None)
+        if delimiter is not None:
+            # Every declared column is "missing" and the header is "undeclared": one cause, one message.
+            return [
+                Problem("columns", f"one column named {extra[0]!r}: is the delimiter {delimiter!r}? "
+                        "mlpin reads CSV separated by commas; save the file with ',' between values")
+            ]
     problems = []
     if missing:
         problems.append(Problem("columns", f"declared but missing from the data: {missing}"))
@@ -67,7 +76,7 @@ def _non_integral(name: str, numbers: pd.Series) -> list[Problem]:
 
 
 def check_contract(frame: pd.DataFrame, pointer: DataPointer, *, target: str | None) -> list[Problem]:
-    """Every contract violation of a typed frame: rows, nulls, ranges, labels."""
+    """Every contract violation of a typed frame: rows, nulls, ranges, labels, category values."""
     contract = pointer.contract
     problems: list[Problem] = []
     if len(frame) < contract.min_rows:
@@ -79,6 +88,10 @@ def check_contract(frame: pd.DataFrame, pointer: DataPointer, *, target: str | N
             problems += _range_problems(frame[name], low=bounds.min, high=bounds.max)
     if contract.labels is not None and target in frame.columns:
         problems += _label_problems(frame[target], contract.labels)
+    for name in contract.values:
+        allowed = contract.allowed_values(name)
+        if allowed is not None and name in frame.columns:
+            problems += _value_problems(frame[name], allowed)
     return problems
 
 
@@ -121,5 +134,19 @@ def _label_problems(series: pd.Series, labels: list) -> list[Problem]:
     return [
         Problem(
             str(series.name), f"expected labels in {sorted(allowed)}; {count} rows have others: {unknown[:EXAMPLES]}"
+        )
+    ]
+
+
+def _value_problems(series: pd.Series, allowed: list[str]) -> list[Problem]:
+    present = series.dropna().astype(str)
+    unknown = sorted(set(present.unique()) - set(allowed))
+    if not unknown:
+        return []
+    count = int(present.isin(unknown).sum())
+    return [
+        Problem(
+            str(series.name),
+            f"expected values in {allowed} (contract.values); {count} rows have others: {unknown[:EXAMPLES]}",
         )
     ]

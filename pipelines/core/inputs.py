@@ -1,8 +1,10 @@
 """Prediction inputs checked against a model's signature, before anything predicts.
 
 Pure: takes parsed JSON and the signature's columns, returns the records and every
-problem found (missing, unknown and wrongly typed fields), each with its location.
-Also turns MLflow's scoring payloads into records. Nothing here touches pandas.
+problem found (missing, unknown and wrongly typed fields, nulls where the contract
+allows none, category values outside the allowed set), each with its location. Also
+turns MLflow's scoring payloads into records, and says how a data contract becomes
+the columns a model is served with. Nothing here touches pandas.
 """
 
 from __future__ import annotations
@@ -12,26 +14,67 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-# A null is accepted for every column: the models impute missing values.
+from pipelines.core.schemas import DataPointer
+
 ACCEPTS: dict[str, tuple[type, ...]] = {
     "double": (int, float), "float": (int, float), "long": (int,), "integer": (int,),
     "string": (str,), "boolean": (bool,),
 }
 # The exact types json.loads produces that need no closer look (bool is not a number here).
 EXACT: dict[str, frozenset[type]] = {
-    "double": frozenset({int, float, type(None)}), "float": frozenset({int, float, type(None)}),
-    "long": frozenset({int, type(None)}), "integer": frozenset({int, type(None)}),
-    "string": frozenset({str, type(None)}), "boolean": frozenset({bool, type(None)}),
+    "double": frozenset({int, float}), "float": frozenset({int, float}),
+    "long": frozenset({int}), "integer": frozenset({int}),
+    "string": frozenset({str}), "boolean": frozenset({bool}),
 }
 MAX_PROBLEMS = 1000
 MLFLOW_FORMATS = ("dataframe_split", "dataframe_records", "inputs")
+# Where the allowed values travel with a model: the `metadata` of its MLmodel file, which
+# the artifact digest covers (an MLflow signature cannot hold a set of allowed values).
+METADATA_KEY = "mlpin_inputs"
 
 
 class InputColumn(BaseModel):
-    """One input column of a model's signature (MLflow ColSpec type names)."""
+    """One input column of a model's signature (MLflow ColSpec type names), with what the
+    data contract adds: whether a value is required, and a category's allowed values."""
 
     name: str
     type: Literal["double", "float", "long", "integer", "string", "boolean"]
+    required: bool = True  # False when the contract allows nulls: a null or an absent field is accepted
+    values: list[str] | None = None  # a category's allowed values; None: any value of the type
+    allow_unseen: bool = False  # a value outside `values` is accepted (and counted), not refused
+
+    @property
+    def enforced(self) -> bool:
+        """Whether a value outside `values` is refused (rather than accepted and counted)."""
+        return self.values is not None and not self.allow_unseen
+
+
+def input_columns(pointer: DataPointer, features: list[str]) -> list[InputColumn]:
+    """The columns a model trained on `features` is served with: numbers as double, categories
+    as string; optional where the contract allows nulls; a category's values where it declares them."""
+    contract = pointer.contract
+    columns = []
+    for name in features:
+        column = pointer.column(name)
+        category = column is not None and column.type == "category"
+        columns.append(InputColumn(
+            name=name, type="string" if category else "double", required=contract.allowed_nulls(name) == 0,
+            values=contract.allowed_values(name), allow_unseen=name in contract.allow_unseen,
+        ))
+    return columns
+
+
+def contract_metadata(columns: list[InputColumn]) -> dict[str, Any]:
+    """What the signature cannot hold, for the model's MLmodel `metadata` (empty when nothing)."""
+    declared = {c.name: {"values": c.values, "allow_unseen": c.allow_unseen} for c in columns if c.values is not None}
+    return {METADATA_KEY: declared} if declared else {}
+
+
+def with_contract(columns: list[InputColumn], metadata: dict[str, Any] | None) -> list[InputColumn]:
+    """Signature columns with the allowed values stored in the model's metadata (see contract_metadata)."""
+    declared = (metadata or {}).get(METADATA_KEY) or {}
+    return [InputColumn.model_validate({**c.model_dump(), **declared[c.name]}) if c.name in declared else c
+            for c in columns]
 
 
 class InputProblem(BaseModel):
@@ -64,11 +107,15 @@ def check_records(body: Any, columns: list[InputColumn]) -> tuple[list[dict], li
 
 
 def _clean_test(columns: list[InputColumn]) -> Callable[[Any], bool]:
-    """A fast yes for the common record (exact keys, exact JSON types); no means look closer."""
+    """A fast yes for the common record (exact keys, exact JSON types, allowed values); no means look closer."""
     known = {c.name for c in columns}
-    kinds = [(c.name, EXACT[c.type]) for c in columns]
+    kinds = [(c.name, EXACT[c.type] | ({type(None)} if not c.required else set())) for c in columns]
+    allowed = [(c.name, {*(c.values or []), *([None] if not c.required else [])}) for c in columns if c.enforced]
     return lambda record: (
-        type(record) is dict and record.keys() == known and all(type(record[n]) in ok for n, ok in kinds)
+        type(record) is dict
+        and record.keys() == known
+        and all(type(record[n]) in ok for n, ok in kinds)
+        and all(record[n] in values for n, values in allowed)
     )
 
 
@@ -77,7 +124,9 @@ def _record_problems(record: Any, columns: list[InputColumn], *, loc: list[str |
         return [InputProblem(loc=loc, msg="expected a record (an object)", type="type_error")]
     known = {c.name for c in columns}
     problems = [
-        InputProblem(loc=[*loc, c.name], msg="field required", type="missing") for c in columns if c.name not in record
+        InputProblem(loc=[*loc, c.name], msg="field required", type="missing")
+        for c in columns
+        if c.required and c.name not in record
     ]
     problems += [
         InputProblem(
@@ -87,23 +136,42 @@ def _record_problems(record: Any, columns: list[InputColumn], *, loc: list[str |
         if k not in known
     ]
     return problems + [
-        p for c in columns if c.name in record for p in _type_problem(record[c.name], c, loc=[*loc, c.name])
+        p for c in columns if c.name in record for p in _value_problem(record[c.name], c, loc=[*loc, c.name])
     ]
 
 
-def _type_problem(value: Any, column: InputColumn, *, loc: list[str | int]) -> list[InputProblem]:
+def _value_problem(value: Any, column: InputColumn, *, loc: list[str | int]) -> list[InputProblem]:
     if value is None:
-        return []
+        if not column.required:
+            return []
+        msg = "a value is required: the data contract allows no missing values in this column"
+        return [InputProblem(loc=loc, msg=msg, type="value_required")]
     accepted = ACCEPTS[column.type]
-    if isinstance(value, accepted) and (bool in accepted or not isinstance(value, bool)):
-        return []
-    return [
-        InputProblem(
-            loc=loc,
-            msg=f"expected {column.type}, found {type(value).__name__} {value!r:.40}",
-            type=f"{column.type}_type",
-        )
-    ]
+    if not isinstance(value, accepted) or (bool not in accepted and isinstance(value, bool)):
+        return [
+            InputProblem(
+                loc=loc,
+                msg=f"expected {column.type}, found {type(value).__name__} {value!r:.40}",
+                type=f"{column.type}_type",
+            )
+        ]
+    if column.enforced and value not in (column.values or []):
+        allowed = ", ".join(repr(v) for v in column.values or [])
+        return [InputProblem(loc=loc, msg=f"expected one of {allowed}; found {value!r:.40}", type="enum")]
+    return []
+
+
+def unseen_values(records: list[dict], columns: list[InputColumn]) -> dict[str, list[Any]]:
+    """Per column that allows unseen values, the values of checked `records` outside its allowed set."""
+    found: dict[str, list[Any]] = {}
+    for column in columns:
+        if column.values is None or not column.allow_unseen:
+            continue
+        present = (r.get(column.name) for r in records)
+        seen = [v for v in present if v is not None and v not in column.values]
+        if seen:
+            found[column.name] = seen
+    return found
 
 
 def _capped(problems: list[InputProblem]) -> list[InputProblem]:

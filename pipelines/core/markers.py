@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 MARKER = re.compile(r"<!-- mlpin:(candidate|propose|promote|rollback):[a-z0-9_-]+ -->")
-CANDIDATE_MARKER = re.compile(r"<!-- mlpin:candidate:[a-z0-9_-]+ -->")
+CANDIDATE_MARKER = re.compile(r"<!-- mlpin:candidate:([a-z0-9_-]+) -->")
 
 
 def marker(kind: str, subject: str) -> str:
@@ -22,7 +22,7 @@ def candidate_marker(model: str) -> str:
     return marker("candidate", model)
 
 
-NO_MODEL_MARKER = marker("candidate", "none")  # the PR-level comment when no model is affected
+NO_MODEL_MARKER = marker("candidate", "none")  # the PR-level comment: no model affected, or files do not load
 
 
 def propose_marker(model: str) -> str:

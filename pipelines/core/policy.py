@@ -113,17 +113,20 @@ def _bound_gate(
 def _regression_gate(
     metric: str, max_drop: float, *, candidate: dict[str, float], production: dict[str, float] | None
 ) -> GateResult:
+    """The change against production, signed as in the metrics table (candidate - production),
+    so a drop in a higher-is-better metric reads negative beside a threshold of the same sign."""
     name = f"{metric} vs production"
-    threshold = f"worse by <= {max_drop:g}"
+    higher = metric_direction(metric) == HIGHER_IS_BETTER
+    threshold = f">= {_signed(-max_drop)}" if higher else f"<= {_signed(max_drop)}"
     if production is None:
         return _unmeasured(name, threshold, status="not_applicable", reason="no production model to compare with")
     if metric not in candidate or metric not in production:
         missing = "candidate" if metric not in candidate else "production"
         return _unmeasured(name, threshold, status="failed", reason=f"{metric} was not reported for {missing}")
     change = candidate[metric] - production[metric]
-    worse_by = -change if metric_direction(metric) == HIGHER_IS_BETTER else change
-    if abs(worse_by) < TIE:
-        worse_by = 0.0
+    if abs(change) < TIE:
+        change = 0.0
+    worse_by = -change if higher else change
     ok = worse_by <= max_drop + TIE
     if worse_by == 0:
         reason = f"{metric} equal to production"
@@ -131,8 +134,12 @@ def _regression_gate(
         word = "worse" if worse_by > 0 else "better"
         reason = f"{metric} {abs(worse_by):.4f} {word} than production" + ("" if ok else f" (allowed {max_drop:g})")
     return GateResult(
-        gate=name, value=worse_by, shown=f"{worse_by:+.4f}", threshold=threshold, status=_status(ok), reason=reason
+        gate=name, value=change, shown=f"{change:+.4f}", threshold=threshold, status=_status(ok), reason=reason
     )
+
+
+def _signed(bound: float) -> str:
+    return "0" if bound == 0 else f"{bound:+g}"
 
 
 def _drift_gate(limit: float, share: float | None) -> GateResult:

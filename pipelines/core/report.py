@@ -9,7 +9,7 @@ from __future__ import annotations
 from pipelines.core.catalog import METRICS
 from pipelines.core.compare import MetricDelta
 from pipelines.core.drift import DriftReport
-from pipelines.core.markers import NO_MODEL_MARKER, candidate_marker
+from pipelines.core.markers import CANDIDATE_MARKER, NO_MODEL_MARKER, candidate_marker
 from pipelines.core.outcome import Kind
 from pipelines.core.policy import GateResult
 from pipelines.core.stage_results import CandidateReport
@@ -182,3 +182,23 @@ def render_error(subject: str, marker: str, *, lines: list[str], kind: Kind) -> 
     who = WHO_ACTS.get(kind, WHO_ACTS[Kind.BUG])
     body = "\n".join(lines)
     return f"{marker}\n### ⚠️ {subject}: not evaluated\n\n{who}\n\n```text\n{body}\n```\n"
+
+
+def render_superseded(marker: str, *, sha: str | None, assessed: list[str], loaded: bool) -> str:
+    """The replacement for a comment mlpin posted for an earlier commit that the latest run did
+    not post again: what it said no longer applies, and where the current report is. `assessed`:
+    the models the latest run reported on; `loaded`: whether its committed files loaded."""
+    at = f"commit `{sha[:12]}`" if sha else "the latest commit"
+    found = CANDIDATE_MARKER.fullmatch(marker)
+    subject = found.group(1) if found else marker
+    if marker == NO_MODEL_MARKER:
+        head = "### mlpin: see the comment of each model"
+        text = f"As of {at}, this pull request affects {', '.join(assessed) or 'no model'}; each has its own comment."
+    elif not loaded:
+        head = f"### ➖ {subject}: not assessed"
+        text = (f"At {at} the committed files do not load, so no model was assessed; "
+                "mlpin's comment on the pull request says what to fix.")
+    else:
+        head = f"### ➖ {subject}: no longer affected"
+        text = f"As of {at}, this pull request changes nothing {subject} is trained from, so no candidate was trained."
+    return f"{marker}\n{head}\n\n{text} What was reported here for an earlier commit no longer applies.\n"

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pipelines.core.errors import MlpinError
+from pipelines.core.errors import ConfigError, MlpinError, Problem
 from pipelines.progress import SILENT, Progress
 
 if TYPE_CHECKING:
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from pipelines.adapters.datahistory import FoundData
     from pipelines.adapters.forge import Forge
     from pipelines.adapters.modelregistry import ModelRegistry
+    from pipelines.core.schemas import DataPointer
     from pipelines.core.workspace import Workspace
 
 
@@ -46,17 +47,36 @@ class StageContext:
         self._forge = forge
         self._workspace: Workspace | None = None
         self._source: tuple[str | None, bool] | None = None
+        self._problems: dict[str, list[Problem]] = {}
+        self._partial = False  # serve the data of the pointers that loaded, whatever else is broken
         self._content: dict[str, bytes] = {}
         self._tables: dict[tuple[str, str | None], pd.DataFrame] = {}
 
     @property
     def workspace(self) -> Workspace:
         """Every committed file, parsed on first use (ConfigError lists every problem)."""
-        if self._workspace is None:
-            from pipelines.adapters.workspace import load_workspace
+        workspace, problems = self._read()
+        if problems:
+            raise ConfigError(problems)
+        return workspace
 
-            self._workspace = load_workspace(self.root)
-        return self._workspace
+    def loaded_workspace(self) -> tuple[Workspace, dict[str, list[Problem]]]:
+        """The committed files that load, and the problems of all of them (for `mlpin validate`,
+        which checks the data of the pointers that loaded too). From then on `content` and
+        `table` serve those pointers even when other files are broken; `workspace` still raises."""
+        self._partial = True
+        return self._read()
+
+    def _read(self) -> tuple[Workspace, dict[str, list[Problem]]]:
+        if self._workspace is None:
+            from pipelines.adapters.workspace import read_workspace
+
+            self._workspace, self._problems = read_workspace(self.root)
+        return self._workspace, self._problems
+
+    def _pointer(self, dataset: str) -> DataPointer:
+        workspace = self._read()[0] if self._partial else self.workspace
+        return workspace.pointers[dataset]
 
     def source_state(self) -> tuple[str | None, bool]:
         """(HEAD commit, whether the work tree differs from it), read once per command:
@@ -91,7 +111,7 @@ class StageContext:
         if dataset not in self._content:
             from pipelines.adapters.datastore import read_verified
 
-            self._content[dataset] = read_verified(self.root, dataset, pointer=self.workspace.pointers[dataset])
+            self._content[dataset] = read_verified(self.root, dataset, pointer=self._pointer(dataset))
         return self._content[dataset]
 
     def table(self, dataset: str, *, target: str | None) -> pd.DataFrame:
@@ -100,7 +120,7 @@ class StageContext:
         if key not in self._tables:
             from pipelines.adapters.datastore import typed_table
 
-            pointer = self.workspace.pointers[dataset]
+            pointer = self._pointer(dataset)
             with self.progress.step(f"loading {pointer.uri} (verifying sha256 and contract)"):
                 self._tables[key] = typed_table(self.content(dataset), dataset, pointer=pointer, target=target)
         return self._tables[key]

@@ -1,4 +1,5 @@
-"""`mlpin report post --from DIR`: put a candidate run's reports on the PR.
+"""`mlpin report post --from DIR`: put a candidate run's reports on the PR, and replace
+the candidate comments of earlier pushes that this run does not post again.
 
 This runs in the privileged half of the candidate workflow, on files produced by PR
 code, so it treats them as data: the summary must be for the commit the trusted
@@ -14,7 +15,8 @@ from pydantic import BaseModel, ValidationError
 
 from pipelines.adapters.forge import STATUS_CONTEXT, Forge
 from pipelines.core.errors import InvalidInput
-from pipelines.core.markers import CANDIDATE_MARKER
+from pipelines.core.markers import CANDIDATE_MARKER, NO_MODEL_MARKER
+from pipelines.core.report import render_superseded
 from pipelines.stages.candidate import SUMMARY, CandidateRun
 
 
@@ -41,9 +43,22 @@ def post_run(out_dir: Path, forge: Forge, *, expect_sha: str | None = None) -> P
     for outcome in run.outcomes:
         body = _body(out_dir, outcome.body_file, marker=outcome.marker)
         urls.append(forge.upsert_comment(run.pr, outcome.marker, body).url)
+    for marker, body in superseded(run, existing=forge.comment_markers(run.pr)).items():
+        urls.append(forge.upsert_comment(run.pr, marker, body).url)
     if run.sha:
         forge.set_status(run.sha, context=STATUS_CONTEXT, state=run.status, description=run.description)
     return PostResult(pr=run.pr, sha=run.sha, comments=urls, status=run.status)
+
+
+def superseded(run: CandidateRun, *, existing: list[str]) -> dict[str, str]:
+    """A replacement for each candidate comment of an earlier push that this run does not post
+    again (a "not evaluated" error once the model evaluates, a model the PR no longer affects),
+    so no stale verdict stays on the PR. Rewriting one is a no-op when its body is unchanged."""
+    posted = {o.marker for o in run.outcomes}
+    assessed = [o.model for o in run.outcomes if o.model]
+    loaded = not any(o.marker == NO_MODEL_MARKER and o.outcome == "error" for o in run.outcomes)
+    stale = [m for m in dict.fromkeys(existing) if CANDIDATE_MARKER.fullmatch(m) and m not in posted]
+    return {m: render_superseded(m, sha=run.sha, assessed=assessed, loaded=loaded) for m in stale}
 
 
 def load_run(out_dir: Path) -> CandidateRun:

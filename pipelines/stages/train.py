@@ -8,6 +8,7 @@ import pipelines
 from pipelines.adapters.modelregistry import CandidateLog
 from pipelines.adapters.resultfiles import write_result
 from pipelines.core.errors import InvalidInput
+from pipelines.core.inputs import input_columns
 from pipelines.core.lineage import tag
 from pipelines.core.stage_results import TrainResult
 from pipelines.stages.context import StageContext
@@ -64,13 +65,10 @@ def _candidate_log(prep: Prepared, fitted, *, scores, commit: str | None, dirty:
         tag("estimator"): spec.estimator.kind,
         tag("mlpin_version"): pipelines.__version__,
     }
-    inputs = [
-        (name, "category" if prep.pointer.column(name).type == "category" else "number") for name in prep.features
-    ]
     return CandidateLog(
         model=spec.name,
         fitted=fitted,
-        inputs=inputs,
+        inputs=input_columns(prep.pointer, prep.features),
         output_type="string" if spec.task == "classification" else "double",
         example=prep.split.x_train.head(EXAMPLE_ROWS),
         params={

@@ -1,24 +1,27 @@
 """Predictions: `/predict/{model}` with records, `/invocations` with MLflow's payloads.
 
-Each request takes the live model once, validates the body against its signature
-(every problem listed), and is predicted (batched with concurrent requests for the
+Each request takes the live model once, validates the body against its signature and
+the allowed values of its categories (every problem listed; accepted unseen values are
+logged and counted), and is predicted (batched with concurrent requests for the
 same model) and durably logged before it is answered, so no answered request is
 missing from the log.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse
 
-from pipelines.core.inputs import check_records, records_from_mlflow
+from pipelines.core.inputs import check_records, records_from_mlflow, unseen_values
 from serving.http import parse_json, read_body, request_id
 from serving.service import Service, ServiceDep
 from serving.slot import LiveModel
 
 router = APIRouter(tags=["predict"])
+log = logging.getLogger("mlpin.serving")
 
 
 @router.post("/predict/{model}")
@@ -71,4 +74,16 @@ async def _answer(service: Service, live: LiveModel, body: Any, rid: str) -> lis
     records, problems = check_records(body, live.columns)
     if problems:
         raise HTTPException(status_code=422, detail=[p.model_dump() for p in problems])
+    unseen = unseen_values(records, live.columns)
+    if unseen:
+        _note_unseen(service, live, unseen, rid)
     return await service.batcher(live.name).predict(live, records, request_id=rid)
+
+
+def _note_unseen(service: Service, live: LiveModel, unseen: dict[str, list], rid: str) -> None:
+    """Values outside a category's allowed set that the contract lets through: the model never
+    saw them in training, so say so in the log and count them in /metrics."""
+    service.metrics.unseen_values(live, unseen)
+    shown = "; ".join(f"{column} {', '.join(sorted({repr(v) for v in found})[:5])}" for column, found in unseen.items())
+    log.warning("%s v%s request %s: accepted values outside the allowed set (allow_unseen): %s",
+                live.name, live.version, rid, shown)

@@ -72,3 +72,14 @@ def test_one_deployment_per_commit(forge_and_merge) -> None:
         ("b" * 40, "success", 2),
         (SHA, "success", 1),
     ]
+
+
+def test_comment_markers_name_mlpins_comments_only_oldest_first(forge_and_merge) -> None:
+    forge, _ = forge_and_merge
+    assert forge.comment_markers("7") == []
+    wine, none = "<!-- mlpin:candidate:wine -->", "<!-- mlpin:candidate:none -->"
+    forge.upsert_comment("7", wine, f"{wine}\nwine v1: passed")
+    forge.upsert_comment("7", "<!-- someone else -->", "<!-- someone else -->\nhello")
+    forge.upsert_comment("7", none, f"{none}\nnot evaluated")
+    forge.upsert_comment("7", wine, f"{wine}\nwine v2: passed")
+    assert forge.comment_markers("7") == [wine, none]

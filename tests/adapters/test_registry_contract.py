@@ -5,6 +5,7 @@ is wrong."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import pickle
 from collections.abc import Callable
@@ -18,6 +19,7 @@ import pytest
 from pipelines.adapters.artifact import artifact_digest
 from pipelines.adapters.modelregistry import CandidateLog, ModelRegistry
 from pipelines.core.errors import ArtifactMismatch, NotFound
+from pipelines.core.inputs import InputColumn, with_contract
 from pipelines.core.lineage import tag
 from tests.fakes.registry import MemoryRegistry, sample_candidate
 from tests.helpers import copy_store
@@ -176,6 +178,20 @@ def test_the_digest_is_stable_across_downloads(registry, tmp_path: Path) -> None
     assert all(f.is_relative_to(tmp_path) and (f / "MLmodel").is_file() for f in folders)
     assert artifact_digest(folders[0]) == artifact_digest(folders[1]) == logged.artifact_sha256
     assert registry.version_digest("wine", 1) == logged.artifact_sha256
+
+
+def test_optional_columns_and_allowed_values_travel_with_the_model_under_its_digest(registry, tmp_path: Path) -> None:
+    from mlflow.models import Model
+
+    inputs = [InputColumn(name="alcohol", type="double", required=False),
+              InputColumn(name="hue", type="double", values=["0.6", "0.7"], allow_unseen=True)]  # stored as given
+    logged = registry.log_candidate(dataclasses.replace(candidate(), inputs=inputs))
+    folder = registry.download_version("wine", 1, tmp_path / "one")
+    meta = Model.load(str(folder))
+    signature = [InputColumn(name=c.name, type=c.type.name, required=c.required) for c in meta.signature.inputs.inputs]
+    assert with_contract(signature, meta.metadata) == inputs
+    plain = registry.log_candidate(candidate())
+    assert plain.artifact_sha256 != logged.artifact_sha256, "the allowed values are covered by the digest"
 
 
 def test_a_verified_model_predicts_and_a_wrong_digest_is_refused(registry) -> None:

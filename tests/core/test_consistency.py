@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pipelines.core.consistency import check_workspace, resolve_features, resolve_target
-from pipelines.core.schemas import DataPointer, ModelSpec, ProductionPins, PromotionPolicy
+from pipelines.core.schemas import Column, DataPointer, ModelSpec, ProductionPins, PromotionPolicy
 from pipelines.core.workspace import Workspace
 
 POINTER = DataPointer(
@@ -14,6 +14,7 @@ POINTER = DataPointer(
         {"name": "x", "type": "float"}, {"name": "colour", "type": "category"},
         {"name": "id", "type": "int", "role": "ignore"}, {"name": "y", "type": "category", "role": "target"},
     ],
+    contract={"labels": ["a", "b"]},
 )
 
 
@@ -53,6 +54,11 @@ def ws_with(s: ModelSpec, **kw) -> Workspace:
             {"task": "regression", "estimator": {"kind": "ridge"}},
             "target: regression needs a numeric target; 'y' is category",
         ),
+        ({"target": "colour"}, "target: 'colour' has role feature in data/d.yaml; a target needs role: target"),
+        (
+            {"target": "x", "task": "regression", "estimator": {"kind": "ridge"}},
+            "target: 'x' has role feature in data/d.yaml; a target needs role: target",
+        ),
     ],
     ids=[
         "unknown-estimator",
@@ -65,6 +71,8 @@ def ws_with(s: ModelSpec, **kw) -> Workspace:
         "unknown-feature",
         "empty-features",
         "categorical-regression-target",
+        "target-is-a-feature-column",
+        "regression-target-is-a-feature-column",
     ],
 )
 def test_spec_problems(changes: dict, expected: str) -> None:
@@ -73,6 +81,19 @@ def test_spec_problems(changes: dict, expected: str) -> None:
 
 def test_valid_workspace_has_no_problems() -> None:
     assert check_workspace(ws_with(spec())) == {}
+
+
+def test_classification_needs_the_targets_labels_and_regression_does_not() -> None:
+    unlabelled = POINTER.model_copy(update={"contract": POINTER.contract.model_copy(update={"labels": None})})
+    ws = Workspace(specs={"m": spec()}, pointers={"d": unlabelled}, policies={"promotion": PromotionPolicy()})
+    assert found(ws) == [
+        "models/m.yaml target: classification needs the labels of 'y': set contract.labels in data/d.yaml"
+    ]
+    numeric = unlabelled.model_copy(update={"columns": [*unlabelled.columns[:3], Column(name="y", type="float",
+                                                                                        role="target")]})
+    regression = spec(task="regression", estimator={"kind": "ridge"})
+    ws = Workspace(specs={"m": regression}, pointers={"d": numeric}, policies={"promotion": PromotionPolicy()})
+    assert found(ws) == []
 
 
 def test_default_features_are_feature_role_columns_except_target() -> None:
@@ -88,6 +109,39 @@ def test_pointer_contract_must_name_declared_numeric_columns() -> None:
     assert "data/d.yaml contract.null_fraction.phantom: names a column that is not declared in `columns`" in lines
     assert "data/d.yaml contract.ranges.ghost: names a column that is not declared in `columns`" in lines
     assert "data/d.yaml contract.ranges.colour: ranges apply to numeric columns; 'colour' is category" in lines
+
+
+@pytest.mark.parametrize(
+    ("values", "allow_unseen", "expected"),
+    [
+        ({"ghost": ["a"]}, [], "contract.values.ghost: names a column that is not declared in `columns`"),
+        ({"x": ["1"]}, [], "contract.values.x: values apply to category columns; 'x' is float"),
+        ({"y": ["a"]}, [], "contract.values.y: 'y' is the target; declare its values in contract.labels"),
+        (
+            {"colour": []},
+            [],
+            "contract.values.colour: an empty list allows nothing; list the values, or remove the key",
+        ),
+        ({"colour": ["red", "blue", "red"]}, [], "contract.values.colour: values must be distinct; repeated: ['red']"),
+        ({"colour": [1, "1"]}, [], "contract.values.colour: values must be distinct; repeated: ['1']"),
+        ({"colour": ["red"]}, ["x"], "contract.allow_unseen[0]: 'x' has no allowed values in contract.values"),
+    ],
+    ids=["undeclared", "numeric", "target", "empty", "repeated", "repeated-as-text", "unseen-without-values"],
+)
+def test_category_values_must_name_declared_category_features_with_distinct_values(
+    values: dict, allow_unseen: list, expected: str
+) -> None:
+    contract = POINTER.contract.model_copy(update={"values": values, "allow_unseen": allow_unseen})
+    assert found(Workspace(pointers={"d": POINTER.model_copy(update={"contract": contract})})) == [
+        f"data/d.yaml {expected}"
+    ]
+
+
+def test_declared_values_of_a_category_feature_are_valid() -> None:
+    contract = POINTER.contract.model_copy(update={"values": {"colour": ["red", "blue"]}, "allow_unseen": ["colour"]})
+    pointer = POINTER.model_copy(update={"contract": contract})
+    ws = Workspace(specs={"m": spec()}, pointers={"d": pointer}, policies={"promotion": PromotionPolicy()})
+    assert found(ws) == []
 
 
 def test_policy_gate_on_unknown_metric() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from pipelines.core.contract import check_contract, coerce_frame
 from pipelines.core.schemas import DataPointer
@@ -72,3 +73,24 @@ def test_contract_lists_every_violation() -> None:
 def test_labels_compare_as_text_so_numeric_codes_match() -> None:
     frame = pd.DataFrame({"age": [1.0], "city": ["a"], "label": ["0"]})
     assert check_contract(frame, pointer(labels=[0, 1]), target="label") == []
+
+
+def test_category_values_outside_the_declared_set_are_violations_listed_with_the_others() -> None:
+    frame, _ = coerce_frame(RAW, pointer())
+    found = check_contract(frame, pointer(min_rows=10, values={"city": ["Oslo", "Rome", 1]}, max_null_fraction=0.5),
+                           target="label")
+    assert [str(p) for p in found] == ["row count: expected at least 10 rows; found 4"]
+    found = check_contract(frame, pointer(values={"city": ["Oslo"]}, max_null_fraction=0.5), target="label")
+    assert [str(p) for p in found] == [
+        "city: expected values in ['Oslo'] (contract.values); 2 rows have others: ['1', 'Rome']"
+    ]
+
+
+@pytest.mark.parametrize("delimiter", [";", "\t", "|"], ids=["semicolon", "tab", "pipe"])
+def test_a_csv_read_with_the_wrong_delimiter_says_so(delimiter: str) -> None:
+    raw = pd.DataFrame({delimiter.join(["age", "city", "label"]): ["30;Oslo;yes"]})
+    _, problems = coerce_frame(raw, pointer())
+    assert [str(p) for p in problems] == [
+        f"columns: one column named {delimiter.join(['age', 'city', 'label'])!r}: is the delimiter {delimiter!r}? "
+        "mlpin reads CSV separated by commas; save the file with ',' between values"
+    ]

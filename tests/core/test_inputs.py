@@ -4,9 +4,23 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.core.inputs import MAX_PROBLEMS, InputColumn, check_records, records_from_mlflow
+from pipelines.core.inputs import (
+    MAX_PROBLEMS,
+    InputColumn,
+    check_records,
+    contract_metadata,
+    input_columns,
+    records_from_mlflow,
+    unseen_values,
+    with_contract,
+)
+from pipelines.core.schemas import DataPointer
 
-COLUMNS = [InputColumn(name="size", type="double"), InputColumn(name="colour", type="string")]
+# size: a number the contract allows no gaps in; colour: a category with allowed values and gaps allowed
+COLUMNS = [
+    InputColumn(name="size", type="double"),
+    InputColumn(name="colour", type="string", required=False, values=["red", "blue", "green"]),
+]
 
 
 @pytest.mark.parametrize(
@@ -14,7 +28,11 @@ COLUMNS = [InputColumn(name="size", type="double"), InputColumn(name="colour", t
     [
         ({"size": 1.5, "colour": "red"}, []),
         ({"size": 2, "colour": None}, []),
-        ([{"size": 1.0, "colour": "red"}, {"size": None, "colour": "blue"}], []),
+        ([{"size": 1.0, "colour": "red"}, {"size": 2.0, "colour": "blue"}], []),
+        ({"size": None, "colour": "red"}, [(("body", "size"), "value_required")]),
+        ({"size": 1.0}, []),
+        ({"size": 1.0, "colour": "purple"}, [(("body", "colour"), "enum")]),
+        ([{"size": 1.0, "colour": "red"}, {"size": 1.0, "colour": "Red"}], [(("body", 1, "colour"), "enum")]),
         ({"colour": "red"}, [(("body", "size"), "missing")]),
         ({"size": 1.0, "colour": "red", "weight": 3}, [(("body", "weight"), "extra_forbidden")]),
         ({"size": "big", "colour": 3}, [(("body", "size"), "double_type"), (("body", "colour"), "string_type")]),
@@ -39,6 +57,10 @@ COLUMNS = [InputColumn(name="size", type="double"), InputColumn(name="colour", t
         "one-record",
         "int-for-double-and-null",
         "batch",
+        "null-in-a-required-column",
+        "optional-column-absent",
+        "value-outside-the-allowed-set",
+        "value-outside-the-allowed-set-in-a-batch",
         "missing",
         "unknown",
         "wrong-types",
@@ -53,6 +75,35 @@ COLUMNS = [InputColumn(name="size", type="double"), InputColumn(name="colour", t
 def test_check_records(body, expected: list) -> None:
     _, problems = check_records(body, COLUMNS)
     assert [(tuple(p.loc), p.type) for p in problems] == expected
+
+
+def test_a_refused_value_names_the_allowed_ones() -> None:
+    _, problems = check_records({"size": 1.0, "colour": "purple"}, COLUMNS)
+    assert [p.msg for p in problems] == ["expected one of 'red', 'blue', 'green'; found 'purple'"]
+
+
+def test_unseen_values_are_accepted_and_reported_where_the_contract_allows_them() -> None:
+    columns = [COLUMNS[0], COLUMNS[1].model_copy(update={"allow_unseen": True})]
+    records = [{"size": 1.0, "colour": "purple"}, {"size": 1.0, "colour": "red"}, {"size": 2.0}]
+    assert check_records(records, columns)[1] == []
+    assert unseen_values(records, columns) == {"colour": ["purple"]}
+    assert unseen_values(records, COLUMNS) == {}
+
+
+def test_a_contract_becomes_the_columns_a_model_is_served_with() -> None:
+    pointer = DataPointer.model_validate({
+        "uri": "d.csv", "format": "csv", "sha256": "0" * 64,
+        "columns": [{"name": "size", "type": "float"}, {"name": "colour", "type": "category"},
+                    {"name": "island", "type": "category"}, {"name": "y", "type": "category", "role": "target"}],
+        "contract": {"null_fraction": {"colour": 0.1}, "values": {"colour": ["red", "blue", "green"], "island": [1, 2]},
+                     "allow_unseen": ["island"]},
+    })
+    columns = input_columns(pointer, ["size", "colour", "island"])
+    island = InputColumn(name="island", type="string", values=["1", "2"], allow_unseen=True)
+    assert columns == [*COLUMNS, island]
+    signature = [InputColumn(name=c.name, type=c.type, required=c.required) for c in columns]
+    assert with_contract(signature, contract_metadata(columns)) == columns
+    assert contract_metadata(signature) == {} and with_contract(signature, None) == signature
 
 
 def test_problems_are_capped_for_huge_batches() -> None:

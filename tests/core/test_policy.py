@@ -99,3 +99,18 @@ def test_equal_metric_reads_as_equal_not_better() -> None:
     decision = decide(candidate={**GOOD, "f1_weighted": 0.95 + 1e-15})
     gate = next(g for g in decision.gates if g.gate == "f1_weighted vs production")
     assert (gate.status, gate.shown, gate.reason) == ("passed", "+0.0000", "f1_weighted equal to production")
+
+
+@pytest.mark.parametrize(
+    ("metric", "candidate", "shown", "threshold"),
+    [("f1_weighted", 0.93, "-0.0200", ">= -0.01"), ("log_loss", 0.26, "+0.0600", "<= +0.05")],
+    ids=["higher-is-better-dropped", "lower-is-better-rose"],
+)
+def test_the_regression_gate_shows_the_change_signed_as_the_metrics_table_does(
+    metric: str, candidate: float, shown: str, threshold: str
+) -> None:
+    decision = decide(candidate={**GOOD, metric: candidate})
+    gate = next(g for g in decision.gates if g.gate == f"{metric} vs production")
+    assert (gate.value, gate.shown, gate.threshold, gate.status) == (
+        pytest.approx(candidate - GOOD[metric]), shown, threshold, "failed"
+    )

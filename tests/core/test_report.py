@@ -6,12 +6,14 @@ change, and review the diff of the .md files.
 
 from __future__ import annotations
 
+import pytest
+
 from pipelines.core.compare import compare_metrics
 from pipelines.core.drift import DriftReport, FeatureDrift
-from pipelines.core.markers import candidate_marker
+from pipelines.core.markers import NO_MODEL_MARKER, candidate_marker
 from pipelines.core.outcome import Kind
 from pipelines.core.policy import evaluate_gates
-from pipelines.core.report import render_candidate, render_error, render_no_models
+from pipelines.core.report import render_candidate, render_error, render_no_models, render_superseded
 from pipelines.core.schemas import PromotionPolicy
 from pipelines.core.stage_results import CandidateReport, EvaluationResult, ScoredVersion, TrainResult
 
@@ -126,3 +128,14 @@ def test_no_model_affected(md) -> None:
 def test_model_that_could_not_be_evaluated(md) -> None:
     lines = ["models/wine_logreg.yaml: 1 problem", "  - estimator.params.depth: unknown hyperparameter"]
     assert render_error("wine_logreg", candidate_marker("wine_logreg"), lines=lines, kind=Kind.INVALID_INPUT) == md
+
+
+@pytest.mark.parametrize(
+    ("marker", "assessed", "loaded"),
+    [(NO_MODEL_MARKER, ["diabetes_hgb", "wine_logreg"], True), (candidate_marker("wine_logreg"), [], False),
+     (candidate_marker("wine_logreg"), ["diabetes_hgb"], True)],
+    ids=["pull-request-comment-after-models-were-assessed", "model-comment-after-files-stopped-loading",
+         "model-comment-of-a-model-no-longer-affected"],
+)
+def test_superseded_comment(md, marker: str, assessed: list[str], loaded: bool) -> None:
+    assert render_superseded(marker, sha="e" * 40, assessed=assessed, loaded=loaded) == md

@@ -22,6 +22,7 @@ from typing import Any
 from pipelines.adapters.artifact import artifact_digest, verify_artifact
 from pipelines.adapters.modelregistry import EXTRAS_PATH, CandidateLog, LoggedVersion
 from pipelines.core.errors import NotFound
+from pipelines.core.inputs import InputColumn, contract_metadata
 from pipelines.core.lineage import tag
 
 PICKLE = "model.pkl"
@@ -169,7 +170,7 @@ def sample_candidate(
     return CandidateLog(
         model=model,
         fitted=fitted,
-        inputs=[("alcohol", "number"), ("hue", "number")],
+        inputs=[InputColumn(name="alcohol", type="double"), InputColumn(name="hue", type="double")],
         output_type="string",
         example=x,
         params={"estimator": {"kind": "logistic_regression", "C": 1.0}},
@@ -186,10 +187,7 @@ def _write_model(folder: Path, entry: CandidateLog, *, run_id: str) -> None:
 
     folder.mkdir(parents=True)
     (folder / PICKLE).write_bytes(pickle.dumps(entry.fitted))
-    inputs = [
-        {"type": "string" if kind == "category" else "double", "name": name, "required": True}
-        for name, kind in entry.inputs
-    ]
+    inputs = [{"type": c.type, "name": c.name, "required": c.required} for c in entry.inputs]
     mlmodel = {
         "artifact_path": "model",
         "model_uuid": uuid.uuid4().hex,
@@ -210,6 +208,8 @@ def _write_model(folder: Path, entry: CandidateLog, *, run_id: str) -> None:
             "params": None,
         },
     }
+    if contract_metadata(entry.inputs):
+        mlmodel["metadata"] = contract_metadata(entry.inputs)
     if entry.example is not None:
         (folder / EXAMPLE).write_text(entry.example.to_json(orient="split", index=False))
         mlmodel["saved_input_example_info"] = {"artifact_path": EXAMPLE, "pandas_orient": "split", "type": "dataframe"}

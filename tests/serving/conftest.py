@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
 from pipelines.adapters.artifact import artifact_digest
 from tests.helpers import ctx, edit_yaml, make_repo, pin, wait_until
@@ -15,14 +16,23 @@ from tests.serving.helpers import MODEL, Running, Trained, artifact_folder, isol
 
 @pytest.fixture(scope="session")
 def trained(tmp_path_factory: pytest.TempPathFactory, mlflow_template: Path) -> Trained:
-    """wine_logreg v1 and v2 (good), v3 (fails its smoke test), v4 (cannot be unpickled); diabetes_hgb v1."""
+    """wine_logreg v1 and v2 (good, hue optional), v3 (fails its smoke test), v4 (cannot be unpickled);
+    diabetes_hgb v1 (sex must be '1' or '2') and v2 (other values of sex accepted)."""
     with isolated(tmp_path_factory):
         root = make_repo(tmp_path_factory.mktemp("serving") / "repo", mlflow_template)
+        _extend_contract(root, "wine", null_fraction={"hue": 0.1})
         entries = {"v1": _train(root, c=1.0), "v2": _train(root, c=0.05)}
         entries["smoke"] = _register_unanswerable(root)
         entries["broken"] = _break_artifact(root, _train(root, c=0.01))
         entries["diabetes"] = _train(root, model="diabetes_hgb")
+        _extend_contract(root, "diabetes", allow_unseen=["sex"])
+        entries["diabetes-unseen"] = _train(root, model="diabetes_hgb")
     return Trained(root=root, entries=entries)
+
+
+def _extend_contract(root: Path, dataset: str, **contract) -> None:
+    path = root / f"data/{dataset}.yaml"
+    edit_yaml(path, contract={**yaml.safe_load(path.read_text())["contract"], **contract})
 
 
 def _train(root: Path, *, c: float | None = None, model: str = MODEL) -> dict:
@@ -43,13 +53,15 @@ def _register_unanswerable(root: Path) -> dict:
     from sklearn.pipeline import make_pipeline
 
     from pipelines.adapters.registry import CandidateLog, Registry
+    from pipelines.core.inputs import InputColumn
     from pipelines.core.lineage import tag
 
     frame = pd.read_csv(root / "data/wine.csv")
     features = [c for c in frame.columns if c != "cultivar"]
     fitted = make_pipeline(ColumnTransformer([("pick", "passthrough", [*features, "ghost"])]), DummyClassifier())
     fitted.fit(frame.assign(ghost=1.0), frame["cultivar"])
-    entry = CandidateLog(model=MODEL, fitted=fitted, inputs=[(f, "number") for f in features], output_type="string",
+    inputs = [InputColumn(name=f, type="double") for f in features]
+    entry = CandidateLog(model=MODEL, fitted=fitted, inputs=inputs, output_type="string",
                          example=frame[features].head(3), params={}, metrics={}, tags={tag("task"): "classification"})
     logged = Registry(root).log_candidate(entry)
     return {"version": logged.version, "run_id": logged.run_id, "artifact_sha256": logged.artifact_sha256,

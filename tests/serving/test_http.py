@@ -29,7 +29,7 @@ def api(trained: Trained, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
 
 def test_one_record_or_a_batch_is_answered_with_version_and_request_id(api: Running) -> None:
     one = api.client.post(f"/predict/{MODEL}", json=ROW, headers={"x-request-id": "req-1"})
-    batch = api.client.post(f"/predict/{MODEL}", json=[ROW, {**ROW, "proline": None}]).json()
+    batch = api.client.post(f"/predict/{MODEL}", json=[ROW, {**ROW, "proline": 900.0}]).json()
     assert one.json() == {
         "model": MODEL,
         "version": 1,
@@ -48,14 +48,49 @@ def test_every_record_is_in_the_prediction_log_when_answered(api: Running) -> No
 
 
 def test_422_lists_every_missing_unknown_and_wrongly_typed_field(api: Running) -> None:
-    record = {k: v for k, v in ROW.items() if k != "hue"} | {"colour": "red", "proline": "lots"}
+    record = {k: v for k, v in ROW.items() if k != "alcohol"} | {"colour": "red", "proline": "lots", "ash": None}
     response = api.client.post(f"/predict/{MODEL}", json=[ROW, record])
     assert response.status_code == 422
     assert sorted((tuple(p["loc"]), p["type"]) for p in response.json()["detail"]) == [
+        (("body", 1, "alcohol"), "missing"),
+        (("body", 1, "ash"), "value_required"),
         (("body", 1, "colour"), "extra_forbidden"),
-        (("body", 1, "hue"), "missing"),
         (("body", 1, "proline"), "double_type"),
     ]
+
+
+def test_a_column_the_contract_allows_gaps_in_is_optional(api: Running) -> None:
+    hue = next(c for c in api.client.get("/models").json()[0]["inputs"] if c["name"] == "hue")
+    assert hue["required"] is False  # wine's contract allows 10% missing hue in the shared repository
+    without = {k: v for k, v in ROW.items() if k != "hue"}
+    response = api.client.post(f"/predict/{MODEL}", json=[{**ROW, "hue": None}, without])
+    assert response.status_code == 200 and len(response.json()["predictions"]) == 2
+    refused = api.client.post(f"/predict/{MODEL}", json={**ROW, "proline": None})
+    assert refused.status_code == 422
+    assert refused.json()["detail"] == [{
+        "loc": ["body", "proline"], "type": "value_required",
+        "msg": "a value is required: the data contract allows no missing values in this column",
+    }]
+
+
+def test_a_category_value_outside_the_contract_is_refused_unless_unseen_values_are_allowed(
+    trained: Trained, tmp_path: Path
+) -> None:
+    pin(trained.root, diabetes_hgb=trained.entries["diabetes"])
+    with serving(settings_for(trained, tmp_path)) as running:
+        wait_until(lambda: running.client.get("/readyz").status_code == 200)
+        record = {**running.client.get("/models").json()[0]["example"], "sex": "3"}
+        refused = running.client.post("/predict/diabetes_hgb", json=record)
+        assert refused.status_code == 422
+        assert refused.json()["detail"] == [
+            {"loc": ["body", "sex"], "type": "enum", "msg": "expected one of '1', '2'; found '3'"}
+        ]
+        pin(trained.root, diabetes_hgb=trained.entries["diabetes-unseen"])
+        running.reconcile()
+        accepted = running.client.post("/predict/diabetes_hgb", json=[record, {**record, "sex": "1"}])
+        assert (accepted.status_code, accepted.json()["version"]) == (200, 2)
+        metrics = running.client.get("/metrics").text
+    assert 'mlpin_unseen_values_total{column="sex",model="diabetes_hgb",version="2"} 1.0' in metrics
 
 
 @pytest.mark.parametrize(

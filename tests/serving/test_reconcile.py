@@ -25,7 +25,8 @@ def test_cold_start_serves_the_pinned_version(server_on_v1: Running, trained: Tr
     assert model["pin_revision"] == status["pin"]["revision"] and model["last_transition_time"]
     (listed,) = client.get("/models").json()
     assert (listed["name"], listed["version"], listed["task"]) == (MODEL, 1, "classification")
-    assert {"name": "alcohol", "type": "double"} in listed["inputs"]
+    alcohol = {"name": "alcohol", "type": "double", "required": True, "values": None, "allow_unseen": False}
+    assert alcohol in listed["inputs"]
 
 
 def _entry(label: str, **changes) -> Callable[[Trained], dict]:
@@ -144,7 +145,7 @@ def test_several_models_are_served_by_name(server_on_v1: Running, trained: Train
         "s5": 4.9,
         "s6": 95.0,
     }
-    answer = client.post("/predict/diabetes_hgb", json=[patient, {**patient, "sex": None}]).json()
+    answer = client.post("/predict/diabetes_hgb", json=[patient, {**patient, "sex": "1"}]).json()
     assert answer["model"] == "diabetes_hgb" and all(isinstance(v, float) for v in answer["predictions"])
     assert client.post("/predict/diabetes_hgb", json={**patient, "sex": 2}).status_code == 422  # a category is text
     assert client.post(f"/predict/{MODEL}", json=ROW).json()["model"] == MODEL

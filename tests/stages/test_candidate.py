@@ -15,7 +15,7 @@ from pipelines.adapters.localforge import LocalForge
 from pipelines.adapters.registry import Registry
 from pipelines.cli import main
 from pipelines.core.lineage import tag
-from pipelines.core.markers import candidate_marker
+from pipelines.core.markers import NO_MODEL_MARKER, candidate_marker
 from pipelines.stages.candidate import candidate
 from pipelines.stages.post import post_run
 from pipelines.stages.train import train
@@ -113,7 +113,7 @@ def test_first_model_with_no_production(git_repo: Path, registry: MemoryRegistry
     result = run(git_repo, forge, registry=registry, pr="first")
     assert [o.outcome for o in result.outcomes] == ["passed"]
     body = forge.comments("first")[0].read_text()
-    assert "| f1_weighted vs production | – | worse by <= 0.01 | ➖ n/a | no production model to compare with |" in body
+    assert "| f1_weighted vs production | – | >= -0.01 | ➖ n/a | no production model to compare with |" in body
     assert "_no production model is pinned yet, so there is no production training data to compare with._" in body
 
 
@@ -171,6 +171,40 @@ def test_invalid_committed_files_set_an_error_status_and_exit_2(pinned_in_mlflow
     forge = LocalForge(pinned_in_mlflow)
     assert forge.statuses(head)["mlpin/candidate"]["state"] == "error"
     assert "### ⚠️ committed files: not evaluated" in forge.comments("7")[0].read_text()
+
+
+def test_a_not_evaluated_comment_is_replaced_once_the_files_load_and_the_model_evaluates(
+    pinned: Path, registry: MemoryRegistry, fake_github: FakeGitHub, github_forge: GitHubForge
+) -> None:
+    (pinned / "models/wine_logreg.yaml").write_text("name: wine_logreg\n  task: x\n")
+    commit_all(pinned, "broken spec")
+    fake_github.heads[7] = git(pinned, "rev-parse", "HEAD")
+    assert run(pinned, github_forge, registry=registry).status == "error"
+    assert "### ⚠️ committed files: not evaluated" in fake_github.comments[7][0]["body"]
+    git(pinned, "checkout", "-q", "main", "--", "models/wine_logreg.yaml")
+    push(pinned, "fixed and tuned", estimator={"kind": "logistic_regression", "params": {"C": 0.5}})
+    fake_github.heads[7] = git(pinned, "rev-parse", "HEAD")
+    fixed = run(pinned, github_forge, registry=registry)
+    assert fixed.status == "success"
+    pr_level, model = (c["body"] for c in fake_github.comments[7])
+    assert pr_level.splitlines()[:2] == [NO_MODEL_MARKER, "### mlpin: see the comment of each model"]
+    assert f"As of commit `{fixed.sha[:12]}`, this pull request affects wine_logreg" in pr_level
+    assert "not evaluated" not in pr_level and "### ✅ wine_logreg v2: passed" in model
+
+
+def test_the_comment_of_a_model_the_pr_no_longer_affects_says_so(pinned: Path, registry: MemoryRegistry) -> None:
+    push(pinned, "tune C", estimator={"kind": "logistic_regression", "params": {"C": 0.5}})
+    forge = LocalForge(pinned)
+    run(pinned, forge, registry=registry)
+    git(pinned, "checkout", "-q", "main", "--", "models/wine_logreg.yaml")
+    (pinned / "README.md").write_text("docs\n")
+    commit_all(pinned, "undo the tuning, keep the docs")
+    for _ in range(2):  # a rerun on the same commit changes nothing
+        reverted = run(pinned, forge, registry=registry)
+        model, pr_level = (path.read_text() for path in forge.comments("7"))
+        assert model.splitlines()[:2] == [candidate_marker(MODEL), "### ➖ wine_logreg: no longer affected"]
+        assert f"As of commit `{reverted.sha[:12]}`, this pull request changes nothing wine_logreg" in model
+        assert "### mlpin: no model affected" in pr_level
 
 
 def test_post_refuses_reports_for_another_commit_or_pr_head(pinned: Path, registry: MemoryRegistry, fake_github,

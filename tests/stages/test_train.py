@@ -49,6 +49,9 @@ def test_logged_model_has_signature_example_requirements_and_matching_digest(rep
     assert inputs["sex"] == "string" and inputs["bmi"] == "double"
     assert "progression" not in inputs
     assert info.saved_input_example_info is not None
+    # the contract allows no gaps (every column required) and names the values of sex, kept beside the signature
+    assert all(c.required for c in info.signature.inputs.inputs)
+    assert info.metadata == {"mlpin_inputs": {"sex": {"values": ["1", "2"], "allow_unseen": False}}}
 
 
 def test_same_commit_spec_data_and_seed_reproduce_metrics_and_model_file(repo: Path) -> None:
@@ -125,6 +128,17 @@ def test_invalid_input_writes_nothing_to_the_registry(git_repo: Path, registry: 
     with pytest.raises(InvalidInput) as err:
         train(ctx(git_repo, registry=registry), "wine_logreg")
     assert expected in "\n".join(err.value.lines())
+    assert (registry.runs, registry.versions) == ({}, {})
+
+
+def test_a_category_value_outside_the_contract_stops_training(git_repo: Path, registry: MemoryRegistry) -> None:
+    edit_yaml(git_repo / "data/diabetes.yaml", contract={"min_rows": 1000, "values": {"sex": ["1"]}})
+    with pytest.raises(InvalidInput) as err:
+        train(ctx(git_repo, registry=registry), "diabetes_hgb")
+    assert err.value.lines()[1:] == [
+        "  - row count: expected at least 1000 rows; found 442",
+        "  - sex: expected values in ['1'] (contract.values); 207 rows have others: ['2']",
+    ]
     assert (registry.runs, registry.versions) == ({}, {})
 
 

@@ -34,13 +34,16 @@ class Range(Strict):
 
 
 class Contract(Strict):
-    """What the data must satisfy before anything trains on it."""
+    """What the data must satisfy before anything trains on it, and (`values`,
+    `allow_unseen`, the null fractions) what serving accepts from clients."""
 
     min_rows: int = Field(default=1, ge=1)
     max_null_fraction: float = Field(default=0.0, ge=0.0, le=1.0)
     null_fraction: dict[str, float] = Field(default_factory=dict)
     labels: list[str | int] | None = None
     ranges: dict[str, Range] = Field(default_factory=dict)
+    values: dict[str, list[str | int]] = Field(default_factory=dict)  # allowed values of category columns
+    allow_unseen: list[str] = Field(default_factory=list)  # columns of `values` whose other values serving accepts
 
     @field_validator("null_fraction")
     @classmethod
@@ -53,6 +56,11 @@ class Contract(Strict):
     def allowed_nulls(self, column: str) -> float:
         """The null fraction this column may have."""
         return self.null_fraction.get(column, self.max_null_fraction)
+
+    def allowed_values(self, column: str) -> list[str] | None:
+        """The values a category column may take, as text (how categories are read); None when not declared."""
+        declared = self.values.get(column)
+        return None if declared is None else [str(v) for v in declared]
 
 
 class DataPointer(Document):
