@@ -111,7 +111,7 @@ def test_deploy(txt) -> None:
                   headline="not deployed: models.diabetes_hgb: the stored artifact's sha256 is aaaa…, not bbbb…"),
     ]
     run = DeployRun(commit=SHA, pr="12", approver="reviewer", outcomes=moves, deployment="4",
-                    deployment_created=True, webhook="sent: HTTP 202")
+                    deployment_created=True, deployment_state="failure", webhook="sent: HTTP 202")
     assert console.render_deploy(run) == txt
 
 

@@ -1,0 +1,86 @@
+"""What deploy records is what happened, per model: a pin whose entry fails the
+integrity check is recorded as failed, an artifact replaced behind an alias that does
+not move is caught on every run, and a rerun after the registry is fixed records the
+success. On the in-memory registry; the loop test (tests/e2e) tampers with MLflow's
+stored artifact through the CLI."""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import pytest
+
+from pipelines.adapters.localforge import LocalForge
+from pipelines.core.outcome import Kind
+from pipelines.core.rollout import ALIAS
+from pipelines.stages.deploy import deploy
+from pipelines.stages.train import train
+from tests.fakes.registry import MemoryRegistry
+from tests.helpers import ctx, entry
+from tests.stages.helpers import MODEL, candidate_on_branch, pin_pr
+
+
+@pytest.fixture
+def deployed(git_repo: Path, registry: MemoryRegistry) -> dict:
+    pinned = candidate_on_branch(git_repo, "tune", 0.5, registry=registry)
+    pin_pr(git_repo, "promote", pinned, merge=True)
+    deploy(ctx(git_repo, registry=registry, forge=LocalForge(git_repo)))
+    return pinned
+
+
+def test_a_pin_that_fails_its_check_is_recorded_as_not_deployed(git_repo: Path, registry: MemoryRegistry,
+                                                               deployed: dict) -> None:
+    forge = LocalForge(git_repo)
+    newer = train(ctx(git_repo, registry=registry), MODEL)
+    pin_pr(git_repo, "bad-digest", entry(newer, artifact_sha256="0" * 64), merge=True)
+    run = deploy(ctx(git_repo, registry=registry, forge=forge))
+    assert run.outcomes[0].kind == Kind.INVALID_INPUT
+    assert registry.alias_version(MODEL, ALIAS) == deployed["version"]
+
+    latest, first = forge.deployments("production")
+    assert (first.state, latest.state) == ("success", "failure")
+    assert MODEL in latest.description and "not deployed" in latest.description
+    recorded = latest.payload["models"][MODEL]
+    assert (recorded["state"], recorded["pinned"], recorded["live"]) == ("failed", newer.version, deployed["version"])
+    assert "sha256" in recorded["reason"]
+
+
+def test_a_rerun_after_the_registry_is_fixed_records_the_success(git_repo: Path, registry: MemoryRegistry,
+                                                                 deployed: dict) -> None:
+    forge = LocalForge(git_repo)
+    newer = train(ctx(git_repo, registry=registry), MODEL)
+    good_run = registry.versions[MODEL][newer.version - 1].run_id
+    registry.versions[MODEL][newer.version - 1].run_id = "someone-else"
+    pin_pr(git_repo, "promote-newer", entry(newer), merge=True)
+    failed = deploy(ctx(git_repo, registry=registry, forge=forge))
+    again = deploy(ctx(git_repo, registry=registry, forge=forge))
+    assert failed.deployment_created and not again.deployment_created, "a rerun with the same result is a no-op"
+    registry.versions[MODEL][newer.version - 1].run_id = good_run
+    fixed = deploy(ctx(git_repo, registry=registry, forge=forge))
+    assert [m.outcome for m in fixed.outcomes] == ["moved"]
+    assert registry.alias_version(MODEL, ALIAS) == newer.version
+    assert [d.state for d in forge.deployments("production")] == ["success", "failure", "success"]
+
+
+def test_an_artifact_replaced_behind_an_unchanged_alias_fails_every_deploy(git_repo: Path, registry: MemoryRegistry,
+                                                                           deployed: dict) -> None:
+    forge = LocalForge(git_repo)
+    stored = registry.artifact_path(MODEL, deployed["version"]) / "model.pkl"
+    original = stored.read_bytes()
+    stored.write_bytes(pickle.dumps({"not": "the model that was reviewed"}))
+
+    run = deploy(ctx(git_repo, registry=registry, forge=forge))
+    (move,) = run.outcomes
+    assert (move.outcome, move.kind) == ("error", Kind.INVALID_INPUT)
+    assert move.headline.startswith("artifact changed behind the alias: ") and "sha256" in move.headline
+    assert registry.alias_version(MODEL, ALIAS) == deployed["version"], "the alias is left where it is"
+    latest = forge.deployments("production")[0]
+    assert latest.state == "failure" and MODEL in latest.description
+    assert latest.payload["models"][MODEL]["state"] == "failed"
+    assert not deploy(ctx(git_repo, registry=registry, forge=forge)).deployment_created
+
+    stored.write_bytes(original)
+    restored = deploy(ctx(git_repo, registry=registry, forge=forge))
+    assert [(m.outcome, m.kind) for m in restored.outcomes] == [("unchanged", Kind.DONE)]
+    assert [d.state for d in forge.deployments("production")] == ["success", "failure", "success"]
