@@ -1,20 +1,23 @@
-"""What deploy records is what happened, per model: a pin whose entry fails the
-integrity check is recorded as failed, an artifact replaced behind an alias that does
-not move is caught on every run, and a rerun after the registry is fixed records the
-success. On the in-memory registry; the loop test (tests/e2e) tampers with MLflow's
-stored artifact through the CLI."""
+"""What deploy records is what happened, per model, and history tells it back: a pin
+whose entry fails the integrity check is recorded as failed ("pinned, not deployed"),
+an artifact replaced behind an alias that does not move is caught on every run, and a
+rerun after the registry is fixed records the success. On the in-memory registry; the
+loop test (tests/e2e) tampers with MLflow's stored artifact through the CLI."""
 
 from __future__ import annotations
 
 import pickle
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from pipelines.adapters.localforge import LocalForge
+from pipelines.console import render_history
 from pipelines.core.outcome import Kind
 from pipelines.core.rollout import ALIAS
 from pipelines.stages.deploy import deploy
+from pipelines.stages.history import history
 from pipelines.stages.train import train
 from tests.fakes.registry import MemoryRegistry
 from tests.helpers import ctx, entry
@@ -29,8 +32,12 @@ def deployed(git_repo: Path, registry: MemoryRegistry) -> dict:
     return pinned
 
 
-def test_a_pin_that_fails_its_check_is_recorded_as_not_deployed(git_repo: Path, registry: MemoryRegistry,
-                                                               deployed: dict) -> None:
+def soon() -> datetime:
+    return datetime.now(UTC) + timedelta(minutes=1)
+
+
+def test_a_pin_that_fails_its_check_is_recorded_and_shown_as_not_deployed(git_repo: Path, registry: MemoryRegistry,
+                                                                          deployed: dict) -> None:
     forge = LocalForge(git_repo)
     newer = train(ctx(git_repo, registry=registry), MODEL)
     pin_pr(git_repo, "bad-digest", entry(newer, artifact_sha256="0" * 64), merge=True)
@@ -44,6 +51,18 @@ def test_a_pin_that_fails_its_check_is_recorded_as_not_deployed(git_repo: Path, 
     recorded = latest.payload["models"][MODEL]
     assert (recorded["state"], recorded["pinned"], recorded["live"]) == ("failed", newer.version, deployed["version"])
     assert "sha256" in recorded["reason"]
+
+    found = history(ctx(git_repo, forge=forge), MODEL)
+    assert found.events[0].deployed_at and found.events[-1].deployed_at is None
+    text = render_history(found)
+    assert f"v{deployed['version']} -> v{newer.version}" in text and "pinned, not deployed: " in text
+    assert text.count("not deployed") == 1, text
+
+    asked = history(ctx(git_repo, forge=forge), MODEL, at=soon())
+    assert asked.at_event.version == newer.version, "the pin (git) says the new version"
+    assert asked.at_deployed.live == deployed["version"], "the deployment record says the old one stayed"
+    assert any("disagree" in line for line in asked.disagreements), asked.disagreements
+    assert f"deployed  v{deployed['version']}" in render_history(asked)
 
 
 def test_a_rerun_after_the_registry_is_fixed_records_the_success(git_repo: Path, registry: MemoryRegistry,
@@ -61,6 +80,11 @@ def test_a_rerun_after_the_registry_is_fixed_records_the_success(git_repo: Path,
     assert [m.outcome for m in fixed.outcomes] == ["moved"]
     assert registry.alias_version(MODEL, ALIAS) == newer.version
     assert [d.state for d in forge.deployments("production")] == ["success", "failure", "success"]
+
+    text = render_history(history(ctx(git_repo, forge=forge), MODEL))
+    assert "pinned, not deployed: " in text and text.endswith("then deployed"), text
+    asked = history(ctx(git_repo, forge=forge), MODEL, at=soon())
+    assert asked.at_deployed.live == newer.version and asked.disagreements == []
 
 
 def test_an_artifact_replaced_behind_an_unchanged_alias_fails_every_deploy(git_repo: Path, registry: MemoryRegistry,
@@ -84,3 +108,5 @@ def test_an_artifact_replaced_behind_an_unchanged_alias_fails_every_deploy(git_r
     restored = deploy(ctx(git_repo, registry=registry, forge=forge))
     assert [(m.outcome, m.kind) for m in restored.outcomes] == [("unchanged", Kind.DONE)]
     assert [d.state for d in forge.deployments("production")] == ["success", "failure", "success"]
+    text = render_history(history(ctx(git_repo, forge=forge), MODEL))
+    assert "then not deployed: artifact changed behind the alias" in text and text.endswith("then deployed"), text
