@@ -122,7 +122,8 @@ def disagreements(pinned: PinEvent | None, deployed: DeployRecord | None, answer
         found.append(f"the pin and the deployment disagree: v{want} was pinned, but no deployment was recorded yet")
     elif deployed is not None and deployed.live != want:
         if deployed.pinned != want:
-            why = f"the last deploy ({deployed.time.isoformat()}) was of an earlier pin"
+            why = (f"no deploy of this pin had run yet; the last one, at {deployed.time.isoformat()}, "
+                   "was of an earlier pin")
         else:
             why = deployed.reason or deployed.state
         found.append(f"the pin and the deployment disagree: pinned {_v(want)}, deployed {_v(deployed.live)} ({why})")

@@ -110,8 +110,8 @@ def answered(version: int) -> Answered:
 
 @pytest.mark.parametrize(("pin", "deployed", "served", "expected"), [
     (pinned(2), None, None, ["v2 was pinned, but no deployment was recorded yet"]),
-    (pinned(2), RECORDS[1], None, ["pinned v2, deployed v1 (the last deploy (2026-01-03T12:02:00+00:00) was of an "
-                                   "earlier pin)"]),
+    (pinned(2), RECORDS[1], None, ["pinned v2, deployed v1 (no deploy of this pin had run yet; the last one, at "
+                                   "2026-01-03T12:02:00+00:00, was of an earlier pin)"]),
     (pinned(2), RECORDS[2], None, ["pinned v2, deployed v1 (the stored artifact's sha256 is wrong)"]),
     (pinned(2), RECORDS[3], None, []),
     (pinned(2), record(7, commit(5), 6, pinned=2, live=2, state="failed", reason="artifact changed behind the alias"),
