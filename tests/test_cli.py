@@ -146,3 +146,8 @@ def test_local_forge_open_and_merge_refuse_what_a_reviewer_could_not_do(repo: Pa
 def test_history_of_a_model_never_pinned_says_so(repo: Path, capsys) -> None:
     code, _, err = run(capsys, "history", "wine_logreg", "--repo", str(repo))
     assert code == 2 and "never pinned" in err
+
+
+def test_history_logs_answer_for_a_time(repo: Path, capsys) -> None:
+    code, _, err = run(capsys, "history", "wine_logreg", "--logs", str(repo), "--repo", str(repo))
+    assert code == 2 and "pass --at TIME too" in err

@@ -1,7 +1,7 @@
-"""`mlpin history <model> [--at TIME]`: what was in production, when, by which PR and
-approver, from the pin file's git history and the forge's merge and deployment records;
-for a time, what was pinned (git) and what was deployed (the deployment records), and
-whether they disagree."""
+"""`mlpin history <model> [--at TIME [--logs URI]]`: what was in production, when, by which
+PR and approver, from the pin file's git history and the forge's merge and deployment
+records; for a time, what was pinned (git), what was deployed (the deployment records)
+and, given serving's prediction log, what answered, and where they disagree."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from pydantic import BaseModel
 
 from pipelines.adapters import pinlog
 from pipelines.adapters.forge import ENVIRONMENT, Forge
-from pipelines.core.answered import Answered
-from pipelines.core.errors import NotFound
+from pipelines.core.answered import Answered, answered_at
+from pipelines.core.errors import InvalidInput, NotFound
 from pipelines.core.history import (
     DeployRecord,
     PinEvent,
@@ -38,9 +38,11 @@ class History(BaseModel):
     disagreements: list[str] = []
 
 
-def history(ctx: StageContext, model: str, *, at: datetime | None = None) -> History:
+def history(ctx: StageContext, model: str, *, at: datetime | None = None, logs: str | None = None) -> History:
     """Every change of `model`'s pin on the checked-out branch, oldest first, with what
-    each deploy run made of it; with `at`, the pinned and deployed versions then."""
+    each deploy run made of it; with `at`, the pinned, deployed and answering versions then."""
+    if logs is not None and at is None:
+        raise InvalidInput("--logs answers for a time: pass --at TIME too")
     forge = ctx.forge
     snapshots = pinlog.snapshots(ctx.root)
     events = pin_events(model, snapshots)
@@ -52,8 +54,9 @@ def history(ctx: StageContext, model: str, *, at: datetime | None = None) -> His
     if at is None:
         return found
     pinned, deployed = pinned_at(events, at), deployed_at_time(records, at)
-    return found.model_copy(update={"at": at, "at_event": pinned, "at_deployed": deployed,
-                                    "disagreements": disagreements(pinned, deployed, None)})
+    answered = _answered(logs, model, at=at) if logs else None
+    return found.model_copy(update={"at": at, "at_event": pinned, "at_deployed": deployed, "at_answered": answered,
+                                    "disagreements": disagreements(pinned, deployed, answered)})
 
 
 def _records(forge: Forge, model: str) -> list[DeployRecord]:
@@ -61,6 +64,14 @@ def _records(forge: Forge, model: str) -> list[DeployRecord]:
     found = [deploy_record(model, id=d.id, commit=d.sha, time=datetime.fromisoformat(d.created_at),
                            payload=d.payload, state=d.state) for d in forge.deployments(ENVIRONMENT)[::-1]]
     return [r for r in found if r is not None]
+
+
+def _answered(uri: str, model: str, *, at: datetime) -> Answered:
+    from pipelines.adapters.requestlog import RequestLog
+
+    log = RequestLog(uri, model)
+    found = answered_at(log.requests(), at)
+    return found.model_copy(update={"skipped_lines": log.skipped})
 
 
 def _enrich(forge: Forge, event: PinEvent) -> PinEvent:
