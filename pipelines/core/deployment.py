@@ -76,9 +76,9 @@ def deployment_state(moves: list[AliasMove]) -> DeploymentState:
 
 def deployment_description(moves: list[AliasMove]) -> str:
     """One line for the deployment status: failed models first, so a cut never hides them."""
-    failed = [f"{m.model} v{m.desired} (alias at {_v(m.live)})" for m in moves if is_error(m.kind)]
+    failed = [_failed(m) for m in moves if is_error(m.kind)]
     done = [_in_production(m) for m in moves if not is_error(m.kind) and m.outcome != "removed"]
-    parts = [f"{label}: {', '.join(names)}" for label, names in (("not deployed", failed), ("production", done))
+    parts = [f"{label}: {', '.join(names)}" for label, names in (("failed", failed), ("production", done))
              if names]
     text = "; ".join(parts) or "production: nothing pinned"
     return text if len(text) <= DESCRIPTION_LIMIT else text[:DESCRIPTION_LIMIT - 1] + "…"
@@ -96,6 +96,12 @@ def read_payload(payload: dict, *, state: str) -> dict[str, ModelDeployment] | N
             return None
         return {m: ModelDeployment(pinned=v, live=v, state="deployed") for m, v in models.items() if isinstance(v, int)}
     return {m: ModelDeployment.model_validate(v) for m, v in models.items() if isinstance(v, dict)}
+
+
+def _failed(move: AliasMove) -> str:
+    if move.live == move.desired:
+        return f"{move.model} v{move.desired} changed behind the alias"
+    return f"{move.model} v{move.desired} not deployed (alias at {_v(move.live)})"
 
 
 def _in_production(move: AliasMove) -> str:

@@ -47,7 +47,9 @@ def test_a_rerun_that_finds_everything_in_place_records_the_same_payload() -> No
 def test_description_names_failed_models_first_and_fits_githubs_limit() -> None:
     moves = [move(f"model_{n:02d}", "moved", 1, 2) for n in range(12)] + [FAILED]
     text = deployment_description(moves)
-    assert text.startswith("not deployed: b v2 (alias at v1); production: model_00 v2") and len(text) <= 140
+    assert text.startswith("failed: b v2 not deployed (alias at v1); production: model_00 v2") and len(text) <= 140
+    assert deployment_description([move("a", "error", 2, 2, kind=Kind.INVALID_INPUT)]) == (
+        "failed: a v2 changed behind the alias")
     assert deployment_description([]) == "production: nothing pinned"
     assert deployment_description([move("a", "suspended", 1, 2)]) == "production: a v1 (suspended)"
 
