@@ -90,10 +90,8 @@ def render_forge(forge, prs: list[str]) -> str:
     deployments = forge.deployments(ENVIRONMENT)
     if deployments:
         out.append("==== deployments (newest first)")
-        out += [
-            f"  #{d.id} {d.sha[:12]} {d.environment} {d.state} at {d.created_at}: {d.payload.get('models', {})}"
-            for d in deployments
-        ]
+        out += [f"  #{d.id} {d.sha[:12]} {d.environment} {d.state} at {d.created_at}: {d.description}"
+                for d in deployments]
     return "\n".join(out) or "the local forge has no pull requests, comments or statuses yet"
 
 
