@@ -10,8 +10,6 @@ import pickle
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
-
 from pipelines.adapters.localforge import LocalForge
 from pipelines.console import render_history
 from pipelines.core.outcome import Kind
@@ -21,15 +19,7 @@ from pipelines.stages.history import history
 from pipelines.stages.train import train
 from tests.fakes.registry import MemoryRegistry
 from tests.helpers import ctx, entry
-from tests.stages.helpers import MODEL, candidate_on_branch, pin_pr
-
-
-@pytest.fixture
-def deployed(git_repo: Path, registry: MemoryRegistry) -> dict:
-    pinned = candidate_on_branch(git_repo, "tune", 0.5, registry=registry)
-    pin_pr(git_repo, "promote", pinned, merge=True)
-    deploy(ctx(git_repo, registry=registry, forge=LocalForge(git_repo)))
-    return pinned
+from tests.stages.helpers import MODEL, pin_pr
 
 
 def soon() -> datetime:
