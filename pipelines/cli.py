@@ -130,7 +130,7 @@ def _history(args: argparse.Namespace) -> tuple[Any, str]:
     from pipelines.core.history import parse_time
     from pipelines.stages.history import history
 
-    result = history(_context(args), args.model, at=parse_time(args.at) if args.at else None)
+    result = history(_context(args), args.model, at=parse_time(args.at) if args.at else None, logs=args.logs)
     return result, render_history(result)
 
 
@@ -242,7 +242,9 @@ def build_parser() -> argparse.ArgumentParser:
     cmd.set_defaults(handler=_rollback)
     cmd = sub.add_parser("history", parents=[common], help="what was in production, when, by which PR and approver")
     cmd.add_argument("model", help="a model name")
-    cmd.add_argument("--at", help="ISO 8601 time: what was in production then")
+    cmd.add_argument("--at", help="ISO 8601 time: what was pinned, deployed (and with --logs, answering) then")
+    cmd.add_argument("--logs", metavar="URI",
+                     help="serving's prediction log (a folder or fsspec URI): which version answered around --at")
     cmd.set_defaults(handler=_history)
     report = sub.add_parser("report", help="post reports written by an earlier command")
     report_sub = report.add_subparsers(dest="report_command", required=True, metavar="COMMAND")

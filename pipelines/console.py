@@ -90,10 +90,8 @@ def render_forge(forge, prs: list[str]) -> str:
     deployments = forge.deployments(ENVIRONMENT)
     if deployments:
         out.append("==== deployments (newest first)")
-        out += [
-            f"  #{d.id} {d.sha[:12]} {d.environment} {d.state} at {d.created_at}: {d.payload.get('models', {})}"
-            for d in deployments
-        ]
+        out += [f"  #{d.id} {d.sha[:12]} {d.environment} {d.state} at {d.created_at}: {d.description}"
+                for d in deployments]
     return "\n".join(out) or "the local forge has no pull requests, comments or statuses yet"
 
 
@@ -105,23 +103,75 @@ def render_outcomes(title: str, lines: list[str], *, empty: str) -> str:
 
 
 def render_history(result) -> str:
-    """A model's production timeline, newest last; then the `--at` answer."""
-    out = [f"{result.model} in production (models/production.yaml, first-parent history):"]
+    """A model's production timeline, newest last, with what deploy runs made of each pin
+    change; then the `--at` answer: pinned, deployed, answered, and where they disagree."""
+    out = [f"{result.model} in production (models/production.yaml, first-parent history; deployments from the forge):"]
     for e in result.events:
         what = {"pinned": f"v{e.version} pinned", "replaced": f"v{e.previous} -> v{e.version}",
                 "edited": f"v{e.version} entry edited", "removed": f"v{e.previous} unpinned"}[e.change]
-        deployed = f", deployed {e.deployed_at}" if e.deployed_at else ", not deployed"
         via = f"PR #{e.pr}" if e.pr else "no PR"
-        out.append(f"  {e.time.isoformat()}  {e.commit[:12]}  {what:<16} {via}, approved by {e.approver}{deployed}")
+        first, *later = _deploy_changes(e.deployments) or [(None, "no deployment recorded")]
+        shown = first[1] if first[0] is None else (
+            f"deployed {first[0].time.isoformat()}" if first[0].at_pin else f"pinned, {first[1]}")
+        out.append(f"  {e.time.isoformat()}  {e.commit[:12]}  {what:<16} {via}, approved by {e.approver}, {shown}")
+        out += [f"  {r.time.isoformat()}  {r.commit[:12]}  then {text}" for r, text in later]
     if result.at is not None:
-        event = result.at_event
-        answer = (
-            "nothing was pinned"
-            if event is None or event.version is None
-            else f"v{event.version} (since {event.commit[:12]})"
-        )
-        out.append(f"at {result.at.isoformat()}: {answer}")
+        out += _render_at(result)
     return "\n".join(out)
+
+
+def _deploy_changes(records) -> list:
+    """(record, what it says) for each deploy record that says something new for the model."""
+    changes, last = [], None
+    for record in records:
+        text = _deploy_state(record)
+        if text != last:
+            changes.append((record, text))
+        last = text
+    return changes
+
+
+def _deploy_state(record) -> str:
+    if record.at_pin:
+        return "deployed"
+    if record.state == "suspended":
+        return f"suspended, alias at {_version(record.live)}"
+    return f"not deployed: {record.reason or record.state}"
+
+
+def _render_at(result) -> list[str]:
+    event, deployed, answered = result.at_event, result.at_deployed, result.at_answered
+    pinned = "nothing" if event is None or event.version is None else (
+        f"v{event.version} (since {event.commit[:12]}, committed {event.time.isoformat()})")
+    lines = [f"at {result.at.isoformat()}:", f"  pinned    {pinned}"]
+    if deployed is None:
+        lines.append("  deployed  nothing recorded by then")
+    else:
+        state = "deployed" if deployed.at_pin else (
+            f"{_version(deployed.pinned)} {'suspended' if deployed.state == 'suspended' else 'not deployed'}")
+        lines.append(f"  deployed  {_version(deployed.live)} (deployment {deployed.id} of {deployed.commit[:12]} "
+                     f"at {deployed.time.isoformat()}: {state})")
+    if answered is not None:
+        lines.append(f"  answered  {_answered(answered)}")
+    lines += [f"  {line}" for line in result.disagreements]
+    return lines
+
+
+def _answered(answered) -> str:
+    before, after = answered.before, answered.after
+    said = f"v{before.version} (last request before: {before.request_id} at {before.time.isoformat()}" if before \
+        else "nothing logged before then (no request"
+    said += f"; first after: {after.request_id} at {after.time.isoformat()} by v{after.version})" if after \
+        else "; none after)"
+    if answered.swapped_between:
+        said += f"; serving swapped v{before.version} -> v{after.version} between the two"
+    if answered.skipped_lines:
+        said += f"; {answered.skipped_lines} unreadable log line(s) skipped"
+    return said
+
+
+def _version(version: int | None) -> str:
+    return "nothing" if version is None else f"v{version}"
 
 
 def render_proposals(run) -> str:
@@ -136,8 +186,8 @@ def render_proposals(run) -> str:
 def render_deploy(run) -> str:
     """What deploy did per model, then the deployment record and the webhook."""
     lines = [f"{m.model}: {m.outcome} - {m.headline}" for m in run.outcomes]
-    lines += [f"deployment {run.deployment} ({'recorded' if run.deployment_created else 'already recorded'}), "
-              f"PR {run.pr or 'none'}, approver {run.approver}", f"webhook: {run.webhook}"]
+    lines += [f"deployment {run.deployment} ({'recorded' if run.deployment_created else 'already recorded'}: "
+              f"{run.deployment_state}), PR {run.pr or 'none'}, approver {run.approver}", f"webhook: {run.webhook}"]
     return render_outcomes(f"deploy {run.commit[:12]} (alias 'production' mirrors the pin)", lines, empty="")
 
 

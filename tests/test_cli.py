@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from pipelines.cli import main
-from tests.helpers import PROJECT, edit_yaml
+from tests.helpers import PROJECT, edit_yaml, entry
 
 
 def run(capsys: pytest.CaptureFixture, *argv: str) -> tuple[int, str, str]:
@@ -166,3 +166,27 @@ def test_forge_merge_in_a_clone_of_an_ordinary_repository_keeps_the_merge_local(
 def test_history_of_a_model_never_pinned_says_so(repo: Path, capsys) -> None:
     code, _, err = run(capsys, "history", "wine_logreg", "--repo", str(repo))
     assert code == 2 and "never pinned" in err
+
+
+def test_deploy_exits_2_when_the_artifact_behind_the_alias_was_replaced(repo: Path, capsys) -> None:
+    from pipelines.adapters.artifact import artifact_digest
+    from pipelines.adapters.forge import local_forge
+    from tests.helpers import pin
+
+    code, out, _ = run(capsys, "train", "wine_logreg", "--repo", str(repo), "--json", "-q")
+    pin(repo, wine_logreg=entry(json.loads(out)))
+    assert run(capsys, "deploy", "--repo", str(repo), "-q")[0] == 0
+    stored = next(m.parent for m in (repo / ".mlpin" / "artifacts").rglob("MLmodel")
+                  if artifact_digest(m.parent) == json.loads(out)["artifact_sha256"])
+    (stored / "model.pkl").write_bytes(b"a pickle nobody reviewed")  # MLflow's stored copy, in place
+
+    code, out, _ = run(capsys, "deploy", "--repo", str(repo), "-q")
+    assert code == 2
+    assert "wine_logreg: error - artifact changed behind the alias: models.wine_logreg.artifact_sha256" in out
+    latest = local_forge(repo).deployments("production")[0]
+    assert latest.state == "failure" and latest.description == "failed: wine_logreg v1 changed behind the alias"
+
+
+def test_history_logs_answer_for_a_time(repo: Path, capsys) -> None:
+    code, _, err = run(capsys, "history", "wine_logreg", "--logs", str(repo), "--repo", str(repo))
+    assert code == 2 and "pass --at TIME too" in err

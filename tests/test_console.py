@@ -14,8 +14,9 @@ import pytest
 from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 
 from pipelines import console
+from pipelines.core.answered import Answered, LoggedRequest
 from pipelines.core.compare import compare_metrics
-from pipelines.core.history import PinEvent
+from pipelines.core.history import DeployRecord, PinEvent, disagreements
 from pipelines.core.outcome import Kind
 from pipelines.core.rollout import AliasMove
 from pipelines.core.stage_results import EvaluationResult, ScoredVersion, TrainResult
@@ -111,7 +112,7 @@ def test_deploy(txt) -> None:
                   headline="not deployed: models.diabetes_hgb: the stored artifact's sha256 is aaaa…, not bbbb…"),
     ]
     run = DeployRun(commit=SHA, pr="12", approver="reviewer", outcomes=moves, deployment="4",
-                    deployment_created=True, webhook="sent: HTTP 202")
+                    deployment_created=True, deployment_state="failure", webhook="sent: HTTP 202")
     assert console.render_deploy(run) == txt
 
 
@@ -132,18 +133,30 @@ def test_rollback(txt) -> None:
 
 
 def test_history_with_an_answer_for_at(txt) -> None:
-    def at(day: int) -> datetime:
-        return datetime(2026, 11, day, 9, 30, tzinfo=UTC)
+    def at(day: int, minute: int = 30) -> datetime:
+        return datetime(2026, 11, day, 9, minute, tzinfo=UTC)
 
+    def record(n: int, commit: str, when: datetime, **state) -> DeployRecord:
+        return DeployRecord(id=str(n), commit=commit, time=when, **state)
+
+    bad = "models.wine_logreg.artifact_sha256: the stored artifact's sha256 is aaaa…, not bbbb…"
     events = [
         PinEvent(commit="1" * 40, time=at(2), change="pinned", version=1, previous=None, entry=None, pr="3",
-                 approver="alice", deployed_at="2026-11-02T09:31:00+00:00"),
+                 approver="alice", deployed_at="2026-11-02T09:31:00+00:00",
+                 deployments=[record(1, "1" * 40, at(2, 31), pinned=1, live=1, state="deployed")]),
         PinEvent(commit="2" * 40, time=at(9), change="replaced", version=2, previous=1, entry=None, pr="8",
-                 approver="bob"),
+                 approver="bob", deployed_at="2026-11-09T11:00:00+00:00",
+                 deployments=[record(2, "2" * 40, at(9, 31), pinned=2, live=1, state="failed", reason=bad),
+                              record(3, "2" * 40, at(9, 32), pinned=2, live=1, state="failed", reason=bad),
+                              record(4, "2" * 40, datetime(2026, 11, 9, 11, tzinfo=UTC), pinned=2, live=2,
+                                     state="deployed")]),
         PinEvent(commit="3" * 40, time=at(10), change="replaced", version=1, previous=2, entry=None,
-                 approver="carol (direct push)", deployed_at="2026-11-10T09:30:40+00:00"),
+                 approver="carol (direct push)"),
     ]
-    result = History(model="wine_logreg", events=events, at=at(9), at_event=events[1])
+    requests = [LoggedRequest(request_id=f"req-{n}", time=at(9, minute), version=1) for n, minute in ((7, 40), (8, 50))]
+    result = History(model="wine_logreg", events=events, at=at(9, 45), at_event=events[1],
+                     at_deployed=events[1].deployments[1], at_answered=Answered(before=requests[0], after=requests[1]),
+                     disagreements=disagreements(events[1], events[1].deployments[1], None))
     assert console.render_history(result) == txt
 
 

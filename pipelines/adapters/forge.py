@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Literal, Protocol
 
 StatusState = Literal["pending", "success", "failure", "error"]
+DeploymentState = Literal["success", "failure"]
 STATUS_CONTEXT = "mlpin/candidate"
 MARKER_PREFIX = "<!-- mlpin:"  # how every mlpin comment begins (pipelines.core.markers)
 PROPOSE_CONTEXT = "mlpin/propose"
@@ -55,15 +56,16 @@ class Merge:
 
 @dataclass(frozen=True)
 class Deployment:
-    """A recorded deployment of a commit to an environment."""
+    """A recorded deployment of a commit to an environment, with its latest status."""
 
     id: str
     sha: str
     environment: str
     created_at: str  # ISO 8601
-    state: str
+    state: str  # the latest status: success | failure | inactive (GitHub) | pending (none yet)
     payload: dict
     created: bool = False
+    description: str = ""  # the latest status's
 
 
 class Forge(Protocol):
@@ -94,8 +96,13 @@ class Forge(Protocol):
     def merged_pull(self, sha: str) -> Merge | None:
         """The PR whose merge made commit `sha`, with who merged it; None for a direct push."""
 
-    def record_deployment(self, *, sha: str, environment: str, description: str, payload: dict) -> Deployment:
-        """Record a successful deployment of `sha`, unless one is already recorded."""
+    def record_deployment(
+        self, *, sha: str, environment: str, description: str, payload: dict, state: DeploymentState
+    ) -> Deployment:
+        """Record what deploying `sha` came to: reuse the newest deployment of `sha` when its
+        payload is the same (adding a `state` status unless that is already its latest),
+        else create one. A rerun with the same result changes nothing; a different result
+        on the same commit (the registry was fixed, or broke) is a new deployment."""
 
     def deployments(self, environment: str) -> list[Deployment]:
         """Recorded deployments to `environment`, newest first."""

@@ -12,7 +12,7 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
-from pipelines.adapters.forge import MARKER_PREFIX, CommentRef, Deployment, Merge, PullRef, StatusState
+from pipelines.adapters.forge import MARKER_PREFIX, CommentRef, Deployment, DeploymentState, Merge, PullRef, StatusState
 from pipelines.core.errors import InvalidInput, NotFound, OutsideSystemError
 
 RETRIES = 5
@@ -154,19 +154,27 @@ class GitHubForge:
                     return Merge(pr=str(pull.number), approver=approver, merged_at=pull.merged_at.isoformat())
         return None
 
-    def record_deployment(self, *, sha: str, environment: str, description: str, payload: dict) -> Deployment:
-        """A GitHub Deployment of `sha` with a success status; reused when one exists."""
+    def record_deployment(
+        self, *, sha: str, environment: str, description: str, payload: dict, state: DeploymentState
+    ) -> Deployment:
+        """The newest GitHub Deployment of `sha` when its payload is the same (a payload
+        cannot be edited), else a new one; then a `state` status unless that is already its
+        latest. Only a success marks earlier deployments inactive: a failed run leaves the
+        one still live as it was."""
         repo = self._repository()
         with _github(f"recording the deployment of {sha[:12]}"):
-            existing = next(iter(repo.get_deployments(sha=sha, environment=environment)), None)
-            deployment = existing or repo.create_deployment(
+            newest = next(iter(repo.get_deployments(sha=sha, environment=environment)), None)
+            same = newest is not None and newest.payload == payload
+            deployment = newest if same else repo.create_deployment(
                 ref=sha, environment=environment, description=description[:DESCRIPTION_LIMIT], payload=payload,
                 auto_merge=False, required_contexts=[], production_environment=True,
             )
-            states = [status.state for status in deployment.get_statuses()]
-            if "success" not in states:
-                deployment.create_status("success", description=description[:DESCRIPTION_LIMIT], auto_inactive=True)
-            return _deployment(deployment, state="success", created=existing is None)
+            latest = next(iter(deployment.get_statuses()), None)  # GitHub lists newest first
+            if latest is None or latest.state != state:
+                latest = deployment.create_status(
+                    state, description=description[:DESCRIPTION_LIMIT], auto_inactive=state == "success"
+                )
+            return _deployment(deployment, state=state, description=latest.description or "", created=not same)
 
     def deployments(self, environment: str) -> list[Deployment]:
         """Deployments to `environment`, newest first, with each one's latest state."""
@@ -174,11 +182,13 @@ class GitHubForge:
             found = []
             for deployment in self._repository().get_deployments(environment=environment):
                 latest = next(iter(deployment.get_statuses()), None)  # GitHub lists newest first
-                found.append(_deployment(deployment, state=latest.state if latest else "pending"))
+                found.append(_deployment(deployment, state=latest.state if latest else "pending",
+                                         description=(latest.description if latest else None) or ""))
             return found
 
 
-def _deployment(deployment: Any, *, state: str, created: bool = False) -> Deployment:
+def _deployment(deployment: Any, *, state: str, description: str, created: bool = False) -> Deployment:
     payload = deployment.payload if isinstance(deployment.payload, dict) else {}
     return Deployment(id=str(deployment.id), sha=deployment.sha, environment=deployment.environment,
-                      created_at=deployment.created_at.isoformat(), state=state, payload=payload, created=created)
+                      created_at=deployment.created_at.isoformat(), state=state, payload=payload, created=created,
+                      description=description)

@@ -7,7 +7,8 @@ Layout under `.mlpin/forge/` (or `MLPIN_FORGE_DIR`, to share one forge between c
                            and once merged: merge commit, approver, time
   prs/<pr>/<n>.md          one file per comment; the marker is its first line
   statuses/<sha>.json      {context: {state, description, target_url}}
-  deployments.json         every deployment, oldest first
+  deployments.json         every deployment, oldest first: commit, time, latest state and
+                           description, payload (what each model came to)
 Comments may name a PR by number or, for a branch with no pull request, by branch name.
 """
 
@@ -22,7 +23,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from pipelines.adapters.atomic import write_atomic
-from pipelines.adapters.forge import MARKER_PREFIX, CommentRef, Deployment, Merge, PullRef, StatusState
+from pipelines.adapters.forge import MARKER_PREFIX, CommentRef, Deployment, DeploymentState, Merge, PullRef, StatusState
 from pipelines.core.errors import InvalidInput, NotFound
 
 
@@ -58,7 +59,7 @@ class ForgeSnapshot(BaseModel):
 
 def _deployment(record: dict, *, created: bool = False) -> Deployment:
     fields = ("id", "sha", "environment", "created_at", "state", "payload")
-    return Deployment(**{k: record[k] for k in fields}, created=created)
+    return Deployment(**{k: record[k] for k in fields}, created=created, description=record.get("description", ""))
 
 
 def _safe(name: str) -> str:
@@ -146,16 +147,25 @@ class LocalForge:
         path = self.folder / "deployments.json"
         return json.loads(path.read_text()) if path.is_file() else []
 
-    def record_deployment(self, *, sha: str, environment: str, description: str, payload: dict) -> Deployment:
-        """Append a successful deployment of `sha` unless one is already recorded."""
+    def record_deployment(
+        self, *, sha: str, environment: str, description: str, payload: dict, state: DeploymentState
+    ) -> Deployment:
+        """Reuse the newest deployment of `sha` when its payload is the same (its status
+        updated in place), else append one."""
         records = self._deployment_records()
-        for record in records:
-            if (record["sha"], record["environment"]) == (sha, environment):
-                return _deployment(record)
+        newest = next((r for r in reversed(records) if (r["sha"], r["environment"]) == (sha, environment)), None)
+        if newest is not None and newest["payload"] == payload:
+            if (newest["state"], newest.get("description")) != (state, description):
+                newest.update(state=state, description=description)
+                self._save_deployments(records)
+            return _deployment(newest)
         record = {"id": str(len(records) + 1), "sha": sha, "environment": environment, "created_at": now_iso(),
-                  "state": "success", "description": description, "payload": payload}
-        write_atomic(self.folder / "deployments.json", json.dumps([*records, record], indent=2) + "\n")
+                  "state": state, "description": description, "payload": payload}
+        self._save_deployments([*records, record])
         return _deployment(record, created=True)
+
+    def _save_deployments(self, records: list[dict]) -> None:
+        write_atomic(self.folder / "deployments.json", json.dumps(records, indent=2) + "\n")
 
     def deployments(self, environment: str) -> list[Deployment]:
         """Deployments to `environment`, newest first."""

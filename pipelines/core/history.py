@@ -1,8 +1,9 @@
-"""Production history of a model from pin snapshots: every change of its entry, and
-what was pinned at a given time.
+"""Production history of a model: every change of its pin entry (git), what each deploy
+run recorded for it (the forge), and, for a time T, what was pinned, what was deployed
+and, given serving's log, what answered, saying plainly where they disagree.
 
-Pure: the snapshots (from git) and merge and deployment records (from the forge) are
-passed in.
+Pure: the snapshots (from git), deployment records (from the forge) and logged requests
+are passed in.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from datetime import UTC, datetime
 
 from pydantic import BaseModel
 
+from pipelines.core.answered import Answered
+from pipelines.core.deployment import REMOVED, ModelDeployment, read_payload
 from pipelines.core.errors import InvalidInput
 from pipelines.core.schemas import PinnedModel, ProductionPins
 
@@ -24,8 +27,29 @@ class PinSnapshot(BaseModel):
     pins: ProductionPins | None
 
 
+class DeployRecord(ModelDeployment):
+    """What one recorded deployment says about one model: which commit it deployed, when,
+    and what the model came to (the version behind the alias after it, and why)."""
+
+    id: str
+    commit: str
+    time: datetime
+
+
+def deploy_record(model: str, *, id: str, commit: str, time: datetime, payload: dict,
+                  state: str) -> DeployRecord | None:
+    """`model` in a forge deployment; None when the record says nothing (an old-format
+    record whose status was not a success). A model missing from a record is not in
+    production after it: the record lists every model pinned or behind the alias."""
+    models = read_payload(payload, state=state)
+    if models is None:
+        return None
+    found = models.get(model, REMOVED)
+    return DeployRecord(**found.model_dump(), id=id, commit=commit, time=_utc(time))
+
+
 class PinEvent(BaseModel):
-    """One change of a model's production entry."""
+    """One change of a model's production entry, and what deploy runs made of it."""
 
     commit: str
     time: datetime
@@ -35,7 +59,8 @@ class PinEvent(BaseModel):
     entry: PinnedModel | None
     pr: str | None = None
     approver: str | None = None
-    deployed_at: str | None = None
+    deployed_at: str | None = None  # when the entry was first found deployed (alias at the pin, checked)
+    deployments: list[DeployRecord] = []  # records of deploy runs while this entry was pinned, oldest first
 
 
 def pin_events(model: str, snapshots: list[PinSnapshot]) -> list[PinEvent]:
@@ -60,6 +85,66 @@ def _change(old: PinnedModel | None, new: PinnedModel | None) -> str:
     if old is None:
         return "pinned"
     return "edited" if old.version == new.version else "replaced"
+
+
+def with_deployments(events: list[PinEvent], records: list[DeployRecord], *, commits: list[str]) -> list[PinEvent]:
+    """Each event with the records of deploy runs on its commit or a later pin commit before
+    the next event (`commits`: every pin commit, oldest first). Records of commits not on
+    this line (another branch) belong to no event; they still count for `deployed_at_time`."""
+    position = {commit: n for n, commit in enumerate(commits)}
+    starts = [position.get(e.commit, -1) for e in events]
+    windows: list[list[DeployRecord]] = [[] for _ in events]
+    for record in sorted(records, key=lambda r: r.time):
+        at = position.get(record.commit)
+        owners = [n for n, start in enumerate(starts) if at is not None and start <= at]
+        if owners:
+            windows[owners[-1]].append(record)
+    return [e.model_copy(update={"deployments": found, "deployed_at": _first_deployed(found)})
+            for e, found in zip(events, windows, strict=True)]
+
+
+def _first_deployed(records: list[DeployRecord]) -> str | None:
+    found = next((r for r in records if r.at_pin), None)
+    return found.time.isoformat() if found else None
+
+
+def deployed_at_time(records: list[DeployRecord], when: datetime) -> DeployRecord | None:
+    """The newest record at or before `when`: what the alias held then (None: nothing recorded yet)."""
+    before = [r for r in sorted(records, key=lambda r: r.time) if r.time <= _utc(when)]
+    return before[-1] if before else None
+
+
+def disagreements(pinned: PinEvent | None, deployed: DeployRecord | None, answered: Answered | None) -> list[str]:
+    """Where the pin (git), the deployment record and what answered (the log) differ at a time."""
+    want = pinned.version if pinned else None
+    found = []
+    if deployed is None and want is not None:
+        found.append(f"the pin and the deployment disagree: v{want} was pinned, but no deployment was recorded yet")
+    elif deployed is not None and deployed.live != want:
+        if deployed.pinned != want:
+            why = (f"no deploy of this pin had run yet; the last one, at {deployed.time.isoformat()}, "
+                   "was of an earlier pin")
+        else:
+            why = deployed.reason or deployed.state
+        found.append(f"the pin and the deployment disagree: pinned {_v(want)}, deployed {_v(deployed.live)} ({why})")
+    elif deployed is not None and deployed.state == "failed":
+        found.append(f"{_v(deployed.live)} is behind the alias, but the last deploy found: {deployed.reason}")
+    if answered is not None and answered.before is not None:
+        expected = deployed.live if deployed is not None else want
+        if answered.version != expected:
+            request = answered.before
+            found.append(f"what answered disagrees with the deployment: request {request.request_id} "
+                         f"({request.time.isoformat()}) was answered by v{request.version}, "
+                         f"while {_v(expected)} was {'deployed' if deployed is not None else 'pinned'}")
+    return found
+
+
+def _v(version: int | None) -> str:
+    return "nothing" if version is None else f"v{version}"
+
+
+def _utc(when: datetime) -> datetime:
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 def pinned_at(events: list[PinEvent], when: datetime) -> PinEvent | None:

@@ -20,6 +20,7 @@ class AliasMove(BaseModel):
     desired: int | None
     headline: str
     kind: Kind = Kind.DONE
+    reason: str | None = None  # why an error left the alias where it was
 
 
 def plan_rollout(pins: ProductionPins, live: dict[str, int]) -> list[AliasMove]:

@@ -3,12 +3,19 @@
 The deployment is attributed to the commit that last changed the pin (first-parent),
 so a deploy that runs after unrelated commits still names the right PR and approver.
 
-For each pinned model the `production` alias is moved to the pinned version, after
-checking that the version's run and stored artifact match the pin; the version is
-tagged with the commit, PR, approver and time. Models no longer pinned lose the alias;
-suspended ones are left as they are. A deployment of the commit is recorded on the
-forge, and an optional HMAC-signed webhook tells serving to reconcile now. A second
-run on the same commit changes nothing.
+Every run checks every pinned (not suspended) entry: the version's run, lineage tags and
+stored artifact digest must match the pin, also when the alias already points at it.
+Then the `production` alias is moved to the pinned version, which is tagged with the
+commit, PR, approver and time. An entry that fails the check leaves the alias where it
+was (exit 2): a pin change is "not deployed", and an alias that does not move but whose
+artifact changed behind it is reported as such and left, because the alias records what
+was deployed and every reader (serving included) checks the digest against the pin
+before loading. Models no longer pinned lose the alias; suspended ones are left alone.
+
+What each model came to is recorded on the forge (`core/deployment.py`): one deployment
+per commit and result, `success` only when no model failed. A second run with the same
+result changes nothing; a rerun after the registry was fixed records the success. An
+optional HMAC-signed webhook tells serving to reconcile now.
 """
 
 from __future__ import annotations
@@ -22,7 +29,8 @@ from pipelines.adapters import git
 from pipelines.adapters.forge import ENVIRONMENT, Merge
 from pipelines.adapters.webhook import notify
 from pipelines.adapters.yamlfile import load_document
-from pipelines.core.errors import InvalidInput
+from pipelines.core.deployment import deployment_description, deployment_payload, deployment_state
+from pipelines.core.errors import InvalidInput, Problem
 from pipelines.core.lineage import tag
 from pipelines.core.outcome import Kind
 from pipelines.core.pin import check_integrity
@@ -42,6 +50,7 @@ class DeployRun(BaseModel):
     outcomes: list[AliasMove]
     deployment: str
     deployment_created: bool
+    deployment_state: str  # success | failure: whether every model is where the pin wants it
     webhook: str
 
 
@@ -55,15 +64,16 @@ def deploy(ctx: StageContext) -> DeployRun:
     moves = plan_rollout(pins, ctx.registry.models_with_alias(ALIAS))
     merge = forge.merged_pull(commit) or _direct_push(root, commit, environ=environ)
     moves = [_apply(ctx, move, pins=pins, commit=commit, merge=merge) for move in moves]
-    payload = {"models": {m: e.version for m, e in sorted(pins.models.items())}, "pr": merge.pr or None}
-    described = ", ".join(f"{m} v{v}" for m, v in payload["models"].items()) or "nothing pinned"
+    pr = merge.pr or None
     record = forge.record_deployment(
-        sha=commit, environment=ENVIRONMENT, description=f"production: {described}", payload=payload
+        sha=commit, environment=ENVIRONMENT, description=deployment_description(moves),
+        payload=deployment_payload(moves, pr=pr), state=deployment_state(moves),
     )
     changed = record.created or any(m.outcome in ("moved", "removed") for m in moves)
-    webhook = notify(environ, event={"commit": commit, **payload}) if changed else "not sent: nothing changed"
-    return DeployRun(commit=commit, pr=merge.pr or None, approver=merge.approver, outcomes=moves,
-                     deployment=record.id, deployment_created=record.created, webhook=webhook)
+    event = {"commit": commit, "models": {m: e.version for m, e in sorted(pins.models.items())}, "pr": pr}
+    webhook = notify(environ, event=event) if changed else "not sent: nothing changed"
+    return DeployRun(commit=commit, pr=pr, approver=merge.approver, outcomes=moves, deployment=record.id,
+                     deployment_created=record.created, deployment_state=record.state, webhook=webhook)
 
 
 def _pin_commit(root: Path) -> str:
@@ -84,21 +94,31 @@ def _apply(ctx: StageContext, move: AliasMove, *, pins: ProductionPins, commit: 
     if move.outcome == "removed":
         registry.delete_alias(move.model, ALIAS)
         return move
-    if move.outcome != "moved":
+    if move.outcome not in ("moved", "unchanged"):
         return move
     entry = pins.models[move.model]
-    with ctx.progress.step(f"deploying {move.model} v{entry.version}"):
-        problems = check_integrity(
-            move.model, entry, record=registry_record(registry, move.model, version=entry.version)
-        )
-        if problems:
-            reason = "; ".join(str(p) for p in problems)
-            return move.model_copy(
-                update={"outcome": "error", "kind": Kind.INVALID_INPUT, "headline": f"not deployed: {reason}"}
-            )
-        registry.set_alias(move.model, ALIAS, entry.version)
-        registry.tag_version(move.model, entry.version, {
-            tag("deployed_commit"): commit, tag("deployed_pr"): merge.pr or "none",
-            tag("approver"): merge.approver, tag("deployed_at"): ctx.clock().isoformat(),
-        })
+    with ctx.progress.step(f"checking {move.model} v{entry.version} (run, lineage, artifact sha256)"):
+        record = registry_record(registry, move.model, version=entry.version)
+        problems = check_integrity(move.model, entry, record=record)
+    if problems:
+        changed = record.exists and record.artifact_sha256 != entry.artifact_sha256
+        return _refused(move, problems, artifact_changed=changed)
+    if move.outcome == "moved":
+        with ctx.progress.step(f"deploying {move.model} v{entry.version}"):
+            registry.set_alias(move.model, ALIAS, entry.version)
+            registry.tag_version(move.model, entry.version, {
+                tag("deployed_commit"): commit, tag("deployed_pr"): merge.pr or "none",
+                tag("approver"): merge.approver, tag("deployed_at"): ctx.clock().isoformat(),
+            })
     return move
+
+
+def _refused(move: AliasMove, problems: list[Problem], *, artifact_changed: bool) -> AliasMove:
+    """The alias stays where it was; the reason says whether a pin change was refused or
+    what the alias already points at no longer matches the pin."""
+    reason = "; ".join(str(p) for p in problems)
+    if move.outcome != "moved":
+        reason = f"{'artifact' if artifact_changed else 'registry'} changed behind the alias: {reason}"
+    headline = f"not deployed: {reason}" if move.outcome == "moved" else reason
+    return move.model_copy(update={"outcome": "error", "kind": Kind.INVALID_INPUT, "reason": reason,
+                                   "headline": headline})

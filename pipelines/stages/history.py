@@ -1,5 +1,7 @@
-"""`mlpin history <model> [--at TIME]`: what was in production, when, by which PR and
-approver, from the pin file's git history and the forge's merge and deployment records."""
+"""`mlpin history <model> [--at TIME [--logs URI]]`: what was in production, when, by which
+PR and approver, from the pin file's git history and the forge's merge and deployment
+records; for a time, what was pinned (git), what was deployed (the deployment records)
+and, given serving's prediction log, what answered, and where they disagree."""
 
 from __future__ import annotations
 
@@ -9,35 +11,71 @@ from pydantic import BaseModel
 
 from pipelines.adapters import pinlog
 from pipelines.adapters.forge import ENVIRONMENT, Forge
-from pipelines.core.errors import NotFound
-from pipelines.core.history import PinEvent, pin_events, pinned_at
+from pipelines.core.answered import Answered, answered_at
+from pipelines.core.errors import InvalidInput, NotFound
+from pipelines.core.history import (
+    DeployRecord,
+    PinEvent,
+    deploy_record,
+    deployed_at_time,
+    disagreements,
+    pin_events,
+    pinned_at,
+    with_deployments,
+)
 from pipelines.stages.context import StageContext
 
 
 class History(BaseModel):
-    """A model's production timeline, and the answer for `--at` when asked."""
+    """A model's production timeline, and the answers for `--at` when asked."""
 
     model: str
     events: list[PinEvent]
     at: datetime | None = None
-    at_event: PinEvent | None = None
+    at_event: PinEvent | None = None  # pinned then (git)
+    at_deployed: DeployRecord | None = None  # the newest deployment record by then (the forge)
+    at_answered: Answered | None = None  # the logged requests around then (serving's log, with --logs)
+    disagreements: list[str] = []
 
 
-def history(ctx: StageContext, model: str, *, at: datetime | None = None) -> History:
-    """Every change of `model`'s pin on the checked-out branch, oldest first."""
+def history(ctx: StageContext, model: str, *, at: datetime | None = None, logs: str | None = None) -> History:
+    """Every change of `model`'s pin on the checked-out branch, oldest first, with what
+    each deploy run made of it; with `at`, the pinned, deployed and answering versions then."""
+    if logs is not None and at is None:
+        raise InvalidInput("--logs answers for a time: pass --at TIME too")
     forge = ctx.forge
-    events = pin_events(model, pinlog.snapshots(ctx.root))
+    snapshots = pinlog.snapshots(ctx.root)
+    events = pin_events(model, snapshots)
     if not events:
         raise NotFound(f"{model} was never pinned in models/production.yaml on this branch")
-    deployed = {}
-    for deployment in forge.deployments(ENVIRONMENT):  # newest first: keep each commit's first
-        deployed[deployment.sha] = deployment.created_at
-    events = [_enrich(forge, event, deployed_at=deployed.get(event.commit)) for event in events]
-    return History(model=model, events=events, at=at, at_event=pinned_at(events, at) if at else None)
+    records = _records(forge, model)
+    events = with_deployments([_enrich(forge, e) for e in events], records, commits=[s.commit for s in snapshots])
+    found = History(model=model, events=events)
+    if at is None:
+        return found
+    pinned, deployed = pinned_at(events, at), deployed_at_time(records, at)
+    answered = _answered(logs, model, at=at) if logs else None
+    return found.model_copy(update={"at": at, "at_event": pinned, "at_deployed": deployed, "at_answered": answered,
+                                    "disagreements": disagreements(pinned, deployed, answered)})
 
 
-def _enrich(forge: Forge, event: PinEvent, *, deployed_at: str | None) -> PinEvent:
+def _records(forge: Forge, model: str) -> list[DeployRecord]:
+    """What every recorded deployment says about `model`, oldest first."""
+    found = [deploy_record(model, id=d.id, commit=d.sha, time=datetime.fromisoformat(d.created_at),
+                           payload=d.payload, state=d.state) for d in forge.deployments(ENVIRONMENT)[::-1]]
+    return [r for r in found if r is not None]
+
+
+def _answered(uri: str, model: str, *, at: datetime) -> Answered:
+    from pipelines.adapters.requestlog import RequestLog
+
+    log = RequestLog(uri, model)
+    found = answered_at(log.requests(), at)
+    return found.model_copy(update={"skipped_lines": log.skipped})
+
+
+def _enrich(forge: Forge, event: PinEvent) -> PinEvent:
     merge = forge.merged_pull(event.commit)
     if merge is None:
-        return event.model_copy(update={"approver": f"{event.approver} (direct push)", "deployed_at": deployed_at})
-    return event.model_copy(update={"pr": merge.pr, "approver": merge.approver, "deployed_at": deployed_at})
+        return event.model_copy(update={"approver": f"{event.approver} (direct push)"})
+    return event.model_copy(update={"pr": merge.pr, "approver": merge.approver})

@@ -1,6 +1,7 @@
 """The forge contract, run against both forges: the local one (files) and GitHub's
 (PyGithub against the local fake of the REST API). Both must open PRs idempotently,
-name who merged a commit, and record one deployment per commit."""
+name who merged a commit, and record one deployment per commit and result (a rerun with
+the same result adds nothing; a different one is a new record, newest first)."""
 
 from __future__ import annotations
 
@@ -55,23 +56,34 @@ def test_merged_pull_names_the_approver(forge_and_merge) -> None:
     assert reopened.created and reopened.number != pull.number, "a merged PR is not reused"
 
 
-def test_one_deployment_per_commit(forge_and_merge) -> None:
+def wine(state: str, *, pinned: int, live: int | None, reason: str | None = None) -> dict:
+    """A deployment payload as deploy writes it, for one model."""
+    found = {"pinned": pinned, "live": live, "state": state, **({"reason": reason} if reason else {})}
+    return {"pr": None, "models": {"wine": found}}
+
+
+def test_one_deployment_per_commit_and_result(forge_and_merge) -> None:
     forge, _ = forge_and_merge
-    first = forge.record_deployment(
-        sha=SHA, environment="production", description="wine v1", payload={"models": {"wine": 1}}
-    )
-    again = forge.record_deployment(
-        sha=SHA, environment="production", description="wine v1", payload={"models": {"wine": 1}}
-    )
-    later = forge.record_deployment(
-        sha="b" * 40, environment="production", description="wine v2", payload={"models": {"wine": 2}}
-    )
-    assert (first.created, again.created, later.created) == (True, False, True) and first.id == again.id
+
+    def record(sha: str, payload: dict, state: str, description: str):
+        return forge.record_deployment(sha=sha, environment="production", description=description, payload=payload,
+                                       state=state)
+
+    first = record(SHA, wine("deployed", pinned=1, live=1), "success", "production: wine v1")
+    again = record(SHA, wine("deployed", pinned=1, live=1), "success", "production: wine v1")
+    failed = record("b" * 40, wine("failed", pinned=2, live=1, reason="sha256"), "failure", "not deployed: wine v2")
+    retried = record("b" * 40, wine("failed", pinned=2, live=1, reason="sha256"), "failure", "not deployed: wine v2")
+    fixed = record("b" * 40, wine("deployed", pinned=2, live=2), "success", "production: wine v2")
+    assert [d.created for d in (first, again, failed, retried, fixed)] == [True, False, True, False, True]
+    assert first.id == again.id and failed.id == retried.id != fixed.id, "same result: same record"
+    assert (failed.state, fixed.state, fixed.description) == ("failure", "success", "production: wine v2")
     listed = forge.deployments("production")
-    assert [(d.sha, d.state, d.payload["models"]["wine"]) for d in listed] == [
-        ("b" * 40, "success", 2),
-        (SHA, "success", 1),
-    ]
+    assert [(d.sha[0], d.state, d.payload["models"]["wine"]["live"], d.description) for d in listed] == [
+        ("b", "success", 2, "production: wine v2"),
+        ("b", "failure", 1, "not deployed: wine v2"),
+        ("a", "success", 1, "production: wine v1"),
+    ], "newest first; the failure stays in the record"
+    assert listed[0].created_at >= listed[-1].created_at
 
 
 def test_comment_markers_name_mlpins_comments_only_oldest_first(forge_and_merge) -> None:

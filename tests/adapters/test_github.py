@@ -72,6 +72,20 @@ def test_persistent_server_error_is_an_outside_system_error_without_the_token(
     assert fake_github.token not in str(err.value)
 
 
+def test_a_deployment_whose_status_was_lost_gets_it_on_the_rerun(fake_github: FakeGitHub,
+                                                                  github_forge: GitHubForge) -> None:
+    payload = {"pr": None, "models": {"wine": {"pinned": 2, "live": 2, "state": "deployed"}}}
+    fake_github.fail_next("POST", r"/deployments/\d+/statuses$", 403, times=1)
+    with pytest.raises(OutsideSystemError):
+        github_forge.record_deployment(sha=SHA, environment="production", description="production: wine v2",
+                                       payload=payload, state="success")
+    assert [d["statuses"] for d in fake_github.deployments] == [[]], "created, but no status: a crash midway"
+    rerun = github_forge.record_deployment(sha=SHA, environment="production", description="production: wine v2",
+                                           payload=payload, state="success")
+    assert not rerun.created and len(fake_github.deployments) == 1
+    assert [s["state"] for s in fake_github.deployments[0]["statuses"]] == ["success"]
+
+
 def test_a_branch_name_is_not_a_pull_request_number(github_forge: GitHubForge) -> None:
     with pytest.raises(InvalidInput, match="on GitHub a pull request is a number; got 'main'"):
         github_forge.upsert_comment("main", MARKER, "x")

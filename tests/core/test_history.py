@@ -1,4 +1,5 @@
-"""Production history from pin snapshots, and what was pinned at a time."""
+"""Production history from pin snapshots and deployment records: what was pinned and
+what was deployed at a time, and what is said when they (or what answered) disagree."""
 
 from __future__ import annotations
 
@@ -6,8 +7,19 @@ from datetime import UTC, datetime
 
 import pytest
 
+from pipelines.core.answered import Answered, LoggedRequest
 from pipelines.core.errors import InvalidInput
-from pipelines.core.history import PinSnapshot, parse_time, pin_events, pinned_at
+from pipelines.core.history import (
+    DeployRecord,
+    PinEvent,
+    PinSnapshot,
+    deployed_at_time,
+    disagreements,
+    parse_time,
+    pin_events,
+    pinned_at,
+    with_deployments,
+)
 from pipelines.core.schemas import PinnedModel, ProductionPins
 
 
@@ -56,3 +68,74 @@ def test_pinned_at(when: str, expected: int | None) -> None:
 def test_bad_time_says_how_to_write_one() -> None:
     with pytest.raises(InvalidInput, match="ISO 8601"):
         parse_time("last tuesday")
+
+
+def record(n: int, commit: str, day: int, *, pinned: int | None, live: int | None, state: str = "deployed",
+           reason: str | None = None) -> DeployRecord:
+    return DeployRecord(id=str(n), commit=commit, time=datetime(2026, 1, day, 12, n, tzinfo=UTC), pinned=pinned,
+                        live=live, state=state, reason=reason)
+
+
+def commit(day: int) -> str:
+    return f"{day:040d}"
+
+
+RECORDS = [
+    record(1, commit(2), 2, pinned=1, live=1),
+    record(2, commit(3), 3, pinned=1, live=1),  # a deploy of another model's change: still v1
+    record(3, commit(5), 5, pinned=2, live=1, state="failed", reason="the stored artifact's sha256 is wrong"),
+    record(4, commit(5), 5, pinned=2, live=2),  # rerun after the registry was fixed
+    record(5, "f" * 40, 5, pinned=9, live=9),  # deployed from another branch: on no event, still what was live
+    record(6, commit(7), 7, pinned=None, live=None, state="removed"),
+]
+
+
+def test_deploy_runs_belong_to_the_entry_pinned_on_the_commit_they_deployed() -> None:
+    events = with_deployments(pin_events("m", SNAPSHOTS), RECORDS, commits=[s.commit for s in SNAPSHOTS])
+    assert [[r.id for r in e.deployments] for e in events] == [["1", "2"], ["3", "4"], [], ["6"]]
+    assert [e.deployed_at for e in events] == [
+        "2026-01-02T12:01:00+00:00", "2026-01-05T12:04:00+00:00", None, "2026-01-07T12:06:00+00:00",
+    ], "deployed when the alias first held the pin, not when a deploy merely ran"
+
+
+def pinned(version: int | None) -> PinEvent:
+    return PinEvent(commit=commit(5), time=datetime(2026, 1, 5, tzinfo=UTC), change="replaced", version=version,
+                    previous=1, entry=None)
+
+
+def answered(version: int) -> Answered:
+    return Answered(before=LoggedRequest(request_id="req-1", time=datetime(2026, 1, 5, 13, tzinfo=UTC),
+                                         version=version))
+
+
+@pytest.mark.parametrize(("pin", "deployed", "served", "expected"), [
+    (pinned(2), None, None, ["v2 was pinned, but no deployment was recorded yet"]),
+    (pinned(2), RECORDS[1], None, ["pinned v2, deployed v1 (no deploy of this pin had run yet; the last one, at "
+                                   "2026-01-03T12:02:00+00:00, was of an earlier pin)"]),
+    (pinned(2), RECORDS[2], None, ["pinned v2, deployed v1 (the stored artifact's sha256 is wrong)"]),
+    (pinned(2), RECORDS[3], None, []),
+    (pinned(2), record(7, commit(5), 6, pinned=2, live=2, state="failed", reason="artifact changed behind the alias"),
+     None, ["v2 is behind the alias, but the last deploy found: artifact changed behind the alias"]),
+    (pinned(2), RECORDS[3], answered(2), []),
+    (pinned(2), RECORDS[3], answered(1), ["request req-1 (2026-01-05T13:00:00+00:00) was answered by v1, while v2 "
+                                          "was deployed"]),
+    (pinned(None), RECORDS[5], None, []),
+    (None, None, answered(1), ["request req-1 (2026-01-05T13:00:00+00:00) was answered by v1, while nothing was "
+                               "pinned"]),
+], ids=["never-deployed", "deploy-not-run-yet", "deploy-failed", "agree", "changed-behind-the-alias",
+        "all-three-agree", "serving-not-swapped-yet", "unpinned-and-removed", "answered-while-nothing-pinned"])
+def test_disagreements_say_which_source_differs(pin: PinEvent | None, deployed: DeployRecord | None,
+                                                served: Answered | None, expected: list[str]) -> None:
+    found = disagreements(pin, deployed, served)
+    assert len(found) == len(expected) and all(e in f for f, e in zip(found, expected, strict=False)), found
+
+
+@pytest.mark.parametrize(("when", "expected"), [
+    (datetime(2026, 1, 1, tzinfo=UTC), None),
+    (datetime(2026, 1, 5, 12, 3, 30, tzinfo=UTC), "3"),
+    (datetime(2026, 1, 5, 12, 4, tzinfo=UTC), "4"),
+    (datetime(2026, 1, 6), "5"),  # naive: UTC
+], ids=["before-any", "between", "exact", "naive-utc"])
+def test_deployed_at_time_is_the_newest_record_by_then(when: datetime, expected: str | None) -> None:
+    found = deployed_at_time(RECORDS[::-1], when)
+    assert (found.id if found else None) == expected

@@ -18,6 +18,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
 STATES = {"error", "failure", "pending", "success"}
+DEPLOYMENT_STATES = {"error", "failure", "inactive", "in_progress", "queued", "pending", "success"}
+
+
+def _now() -> str:
+    """GitHub's timestamps: UTC, to the second."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
 @dataclass
@@ -138,7 +144,7 @@ class FakeGitHub:
             "description": body.get("description"),
             "url": url,
             "statuses_url": f"{url}/statuses",
-            "created_at": "2026-11-23T12:00:00Z",
+            "created_at": _now(),
             "statuses": [],
         }
         self.deployments.append(deployment)
@@ -185,10 +191,15 @@ class FakeGitHub:
                 return _not_found()
             if method == "GET":
                 return 200, deployment["statuses"][::-1], {}
+            if body.get("state") not in DEPLOYMENT_STATES:
+                return _invalid("DeploymentStatus", "state", "invalid")
+            if len(body.get("description") or "") > 140:
+                return _invalid("DeploymentStatus", "description", "too_long")
             status = {
                 "id": len(deployment["statuses"]) + 1,
                 "state": body["state"],
                 "description": body.get("description"),
+                "created_at": _now(),
                 "url": f"{deployment['url']}/statuses/{len(deployment['statuses']) + 1}",
             }
             deployment["statuses"].append(status)

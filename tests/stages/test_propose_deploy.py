@@ -12,8 +12,6 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import pytest
-
 from pipelines.adapters.localforge import LocalForge
 from pipelines.core.outcome import Kind
 from pipelines.stages.deploy import deploy
@@ -57,14 +55,6 @@ def test_rerun_changes_nothing_and_deploy_mirrors_the_pin(git_repo: Path, regist
     assert first.outcomes[0].pr == again.outcomes[0].pr
     assert git(git_repo, "diff", "--name-only", "main", f"promote/{MODEL}") == "models/production.yaml"
     assert git(git_repo, "status", "--porcelain") == "", "propose never touches the checkout"
-
-
-@pytest.fixture
-def deployed(git_repo: Path, registry: MemoryRegistry) -> dict:
-    pinned = candidate_on_branch(git_repo, "tune", 0.5, registry=registry)
-    pin_pr(git_repo, "promote", pinned, merge=True)
-    deploy(ctx(git_repo, registry=registry, forge=LocalForge(git_repo)))
-    return pinned
 
 
 def test_a_pin_whose_artifact_does_not_match_is_not_deployed(git_repo: Path, registry: MemoryRegistry,

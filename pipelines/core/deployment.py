@@ -1,0 +1,114 @@
+"""What one run of `mlpin deploy` records on the forge, per model, and how a record is
+read back: the version actually behind the alias after the run and why, never a
+summary of the pin that can hide a model that failed.
+
+The payload of a deployment (one per commit and result) is
+    {"pr": "12" | null,
+     "models": {"<model>": {"pinned": 3, "live": 2 | null,
+                            "state": "deployed" | "failed" | "suspended",
+                            "reason": "..."}}}            # reason: only when failed
+with every model that is pinned or behind the alias after the run: `deployed` (the
+alias is at the pinned version and its run, lineage and artifact digest were checked by
+this run), `failed` (the check failed: the alias stayed at `live`), `suspended` (frozen
+by the pin, left at `live`). A model unpinned and removed from the alias is not in
+production, so it is not listed. These are states after the run, not what the run did
+(moved, unchanged): a rerun that finds everything in place records the same payload,
+which the forge recognises, so it adds nothing.
+
+The status is `success` only when no model failed (a suspended model is where the pin
+wants it), else `failure`, described by the failed models first.
+
+Pure: the stage applies the moves and hands them in; the forge stores the result.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel
+
+from pipelines.core.outcome import is_error
+from pipelines.core.rollout import AliasMove
+
+DeploymentState = Literal["success", "failure"]
+DESCRIPTION_LIMIT = 140  # GitHub's limit for a status description
+
+
+class ModelDeployment(BaseModel):
+    """One model in one deployment record: what the pin asked, what was live after the run."""
+
+    pinned: int | None  # None: not pinned (history's reading of a model left out after its removal)
+    live: int | None
+    state: str  # deployed | failed | suspended | removed
+    reason: str | None = None
+
+    @property
+    def at_pin(self) -> bool:
+        """Whether the alias held exactly what the pin asked after the run (nothing, when unpinned)."""
+        return self.state in ("deployed", "removed") and self.live == self.pinned
+
+
+REMOVED = ModelDeployment(pinned=None, live=None, state="removed")
+
+
+def model_deployment(move: AliasMove) -> ModelDeployment | None:
+    """What a move came to once applied (a failed move leaves the alias where it was);
+    None for a model that is no longer in production."""
+    if is_error(move.kind):
+        return ModelDeployment(pinned=move.desired, live=move.live, state="failed", reason=move.reason or move.headline)
+    if move.outcome == "removed":
+        return None
+    if move.outcome == "suspended":
+        return ModelDeployment(pinned=move.desired, live=move.live, state="suspended")
+    return ModelDeployment(pinned=move.desired, live=move.desired, state="deployed")
+
+
+def deployment_payload(moves: list[AliasMove], *, pr: str | None) -> dict:
+    """The payload recorded with the deployment (see the module docstring)."""
+    states = {m.model: model_deployment(m) for m in moves}
+    return {"pr": pr, "models": {m: s.model_dump(exclude_none=True) for m, s in sorted(states.items()) if s}}
+
+
+def deployment_state(moves: list[AliasMove]) -> DeploymentState:
+    """`success` only when no model failed."""
+    return "failure" if any(is_error(m.kind) for m in moves) else "success"
+
+
+def deployment_description(moves: list[AliasMove]) -> str:
+    """One line for the deployment status: failed models first, so a cut never hides them."""
+    failed = [_failed(m) for m in moves if is_error(m.kind)]
+    done = [_in_production(m) for m in moves if not is_error(m.kind) and m.outcome != "removed"]
+    parts = [f"{label}: {', '.join(names)}" for label, names in (("failed", failed), ("production", done))
+             if names]
+    text = "; ".join(parts) or "production: nothing pinned"
+    return text if len(text) <= DESCRIPTION_LIMIT else text[:DESCRIPTION_LIMIT - 1] + "…"
+
+
+def read_payload(payload: dict, *, state: str) -> dict[str, ModelDeployment] | None:
+    """The models of a recorded payload; None when it says nothing. Records written before
+    deploy recorded per-model results only name the pinned versions: they count as
+    deployed when their status was a success (all they could say), else say nothing."""
+    models = payload.get("models")
+    if not isinstance(models, dict):
+        return None
+    if any(isinstance(value, int) for value in models.values()):
+        if state not in ("success", "inactive"):
+            return None
+        return {m: ModelDeployment(pinned=v, live=v, state="deployed") for m, v in models.items() if isinstance(v, int)}
+    return {m: ModelDeployment.model_validate(v) for m, v in models.items() if isinstance(v, dict)}
+
+
+def _failed(move: AliasMove) -> str:
+    if move.live == move.desired:
+        return f"{move.model} v{move.desired} changed behind the alias"
+    return f"{move.model} v{move.desired} not deployed (alias at {_v(move.live)})"
+
+
+def _in_production(move: AliasMove) -> str:
+    if move.outcome == "suspended":
+        return f"{move.model} {_v(move.live)} (suspended)"
+    return f"{move.model} v{move.desired}"
+
+
+def _v(version: int | None) -> str:
+    return "nothing" if version is None else f"v{version}"
