@@ -137,7 +137,7 @@ class Registry:
                     name=ARTIFACT_PATH,
                     signature=_signature(entry.inputs, entry.output_type),
                     input_example=entry.example,
-                    metadata=contract_metadata(entry.inputs) or None,
+                    metadata=contract_metadata(entry.inputs),
                     pip_requirements=_requirements(),
                     serialization_format="pickle",
                 )

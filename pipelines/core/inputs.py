@@ -65,14 +65,20 @@ def input_columns(pointer: DataPointer, features: list[str]) -> list[InputColumn
 
 
 def contract_metadata(columns: list[InputColumn]) -> dict[str, Any]:
-    """What the signature cannot hold, for the model's MLmodel `metadata` (empty when nothing)."""
+    """What the signature cannot hold, for the model's MLmodel `metadata`. Always present
+    (empty when no column declares values): it also marks the signature's `required` flags
+    as the contract's, which models registered before them do not have."""
     declared = {c.name: {"values": c.values, "allow_unseen": c.allow_unseen} for c in columns if c.values is not None}
-    return {METADATA_KEY: declared} if declared else {}
+    return {METADATA_KEY: declared}
 
 
 def with_contract(columns: list[InputColumn], metadata: dict[str, Any] | None) -> list[InputColumn]:
-    """Signature columns with the allowed values stored in the model's metadata (see contract_metadata)."""
-    declared = (metadata or {}).get(METADATA_KEY) or {}
+    """Signature columns with the allowed values stored in the model's metadata (see contract_metadata).
+    A model registered before mlpin recorded its contract has `required` on every column only
+    because that is MLflow's default: it keeps being served as it was, nulls accepted."""
+    if METADATA_KEY not in (metadata or {}):
+        return [c.model_copy(update={"required": False}) for c in columns]
+    declared = (metadata or {})[METADATA_KEY] or {}
     return [InputColumn.model_validate({**c.model_dump(), **declared[c.name]}) if c.name in declared else c
             for c in columns]
 

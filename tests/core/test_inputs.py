@@ -6,6 +6,7 @@ import pytest
 
 from pipelines.core.inputs import (
     MAX_PROBLEMS,
+    METADATA_KEY,
     InputColumn,
     check_records,
     contract_metadata,
@@ -103,7 +104,10 @@ def test_a_contract_becomes_the_columns_a_model_is_served_with() -> None:
     assert columns == [*COLUMNS, island]
     signature = [InputColumn(name=c.name, type=c.type, required=c.required) for c in columns]
     assert with_contract(signature, contract_metadata(columns)) == columns
-    assert contract_metadata(signature) == {} and with_contract(signature, None) == signature
+    assert contract_metadata(signature) == {METADATA_KEY: {}}
+    assert with_contract(signature, contract_metadata(signature)) == signature
+    legacy = with_contract(signature, None)  # registered before mlpin recorded contracts: nulls accepted as before
+    assert [c.required for c in legacy] == [False, False, False]
 
 
 def test_problems_are_capped_for_huge_batches() -> None:

@@ -208,8 +208,7 @@ def _write_model(folder: Path, entry: CandidateLog, *, run_id: str) -> None:
             "params": None,
         },
     }
-    if contract_metadata(entry.inputs):
-        mlmodel["metadata"] = contract_metadata(entry.inputs)
+    mlmodel["metadata"] = contract_metadata(entry.inputs)
     if entry.example is not None:
         (folder / EXAMPLE).write_text(entry.example.to_json(orient="split", index=False))
         mlmodel["saved_input_example_info"] = {"artifact_path": EXAMPLE, "pandas_orient": "split", "type": "dataframe"}
