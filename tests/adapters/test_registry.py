@@ -22,6 +22,15 @@ def test_each_repository_keeps_its_own_embedded_store(tmp_path: Path, mlflow_tem
     assert first.uri != second.uri
 
 
+def _listing_raises(registry: Registry, monkeypatch, exc: Exception) -> None:
+    """Make the MLflow client's listing call fail with `exc` (the adapter's outermost edge)."""
+
+    def failing(*args, **kwargs):
+        raise exc
+
+    monkeypatch.setattr(registry.client, "search_registered_models", failing)
+
+
 def test_a_bug_is_not_reported_as_an_mlflow_outage(tmp_path: Path, mlflow_template: Path, monkeypatch) -> None:
     import pytest
     import sqlalchemy.exc
@@ -29,18 +38,10 @@ def test_a_bug_is_not_reported_as_an_mlflow_outage(tmp_path: Path, mlflow_templa
     from pipelines.core.errors import OutsideSystemError
 
     registry = Registry(copy_store(tmp_path / "a", mlflow_template))
-
-    def broken(*args, **kwargs):
-        raise TypeError("a bug in the caller")
-
-    monkeypatch.setattr(registry.client, "search_registered_models", broken)
+    _listing_raises(registry, monkeypatch, TypeError("a bug in the caller"))
     with pytest.raises(TypeError, match="a bug in the caller"):
         registry.models_with_alias("production")
-
-    def down(*args, **kwargs):
-        raise sqlalchemy.exc.OperationalError("SELECT", {}, Exception("database is locked"))
-
-    monkeypatch.setattr(registry.client, "search_registered_models", down)
+    _listing_raises(registry, monkeypatch, sqlalchemy.exc.OperationalError("SELECT", {}, Exception("locked")))
     with pytest.raises(OutsideSystemError, match="mlflow: listing registered models failed"):
         registry.models_with_alias("production")
 
@@ -62,10 +63,6 @@ def test_an_object_store_sdk_failure_is_an_outage(tmp_path: Path, mlflow_templat
     monkeypatch.setitem(sys.modules, "botocore", types.ModuleType("botocore"))
     monkeypatch.setitem(sys.modules, "botocore.exceptions", fake)
     registry = Registry(copy_store(tmp_path / "a", mlflow_template))
-
-    def denied(*args, **kwargs):
-        raise ClientError("An error occurred (AccessDenied) when calling the GetObject operation")
-
-    monkeypatch.setattr(registry.client, "search_registered_models", denied)
+    _listing_raises(registry, monkeypatch, ClientError("An error occurred (AccessDenied) when calling GetObject"))
     with pytest.raises(OutsideSystemError, match="AccessDenied"):
         registry.models_with_alias("production")
