@@ -198,8 +198,15 @@ def first_parent(root: Path, commit: str) -> str | None:
 
 
 def diff_names(root: Path, a: str, b: str) -> list[str]:
-    """Paths that differ between two commits (or trees)."""
-    return run_git(root, "diff", "--name-only", a, b).splitlines()
+    """Paths that differ between two commits (or trees), both sides of a rename, unquoted."""
+    return _paths(root, "diff", "--name-only", "--no-renames", "-z", a, b)
+
+
+def committed_paths(root: Path, base: str) -> list[str]:
+    """Paths the commits since the merge base of `base` and HEAD change: what a pull request
+    holds, whatever else lies in the work tree (e.g. CI's own checkout of a tool)."""
+    require_ref(root, base)
+    return diff_names(root, merge_base(root, base, "HEAD"), "HEAD")
 
 
 def changed_paths(root: Path, base: str) -> list[str]:

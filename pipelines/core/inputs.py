@@ -40,8 +40,14 @@ class InputColumn(BaseModel):
     name: str
     type: Literal["double", "float", "long", "integer", "string", "boolean"]
     required: bool = True  # False when the contract allows nulls: a null or an absent field is accepted
+    nullable: bool = False  # a null is accepted although the field must be present (models from before contracts)
     values: list[str] | None = None  # a category's allowed values; None: any value of the type
     allow_unseen: bool = False  # a value outside `values` is accepted (and counted), not refused
+
+    @property
+    def accepts_null(self) -> bool:
+        """Whether `null` is a valid value here."""
+        return self.nullable or not self.required
 
     @property
     def enforced(self) -> bool:
@@ -75,9 +81,10 @@ def contract_metadata(columns: list[InputColumn]) -> dict[str, Any]:
 def with_contract(columns: list[InputColumn], metadata: dict[str, Any] | None) -> list[InputColumn]:
     """Signature columns with the allowed values stored in the model's metadata (see contract_metadata).
     A model registered before mlpin recorded its contract has `required` on every column only
-    because that is MLflow's default: it keeps being served as it was, nulls accepted."""
+    because that is MLflow's default: it keeps being served as it was, every field present,
+    nulls accepted."""
     if METADATA_KEY not in (metadata or {}):
-        return [c.model_copy(update={"required": False}) for c in columns]
+        return [c.model_copy(update={"required": True, "nullable": True}) for c in columns]
     declared = (metadata or {})[METADATA_KEY] or {}
     return [InputColumn.model_validate({**c.model_dump(), **declared[c.name]}) if c.name in declared else c
             for c in columns]
@@ -115,8 +122,8 @@ def check_records(body: Any, columns: list[InputColumn]) -> tuple[list[dict], li
 def _clean_test(columns: list[InputColumn]) -> Callable[[Any], bool]:
     """A fast yes for the common record (exact keys, exact JSON types, allowed values); no means look closer."""
     known = {c.name for c in columns}
-    kinds = [(c.name, EXACT[c.type] | ({type(None)} if not c.required else set())) for c in columns]
-    allowed = [(c.name, {*(c.values or []), *([None] if not c.required else [])}) for c in columns if c.enforced]
+    kinds = [(c.name, EXACT[c.type] | ({type(None)} if c.accepts_null else set())) for c in columns]
+    allowed = [(c.name, {*(c.values or []), *([None] if c.accepts_null else [])}) for c in columns if c.enforced]
     return lambda record: (
         type(record) is dict
         and record.keys() == known
@@ -148,7 +155,7 @@ def _record_problems(record: Any, columns: list[InputColumn], *, loc: list[str |
 
 def _value_problem(value: Any, column: InputColumn, *, loc: list[str | int]) -> list[InputProblem]:
     if value is None:
-        if not column.required:
+        if column.accepts_null:
             return []
         msg = "a value is required: the data contract allows no missing values in this column"
         return [InputProblem(loc=loc, msg=msg, type="value_required")]

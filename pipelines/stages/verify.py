@@ -41,7 +41,7 @@ def verify(ctx: StageContext, *, base: str) -> VerifyReport:
     merge_base = git.merge_base(root, git.require_ref(root, base), "HEAD")
     changes = pin_changes(pinlog.pins_at(root, merge_base) or ProductionPins(), ws.pins)
     problems: list[Problem] = []
-    others = sorted(p for p in git.changed_paths(root, base) if p != PIN_PATH)
+    others = sorted(p for p in git.committed_paths(root, base) if p != PIN_PATH)
     if changes and others:
         problems.append(
             Problem(PIN_PATH, f"a pin change must be the only change in its PR; this PR also changes {others}")

@@ -10,6 +10,7 @@ missing from the log.
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
@@ -17,6 +18,7 @@ from fastapi.responses import JSONResponse
 
 from pipelines.core.inputs import check_records, records_from_mlflow, unseen_values
 from serving.http import parse_json, read_body, request_id
+from serving.logs import event
 from serving.service import Service, ServiceDep
 from serving.slot import LiveModel
 
@@ -80,10 +82,19 @@ async def _answer(service: Service, live: LiveModel, body: Any, rid: str) -> lis
     return await service.batcher(live.name).predict(live, records, request_id=rid)
 
 
+UNSEEN_LOG_INTERVAL_S = 60.0  # at most one unseen_values line per model, version and column a minute
+_unseen_logged: dict[tuple[str, int, str], float] = {}
+
+
 def _note_unseen(service: Service, live: LiveModel, unseen: dict[str, list], rid: str) -> None:
     """Values outside a category's allowed set that the contract lets through: the model never
-    saw them in training, so say so in the log and count them in /metrics."""
+    saw them in training, so count them in /metrics and say so in the log, without the
+    values (they are request data) and at a bounded rate (any client can send them)."""
     service.metrics.unseen_values(live, unseen)
-    shown = "; ".join(f"{column} {', '.join(sorted({repr(v) for v in found})[:5])}" for column, found in unseen.items())
-    log.warning("%s v%s request %s: accepted values outside the allowed set (allow_unseen): %s",
-                live.name, live.version, rid, shown)
+    now = time.monotonic()
+    for column, found in unseen.items():
+        key = (live.name, live.version, column)
+        if now - _unseen_logged.get(key, -UNSEEN_LOG_INTERVAL_S) >= UNSEEN_LOG_INTERVAL_S:
+            _unseen_logged[key] = now
+            event("unseen_values", level=logging.WARNING, model=live.name, version=live.version, column=column,
+                  count=len(found), request_id=rid)

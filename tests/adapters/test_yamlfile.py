@@ -113,3 +113,18 @@ def test_missing_file(tmp_path) -> None:
     with pytest.raises(ConfigError) as err:
         load_document(tmp_path, "models/nope.yaml", schema=ModelSpec)
     assert err.value.lines() == ["models/nope.yaml: 1 problem", "  - file does not exist"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("[yes, no]", "True is read as a bool; quote it ('True')"), ("['1', 1.0]", "1.0 is read as a float")],
+    ids=["yaml-boolean", "float"],
+)
+def test_category_values_that_yaml_reads_as_booleans_or_floats_must_be_quoted(text: str, expected: str) -> None:
+    doc = parse_yaml(
+        "uri: d.csv\nformat: csv\nsha256: " + "0" * 64 + "\ncolumns:\n- {name: c, type: category}\n"
+        f"contract:\n  values:\n    c: {text}\n", "data/d.yaml",
+    )
+    with pytest.raises(ConfigError) as err:
+        validate(doc, "data/d.yaml", schema=DataPointer)
+    assert expected in "\n".join(err.value.lines())

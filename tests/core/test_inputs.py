@@ -106,8 +106,11 @@ def test_a_contract_becomes_the_columns_a_model_is_served_with() -> None:
     assert with_contract(signature, contract_metadata(columns)) == columns
     assert contract_metadata(signature) == {METADATA_KEY: {}}
     assert with_contract(signature, contract_metadata(signature)) == signature
-    legacy = with_contract(signature, None)  # registered before mlpin recorded contracts: nulls accepted as before
-    assert [c.required for c in legacy] == [False, False, False]
+    legacy = with_contract(signature, None)  # registered before mlpin recorded contracts: served as before
+    assert [(c.required, c.accepts_null) for c in legacy] == [(True, True)] * 3
+    assert check_records({"size": None, "colour": None, "island": None}, legacy)[1] == [], "nulls accepted"
+    (missing,) = check_records({"size": 1.0, "colour": "red"}, legacy)[1]
+    assert (missing.loc, missing.type) == (["body", "island"], "missing"), "every field must still be sent"
 
 
 def test_problems_are_capped_for_huge_batches() -> None:

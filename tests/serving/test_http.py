@@ -93,6 +93,27 @@ def test_a_category_value_outside_the_contract_is_refused_unless_unseen_values_a
     assert 'mlpin_unseen_values_total{column="sex",model="diabetes_hgb",version="2"} 1.0' in metrics
 
 
+def test_unseen_values_are_logged_as_a_bounded_event_without_the_values(caplog) -> None:
+    import logging
+
+    from serving.routes import predict
+
+    class Counted:
+        def unseen_values(self, live, unseen) -> None:
+            pass
+
+    live = type("Live", (), {"name": "m", "version": 2})()
+    service = type("Service", (), {"metrics": Counted()})()
+    predict._unseen_logged.clear()
+    secret = "x" * 100_000  # request data: must never reach the log, however long
+    with caplog.at_level(logging.WARNING, logger="mlpin.serving"):
+        for rid in ("r1", "r2", "r3"):
+            predict._note_unseen(service, live, {"sex": [secret]}, rid)
+    (record,) = [r for r in caplog.records if getattr(r, "event", "") == "unseen_values"]
+    assert record.fields == {"model": "m", "version": 2, "column": "sex", "count": 1, "request_id": "r1"}
+    assert secret not in caplog.text  # and one line a minute, not one per request
+
+
 @pytest.mark.parametrize(
     ("content", "expected"),
     [(b"{not json", "json_invalid"), (b"[]", "type_error"), (b'"a string"', "type_error"),

@@ -54,6 +54,15 @@ def test_a_pin_change_must_be_alone_in_its_pr(git_repo: Path, registry: MemoryRe
     assert "a pin change must be the only change in its PR; this PR also changes ['policies/promotion.yaml']" in problem
 
 
+def test_the_workflows_own_checkout_of_the_tool_is_not_part_of_the_pr(git_repo: Path, registry: MemoryRegistry,
+                                                                        promoted: dict) -> None:
+    # verify.yml checks the base branch's mlpin out into tool/ (untracked) inside the PR's checkout
+    pin_pr(git_repo, "promote", promoted)
+    (git_repo / "tool" / "scripts").mkdir(parents=True)
+    (git_repo / "tool" / "scripts" / "bootstrap").write_text("#!/bin/sh\n")
+    assert verify(ctx(git_repo, registry=registry), base="main").problems == []
+
+
 def test_a_version_that_skipped_the_candidate_check_fails(git_repo: Path, registry: MemoryRegistry) -> None:
     pin_pr(git_repo, "promote", entry(train(ctx(git_repo, registry=registry), MODEL)))
     (problem,) = verify(ctx(git_repo, registry=registry), base="main").problems

@@ -45,6 +45,19 @@ class Contract(Strict):
     values: dict[str, list[str | int]] = Field(default_factory=dict)  # allowed values of category columns
     allow_unseen: list[str] = Field(default_factory=list)  # columns of `values` whose other values serving accepts
 
+    @field_validator("values", mode="before")
+    @classmethod
+    def _text_or_whole_numbers(cls, value: object) -> object:
+        # Categories are compared as the text the data holds; YAML reads `yes`/`true` as a
+        # boolean and `1.0` as a float, whose text ('True', '1.0') the data never holds.
+        if isinstance(value, dict):
+            for column, allowed in value.items():
+                for item in allowed if isinstance(allowed, list) else []:
+                    if isinstance(item, bool | float):
+                        raise ValueError(f"{column}: {item!r} is read as a {type(item).__name__}; "
+                                         f"quote it ('{item}') to mean that text")
+        return value
+
     @field_validator("null_fraction")
     @classmethod
     def _fractions(cls, value: dict[str, float]) -> dict[str, float]:
