@@ -68,9 +68,13 @@ class Reconciler:
         """Why this replica cannot answer yet: unread pin, or pinned models with nothing live."""
         return ["pin"] if self.pinned is None else not_ready(self.statuses.values())
 
-    def reconcile(self, *, manual: bool = False) -> None:
-        """One full pass; never raises. `manual`: an operator asked, so backoffs are skipped."""
+    def reconcile(self, *, manual: bool = False, retry_terminal: bool = False) -> None:
+        """One full pass; never raises. `manual`: an operator asked, so backoffs are skipped.
+        `retry_terminal`: an operator fixed what a terminal failure was about without changing
+        the pin (e.g. restored a replaced artifact), so those are tried once more too."""
         with self._pass:
+            if retry_terminal:
+                self.failed = {k: v for k, v in self.failed.items() if not v.terminal}
             started = time.monotonic()
             read = self._read_pin(manual=manual)
             if read is not None:

@@ -75,14 +75,16 @@ def _push_ref(body: bytes) -> str | None:
 
 
 @router.post("/reconcile")
-async def reconcile(request: Request, service: ServiceDep) -> JSONResponse:
-    """Run a pass now and answer with the status after it (Authorization: Bearer <admin token>)."""
+async def reconcile(request: Request, service: ServiceDep, retry_terminal: bool = False) -> JSONResponse:
+    """Run a pass now and answer with the status after it (Authorization: Bearer <admin token>);
+    `?retry_terminal=true` also retries failures that otherwise wait for a new pin."""
     token = service.settings.admin_token
     if token is None:
         raise _refused(request, "reconcile_requested", 404, "admin calls are disabled: set MLPIN_ADMIN_TOKEN")
     expected = f"Bearer {token.get_secret_value()}".encode()
     if not hmac.compare_digest(request.headers.get("authorization", "").encode(), expected):
         raise _refused(request, "reconcile_requested", 401, "missing or invalid bearer token")
-    event("reconcile_requested", accepted=True, **_caller(request))
-    await asyncio.to_thread(service.reconciler.reconcile, manual=True)  # an operator asked: skip backoffs
+    event("reconcile_requested", accepted=True, retry_terminal=retry_terminal or None, **_caller(request))
+    # an operator asked: skip backoffs (and, when told, terminal failures' wait for a new pin)
+    await asyncio.to_thread(service.reconciler.reconcile, manual=True, retry_terminal=retry_terminal)
     return JSONResponse(status(service))

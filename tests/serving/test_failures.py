@@ -269,3 +269,18 @@ def test_the_log_tells_each_change_once_and_a_pass_that_changes_nothing_not_at_a
     write_yaml(harness.pin_path, {"schema_version": 1, "models": {}})
     assert told() == [("pin", "INFO", None), ("removed", "INFO", None)]
     assert caplog.records[-2].fields == {"model": MODEL, "version": 1}  # the last is the debug `pass`
+
+
+def test_an_operator_can_retry_a_terminal_failure_after_restoring_the_artifact(harness: Harness,
+                                                                              trained: Trained) -> None:
+    pickled = next(artifact_folder(trained.root, trained.entries["v2"]["artifact_sha256"]).glob("*.pkl"))
+    original = pickled.read_bytes()
+    try:
+        pickled.write_bytes(b"replaced in the store")
+        harness.pin("v2")
+        assert (harness.run().reason, harness.run(manual=True).terminal) == ("DigestMismatch", True)
+    finally:
+        pickled.write_bytes(original)  # restored, the pin unchanged
+    assert harness.run(manual=True).reason == "DigestMismatch", "a manual pass alone keeps waiting for a new pin"
+    harness.reconciler.reconcile(manual=True, retry_terminal=True)
+    assert (harness.reconciler.statuses[MODEL].condition, harness.slots.get(MODEL).version) == ("Ready", 2)
