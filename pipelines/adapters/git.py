@@ -197,6 +197,28 @@ def first_parent(root: Path, commit: str) -> str | None:
     return found[0] if found else None
 
 
+def is_ancestor(root: Path, ancestor: str, descendant: str) -> bool:
+    """Whether `ancestor` is `descendant` or in its history."""
+    try:
+        run_git(root, "merge-base", "--is-ancestor", ancestor, descendant)
+    except GitFailed as exc:
+        if exc.stderr:  # git itself failed; a silent exit 1 means "no"
+            raise
+        return False
+    return True
+
+
+def merge_commit_of(root: Path, head: str, *, on: str = "HEAD") -> str | None:
+    """The newest commit on `on`'s first-parent line whose second parent is `head`: the
+    merge commit that merging `head` into that branch made; None when there is none."""
+    tip = require_ref(root, head)
+    for line in run_git(root, "rev-list", "--first-parent", "--merges", "--parents", on, f"^{tip}").splitlines():
+        merge, *merged = line.split()
+        if merged[1:2] == [tip]:
+            return merge
+    return None
+
+
 def diff_names(root: Path, a: str, b: str) -> list[str]:
     """Paths that differ between two commits (or trees), both sides of a rename, unquoted."""
     return _paths(root, "diff", "--name-only", "--no-renames", "-z", a, b)

@@ -119,10 +119,15 @@ def user_name(root: Path) -> str:
         return "unknown"
 
 
+def require_checked_out(root: Path, branch: str) -> None:
+    """InvalidInput unless `branch` is checked out: a merge lands on the checked-out branch."""
+    if current_branch(root) != branch:
+        raise InvalidInput(f"check out {branch} first (git switch {branch}): the merge lands on the checked-out branch")
+
+
 def merge_branch(root: Path, *, head: str, base: str, message: str) -> str:
     """Merge `head` into the checked-out `base` with a merge commit; returns its sha."""
-    if current_branch(root) != base:
-        raise InvalidInput(f"check out {base} first (git switch {base}): the merge lands on the checked-out branch")
+    require_checked_out(root, base)
     if is_dirty(root):
         raise InvalidInput("the work tree has uncommitted changes; commit or stash them before merging")
     before = run_git(root, "rev-parse", "HEAD")
@@ -137,7 +142,11 @@ def merge_branch(root: Path, *, head: str, base: str, message: str) -> str:
             raise
         raise InvalidInput(f"{head} does not merge cleanly into {base}: {exc.stdout or exc.stderr}; "
                            "rebase the branch or rerun the command that made it") from None
-    return run_git(root, "rev-parse", "HEAD")
+    after = run_git(root, "rev-parse", "HEAD")
+    if after == before:  # "Already up to date": HEAD is some other commit, not a merge of `head`
+        raise InvalidInput(f"{head} is already part of {base}, but not through a merge commit of its own; "
+                           "there is nothing to merge")
+    return after
 
 
 def undo_merge(root: Path, *, merge_commit: str, previous: str) -> None:

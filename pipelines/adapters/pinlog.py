@@ -3,6 +3,7 @@ of a branch's first-parent line (the merges and direct pushes that landed on it)
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 from pipelines.adapters import git
@@ -27,3 +28,10 @@ def snapshots(root: Path, ref: str = "HEAD") -> list[PinSnapshot]:
     the committed time and committer, and the pins as they stood (None: unreadable)."""
     return [PinSnapshot(commit=c.sha, time=c.time, committer=c.committer, pins=pins_at(root, c.sha))
             for c in git.path_history(root, PIN_PATH, ref=ref)]
+
+
+def pins_newest_first(root: Path, ref: str = "HEAD") -> Iterator[tuple[str, ProductionPins | None]]:
+    """Each first-parent commit of `ref` that changed the pin file, newest first, with the
+    pins it left (None: unreadable); each file is read only when the caller gets that far."""
+    for commit in reversed(git.path_history(root, PIN_PATH, ref=ref)):
+        yield commit.sha, pins_at(root, commit.sha)

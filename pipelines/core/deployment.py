@@ -9,7 +9,7 @@ The payload of a deployment (one per commit and result) is
                             "reason": "..."}}}            # reason: only when failed
 with every model that is pinned or behind the alias after the run: `deployed` (the
 alias is at the pinned version and its run, lineage and artifact digest were checked by
-this run), `failed` (the check failed: the alias stayed at `live`), `suspended` (frozen
+this run), `failed` (the check or the registry failed: the alias stayed at `live`), `suspended` (frozen
 by the pin, left at `live`). A model unpinned and removed from the alias is not in
 production, so it is not listed. These are states after the run, not what the run did
 (moved, unchanged): a rerun that finds everything in place records the same payload,
@@ -27,7 +27,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from pipelines.core.outcome import is_error
+from pipelines.core.outcome import Kind, is_error
 from pipelines.core.rollout import AliasMove
 
 DeploymentState = Literal["success", "failure"]
@@ -99,6 +99,9 @@ def read_payload(payload: dict, *, state: str) -> dict[str, ModelDeployment] | N
 
 
 def _failed(move: AliasMove) -> str:
+    if move.kind != Kind.INVALID_INPUT:  # the registry (or mlpin) failed before the check could tell
+        target = _v(move.desired) if move.desired is not None else "unpinning"
+        return f"{move.model} {target} interrupted (alias at {_v(move.live)})"
     if move.live == move.desired:
         return f"{move.model} v{move.desired} changed behind the alias"
     return f"{move.model} v{move.desired} not deployed (alias at {_v(move.live)})"

@@ -3,6 +3,8 @@ the aliases and applies the moves."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from pydantic import BaseModel
 
 from pipelines.core.outcome import Kind
@@ -39,6 +41,22 @@ def plan_rollout(pins: ProductionPins, live: dict[str, int]) -> list[AliasMove]:
             outcome, headline = "moved", f"{_v(current)} -> {_v(desired)}"
         moves.append(AliasMove(model=model, outcome=outcome, live=current, desired=desired, headline=headline))
     return moves
+
+
+def entry_commit(history: Iterable[tuple[str, ProductionPins | None]], model: str) -> str | None:
+    """The commit that set the version `model` has in the newest pin of `history` (commits
+    and their pins, newest first; None: unreadable): the one a deploy of that version is
+    credited to, whatever later commits changed for other models. Reads `history` only
+    as far back as that commit's parent; None when `history` is empty."""
+    found: str | None = None
+    version: int | None = None
+    for commit, pins in history:
+        entry = pins.models.get(model) if pins else None
+        current = entry.version if entry else None
+        if found is not None and current != version:
+            break
+        found, version = commit, current
+    return found
 
 
 def _v(version: int | None) -> str:

@@ -83,6 +83,29 @@ def test_a_root_commit_has_no_parents(root: Path, merged: dict[str, str]) -> Non
     assert (git.parents(root, merged["A"]), git.first_parent(root, merged["A"])) == ([], None)
 
 
+def test_merge_commit_of_finds_the_merge_of_a_head_on_the_first_parent_line(root: Path,
+                                                                            merged: dict[str, str]) -> None:
+    write(root, "later.txt", "x\n")
+    commit_all(root, "main moves on after the merge")
+    assert git.merge_commit_of(root, merged["B"]) == merged["M"], "not HEAD, which is a later commit"
+    assert git.merge_commit_of(root, "feature", on="main") == merged["M"]
+    assert git.merge_commit_of(root, merged["C"]) is None, "on the first-parent line, but never merged in"
+    assert git.merge_commit_of(root, merged["A"]) is None
+
+
+def test_is_ancestor(root: Path, merged: dict[str, str]) -> None:
+    assert git.is_ancestor(root, merged["B"], merged["M"]) and git.is_ancestor(root, merged["M"], merged["M"])
+    assert not git.is_ancestor(root, merged["M"], merged["B"])
+
+
+def test_merging_a_head_already_in_the_base_is_refused(root: Path, merged: dict[str, str]) -> None:
+    sh(root, "switch", "-q", "-c", "done", merged["A"])
+    sh(root, "switch", "-q", "main")
+    with pytest.raises(InvalidInput, match="done is already part of main, but not through a merge commit of its own"):
+        gitwrite.merge_branch(root, head="done", base="main", message="merge")
+    assert sh(root, "rev-parse", "HEAD") == merged["M"]
+
+
 def test_diff_names_lists_every_changed_path(root: Path, merged: dict[str, str]) -> None:
     assert git.diff_names(root, merged["A"], merged["M"]) == ["data/a.yaml", "pin.yaml"]
     assert git.diff_names(root, merged["C"], merged["M"]) == ["pin.yaml"]

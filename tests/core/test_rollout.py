@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.core.rollout import plan_rollout
+from pipelines.core.rollout import entry_commit, plan_rollout
 from pipelines.core.schemas import PinnedModel, ProductionPins
 
 
@@ -34,3 +34,28 @@ def pins(**versions) -> ProductionPins:
 ], ids=["first", "newer", "same", "unpinned", "suspended", "several"])
 def test_plan(pinned: ProductionPins, live: dict, expected: list) -> None:
     assert [(m.model, m.outcome) for m in plan_rollout(pinned, live)] == expected
+
+
+@pytest.mark.parametrize(("history", "expected"), [
+    ([("c3", pins(a=2, b=1)), ("c2", pins(a=2)), ("c1", pins(a=1))], "c2"),
+    ([("c2", pins(a=2)), ("c1", pins(a=1))], "c2"),
+    ([("c3", pins(a=1)), ("c2", pins(a=2)), ("c1", pins(a=1))], "c3"),
+    ([("c3", pins(a=-2)), ("c2", pins(a=2)), ("c1", pins())], "c2"),
+    ([("c2", pins(a=2)), ("c1", None)], "c2"),
+    ([("c1", pins(a=2))], "c1"),
+    ([], None),
+], ids=["other-model-changed-since", "newest", "reverted", "suspend-keeps-the-version", "unreadable-before",
+        "first-pin", "no-history"])
+def test_entry_commit_is_the_commit_that_set_the_version(history: list, expected: str | None) -> None:
+    assert entry_commit(history, "a") == expected
+
+
+def test_entry_commit_reads_no_further_than_it_must() -> None:
+    read = []
+
+    def history():
+        for commit, pinned in [("c3", pins(a=2, b=1)), ("c2", pins(a=2)), ("c1", pins(a=1)), ("c0", pins())]:
+            read.append(commit)
+            yield commit, pinned
+
+    assert entry_commit(history(), "a") == "c2" and read == ["c3", "c2", "c1"]

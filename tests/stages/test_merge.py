@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from pipelines.adapters import git as git_adapter
+from pipelines.adapters import gitwrite
 from pipelines.adapters.localforge import LocalForge
 from pipelines.core.errors import OutsideSystemError
 from pipelines.stages.merge import merge_pull
@@ -95,6 +97,15 @@ def test_a_merge_the_forge_could_not_record_is_undone(git_repo: Path, monkeypatc
     assert git(git_repo, "rev-parse", "HEAD") == before and forge.pull("1").state == "open"
 
 
+def another_push(origin: Path, tmp_path: Path) -> str:
+    """Someone else's commit on origin's main, pushed after the merge; its sha."""
+    other = clone_repo(origin, tmp_path / "someone-else")
+    (other / "NOTES.md").write_text("an unrelated change\n")
+    sha = commit_all(other, "notes")
+    git(other, "push", "-q", "origin", "main")
+    return sha
+
+
 def test_a_pushed_merge_the_forge_could_not_record_is_recorded_by_the_retry(
     bare_origin: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -102,9 +113,50 @@ def test_a_pushed_merge_the_forge_could_not_record_is_recorded_by_the_retry(
     forge = open_pr(clone)
     with monkeypatch.context() as patch:
         _failing_record(patch)
-        with pytest.raises(OSError):
+        with pytest.raises(OutsideSystemError) as caught:
             merge_pull(ctx(clone, forge=forge), "1")
     pushed = git(bare_origin, "rev-parse", "main")
     assert git(clone, "rev-parse", "HEAD") == pushed, "what origin has is not taken back"
+    assert caught.value.message == (
+        f"forge: PR #1 is merged as {pushed[:12]} and that merge is on origin, but recording it on the forge "
+        "failed: No space left on device; retry (mlpin forge merge 1) to record it"
+    )
+    assert forge.pull("1").state == "open"
+
+    later = another_push(bare_origin, tmp_path)
     result = merge_pull(ctx(clone, forge=forge), "1")
-    assert result.merge_commit == pushed and forge.pull("1").merge_commit == pushed
+    assert result.merge_commit == pushed and forge.pull("1").merge_commit == pushed, "not the commit origin has now"
+    assert result.pushed and git(bare_origin, "rev-parse", "main") == later == git(clone, "rev-parse", "HEAD")
+    assert git(clone, "rev-list", "--merges", "--count", "HEAD") == "1", "merged once"
+
+
+def test_a_push_whose_reply_was_lost_is_recorded_by_the_retry(
+    bare_origin: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clone = clone_repo(bare_origin, tmp_path / "clone")
+    forge = open_pr(clone)
+    before = git(clone, "rev-parse", "HEAD")
+    publish, tip = gitwrite.publish_branch, git_adapter.remote_branch_tip
+
+    def push_then_time_out(root: Path, branch: str, **kwargs) -> bool:
+        publish(root, branch, **kwargs)
+        raise OutsideSystemError("git", "git push failed: timed out after 120 s")
+
+    def unreachable(root: Path, branch: str, **kwargs) -> str | None:
+        if branch == "main":
+            raise OutsideSystemError("git", "git ls-remote failed: Connection reset by peer")
+        return tip(root, branch, **kwargs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(gitwrite, "publish_branch", push_then_time_out)
+        patch.setattr(git_adapter, "remote_branch_tip", unreachable)
+        with pytest.raises(OutsideSystemError, match="the merge was undone"):
+            merge_pull(ctx(clone, forge=forge), "1")
+    assert git(clone, "rev-parse", "HEAD") == before and forge.pull("1").state == "open"
+    landed = git(bare_origin, "rev-parse", "main")
+    assert landed != before, "origin took the push all the same"
+
+    another_push(bare_origin, tmp_path)
+    result = merge_pull(ctx(clone, forge=forge), "1")
+    assert result.merge_commit == landed and forge.pull("1").merge_commit == landed
+    assert git(clone, "rev-list", "--merges", "--count", "HEAD") == "1", "merged once"
