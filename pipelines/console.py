@@ -79,7 +79,8 @@ def render_forge(forge, prs: list[str]) -> str:
             merged = f" by {pull.merged_by} as {pull.merge_commit[:12]}" if pull.state == "merged" else ""
             out += [f"==== PR #{pr} {pull.head} -> {pull.base} [{pull.state}{merged}]: {pull.title}", pull.body]
         for path in forge.comments(pr):
-            out += [f"==== PR {pr}, comment {path.stem} ({path})", path.read_text(encoding="utf-8")]
+            author = forge.comment_author(path) or "unrecorded"
+            out += [f"==== PR {pr}, comment {path.stem} by {author} ({path})", path.read_text(encoding="utf-8")]
     statuses = forge.all_statuses()
     if statuses:
         out.append("==== commit statuses")

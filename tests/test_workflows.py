@@ -123,6 +123,19 @@ def test_propose_runs_after_merges_with_a_token_that_triggers_verify() -> None:
     assert {"GIT_AUTHOR_NAME", "GIT_COMMITTER_EMAIL"} <= set(step["env"]), "propose commits: it needs an identity"
 
 
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_a_step_posting_with_the_bot_token_names_its_login_only_with_that_token(path: Path) -> None:
+    # mlpin edits only comments by the login it posts as; with github.token that is
+    # github-actions[bot], so the secret naming the bot's login must not apply then.
+    for job in load(path)["jobs"].values():
+        for step in job["steps"]:
+            env = step.get("env", {})
+            if "MLPIN_BOT_TOKEN" in env.get("GITHUB_TOKEN", ""):
+                assert env.get("MLPIN_BOT_LOGIN") == "${{ secrets.MLPIN_BOT_TOKEN && secrets.MLPIN_BOT_LOGIN || '' }}"
+            else:
+                assert "MLPIN_BOT_LOGIN" not in env
+
+
 def test_deploys_are_serialised_and_deploy_the_branch_tip() -> None:
     doc = load(PROJECT / ".github/workflows/deploy.yml")
     assert doc["on"]["push"] == {"branches": ["main"], "paths": ["models/production.yaml"]}

@@ -5,6 +5,12 @@ Two implementations: GitHub through PyGithub, and a local forge that keeps every
 as files under `.mlpin/forge/` (or `MLPIN_FORGE_DIR`). `GITHUB_TOKEN` +
 `GITHUB_REPOSITORY` (as GitHub Actions sets them) select GitHub; otherwise the local
 forge is used.
+
+mlpin finds its own comments again by their hidden marker AND their author, so a comment
+someone else starts with a marker (a quoting reply, a planted verdict) is never edited.
+On GitHub the author is the login mlpin posts as (`MLPIN_BOT_LOGIN`, else the token's
+own user, else `github-actions[bot]`: see `GitHubForge.login`); on the local forge it
+is `mlpin`.
 """
 
 from __future__ import annotations
@@ -74,10 +80,12 @@ class Forge(Protocol):
     name: str
 
     def upsert_comment(self, pr: str, marker: str, body: str) -> CommentRef:
-        """Create the PR comment whose body starts with `marker`, or update it in place."""
+        """Update in place mlpin's own PR comment whose body starts with `marker` (all pages),
+        else create one; a comment by anyone else is never edited, whatever it starts with."""
 
     def comment_markers(self, pr: str) -> list[str]:
-        """The hidden marker each of mlpin's comments on PR `pr` starts with, oldest first (all pages)."""
+        """The hidden marker each of mlpin's own comments on PR `pr` starts with, oldest first
+        (all pages); comments by anyone else are left out, whatever they start with."""
 
     def set_status(
         self, sha: str, *, context: str, state: StatusState, description: str, target_url: str | None = None
@@ -109,12 +117,14 @@ class Forge(Protocol):
 
 
 def select_forge(root: Path, environ: Mapping[str, str] = os.environ) -> Forge:
-    """GitHub when the Actions variables are present, else the local forge."""
+    """GitHub when the Actions variables are present, else the local forge. On GitHub,
+    `MLPIN_BOT_LOGIN` names who mlpin posts as; empty or unset, the token tells."""
     token, repository = environ.get("GITHUB_TOKEN"), environ.get("GITHUB_REPOSITORY")
     if token and repository:
         from pipelines.adapters.github import GitHubForge
 
-        return GitHubForge(token=token, repository=repository, base_url=environ.get("GITHUB_API_URL", "https://api.github.com"))
+        return GitHubForge(token=token, repository=repository, login=environ.get("MLPIN_BOT_LOGIN") or None,
+                           base_url=environ.get("GITHUB_API_URL", "https://api.github.com"))
     return local_forge(root, environ)
 
 

@@ -2,8 +2,10 @@
 deployments.
 
 Retries on 5xx and rate-limit responses come from PyGithub's GithubRetry (honouring
-Retry-After and X-RateLimit-Reset); comments are found again by their hidden marker
-across every page. The token is never logged or put in an error message.
+Retry-After and X-RateLimit-Reset); mlpin's comments are found again by their hidden
+marker AND their author (the login mlpin posts as) across every page: a comment anyone
+else starts with a marker is never edited. The token is never logged or put in an error
+message.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ RETRIES = 5
 PER_PAGE = 100  # GitHub's maximum: fewer requests against the rate limit
 MAX_RATE_LIMIT_WAIT_S = 300
 DESCRIPTION_LIMIT = 140  # GitHub rejects longer status descriptions
+ACTIONS_LOGIN = "github-actions[bot]"  # who posts with the Actions GITHUB_TOKEN
 
 
 @contextlib.contextmanager
@@ -51,6 +54,7 @@ class GitHubForge:
         *,
         token: str,
         repository: str,
+        login: str | None = None,
         base_url: str = "https://api.github.com",
         throttle: bool = True,
         backoff_factor: float = 1.0,
@@ -66,7 +70,30 @@ class GitHubForge:
         spacing = {} if throttle else {"seconds_between_requests": None, "seconds_between_writes": None}
         self._client = Github(auth=Auth.Token(token), base_url=base_url, retry=retry, per_page=PER_PAGE, **spacing)
         self.repository = repository
+        self._login = login
         self._repo: Any = None
+
+    def login(self) -> str:
+        """Who mlpin posts as, so the author of its own comments: the `login` given
+        (`MLPIN_BOT_LOGIN`), else the token's own user (`GET /user`: a personal access token),
+        else github-actions[bot] when GitHub refuses the token `GET /user` (the Actions
+        GITHUB_TOKEN). An App installation token is refused too: give its `<app-slug>[bot]`."""
+        if self._login is None:
+            self._login = self._token_login()
+        return self._login
+
+    def _token_login(self) -> str:
+        from github import BadCredentialsException, GithubException, RateLimitExceededException
+
+        with _github("finding who the token posts as (GET /user)"):
+            try:
+                return self._client.get_user().login
+            except GithubException as exc:
+                # Only GitHub's plain refusal means "an integration's token": a bad token, a rate
+                # limit or an outage is no answer, and guessing would miss mlpin's own comments.
+                if exc.status != 403 or isinstance(exc, BadCredentialsException | RateLimitExceededException):
+                    raise
+        return ACTIONS_LOGIN
 
     def _repository(self) -> Any:
         if self._repo is None:
@@ -94,18 +121,26 @@ class GitHubForge:
                 raise NotFound(f"pull request #{pr} does not exist in {self.repository}") from None
             raise OutsideSystemError("github", f"reading PR #{pr} failed: HTTP {exc.status}") from None
 
+    def _own_comments(self, issue: Any) -> Iterator[Any]:
+        """mlpin's comments on the issue, oldest first, across every page: those by its login
+        (logins are case-insensitive on GitHub)."""
+        login = self.login().casefold()
+        return (c for c in issue.get_comments() if c.user is not None and c.user.login.casefold() == login)
+
     def comment_markers(self, pr: str) -> list[str]:
-        """The first line of each comment on the PR that starts with an mlpin marker (all pages)."""
+        """The first line of each of mlpin's own comments on the PR that starts with an mlpin
+        marker (all pages)."""
         issue = self._issue(pr)
         with _github(f"listing the comments on PR #{pr}"):
-            firsts = [(comment.body or "").split("\n", 1)[0] for comment in issue.get_comments()]
+            firsts = [(comment.body or "").split("\n", 1)[0] for comment in self._own_comments(issue)]
         return [line for line in firsts if line.startswith(MARKER_PREFIX)]
 
     def upsert_comment(self, pr: str, marker: str, body: str) -> CommentRef:
-        """Edit the comment starting with `marker` (searching all pages), else create one."""
+        """Edit mlpin's own comment starting with `marker` (searching all pages), else create
+        one; a comment by anyone else is never edited, even when it starts with `marker`."""
         issue = self._issue(pr)
         with _github(f"updating the mlpin comment on PR #{pr}"):
-            for comment in issue.get_comments():
+            for comment in self._own_comments(issue):
                 if (comment.body or "").startswith(marker):
                     changed = comment.body != body
                     if changed:

@@ -6,6 +6,10 @@ Layout under `.mlpin/forge/` (or `MLPIN_FORGE_DIR`, to share one forge between c
   pulls/<n>.json           a pull request: head and base branch, title, body, state,
                            and once merged: merge commit, approver, time
   prs/<pr>/<n>.md          one file per comment; the marker is its first line
+  prs/<pr>/<n>.json        who wrote comment <n>: {"author": ...}; `mlpin` for mlpin's
+                           own, the local git user for a person's. mlpin finds and edits
+                           only comments whose author is `mlpin`: one without a record
+                           (written before authors were recorded) is someone else's
   statuses/<sha>.json      {context: {state, description, target_url}}
   deployments.json         every deployment, oldest first: commit, time, latest state and
                            description, payload (what each model came to)
@@ -25,6 +29,8 @@ from pydantic import BaseModel
 from pipelines.adapters.atomic import write_atomic
 from pipelines.adapters.forge import MARKER_PREFIX, CommentRef, Deployment, DeploymentState, Merge, PullRef, StatusState
 from pipelines.core.errors import InvalidInput, NotFound
+
+MLPIN_AUTHOR = "mlpin"  # the author of mlpin's own comments on the local forge
 
 
 class LocalPull(BaseModel):
@@ -175,27 +181,44 @@ class LocalForge:
         return self.folder / "prs" / _safe(pr)
 
     def comments(self, pr: str) -> list[Path]:
-        """Comment files of a PR, oldest first."""
+        """Comment files of a PR, oldest first, whoever wrote them."""
         folder = self._pr_dir(pr)
         return sorted(folder.glob("*.md"), key=lambda p: int(p.stem)) if folder.is_dir() else []
 
+    def comment_author(self, path: Path) -> str | None:
+        """Who wrote the comment in `path`; None when that was not recorded."""
+        record = path.with_suffix(".json")
+        return json.loads(record.read_text())["author"] if record.is_file() else None
+
+    def _own_comments(self, pr: str) -> list[Path]:
+        return [path for path in self.comments(pr) if self.comment_author(path) == MLPIN_AUTHOR]
+
     def comment_markers(self, pr: str) -> list[str]:
-        """The first line of each comment of the PR that starts with an mlpin marker."""
-        firsts = [path.read_text(encoding="utf-8").split("\n", 1)[0] for path in self.comments(pr)]
+        """The first line of each of mlpin's own comments of the PR that starts with an mlpin marker."""
+        firsts = [path.read_text(encoding="utf-8").split("\n", 1)[0] for path in self._own_comments(pr)]
         return [line for line in firsts if line.startswith(MARKER_PREFIX)]
 
     def upsert_comment(self, pr: str, marker: str, body: str) -> CommentRef:
-        """Rewrite the comment file starting with `marker`, or add the next one."""
-        files = self.comments(pr)
-        for path in files:
+        """Rewrite mlpin's own comment file starting with `marker`, or add the next one;
+        a comment by anyone else is never rewritten, even when it starts with `marker`."""
+        for path in self._own_comments(pr):
             old = path.read_text(encoding="utf-8")
             if old.startswith(marker):
                 if old != body:
                     write_atomic(path, body)
                 return CommentRef(path.stem, str(path), created=False, changed=old != body)
-        path = self._pr_dir(pr) / f"{int(files[-1].stem) + 1 if files else 1}.md"
-        write_atomic(path, body)
+        path = self.add_comment(pr, body, author=MLPIN_AUTHOR)
         return CommentRef(path.stem, str(path), created=True, changed=True)
+
+    def add_comment(self, pr: str, body: str, *, author: str) -> Path:
+        """Add a comment by `author` (mlpin's own are by MLPIN_AUTHOR; a person's, by their git
+        user name) as the PR's next one. The author is recorded first, so no comment is ever
+        left without one."""
+        files = self.comments(pr)
+        path = self._pr_dir(pr) / f"{int(files[-1].stem) + 1 if files else 1}.md"
+        write_atomic(path.with_suffix(".json"), json.dumps({"author": author}) + "\n")
+        write_atomic(path, body)
+        return path
 
     def check_pr_head(self, pr: str, sha: str) -> None:
         """Local PRs are this machine's own branches: nothing untrusted to check."""

@@ -2,6 +2,8 @@
 
 Every marker is `<!-- mlpin:<kind>:<subject> -->`, built here and nowhere else, so a
 comment written by one command is always found (and updated in place) by the next.
+Anyone can type a marker: the forge also checks a comment's author, so only mlpin's own
+comments are found by it.
 """
 
 from __future__ import annotations

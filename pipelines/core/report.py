@@ -1,7 +1,8 @@
 """Markdown for the sticky PR comment. Pure: a CandidateReport in, a string out.
 
-The first line is a hidden marker; the forge finds the comment again by it, so each
-PR has exactly one comment per model, updated in place.
+The first line is a hidden marker; the forge finds the comment again by it and by its
+author (mlpin's own login), so each PR has exactly one mlpin comment per model, updated
+in place, and a comment someone else starts with the marker is never taken for it.
 """
 
 from __future__ import annotations

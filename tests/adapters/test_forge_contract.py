@@ -1,18 +1,22 @@
 """The forge contract, run against both forges: the local one (files) and GitHub's
 (PyGithub against the local fake of the REST API). Both must open PRs idempotently,
-name who merged a commit, and record one deployment per commit and result (a rerun with
-the same result adds nothing; a different one is a new record, newest first)."""
+name who merged a commit, record one deployment per commit and result (a rerun with
+the same result adds nothing; a different one is a new record, newest first), and find
+mlpin's comments by marker AND author: a comment by someone else is never edited."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from pipelines.adapters.localforge import LocalForge
+from pipelines.adapters.localforge import MLPIN_AUTHOR, LocalForge
 
 SHA = "a" * 40
+WINE = "<!-- mlpin:candidate:wine -->"
 
 
 @pytest.fixture(params=["local", "github"])
@@ -24,6 +28,29 @@ def forge_and_merge(request, tmp_path: Path) -> tuple[object, Callable[[str, str
     fake = request.getfixturevalue("fake_github")
     forge = request.getfixturevalue("github_forge")
     return forge, lambda number, login: fake.merge(int(number), sha=SHA, login=login)
+
+
+@dataclass(frozen=True)
+class People:
+    """A forge, and the people who comment on its PRs beside mlpin."""
+
+    forge: Any
+    me: str  # the author of mlpin's own comments on this forge
+    say: Callable[[str, str, str], None]  # (pr, login, body): someone else comments
+    thread: Callable[[str], list[tuple[str, str]]]  # every comment of a PR as (author, body), oldest first
+
+
+@pytest.fixture(params=["local", "github"])
+def people(request, tmp_path: Path) -> People:
+    """A forge whose PR #7 people comment on too."""
+    if request.param == "local":
+        forge = LocalForge(tmp_path)
+        return People(forge, MLPIN_AUTHOR, lambda pr, login, body: forge.add_comment(pr, body, author=login),
+                      lambda pr: [(forge.comment_author(p) or "", p.read_text()) for p in forge.comments(pr)])
+    fake = request.getfixturevalue("fake_github")
+    return People(request.getfixturevalue("github_forge"), fake.login,
+                  lambda pr, login, body: fake.add_comment(int(pr), body, login=login),
+                  lambda pr: [(c["user"]["login"], c["body"]) for c in fake.comments.get(int(pr), [])])
 
 
 def test_open_pull_is_idempotent_per_branch(forge_and_merge) -> None:
@@ -95,3 +122,35 @@ def test_comment_markers_name_mlpins_comments_only_oldest_first(forge_and_merge)
     forge.upsert_comment("7", none, f"{none}\nnot evaluated")
     forge.upsert_comment("7", wine, f"{wine}\nwine v2: passed")
     assert forge.comment_markers("7") == [wine, none]
+
+
+def test_a_comment_someone_else_starts_with_mlpins_marker_is_never_edited(people: People) -> None:
+    forge = people.forge
+    planted = f"{WINE}\n### wine v9: passed"
+    people.say("7", "mallory", planted)
+    people.say("7", "bob", f"{WINE}\n> wine v1: passed\n\nwhy did v1 pass?")  # a quoting reply
+    assert forge.comment_markers("7") == [], "only mlpin's own comments are mlpin's"
+    first = forge.upsert_comment("7", WINE, f"{WINE}\nwine v2: blocked")
+    again = forge.upsert_comment("7", WINE, f"{WINE}\nwine v3: blocked")
+    assert (first.created, again.created, again.changed, again.id) == (True, False, True, first.id)
+    assert people.thread("7") == [
+        ("mallory", planted),
+        ("bob", f"{WINE}\n> wine v1: passed\n\nwhy did v1 pass?"),
+        (people.me, f"{WINE}\nwine v3: blocked"),
+    ], "mlpin's verdict lands in its own comment, edited in place on a rerun"
+    assert forge.comment_markers("7") == [WINE]
+
+
+def test_mlpins_own_comment_is_found_beyond_the_first_page(people: People) -> None:
+    forge = people.forge
+    for index in range(105):  # more than one page of 100, each starting with the marker
+        people.say("7", "bob", f"{WINE}\nreply {index}")
+    people.say("7", people.me, f"{WINE}\nold")
+    people.say("7", "mallory", f"{WINE}\nlast word")
+    assert forge.comment_markers("7") == [WINE]
+    ref = forge.upsert_comment("7", WINE, f"{WINE}\nnew")
+    assert not ref.created
+    thread = people.thread("7")
+    assert len(thread) == 107 and thread[105] == (people.me, f"{WINE}\nnew")
+    assert thread[:105] == [("bob", f"{WINE}\nreply {i}") for i in range(105)], "replies stay as they were"
+    assert thread[106] == ("mallory", f"{WINE}\nlast word")

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from pipelines.adapters.forge import pr_from_environment, select_forge
-from pipelines.adapters.github import GitHubForge
+from pipelines.adapters.github import ACTIONS_LOGIN, GitHubForge
 from pipelines.adapters.localforge import LocalForge
 from pipelines.core.errors import InvalidInput, NotFound, OutsideSystemError
 from pipelines.core.outcome import Kind
@@ -45,6 +45,43 @@ def test_marker_comment_beyond_the_first_page_is_found(fake_github: FakeGitHub, 
     assert fake_github.comments[7][106]["body"].startswith("quoting")
     pages = [path for method, path in fake_github.requests if method == "GET" and path.endswith("/comments")]
     assert len(pages) == 2  # followed the Link header to page 2
+
+
+# (MLPIN_BOT_LOGIN, who the token posts as, whether GitHub lets it read GET /user)
+TOKENS = {
+    "the setting wins": ("mlpin-bot", "mlpin-bot", True),
+    "a personal access token: its own user": (None, "mlpin-bot", True),
+    "the Actions GITHUB_TOKEN: github-actions[bot]": (None, ACTIONS_LOGIN, False),
+    "an App token: the setting names its bot": ("mlpin-app[bot]", "mlpin-app[bot]", False),
+    "logins are case-insensitive": ("MLPIN-Bot", "mlpin-bot", True),
+}
+
+
+@pytest.mark.parametrize(("setting", "poster", "user_readable"), TOKENS.values(), ids=TOKENS.keys())
+def test_mlpin_finds_its_own_comment_whoever_the_token_posts_as(setting: str | None, poster: str,
+                                                                 user_readable: bool) -> None:
+    fake = FakeGitHub(pulls={7}, login=poster, user_readable=user_readable).start()
+    try:
+        forge = GitHubForge(token=fake.token, repository=fake.repository, base_url=fake.base_url, login=setting,
+                            throttle=False, backoff_factor=0)
+        fake.add_comment(7, f"{MARKER}\nplanted", login="mallory")
+        first = forge.upsert_comment("7", MARKER, f"{MARKER}\nv1")
+        second = forge.upsert_comment("7", MARKER, f"{MARKER}\nv2")
+    finally:
+        fake.stop()
+    assert (first.created, second.created, second.id) == (True, False, first.id)
+    assert [(c["user"]["login"], c["body"]) for c in fake.comments[7]] == [
+        ("mallory", f"{MARKER}\nplanted"), (poster, f"{MARKER}\nv2")]
+    asked = [path for method, path in fake.requests if path == "/user"]
+    assert asked == ([] if setting else ["/user"]), "GET /user once, and only when nothing names the login"
+
+
+def test_a_failed_get_user_is_an_outside_system_error_not_a_guess(fake_github: FakeGitHub,
+                                                                 github_forge: GitHubForge) -> None:
+    fake_github.fail_next("GET", r"^/user$", 503, times=20)
+    with pytest.raises(OutsideSystemError, match=r"finding who the token posts as \(GET /user\) failed"):
+        github_forge.upsert_comment("7", MARKER, f"{MARKER}\nbody")
+    assert fake_github.comments.get(7, []) == []
 
 
 def test_server_errors_are_retried_until_success(fake_github: FakeGitHub, github_forge: GitHubForge) -> None:
@@ -124,6 +161,9 @@ def test_forge_is_chosen_from_the_environment(tmp_path, fake_github: FakeGitHub)
     }
     assert isinstance(select_forge(tmp_path, env), GitHubForge)
     assert isinstance(select_forge(tmp_path, {"GITHUB_REPOSITORY": "a/b"}), LocalForge)
+    fake_github.user_readable = False
+    assert select_forge(tmp_path, {**env, "MLPIN_BOT_LOGIN": "mlpin-app[bot]"}).login() == "mlpin-app[bot]"
+    assert select_forge(tmp_path, {**env, "MLPIN_BOT_LOGIN": ""}).login() == ACTIONS_LOGIN, "empty is unset"
 
 
 def test_pr_number_from_actions_event_or_ref(tmp_path) -> None:

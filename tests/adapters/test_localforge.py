@@ -18,6 +18,16 @@ def test_upsert_by_marker_and_separate_markers(tmp_path: Path) -> None:
     assert forge.prs() == ["feature_x"]
 
 
+def test_a_comment_without_a_recorded_author_is_never_taken_for_mlpins(tmp_path: Path) -> None:
+    forge = LocalForge(tmp_path)
+    (forge.folder / "prs" / "7").mkdir(parents=True)
+    (forge.folder / "prs" / "7" / "1.md").write_text("<!-- a -->\nwritten by hand")
+    ref = forge.upsert_comment("7", "<!-- a -->", "<!-- a -->\nmlpin's")
+    assert (ref.created, ref.id) == (True, "2")
+    assert [(forge.comment_author(p), p.read_text()) for p in forge.comments("7")] == [
+        (None, "<!-- a -->\nwritten by hand"), ("mlpin", "<!-- a -->\nmlpin's")]
+
+
 def test_latest_status_per_context(tmp_path: Path) -> None:
     forge = LocalForge(tmp_path)
     forge.set_status("abc", context="mlpin/candidate", state="pending", description="running")
@@ -41,7 +51,7 @@ def test_forge_show_prints_comments_and_statuses(tmp_path: Path, capsys) -> None
     forge.set_status("f" * 40, context="mlpin/candidate", state="failure", description="blocked: wine")
     assert main(["forge", "show", "--repo", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert "==== PR 7, comment 1" in out and "hello" in out
+    assert "==== PR 7, comment 1 by mlpin" in out and "hello" in out
     assert "ffffffffffff mlpin/candidate: failure - blocked: wine" in out
     assert main(["forge", "show", "--repo", str(tmp_path), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["comments"] == {"7": ["<!-- a -->\nhello"]}

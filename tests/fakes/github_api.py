@@ -3,6 +3,9 @@
 It behaves like GitHub where mlpin relies on it: token auth, Link-header pagination,
 404 and 422 error bodies, rate-limit headers on every response, and URL fields that
 point back at the fake. Failures can be injected per request to test retries.
+Comments posted through the API are by `login`, the token's user; `add_comment` plants
+one by anyone else. `GET /user` answers with `login`, or with GitHub's 403 when
+`user_readable` is off, as for the Actions GITHUB_TOKEN (which posts as github-actions[bot]).
 `FakeGitHubWithFiles` adds branches and file contents, for the pin reader.
 """
 
@@ -40,6 +43,8 @@ class FakeGitHub:
     """State of one fake repository plus the HTTP server that exposes it."""
 
     token: str = "test-token"
+    login: str = "mlpin-bot"  # who the token posts as
+    user_readable: bool = True  # False: GET /user is refused (403), as for the Actions GITHUB_TOKEN
     owner: str = "acme"
     repo: str = "models"
     pulls: set[int] = field(default_factory=set)
@@ -81,7 +86,7 @@ class FakeGitHub:
         self.injected.append(Injected(method, re.compile(path), status, headers or {}, times))
 
     def add_comment(self, number: int, body: str, *, login: str = "someone") -> dict:
-        """A comment as if someone else had posted it."""
+        """A comment as if `login` had posted it (someone else, unless it is the token's login)."""
         with self.lock:
             return self._create_comment(number, body, login)
 
@@ -163,6 +168,8 @@ class FakeGitHub:
                     return inj.status, {"message": f"injected {inj.status}"}, dict(inj.headers)
             if auth not in (f"token {self.token}", f"Bearer {self.token}"):
                 return 401, {"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"}, {}
+            if path == "/user" and method == "GET":
+                return self._user()
             prefix = f"/repos/{self.repository}"
             if not path.startswith(prefix):
                 return _not_found()
@@ -224,7 +231,7 @@ class FakeGitHub:
             if method == "POST":
                 if not isinstance(body.get("body"), str) or not body["body"]:
                     return _invalid("IssueComment", "body", "missing_field")
-                return 201, self._create_comment(number, body["body"], "mlpin-bot"), {}
+                return 201, self._create_comment(number, body["body"], self.login), {}
         if (m := re.fullmatch(r"/issues/comments/(\d+)", rest)) and method == "PATCH":
             return self._edit(int(m.group(1)), body)
         if (m := re.fullmatch(r"/commits/([^/]+)", rest)) and method == "GET":
@@ -243,6 +250,12 @@ class FakeGitHub:
             self.statuses.setdefault(m.group(1), []).append(status)
             return 201, status, {}
         return _not_found()
+
+    def _user(self) -> tuple[int, dict, dict]:
+        if not self.user_readable:
+            return 403, {"message": "Resource not accessible by integration",
+                         "documentation_url": "https://docs.github.com/rest/users/users#get-the-authenticated-user"}, {}
+        return 200, {**_user(self.login), "url": f"{self.base_url}/users/{self.login}"}, {}
 
     def _repo_json(self) -> dict:
         return {"id": 1, "name": self.repo, "full_name": self.repository, "private": True,

@@ -207,6 +207,40 @@ def test_the_comment_of_a_model_the_pr_no_longer_affects_says_so(pinned: Path, r
         assert "### mlpin: no model affected" in pr_level
 
 
+def test_a_verdict_never_lands_in_a_comment_someone_else_planted(pinned: Path, registry: MemoryRegistry,
+                                                                  fake_github: FakeGitHub,
+                                                                  github_forge: GitHubForge) -> None:
+    planted = f"{candidate_marker(MODEL)}\n### ✅ wine_logreg v2: passed"
+    fake_github.add_comment(7, planted, login="mallory")  # before mlpin's first comment
+    strict = (pinned / "policies/promotion.yaml").read_text().replace("min_eval_rows: 30", "min_eval_rows: 10000")
+    (pinned / "policies/strict.yaml").write_text(strict)
+    push(pinned, "raise the bar", policy="strict")
+    fake_github.heads[7] = git(pinned, "rev-parse", "HEAD")
+    result = run(pinned, github_forge, registry=registry)
+    post_run(pinned / ".mlpin" / "candidate", github_forge, expect_sha=result.sha)  # a rerun of the post job
+    assert [o.outcome for o in result.outcomes] == ["blocked"]
+    mallorys, mlpins = fake_github.comments[7]
+    assert (mallorys["user"]["login"], mallorys["body"]) == ("mallory", planted), "never edited"
+    assert mlpins["user"]["login"] == fake_github.login and mlpins["body"].startswith(candidate_marker(MODEL))
+    assert "### ❌ wine_logreg v2: blocked" in mlpins["body"]
+    assert fake_github.statuses[result.sha][-1]["state"] == "failure"
+
+
+def test_a_reply_quoting_an_mlpin_comment_survives_the_stale_comment_replacement(
+    pinned: Path, registry: MemoryRegistry, fake_github: FakeGitHub, github_forge: GitHubForge
+) -> None:
+    push(pinned, "tune C", estimator={"kind": "logistic_regression", "params": {"C": 0.5}})
+    fake_github.heads[7] = git(pinned, "rev-parse", "HEAD")
+    result = run(pinned, github_forge, registry=registry)
+    # Bob pastes mlpin's comment from another PR, marker and all, to ask about it here
+    quoting = f"{candidate_marker('diabetes_hgb')}\n### ✅ diabetes_hgb v3: passed\n\nwhy did #5 pass with less?"
+    fake_github.add_comment(7, quoting, login="bob")
+    post_run(pinned / ".mlpin" / "candidate", github_forge, expect_sha=result.sha)  # the post job runs again
+    mlpins, bobs = fake_github.comments[7]
+    assert (bobs["user"]["login"], bobs["body"]) == ("bob", quoting), "a person's comment is never replaced"
+    assert "### ✅ wine_logreg v2: passed" in mlpins["body"]
+
+
 def test_post_refuses_reports_for_another_commit_or_pr_head(pinned: Path, registry: MemoryRegistry, fake_github,
                                                             github_forge) -> None:
     import pytest
