@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from pipelines.core.stage_results import EvaluationResult, TrainResult
+
+
+def printable(text: object) -> str:
+    """`text` safe for a terminal: written by others (a forge, a log), so control and format
+    characters (escape sequences, bidi overrides) are stripped, whitespace ones made spaces."""
+    return "".join(" " if c in "\t\n\r" else c for c in str(text)
+                   if c in "\t\n\r" or unicodedata.category(c) not in ("Cc", "Cf"))
 
 
 def _short(digest: str | None) -> str:
@@ -85,13 +94,14 @@ def render_forge(forge, prs: list[str]) -> str:
     if statuses:
         out.append("==== commit statuses")
         for sha, contexts in statuses.items():
-            out += [f"  {sha[:12]} {ctx}: {s['state']} - {s['description']}" for ctx, s in sorted(contexts.items())]
+            out += [f"  {sha[:12]} {ctx}: {s['state']} - {printable(s['description'])}"
+                    for ctx, s in sorted(contexts.items())]
     from pipelines.adapters.forge import ENVIRONMENT
 
     deployments = forge.deployments(ENVIRONMENT)
     if deployments:
         out.append("==== deployments (newest first)")
-        out += [f"  #{d.id} {d.sha[:12]} {d.environment} {d.state} at {d.created_at}: {d.description}"
+        out += [f"  #{d.id} {d.sha[:12]} {d.environment} {d.state} at {d.created_at}: {printable(d.description)}"
                 for d in deployments]
     return "\n".join(out) or "the local forge has no pull requests, comments or statuses yet"
 
@@ -105,20 +115,31 @@ def render_outcomes(title: str, lines: list[str], *, empty: str) -> str:
 
 def render_history(result) -> str:
     """A model's production timeline, newest last, with what deploy runs made of each pin
-    change; then the `--at` answer: pinned, deployed, answered, and where they disagree."""
+    change; then the `--at` answer: pinned, deployed, answered, and where they disagree.
+    What others wrote (reasons, approvers, request ids) is printed through `printable`."""
     out = [f"{result.model} in production (models/production.yaml, first-parent history; deployments from the forge):"]
     for e in result.events:
         what = {"pinned": f"v{e.version} pinned", "replaced": f"v{e.previous} -> v{e.version}",
-                "edited": f"v{e.version} entry edited", "removed": f"v{e.previous} unpinned"}[e.change]
+                "edited": f"v{e.version} entry edited", "removed": f"v{e.previous} unpinned"}.get(e.change, e.change)
         via = f"PR #{e.pr}" if e.pr else "no PR"
         first, *later = _deploy_changes(e.deployments) or [(None, "no deployment recorded")]
         shown = first[1] if first[0] is None else (
             f"deployed {first[0].time.isoformat()}" if first[0].at_pin else f"pinned, {first[1]}")
-        out.append(f"  {e.time.isoformat()}  {e.commit[:12]}  {what:<16} {via}, approved by {e.approver}, {shown}")
-        out += [f"  {r.time.isoformat()}  {r.commit[:12]}  then {text}" for r, text in later]
+        out.append(printable(f"  {e.time.isoformat()}  {e.commit[:12]}  {what:<16} {via}, "
+                             f"approved by {e.approver or 'unknown'}, {shown}"))
+        out += [printable(f"  {r.time.isoformat()}  {r.commit[:12]}  then {text}") for r, text in later]
+    out += _render_unreadable(result.unreadable_deployments, result.model)
     if result.at is not None:
-        out += _render_at(result)
+        out += [printable(line) for line in _render_at(result)]
     return "\n".join(out)
+
+
+def _render_unreadable(records, model: str) -> list[str]:
+    if not records:
+        return []
+    lines = [f"{len(records)} deployment record(s) could not be read; they say nothing about {model}:"]
+    return [*lines, *(printable(f"  #{r.id} {r.commit[:12]} at {r.time.isoformat()}: {'; '.join(r.problems)}")
+                      for r in records)]
 
 
 def _deploy_changes(records) -> list:
@@ -153,17 +174,24 @@ def _render_at(result) -> list[str]:
         lines.append(f"  deployed  {_version(deployed.live)} (deployment {deployed.id} of {deployed.commit[:12]} "
                      f"at {deployed.time.isoformat()}: {state})")
     if answered is not None:
-        lines.append(f"  answered  {_answered(answered)}")
+        lines.append(f"  answered  {_answered(answered, since=result.at_unlogged_since, at=result.at)}")
     lines += [f"  {line}" for line in result.disagreements]
     return lines
 
 
-def _answered(answered) -> str:
+def _answered(answered, *, since, at) -> str:
     before, after = answered.before, answered.after
-    said = f"v{before.version} (last request before: {before.request_id} at {before.time.isoformat()}" if before \
-        else "nothing logged before then (no request"
-    said += f"; first after: {after.request_id} at {after.time.isoformat()} by v{after.version})" if after \
-        else "; none after)"
+    if since is not None:
+        head = f"unknown: no request between {since.isoformat()} (the deployment) and {at.isoformat()}"
+        last = f"last before: {before.request_id} at {before.time.isoformat()} by v{before.version}" if before \
+            else "none before"
+    elif before is not None:
+        head, last = f"v{before.version}", f"last request before: {before.request_id} at {before.time.isoformat()}"
+    else:
+        head, last = "nothing logged before then", "no request"
+    first = f"first after: {after.request_id} at {after.time.isoformat()} by v{after.version}" if after \
+        else "none after"
+    said = f"{head} ({last}; {first})"
     if answered.swapped_between:
         said += f"; serving swapped v{before.version} -> v{after.version} between the two"
     if answered.skipped_lines:

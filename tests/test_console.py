@@ -156,10 +156,46 @@ def test_history_with_an_answer_for_at(txt) -> None:
     requests = [LoggedRequest(request_id=f"req-{n}", time=at(9, minute), version=1) for n, minute in ((7, 40), (8, 50))]
     result = History(model="wine_logreg", events=events, at=at(9, 45), at_event=events[1],
                      at_deployed=events[1].deployments[1], at_answered=Answered(before=requests[0], after=requests[1]),
-                     disagreements=disagreements(events[1], events[1].deployments[1], None))
+                     disagreements=disagreements(events[1], events[1].deployments[1]))
     assert console.render_history(result) == txt
 
 
 def test_post(txt) -> None:
     result = PostResult(pr="7", sha=SHA, comments=["https://forge/pulls/7#c1"], status="success")
     assert console.render_post(result) == txt
+
+
+def _sparse_histories() -> list[History]:
+    when = datetime(2026, 11, 9, 9, 45, tzinfo=UTC)
+    bare = PinEvent(commit="4" * 40, time=when, change="pinned", version=3, previous=None, entry=None)
+    failed = DeployRecord(id="5", commit="4" * 40, time=when, pinned=3, live=None, state="failed")
+    request = LoggedRequest(request_id="req-1", time=when, version=3)
+    return [
+        History(model="m", events=[bare]),
+        History(model="m", events=[bare.model_copy(update={"deployments": [failed]})], at=when),
+        History(model="m", events=[bare], at=when, at_event=bare, at_deployed=failed,
+                at_answered=Answered(skipped_lines=2), at_unlogged_since=when),
+        History(model="m", events=[bare], at=when, at_answered=Answered(after=request)),
+        History(model="m", events=[], at=when, at_answered=Answered(before=request, after=request)),
+    ]
+
+
+@pytest.mark.parametrize("result", _sparse_histories(),
+                         ids=["no-deployments", "failed-without-reason", "unlogged-nothing-logged", "only-after",
+                              "no-events"])
+def test_history_renders_whatever_is_missing(result: History) -> None:
+    text = console.render_history(result)
+    assert text.startswith("m in production") and "None" not in text, text
+
+
+def test_history_strips_what_a_terminal_would_obey() -> None:
+    when = datetime(2026, 11, 9, 9, 45, tzinfo=UTC)
+    hostile = "\x1b[2J\x1b]0;title\x07\u202eevil\u202c\x9b31m"
+    record = DeployRecord(id="5", commit="4" * 40, time=when, pinned=3, live=2, state="failed", reason=hostile)
+    event = PinEvent(commit="4" * 40, time=when, change="pinned", version=3, previous=None, entry=None,
+                     approver=f"mallory{hostile}", deployments=[record])
+    result = History(model="m", events=[event], at=when, at_event=event, at_deployed=record,
+                     disagreements=disagreements(event, record))
+    text = console.render_history(result)
+    assert "evil" in text and "mallory" in text
+    assert not any(ch in text for ch in "\x1b\x07\u202e\u202c\x9b"), repr(text)

@@ -18,28 +18,35 @@ which the forge recognises, so it adds nothing.
 The status is `success` only when no model failed (a suspended model is where the pin
 wants it), else `failure`, described by the failed models first.
 
+Reading a record back trusts nothing in it: the `production` environment is shared with
+other tools, so a record without `models` is someone else's and says nothing, and a
+record or model entry that does not fit the payload above is unreadable, which also says
+nothing about its model (never "removed"), with why.
+
 Pure: the stage applies the moves and hands them in; the forge stores the result.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Callable
+from typing import Annotated, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, ValidationError
 
 from pipelines.core.outcome import Kind, is_error
 from pipelines.core.rollout import AliasMove
 
 DeploymentState = Literal["success", "failure"]
 DESCRIPTION_LIMIT = 140  # GitHub's limit for a status description
+Version = Annotated[int, Field(ge=1)]
 
 
 class ModelDeployment(BaseModel):
     """One model in one deployment record: what the pin asked, what was live after the run."""
 
-    pinned: int | None  # None: not pinned (history's reading of a model left out after its removal)
-    live: int | None
-    state: str  # deployed | failed | suspended | removed
+    pinned: Version | None  # None: not pinned (history's reading of a model left out after its removal)
+    live: Version | None
+    state: Literal["deployed", "failed", "suspended", "removed"]  # removed: history's reading only
     reason: str | None = None
 
     @property
@@ -84,18 +91,67 @@ def deployment_description(moves: list[AliasMove]) -> str:
     return text if len(text) <= DESCRIPTION_LIMIT else text[:DESCRIPTION_LIMIT - 1] + "…"
 
 
-def read_payload(payload: dict, *, state: str) -> dict[str, ModelDeployment] | None:
-    """The models of a recorded payload; None when it says nothing. Records written before
+class RecordedModels(BaseModel):
+    """A recorded payload read back: the model entries it holds (None: it says nothing about
+    any model) and what could not be read, by location (`payload`, `models`, `models.<name>`)."""
+
+    models: dict[str, ModelDeployment] | None = None
+    unreadable: dict[str, str] = {}
+
+    def about(self, model: str) -> ModelDeployment | None:
+        """What the record says about `model`: its entry, REMOVED when a readable record leaves
+        it out (it lists every model in production), None when it says nothing about it."""
+        if self.models is None or f"models.{model}" in self.unreadable:
+            return None
+        return self.models.get(model, REMOVED)
+
+    def problems(self, model: str) -> list[str]:
+        """Why the record could not be read for `model` (empty: it could, or it is someone else's)."""
+        return [f"{where}: {why}" for where, why in self.unreadable.items()
+                if where in ("payload", "models", f"models.{model}")]
+
+
+def read_payload(payload: object, *, state: str) -> RecordedModels:
+    """The models of a recorded payload, each entry read on its own. Records written before
     deploy recorded per-model results only name the pinned versions: they count as
     deployed when their status was a success (all they could say), else say nothing."""
+    if not isinstance(payload, dict):
+        return RecordedModels(unreadable={"payload": "not a JSON object"})
     models = payload.get("models")
+    if models is None:
+        return RecordedModels()  # another tool's deployment to the same environment
     if not isinstance(models, dict):
-        return None
-    if any(isinstance(value, int) for value in models.values()):
+        return RecordedModels(unreadable={"models": "not a mapping of model names to entries"})
+    if any(type(value) is int for value in models.values()):
         if state not in ("success", "inactive"):
-            return None
-        return {m: ModelDeployment(pinned=v, live=v, state="deployed") for m, v in models.items() if isinstance(v, int)}
-    return {m: ModelDeployment.model_validate(v) for m, v in models.items() if isinstance(v, dict)}
+            return RecordedModels()
+        return _entries(models, _old_entry)
+    return _entries(models, _entry)
+
+
+def _entries(models: dict, read: Callable[[object], ModelDeployment]) -> RecordedModels:
+    found, unreadable = {}, {}
+    for name, value in models.items():
+        try:
+            found[name] = read(value)
+        except ValueError as exc:  # pydantic's ValidationError is one
+            unreadable[f"models.{name}"] = str(exc)
+    return RecordedModels(models=found, unreadable=unreadable)
+
+
+def _old_entry(value: object) -> ModelDeployment:
+    if type(value) is not int or value < 1:
+        raise ValueError("not a version (a positive integer)")
+    return ModelDeployment(pinned=value, live=value, state="deployed")
+
+
+def _entry(value: object) -> ModelDeployment:
+    if not isinstance(value, dict):
+        raise ValueError("not a mapping with pinned, live and state")
+    try:
+        return ModelDeployment.model_validate(value, strict=True)
+    except ValidationError as exc:  # its own text repeats the input: name each field and what is wrong
+        raise ValueError("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())) from None
 
 
 def _failed(move: AliasMove) -> str:

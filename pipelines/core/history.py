@@ -2,6 +2,11 @@
 run recorded for it (the forge), and, for a time T, what was pinned, what was deployed
 and, given serving's log, what answered, saying plainly where they disagree.
 
+A logged request is judged against what was in force at its own time, never against
+what was in force at T: the last request before T may predate the deployment in force
+at T, and then it says nothing about T (the first request after T may: serving had not
+swapped yet).
+
 Pure: the snapshots (from git), deployment records (from the forge) and logged requests
 are passed in.
 """
@@ -12,8 +17,8 @@ from datetime import UTC, datetime
 
 from pydantic import BaseModel
 
-from pipelines.core.answered import Answered
-from pipelines.core.deployment import REMOVED, ModelDeployment, read_payload
+from pipelines.core.answered import Answered, LoggedRequest
+from pipelines.core.deployment import ModelDeployment, read_payload
 from pipelines.core.errors import InvalidInput
 from pipelines.core.schemas import PinnedModel, ProductionPins
 
@@ -36,15 +41,27 @@ class DeployRecord(ModelDeployment):
     time: datetime
 
 
-def deploy_record(model: str, *, id: str, commit: str, time: datetime, payload: dict,
-                  state: str) -> DeployRecord | None:
-    """`model` in a forge deployment; None when the record says nothing (an old-format
-    record whose status was not a success). A model missing from a record is not in
+class UnreadableRecord(BaseModel):
+    """A deployment record that could not be read for the model: it says nothing about it."""
+
+    id: str
+    commit: str
+    time: datetime
+    problems: list[str]
+
+
+def deploy_record(model: str, *, id: str, commit: str, time: datetime, payload: object,
+                  state: str) -> DeployRecord | UnreadableRecord | None:
+    """`model` in a forge deployment; UnreadableRecord when the record or the model's entry
+    could not be read; None when it says nothing (another tool's record, or an old-format
+    one whose status was not a success). A model missing from a readable record is not in
     production after it: the record lists every model pinned or behind the alias."""
-    models = read_payload(payload, state=state)
-    if models is None:
+    read = read_payload(payload, state=state)
+    if problems := read.problems(model):
+        return UnreadableRecord(id=id, commit=commit, time=_utc(time), problems=problems)
+    found = read.about(model)
+    if found is None:
         return None
-    found = models.get(model, REMOVED)
     return DeployRecord(**found.model_dump(), id=id, commit=commit, time=_utc(time))
 
 
@@ -114,29 +131,64 @@ def deployed_at_time(records: list[DeployRecord], when: datetime) -> DeployRecor
     return before[-1] if before else None
 
 
-def disagreements(pinned: PinEvent | None, deployed: DeployRecord | None, answered: Answered | None) -> list[str]:
-    """Where the pin (git), the deployment record and what answered (the log) differ at a time."""
+def disagreements(pinned: PinEvent | None, deployed: DeployRecord | None) -> list[str]:
+    """Where the pin (git) and the deployment record differ at a time."""
     want = pinned.version if pinned else None
-    found = []
-    if deployed is None and want is not None:
-        found.append(f"the pin and the deployment disagree: v{want} was pinned, but no deployment was recorded yet")
-    elif deployed is not None and deployed.live != want:
+    if deployed is None:
+        return [] if want is None else [
+            f"the pin and the deployment disagree: v{want} was pinned, but no deployment was recorded yet"]
+    if deployed.live != want:
         if deployed.pinned != want:
             why = (f"no deploy of this pin had run yet; the last one, at {deployed.time.isoformat()}, "
                    "was of an earlier pin")
         else:
             why = deployed.reason or deployed.state
-        found.append(f"the pin and the deployment disagree: pinned {_v(want)}, deployed {_v(deployed.live)} ({why})")
-    elif deployed is not None and deployed.state == "failed":
-        found.append(f"{_v(deployed.live)} is behind the alias, but the last deploy found: {deployed.reason}")
-    if answered is not None and answered.before is not None:
-        expected = deployed.live if deployed is not None else want
-        if answered.version != expected:
-            request = answered.before
-            found.append(f"what answered disagrees with the deployment: request {request.request_id} "
-                         f"({request.time.isoformat()}) was answered by v{request.version}, "
-                         f"while {_v(expected)} was {'deployed' if deployed is not None else 'pinned'}")
+        return [f"the pin and the deployment disagree: pinned {_v(want)}, deployed {_v(deployed.live)} ({why})"]
+    if deployed.state == "failed":
+        return [f"{_v(deployed.live)} is behind the alias, but the last deploy found: "
+                f"{deployed.reason or 'a failure it gave no reason for'}"]
+    return []
+
+
+def unlogged_since(answered: Answered, deployed: DeployRecord | None) -> datetime | None:
+    """When the deployment in force at a time was recorded, if serving logged no request
+    between it and that time (the last request before, if any, predates it); else None."""
+    if deployed is None or (answered.before is not None and answered.before.time >= deployed.time):
+        return None
+    return deployed.time
+
+
+def answered_disagreements(answered: Answered, when: datetime, *, events: list[PinEvent],
+                           records: list[DeployRecord]) -> list[str]:
+    """Where what answered differs from what should have, each request judged against the
+    deployment in force at its own time (before any deployment: the pin then). The first
+    request after `when` is judged only when none came between the deployment in force at
+    `when` and `when`, and that deployment was still in force: serving had not swapped yet."""
+    found, before, after = [], answered.before, answered.after
+    if before is not None and (said := _judged(before, events, records)):
+        found.append(said)
+    in_force = deployed_at_time(records, when)
+    if after is None or in_force is None or unlogged_since(answered, in_force) is None:
+        return found
+    if deployed_at_time(records, after.time) == in_force and (said := _judged(after, events, records)):
+        found.append(f"{said}; it was the first request after {_utc(when).isoformat()}, and none came since the "
+                     "deployment: serving had not swapped yet")
     return found
+
+
+def _judged(request: LoggedRequest, events: list[PinEvent], records: list[DeployRecord]) -> str | None:
+    """What is wrong with the version that answered `request`, against what was in force then."""
+    record = deployed_at_time(records, request.time)
+    event = pinned_at(events, request.time) if record is None else None
+    expected = record.live if record is not None else event.version if event is not None else None
+    if request.version == expected:
+        return None
+    said = f"request {request.request_id} ({request.time.isoformat()}) was answered by v{request.version}"
+    if record is not None:
+        return (f"what answered disagrees with the deployment: {said}, while {_v(expected)} was deployed "
+                f"(deployment {record.id} at {record.time.isoformat()})")
+    since = f" (since {event.commit[:12]} at {event.time.isoformat()})" if event is not None else ""
+    return f"what answered disagrees with the pin: {said}, while {_v(expected)} was pinned{since}, none deployed"
 
 
 def _v(version: int | None) -> str:
@@ -149,7 +201,7 @@ def _utc(when: datetime) -> datetime:
 
 def pinned_at(events: list[PinEvent], when: datetime) -> PinEvent | None:
     """The event in force at `when`: the newest one at or before it (None: nothing pinned yet)."""
-    when = when if when.tzinfo else when.replace(tzinfo=UTC)
+    when = _utc(when)
     before = [e for e in events if e.time <= when]
     return before[-1] if before else None
 

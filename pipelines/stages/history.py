@@ -1,7 +1,9 @@
 """`mlpin history <model> [--at TIME [--logs URI]]`: what was in production, when, by which
 PR and approver, from the pin file's git history and the forge's merge and deployment
 records; for a time, what was pinned (git), what was deployed (the deployment records)
-and, given serving's prediction log, what answered, and where they disagree."""
+and, given serving's prediction log, what answered, and where they disagree. Deployment
+records that cannot be read (the environment is shared with other tools) say nothing
+and are listed; log lines that cannot be read are counted."""
 
 from __future__ import annotations
 
@@ -16,11 +18,14 @@ from pipelines.core.errors import InvalidInput, NotFound
 from pipelines.core.history import (
     DeployRecord,
     PinEvent,
+    UnreadableRecord,
+    answered_disagreements,
     deploy_record,
     deployed_at_time,
     disagreements,
     pin_events,
     pinned_at,
+    unlogged_since,
     with_deployments,
 )
 from pipelines.stages.context import StageContext
@@ -31,10 +36,12 @@ class History(BaseModel):
 
     model: str
     events: list[PinEvent]
+    unreadable_deployments: list[UnreadableRecord] = []  # records that say nothing about the model, and why
     at: datetime | None = None
     at_event: PinEvent | None = None  # pinned then (git)
     at_deployed: DeployRecord | None = None  # the newest deployment record by then (the forge)
     at_answered: Answered | None = None  # the logged requests around then (serving's log, with --logs)
+    at_unlogged_since: datetime | None = None  # the deployment in force then, when no request came between it and then
     disagreements: list[str] = []
 
 
@@ -48,22 +55,26 @@ def history(ctx: StageContext, model: str, *, at: datetime | None = None, logs: 
     events = pin_events(model, snapshots)
     if not events:
         raise NotFound(f"{model} was never pinned in models/production.yaml on this branch")
-    records = _records(forge, model)
+    records, unreadable = _records(forge, model)
     events = with_deployments([_enrich(forge, e) for e in events], records, commits=[s.commit for s in snapshots])
-    found = History(model=model, events=events)
+    found = History(model=model, events=events, unreadable_deployments=unreadable)
     if at is None:
         return found
     pinned, deployed = pinned_at(events, at), deployed_at_time(records, at)
+    said = disagreements(pinned, deployed)
     answered = _answered(logs, model, at=at) if logs else None
+    if answered is not None:
+        said += answered_disagreements(answered, at, events=events, records=records)
     return found.model_copy(update={"at": at, "at_event": pinned, "at_deployed": deployed, "at_answered": answered,
-                                    "disagreements": disagreements(pinned, deployed, answered)})
+                                    "at_unlogged_since": unlogged_since(answered, deployed) if answered else None,
+                                    "disagreements": said})
 
 
-def _records(forge: Forge, model: str) -> list[DeployRecord]:
-    """What every recorded deployment says about `model`, oldest first."""
+def _records(forge: Forge, model: str) -> tuple[list[DeployRecord], list[UnreadableRecord]]:
+    """What every recorded deployment says about `model`, oldest first, and those that could not be read."""
     found = [deploy_record(model, id=d.id, commit=d.sha, time=datetime.fromisoformat(d.created_at),
                            payload=d.payload, state=d.state) for d in forge.deployments(ENVIRONMENT)[::-1]]
-    return [r for r in found if r is not None]
+    return ([r for r in found if isinstance(r, DeployRecord)], [r for r in found if isinstance(r, UnreadableRecord)])
 
 
 def _answered(uri: str, model: str, *, at: datetime) -> Answered:

@@ -54,15 +54,38 @@ def test_description_names_failed_models_first_and_fits_githubs_limit() -> None:
     assert deployment_description([move("a", "suspended", 1, 2)]) == "production: a v1 (suspended)"
 
 
-@pytest.mark.parametrize(("payload", "state", "expected"), [
-    ({"models": {"a": {"pinned": 2, "live": 1, "state": "failed", "reason": "r"}}, "pr": None}, "failure",
-     {"a": (2, 1, "failed")}),
-    ({"models": {"a": 2}, "pr": None}, "success", {"a": (2, 2, "deployed")}),
-    ({"models": {"a": 2}, "pr": None}, "inactive", {"a": (2, 2, "deployed")}),
-    ({"models": {"a": 2}, "pr": None}, "pending", None),
-    ({"models": {}, "pr": None}, "success", {}),
-    ({}, "success", None),
-], ids=["per-model", "old-success", "old-inactive", "old-pending-says-nothing", "nothing-pinned", "foreign"])
-def test_read_payload(payload: dict, state: str, expected: dict | None) -> None:
+GOOD = {"pinned": 2, "live": 2, "state": "deployed"}
+
+
+@pytest.mark.parametrize(("payload", "state", "expected", "unreadable"), [
+    ({"models": {"m": {"pinned": 2, "live": 1, "state": "failed", "reason": "r"}}, "pr": None}, "failure",
+     (2, 1, "failed"), []),
+    ({"models": {"m": 2}, "pr": None}, "success", (2, 2, "deployed"), []),
+    ({"models": {"m": 2}, "pr": None}, "inactive", (2, 2, "deployed"), []),
+    ({"models": {"m": 2}, "pr": None}, "pending", None, []),
+    ({"models": {}, "pr": None}, "success", (None, None, "removed"), []),
+    ({}, "success", None, []),
+    ({"environment_url": "https://example.invalid"}, "success", None, []),
+    ({"models": {"m": GOOD, "other": "garbage"}}, "success", (2, 2, "deployed"), []),
+    ({"models": {"other": {"pinned": "x"}}}, "success", (None, None, "removed"), []),
+    ({"models": {"m": {"pinned": "x"}}}, "success", None, ["models.m"]),
+    ({"models": {"m": {"live": 2}}}, "success", None, ["models.m"]),
+    ({"models": {"m": "garbage"}}, "success", None, ["models.m"]),
+    ({"models": {"m": True}}, "success", None, ["models.m"]),
+    ({"models": {"m": 0, "other": 3}}, "success", None, ["models.m"]),
+    ({"models": {"m": {**GOOD, "pinned": True}}}, "success", None, ["models.m"]),
+    ({"models": {"m": {**GOOD, "live": "2"}}}, "success", None, ["models.m"]),
+    ({"models": {"m": {**GOOD, "state": "exploded"}}}, "success", None, ["models.m"]),
+    ({"models": {"m": {**GOOD, "reason": ["not", "text"]}}}, "success", None, ["models.m"]),
+    ({"models": ["m"]}, "success", None, ["models"]),
+    ("deploy-123", "success", None, ["payload"]),
+], ids=["per-model", "old-success", "old-inactive", "old-pending-says-nothing", "nothing-pinned", "foreign",
+        "foreign-keys", "another-models-entry-unreadable", "left-out-beside-an-unreadable-entry", "pinned-not-int",
+        "fields-missing", "entry-not-a-mapping", "entry-true", "old-version-zero", "pinned-bool", "live-string",
+        "unknown-state", "reason-not-text", "models-not-a-mapping", "payload-not-a-mapping"])
+def test_read_payload_reads_each_model_alone(payload: object, state: str, expected: tuple | None,
+                                             unreadable: list[str]) -> None:
     found = read_payload(payload, state=state)
-    assert (found if found is None else {m: (d.pinned, d.live, d.state) for m, d in found.items()}) == expected
+    said = found.about("m")
+    assert (said if said is None else (said.pinned, said.live, said.state)) == expected
+    assert [problem.split(":")[0] for problem in found.problems("m")] == unreadable
