@@ -25,7 +25,8 @@ def test_cold_start_serves_the_pinned_version(server_on_v1: Running, trained: Tr
     assert model["pin_revision"] == status["pin"]["revision"] and model["last_transition_time"]
     (listed,) = client.get("/models").json()
     assert (listed["name"], listed["version"], listed["task"]) == (MODEL, 1, "classification")
-    alcohol = {"name": "alcohol", "type": "double", "required": True, "values": None, "allow_unseen": False}
+    alcohol = {"name": "alcohol", "type": "double", "required": True, "nullable": False, "values": None,
+               "allow_unseen": False}
     assert alcohol in listed["inputs"]
 
 
