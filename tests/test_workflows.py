@@ -147,6 +147,72 @@ def test_deploys_are_serialised_and_deploy_the_branch_tip() -> None:
     assert job["steps"][-1]["run"] == ".venv/bin/mlpin deploy"
 
 
+def test_candidate_post_runs_only_on_a_finished_compute_run_one_at_a_time_per_pr() -> None:
+    doc = load(PROJECT / ".github/workflows/candidate-post.yml")
+    (job,) = doc["jobs"].values()
+    condition = " ".join(job["if"].split())
+    assert "github.event.workflow_run.event == 'pull_request'" in condition
+    assert ("(github.event.workflow_run.conclusion == 'success' || "
+            "github.event.workflow_run.conclusion == 'failure')") in condition, "a cancelled run has nothing to post"
+    assert "cancelled" not in condition
+    group = doc["concurrency"]["group"]
+    # workflow_run.pull_requests is empty for forks: the head repository and branch name the PR
+    assert "workflow_run.head_repository.full_name" in group and "workflow_run.head_branch" in group
+    assert doc["concurrency"]["cancel-in-progress"] is False, "never stop a post between the comment and the status"
+
+
+# Checkouts that keep the token in .git/config for later steps, with the reason.
+KEEPS_CREDENTIALS = {
+    ("propose.yml", "propose"): "mlpin pushes promote/<model> with the checkout's credentials",
+    ("rollback.yml", "rollback"): "mlpin pushes rollback/<model> with the checkout's credentials",
+}
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_a_checkout_followed_by_installs_leaves_no_token_behind(path: Path) -> None:
+    for name, job in load(path)["jobs"].items():
+        steps = job["steps"]
+        for i, step in enumerate(steps):
+            if not step.get("uses", "").startswith("actions/checkout@"):
+                continue
+            installs = any("run" in s for s in steps[i + 1:])  # bootstrap, .ci/run: pip installs
+            persists = step.get("with", {}).get("persist-credentials", True)
+            if (path.name, name) in KEEPS_CREDENTIALS:
+                assert persists is True
+            elif installs:
+                assert persists is False, f"job {name}: a checkout before installs needs persist-credentials: false"
+
+
+# Actions allowed on a tag rather than a commit, with the reason (none today).
+UNPINNED_ALLOWED: dict[str, str] = {}
+PINNED = re.compile(r"[\w.-]+/[\w./-]+@[0-9a-f]{40} # v\d+(\.\d+)*")
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_third_party_actions_are_pinned_by_commit_with_the_tag_in_a_comment(path: Path) -> None:
+    # Read the text, not the YAML: the `# vX` comment is part of the rule.
+    uses = [m.strip() for m in re.findall(r"^\s*(?:- )?uses:(.*)$", path.read_text(), re.MULTILINE)]
+    assert uses
+    for use in uses:
+        if use.startswith("./") or use.startswith("docker://"):
+            continue
+        action = use.split("@")[0]
+        if action in UNPINNED_ALLOWED:
+            continue
+        assert PINNED.fullmatch(use), f"{path.name}: pin {use!r} by commit sha with the tag in a comment"
+
+
+def test_the_allowlists_give_reasons() -> None:
+    assert all(reason.strip() for reason in (*KEEPS_CREDENTIALS.values(), *UNPINNED_ALLOWED.values()))
+
+
+def test_the_pin_rule_rejects_tags_and_short_shas() -> None:
+    assert PINNED.fullmatch("actions/checkout@11d5960a326750d5838078e36cf38b85af677262 # v4.4.0")
+    assert not PINNED.fullmatch("actions/checkout@v4")
+    assert not PINNED.fullmatch("actions/checkout@11d5960a326750d5838078e36cf38b85af677262")
+    assert not PINNED.fullmatch("actions/checkout@11d5960a # v4")
+
+
 def test_rollback_is_dispatched_with_a_model() -> None:
     doc = load(PROJECT / ".github/workflows/rollback.yml")
     inputs = doc["on"]["workflow_dispatch"]["inputs"]
