@@ -4,7 +4,8 @@ Only entries that change are checked: the version exists, its run, lineage tags 
 stored artifact match the pin, and its recorded candidate evidence passes the policy as
 it stands at this commit (a version that was in production before, i.e. a rollback,
 is exempt from the policy re-check but not from the integrity checks). A pin change
-must also be the only change in its PR.
+must also be the only change in its PR; one that comes with changes under .github/ (the workflows
+that run this check, CODEOWNERS) is refused with its own message.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from pipelines.core.schemas import PinnedModel, ProductionPins
 from pipelines.core.workspace import PIN_PATH
 from pipelines.stages.context import StageContext
 from pipelines.stages.evidence import recorded_decision, registry_record
+
+GITHUB_DIR = ".github/"
 
 
 class VerifyReport(BaseModel):
@@ -42,9 +45,16 @@ def verify(ctx: StageContext, *, base: str) -> VerifyReport:
     changes = pin_changes(pinlog.pins_at(root, merge_base) or ProductionPins(), ws.pins)
     problems: list[Problem] = []
     others = sorted(p for p in git.committed_paths(root, base) if p != PIN_PATH)
-    if changes and others:
+    workflows = [p for p in others if p.startswith(GITHUB_DIR)]
+    rest = [p for p in others if not p.startswith(GITHUB_DIR)]
+    if changes and workflows:
+        problems.append(Problem(PIN_PATH, (
+            f"a pin change must not come with changes under {GITHUB_DIR} (workflows, CODEOWNERS): a PR could edit "
+            f"the check that judges it; this PR also changes {workflows}. Merge those on their own first"
+        )))
+    if changes and rest:
         problems.append(
-            Problem(PIN_PATH, f"a pin change must be the only change in its PR; this PR also changes {others}")
+            Problem(PIN_PATH, f"a pin change must be the only change in its PR; this PR also changes {rest}")
         )
     notes, lines = [], []
     for change in changes:

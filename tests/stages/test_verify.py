@@ -54,6 +54,35 @@ def test_a_pin_change_must_be_alone_in_its_pr(git_repo: Path, registry: MemoryRe
     assert "a pin change must be the only change in its PR; this PR also changes ['policies/promotion.yaml']" in problem
 
 
+def test_a_pin_change_with_a_workflow_change_is_refused_as_such(git_repo: Path, registry: MemoryRegistry,
+                                                                promoted: dict) -> None:
+    pin_pr(git_repo, "promote", promoted)
+    (git_repo / ".github" / "workflows").mkdir(parents=True, exist_ok=True)
+    (git_repo / ".github" / "workflows" / "verify.yml").write_text("name: verify\n")
+    commit_all(git_repo, "weaken the check that judges this PR")
+    (problem,) = verify(ctx(git_repo, registry=registry), base="main").problems
+    assert "a pin change must not come with changes under .github/ (workflows, CODEOWNERS)" in problem
+    assert "this PR also changes ['.github/workflows/verify.yml']" in problem
+
+
+def test_workflow_and_other_changes_are_each_named(git_repo: Path, registry: MemoryRegistry, promoted: dict) -> None:
+    pin_pr(git_repo, "promote", promoted)
+    (git_repo / ".github").mkdir(exist_ok=True)
+    (git_repo / ".github" / "CODEOWNERS").write_text("* @someone\n")
+    edit_yaml(git_repo / "policies/promotion.yaml", min_eval_rows=1)
+    commit_all(git_repo, "both")
+    workflows, rest = verify(ctx(git_repo, registry=registry), base="main").problems
+    assert "under .github/" in workflows and "['.github/CODEOWNERS']" in workflows
+    assert "this PR also changes ['policies/promotion.yaml']" in rest
+
+
+def test_a_workflow_change_alone_is_not_verifys_business(git_repo: Path, registry: MemoryRegistry) -> None:
+    (git_repo / ".github").mkdir(exist_ok=True)
+    (git_repo / ".github" / "CODEOWNERS").write_text("* @someone\n")
+    commit_all(git_repo, "codeowners")
+    assert verify(ctx(git_repo, registry=registry), base="main").problems == []
+
+
 def test_the_workflows_own_checkout_of_the_tool_is_not_part_of_the_pr(git_repo: Path, registry: MemoryRegistry,
                                                                         promoted: dict) -> None:
     # verify.yml checks the base branch's mlpin out into tool/ (untracked) inside the PR's checkout
