@@ -224,6 +224,15 @@ def test_codeowners_cover_models_and_policies() -> None:
     owned = [line.split()[0] for line in (PROJECT / ".github/CODEOWNERS").read_text().splitlines()
              if line.strip() and not line.startswith("#")]
     assert {"/models/", "/policies/", "/models/production.yaml"} <= set(owned)
+    assert "/.github/" in owned, "verify.yml runs the PR's copy: workflow changes need their owners' review"
+
+
+def test_readme_documents_the_github_side_protection_of_verify() -> None:
+    text = (PROJECT / "README.md").read_text()
+    section = text[text.index("### Protecting `verify` on GitHub"):text.index("## Committed files")]
+    for needed in ("CODEOWNERS on `.github/`", "Require review from Code", "Require workflows", "default branch",
+                   "a pin change must not come with changes under .github/"):
+        assert needed in " ".join(section.split()), needed
 
 
 @pytest.mark.skipif(
