@@ -85,7 +85,7 @@ def _candidate(args: argparse.Namespace) -> tuple[Any, str]:
     out_dir = Path(args.out).resolve() if args.out else ctx.root / ".mlpin" / "candidate"
     run = candidate(ctx, base=args.base, pr=pr, out_dir=out_dir, sha=args.sha)
     if not args.no_post:
-        post_run(out_dir, ctx.forge)
+        post_run(ctx, out_dir)
     return run, render_candidate_run(run, posted=not args.no_post)
 
 
@@ -156,7 +156,7 @@ def _post(args: argparse.Namespace) -> tuple[Any, str]:
     from pipelines.console import render_post
     from pipelines.stages.post import post_run
 
-    result = post_run(Path(args.source).resolve(), _context(args).forge, expect_sha=args.expect_sha)
+    result = post_run(_context(args), Path(args.source).resolve(), expect_sha=args.expect_sha)
     return result, render_post(result)
 
 

@@ -74,6 +74,11 @@ def evaluate_gates(
         gates.append(_regression_gate(rule.metric, rule.max_drop, candidate=candidate, production=production))
     if policy.max_drifted_share is not None:
         gates.append(_drift_gate(policy.max_drifted_share, drifted_share))
+    return decide(gates)
+
+
+def decide(gates: list[GateResult]) -> Decision:
+    """The verdict on evaluated gates: `blocked` when any failed."""
     blocked = any(g.status == "failed" for g in gates)
     return Decision(outcome="blocked" if blocked else "passed", gates=gates)
 

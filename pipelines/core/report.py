@@ -20,6 +20,7 @@ from pipelines.core.workspace import policy_path
 BOUNDED = ("accuracy", "f1_weighted", "f1_macro", "precision_weighted", "recall_weighted", "roc_auc", "r2")
 ERRORS = ("mae", "rmse")
 STATUS = {"passed": "✅ passed", "failed": "❌ failed", "not_applicable": "➖ n/a"}
+COMMENT_LIMIT = 65_536  # GitHub's limit on a comment body (UTF-16 code units)
 
 
 def render_no_models(changed: int) -> str:
@@ -203,3 +204,21 @@ def render_superseded(marker: str, *, sha: str | None, assessed: list[str], load
         head = f"### ➖ {subject}: no longer affected"
         text = f"As of {at}, this pull request changes nothing {subject} is trained from, so no candidate was trained."
     return f"{marker}\n{head}\n\n{text} What was reported here for an earlier commit no longer applies.\n"
+
+
+def cap_body(body: str, *, pointer: str) -> str:
+    """`body` when it fits in one GitHub comment; else cut to fit, an open code block closed,
+    ending with `pointer` (where the whole text is). Never longer than COMMENT_LIMIT."""
+    if _units(body) <= COMMENT_LIMIT:
+        return body
+    tail = f"\n\n_Cut at GitHub's {COMMENT_LIMIT:,}-character limit for a comment: {pointer}._\n"
+    kept = body[: COMMENT_LIMIT - len(tail) - 8]
+    while (excess := _units(kept) + _units(tail) + 8 - COMMENT_LIMIT) > 0:  # wide characters count twice
+        kept = kept[:-excess]
+    if sum(line.startswith("```") for line in kept.splitlines()) % 2:
+        kept += "\n```"
+    return kept + tail
+
+
+def _units(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from pipelines.core.compare import MetricDelta
 from pipelines.core.drift import DriftReport
@@ -56,6 +56,8 @@ class EvaluationResult(BaseModel):
 
 class CandidateReport(BaseModel):
     """Everything `mlpin candidate` found for one model: what the PR comment shows."""
+
+    model_config = ConfigDict(extra="forbid")  # `mlpin report post` parses it from files PR code wrote
 
     model: str
     task: str

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from pipelines.adapters import git
 from pipelines.core.affected import affected_models
@@ -22,6 +23,7 @@ from pipelines.core.outcome import Kind
 from pipelines.core.policy import evaluate_gates
 from pipelines.core.report import render_candidate, render_error, render_no_models
 from pipelines.core.stage_results import CandidateReport
+from pipelines.core.verdict import run_status
 from pipelines.stages.candidate_drift import candidate_drift
 from pipelines.stages.context import StageContext
 from pipelines.stages.evaluate import evaluate_prepared
@@ -29,21 +31,28 @@ from pipelines.stages.failure import failure_of
 from pipelines.stages.prepare import prepare
 from pipelines.stages.train import train_prepared
 
+RunOutcome = Literal["passed", "blocked", "error"]
+
 
 class ModelOutcome(BaseModel):
     """One affected model's result, and the comment file to post for it."""
 
+    model_config = ConfigDict(extra="forbid")
+
     model: str
-    outcome: str  # passed | blocked | error
+    outcome: RunOutcome
     headline: str
     kind: Kind = Kind.DONE
     marker: str
     body_file: str  # relative to the output folder
     comment_url: str = ""
+    lines: list[str] = []  # an error's lines, which `mlpin report post` shows (as text, in a code block)
 
 
 class CandidateRun(BaseModel):
     """The whole run: what `summary.json` holds and `mlpin report post` reads back."""
+
+    model_config = ConfigDict(extra="forbid")
 
     pr: str
     sha: str | None  # the commit the status is set on (the PR head)
@@ -74,7 +83,8 @@ def candidate(ctx: StageContext, *, base: str, pr: str, out_dir: Path, sha: str 
     except MlpinError as exc:
         body = render_error("committed files", NO_MODEL_MARKER, lines=exc.lines(), kind=exc.kind)
         outcomes = [
-            _write(out_dir, "", outcome="error", headline=exc.message, marker=NO_MODEL_MARKER, body=body, kind=exc.kind)
+            _write(out_dir, "", outcome="error", headline=exc.message, marker=NO_MODEL_MARKER, body=body, kind=exc.kind,
+                   lines=exc.lines())
         ]
         return _finish(out_dir, pr=pr, sha=sha, base=base, changed=[], outcomes=outcomes)
     changed = git.changed_paths(ctx.root, base)
@@ -92,7 +102,7 @@ def candidate(ctx: StageContext, *, base: str, pr: str, out_dir: Path, sha: str 
 def _finish(
     out_dir: Path, *, pr: str, sha: str | None, base: str, changed: list[str], outcomes: list[ModelOutcome]
 ) -> CandidateRun:
-    state, description = _status(outcomes)
+    state, description = run_status((o.model, o.outcome) for o in outcomes)
     run = CandidateRun(pr=pr, sha=sha, base=base, changed=changed, outcomes=outcomes, status=state,
                        description=description, out_dir=str(out_dir))
     (out_dir / SUMMARY).write_text(json.dumps(run.model_dump(mode="json"), indent=2) + "\n")
@@ -100,12 +110,14 @@ def _finish(
 
 
 def _write(
-    out_dir: Path, model: str, *, outcome: str, headline: str, marker: str, body: str, kind: Kind = Kind.DONE
+    out_dir: Path, model: str, *, outcome: RunOutcome, headline: str, marker: str, body: str,
+    kind: Kind = Kind.DONE, lines: list[str] | None = None,
 ) -> ModelOutcome:
     rel = f"{model}/candidate.md" if model else "pr.md"
     (out_dir / rel).parent.mkdir(parents=True, exist_ok=True)
     (out_dir / rel).write_text(body, encoding="utf-8")
-    return ModelOutcome(model=model, outcome=outcome, headline=headline, kind=kind, marker=marker, body_file=rel)
+    return ModelOutcome(model=model, outcome=outcome, headline=headline, kind=kind, marker=marker, body_file=rel,
+                        lines=lines or [])
 
 
 def _one(ctx: StageContext, model: str, *, reasons: list[str], pr: str, out_dir: Path) -> ModelOutcome:
@@ -115,9 +127,8 @@ def _one(ctx: StageContext, model: str, *, reasons: list[str], pr: str, out_dir:
     except Exception as exc:  # noqa: BLE001 - one model's failure, even a bug, must not hide the others'
         failure = failure_of(exc, subject=model)
         body = render_error(model, marker, lines=failure.lines, kind=failure.kind)
-        return _write(
-            out_dir, model, outcome="error", headline=failure.message, marker=marker, body=body, kind=failure.kind
-        )
+        return _write(out_dir, model, outcome="error", headline=failure.message, marker=marker, body=body,
+                      kind=failure.kind, lines=failure.lines)
     (out_dir / model / "candidate.json").write_text(json.dumps(report.model_dump(mode="json"), indent=2) + "\n")
     kind = Kind.BLOCKED if report.decision.outcome == "blocked" else Kind.DONE
     return _write(out_dir, model, outcome=report.decision.outcome, headline=report.decision.headline(), marker=marker,
@@ -157,14 +168,3 @@ def assess(ctx: StageContext, model: str, *, reasons: list[str], pr: str, out_di
     # kept with the run, so the promotion PR made after the merge can carry it whole
     registry.log_text(trained.run_id, render_candidate(report), REPORT_PATH)
     return report
-
-
-def _status(outcomes: list[ModelOutcome]) -> tuple[str, str]:
-    errors = [o for o in outcomes if o.outcome == "error"]
-    blocked = [o for o in outcomes if o.outcome == "blocked"]
-    if errors:
-        return "error", f"not evaluated: {', '.join(o.model for o in errors)}"
-    if blocked:
-        return "failure", f"blocked: {', '.join(o.model for o in blocked)}"
-    passed = [o.model for o in outcomes if o.model]
-    return "success", f"passed: {', '.join(passed)}" if passed else "no model affected"

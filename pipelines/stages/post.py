@@ -2,22 +2,37 @@
 the candidate comments of earlier pushes that this run does not post again.
 
 This runs in the privileged half of the candidate workflow, on files produced by PR
-code, so it treats them as data: the summary must be for the commit the trusted
-workflow event names, that commit must be the PR's head, and every comment file must
-sit inside the folder and start with an mlpin marker.
+code, so it treats them as data. It reads only the structured results (`summary.json`,
+each `<model>/candidate.json`), checks every one of them before it writes anything
+(all-or-nothing), and derives what it writes with its own code: each model's outcome
+from its gates, the commit status from the outcomes, and every comment rendered from
+the numbers. It never posts markdown the PR produced, and only for models the checkout
+it runs in (the default branch) defines.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from pipelines.adapters.forge import STATUS_CONTEXT, Forge
-from pipelines.core.errors import InvalidInput
-from pipelines.core.markers import CANDIDATE_MARKER, NO_MODEL_MARKER
-from pipelines.core.report import render_superseded
-from pipelines.stages.candidate import SUMMARY, CandidateRun
+from pipelines.adapters.forge import STATUS_CONTEXT
+from pipelines.core.errors import InvalidInput, Problem
+from pipelines.core.markers import CANDIDATE_MARKER, NO_MODEL_MARKER, candidate_marker
+from pipelines.core.policy import decide
+from pipelines.core.report import cap_body, render_candidate, render_error, render_no_models, render_superseded
+from pipelines.core.stage_results import CandidateReport
+from pipelines.core.untrusted import block_lines, neutralised
+from pipelines.core.verdict import run_status
+from pipelines.stages.candidate import SUMMARY, CandidateRun, ModelOutcome
+from pipelines.stages.context import StageContext
+
+REPORT = "candidate.json"
+SHOWN_PROBLEMS = 50  # a forged summary may hold thousands; the count says how many more
+M = TypeVar("M", bound=BaseModel)
 
 
 class PostResult(BaseModel):
@@ -29,54 +44,139 @@ class PostResult(BaseModel):
     status: str
 
 
-def post_run(out_dir: Path, forge: Forge, *, expect_sha: str | None = None) -> PostResult:
-    """Upsert each outcome's comment and set the commit status; refuses mismatched input."""
-    run = load_run(out_dir)
-    if expect_sha and run.sha != expect_sha:
-        raise InvalidInput(
-            f"{out_dir}/{SUMMARY} reports on commit {run.sha}, but this workflow run is for {expect_sha}; "
-            "refusing to post"
-        )
+@dataclass(frozen=True)
+class Comment:
+    """One comment to post, rendered by mlpin, and the outcome it derives."""
+
+    model: str  # "" for the PR-level comment
+    outcome: str
+    marker: str
+    body: str
+
+
+def post_run(ctx: StageContext, out_dir: Path, *, expect_sha: str | None = None) -> PostResult:
+    """Check the whole run, then upsert each outcome's comment and set the commit status."""
+    run, comments = plan(ctx, out_dir, expect_sha=expect_sha)
+    forge = ctx.forge
     if run.sha:
         forge.check_pr_head(run.pr, run.sha)
-    urls = []
-    for outcome in run.outcomes:
-        body = _body(out_dir, outcome.body_file, marker=outcome.marker)
-        urls.append(forge.upsert_comment(run.pr, outcome.marker, body).url)
-    for marker, body in superseded(run, existing=forge.comment_markers(run.pr)).items():
+    urls = [forge.upsert_comment(run.pr, c.marker, c.body).url for c in comments]
+    for marker, body in superseded(run, comments, existing=forge.comment_markers(run.pr)).items():
         urls.append(forge.upsert_comment(run.pr, marker, body).url)
+    state, description = run_status((c.model, c.outcome) for c in comments)
     if run.sha:
-        forge.set_status(run.sha, context=STATUS_CONTEXT, state=run.status, description=run.description)
-    return PostResult(pr=run.pr, sha=run.sha, comments=urls, status=run.status)
+        forge.set_status(run.sha, context=STATUS_CONTEXT, state=state, description=description)
+    return PostResult(pr=run.pr, sha=run.sha, comments=urls, status=state)
 
 
-def superseded(run: CandidateRun, *, existing: list[str]) -> dict[str, str]:
+def plan(ctx: StageContext, out_dir: Path, *, expect_sha: str | None) -> tuple[CandidateRun, list[Comment]]:
+    """The validated run and the comments mlpin renders for it; raises InvalidInput listing
+    every problem found, before anything is written."""
+    problems: list[Problem] = []
+    if expect_sha is not None and not expect_sha.strip():
+        problems.append(Problem("--expect-sha", "is empty; pass the trusted event's head commit or leave it out"))
+    run = _load(out_dir / SUMMARY, CandidateRun, problems)
+    if run is None:
+        _refuse(out_dir, problems)
+    if expect_sha and run.sha != expect_sha:
+        problems.append(Problem(f"{SUMMARY}: sha", f"reports on commit {run.sha}, but this workflow run is for "
+                                                   f"{expect_sha}"))
+    problems += _shape(run.outcomes)
+    known = _known_models(ctx, run.outcomes, problems)
+    comments = [c for o in run.outcomes if (c := _comment(out_dir, run, o, known=known, problems=problems))]
+    if problems:
+        _refuse(out_dir, problems)
+    return run, comments
+
+
+def superseded(run: CandidateRun, comments: list[Comment], *, existing: list[str]) -> dict[str, str]:
     """A replacement for each candidate comment of an earlier push that this run does not post
     again (a "not evaluated" error once the model evaluates, a model the PR no longer affects),
     so no stale verdict stays on the PR. Rewriting one is a no-op when its body is unchanged."""
-    posted = {o.marker for o in run.outcomes}
-    assessed = [o.model for o in run.outcomes if o.model]
-    loaded = not any(o.marker == NO_MODEL_MARKER and o.outcome == "error" for o in run.outcomes)
+    posted = {c.marker for c in comments}
+    assessed = [c.model for c in comments if c.model]
+    loaded = not any(c.marker == NO_MODEL_MARKER and c.outcome == "error" for c in comments)
     stale = [m for m in dict.fromkeys(existing) if CANDIDATE_MARKER.fullmatch(m) and m not in posted]
     return {m: render_superseded(m, sha=run.sha, assessed=assessed, loaded=loaded) for m in stale}
 
 
-def load_run(out_dir: Path) -> CandidateRun:
-    """summary.json of a candidate run, validated."""
-    path = out_dir / SUMMARY
+def _shape(outcomes: list[ModelOutcome]) -> list[Problem]:
+    """What `mlpin candidate` never writes: no outcome, a marker twice, a PR-level outcome
+    beside model outcomes or with a verdict, a marker that is not the model's."""
+    problems = []
+    if not outcomes:
+        problems.append(Problem(f"{SUMMARY}: outcomes", "is empty"))
+    markers = [o.marker for o in outcomes]
+    for marker in sorted({m for m in markers if markers.count(m) > 1}):
+        problems.append(Problem(f"{SUMMARY}: outcomes", f"{marker} appears more than once"))
+    pr_level = [o for o in outcomes if not o.model]
+    if pr_level and (len(outcomes) > 1 or pr_level[0].outcome == "blocked"):
+        problems.append(Problem(f"{SUMMARY}: outcomes", "a PR-level outcome is either alone and passed or error"))
+    for o in outcomes:
+        expected = candidate_marker(o.model) if o.model else NO_MODEL_MARKER
+        if o.marker != expected:
+            problems.append(Problem(f"{SUMMARY}: outcomes", f"{o.model or 'the PR'} has marker {o.marker!r}, "
+                                                            f"not {expected!r}"))
+    return problems
+
+
+def _known_models(ctx: StageContext, outcomes: list[ModelOutcome], problems: list[Problem]) -> Collection[str]:
+    """The models of the checkout this runs in; read only when the run names one (a PR-level
+    error, committed files that do not load, needs none)."""
+    if not any(o.model for o in outcomes):
+        return ()
+    known = ctx.workspace.specs
+    for o in outcomes:
+        if o.model and o.model not in known:
+            problems.append(Problem(f"{SUMMARY}: outcomes", f"model {o.model!r} is not defined on this branch "
+                                                            f"(known: {', '.join(sorted(known)) or 'none'})"))
+    return known
+
+
+def _comment(out_dir: Path, run: CandidateRun, o: ModelOutcome, *, known: Collection[str],
+             problems: list[Problem]) -> Comment | None:
+    if o.model and o.model not in known:
+        return None
+    subject = o.model or "committed files"
+    written = f"{o.model}/candidate.md" if o.model else "pr.md"
+    pointer = f"the whole text is `{written}` in this workflow run's artifact `{out_dir.name}`"
+    if o.outcome == "error":
+        body = render_error(subject, o.marker, lines=block_lines(o.lines or [o.headline]), kind=o.kind)
+        return Comment(o.model, "error", o.marker, cap_body(body, pointer=pointer))
+    if not o.model:
+        return Comment("", "passed", o.marker, render_no_models(len(run.changed)))
+    report = _load(out_dir / o.model / REPORT, CandidateReport, problems)
+    if report is None:
+        return None
+    if report.model != o.model:
+        problems.append(Problem(f"{o.model}/{REPORT}: model", f"is {report.model!r}, not {o.model!r}"))
+        return None
+    decision = decide(report.decision.gates)  # the outcome follows from the gates, whatever the files claim
+    body = render_candidate(neutralised(report.model_copy(update={"decision": decision})))
+    pointer = f"the whole report is `{o.model}/{REPORT}` in this workflow run's artifact `{out_dir.name}`"
+    return Comment(o.model, decision.outcome, o.marker, cap_body(body, pointer=pointer))
+
+
+def _load(path: Path, model: type[M], problems: list[Problem]) -> M | None:
+    """`path` parsed as `model`, or None with the reason added to `problems`."""
+    where = f"{path.parent.name}/{path.name}" if path.name == REPORT else path.name
     try:
-        return CandidateRun.model_validate_json(path.read_text(encoding="utf-8"))
+        return model.model_validate_json(path.read_bytes().decode("utf-8"))
     except FileNotFoundError:
-        raise InvalidInput(f"{path} does not exist; run mlpin candidate --out {out_dir} first") from None
+        problems.append(Problem(where, "does not exist; run mlpin candidate --out DIR first"))
+    except OSError as exc:
+        problems.append(Problem(where, f"cannot be read: {exc.strerror or exc}"))
+    except UnicodeDecodeError as exc:
+        problems.append(Problem(where, f"is not UTF-8 text (byte {exc.start})"))
     except ValidationError as exc:
-        raise InvalidInput(f"{path} is not a candidate summary: {exc.error_count()} problems") from None
+        problems += [Problem(f"{where}: {'.'.join(map(str, e['loc'])) or '(file)'}", e["msg"]) for e in exc.errors()]
+    return None
 
 
-def _body(out_dir: Path, rel: str, *, marker: str) -> str:
-    path = (out_dir / rel).resolve()
-    if not path.is_relative_to(out_dir.resolve()) or not CANDIDATE_MARKER.fullmatch(marker):
-        raise InvalidInput(f"{SUMMARY} names a comment outside {out_dir} or a foreign marker; refusing to post")
-    body = path.read_text(encoding="utf-8")
-    if not body.startswith(marker + "\n"):
-        raise InvalidInput(f"{rel} does not start with its marker {marker}; refusing to post")
-    return body
+def _refuse(out_dir: Path, problems: list[Problem]) -> NoReturn:
+    count = len(problems)
+    shown = problems[:SHOWN_PROBLEMS]
+    if count > SHOWN_PROBLEMS:
+        shown.append(Problem("…", f"and {count - SHOWN_PROBLEMS} more"))
+    more = f" (and {count - 1} more problem{'s' if count != 2 else ''})" if count > 1 else ""
+    raise InvalidInput(f"{out_dir}: refusing to post anything: {problems[0]}{more}", problems=shown)

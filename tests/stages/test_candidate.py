@@ -53,7 +53,7 @@ def run(repo: Path, forge, *, registry: MemoryRegistry, pr: str = "7"):
     """Compute, then post from the written files: the two halves of the workflow."""
     out_dir = repo / ".mlpin" / "candidate"
     result = candidate(ctx(repo, registry=registry), base="main", pr=pr, out_dir=out_dir)
-    post_run(out_dir, forge, expect_sha=result.sha)
+    post_run(ctx(repo, forge=forge), out_dir, expect_sha=result.sha)
     return result
 
 
@@ -217,7 +217,8 @@ def test_a_verdict_never_lands_in_a_comment_someone_else_planted(pinned: Path, r
     push(pinned, "raise the bar", policy="strict")
     fake_github.heads[7] = git(pinned, "rev-parse", "HEAD")
     result = run(pinned, github_forge, registry=registry)
-    post_run(pinned / ".mlpin" / "candidate", github_forge, expect_sha=result.sha)  # a rerun of the post job
+    # a rerun of the post job
+    post_run(ctx(pinned, forge=github_forge), pinned / ".mlpin" / "candidate", expect_sha=result.sha)
     assert [o.outcome for o in result.outcomes] == ["blocked"]
     mallorys, mlpins = fake_github.comments[7]
     assert (mallorys["user"]["login"], mallorys["body"]) == ("mallory", planted), "never edited"
@@ -235,7 +236,8 @@ def test_a_reply_quoting_an_mlpin_comment_survives_the_stale_comment_replacement
     # Bob pastes mlpin's comment from another PR, marker and all, to ask about it here
     quoting = f"{candidate_marker('diabetes_hgb')}\n### ✅ diabetes_hgb v3: passed\n\nwhy did #5 pass with less?"
     fake_github.add_comment(7, quoting, login="bob")
-    post_run(pinned / ".mlpin" / "candidate", github_forge, expect_sha=result.sha)  # the post job runs again
+    # the post job runs again
+    post_run(ctx(pinned, forge=github_forge), pinned / ".mlpin" / "candidate", expect_sha=result.sha)
     mlpins, bobs = fake_github.comments[7]
     assert (bobs["user"]["login"], bobs["body"]) == ("bob", quoting), "a person's comment is never replaced"
     assert "### ✅ wine_logreg v2: passed" in mlpins["body"]
@@ -252,16 +254,16 @@ def test_post_refuses_reports_for_another_commit_or_pr_head(pinned: Path, regist
     out_dir = pinned / ".mlpin" / "candidate"
     result = candidate(ctx(pinned, registry=registry), base="main", pr="7", out_dir=out_dir)
     with pytest.raises(InvalidInput, match="but this workflow run is for"):
-        post_run(out_dir, github_forge, expect_sha="b" * 40)
+        post_run(ctx(pinned, forge=github_forge), out_dir, expect_sha="b" * 40)
     fake_github.heads[7] = "c" * 40  # the PR moved on, or the summary names someone else's PR
     with pytest.raises(InvalidInput, match="PR #7 is at cccccccccccc"):
-        post_run(out_dir, github_forge, expect_sha=result.sha)
+        post_run(ctx(pinned, forge=github_forge), out_dir, expect_sha=result.sha)
     fake_github.heads[7] = result.sha
     summary = json.loads((out_dir / "summary.json").read_text())
-    summary["outcomes"][0]["body_file"] = "../../models/production.yaml"
+    summary["outcomes"][0]["model"] = "../../models/production.yaml"
     (out_dir / "summary.json").write_text(json.dumps(summary))
     with pytest.raises(InvalidInput, match="refusing to post"):
-        post_run(out_dir, github_forge, expect_sha=result.sha)
+        post_run(ctx(pinned, forge=github_forge), out_dir, expect_sha=result.sha)
     assert fake_github.comments.get(7, []) == [] and fake_github.statuses == {}
 
 
