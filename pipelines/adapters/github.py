@@ -1,8 +1,12 @@
 """The forge on GitHub, through PyGithub: comments, statuses, pull requests,
 deployments.
 
-Retries on 5xx and rate-limit responses come from PyGithub's GithubRetry (honouring
-Retry-After and X-RateLimit-Reset); mlpin's comments are found again by their hidden
+Reads and idempotent writes (GET, PATCH, PUT, DELETE) are retried on 5xx and rate-limit
+responses by PyGithub's GithubRetry (honouring Retry-After and X-RateLimit-Reset). A POST
+is never retried blindly: a 5xx or a dropped connection may come after GitHub created the
+thing, so each create re-reads (marker, deployment by sha, status) and only then creates
+again, once (`_create_once`); a POST GitHub refused for a rate limit is waited out and
+resent, as it was not processed. mlpin's comments are found again by their hidden
 marker AND their author (the login mlpin posts as) across every page: a comment anyone
 else starts with a marker is never edited. The token is never logged or put in an error
 message.
@@ -11,17 +15,53 @@ message.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 from pipelines.adapters.forge import MARKER_PREFIX, CommentRef, Deployment, DeploymentState, Merge, PullRef, StatusState
 from pipelines.core.errors import InvalidInput, NotFound, OutsideSystemError
 
+T = TypeVar("T")
 RETRIES = 5
 PER_PAGE = 100  # GitHub's maximum: fewer requests against the rate limit
 MAX_RATE_LIMIT_WAIT_S = 300
 DESCRIPTION_LIMIT = 140  # GitHub rejects longer status descriptions
 ACTIONS_LOGIN = "github-actions[bot]"  # who posts with the Actions GITHUB_TOKEN
+IDEMPOTENT_METHODS = frozenset({"GET", "PATCH", "PUT", "DELETE"})  # the same request twice does no more than once
+RATE_LIMITED = (403, 429)  # refused before processing; GithubRetry tells a rate limit from a permission 403
+
+
+def _retry(*, backoff_factor: float) -> Any:
+    """GithubRetry that resends a POST only when GitHub refused it for a rate limit."""
+    from github.GithubRetry import GithubRetry
+
+    class _Retry(GithubRetry):
+        def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
+            if method.upper() == "POST" and status_code in RATE_LIMITED:
+                method = "GET"  # as safe to resend as a read: nothing was done
+            return super().is_retry(method, status_code, has_retry_after)
+
+    return _Retry(total=RETRIES, backoff_factor=backoff_factor, max_rate_limit_wait=MAX_RATE_LIMIT_WAIT_S,
+                  allowed_methods=IDEMPOTENT_METHODS)
+
+
+def _answer_lost(exc: Exception) -> bool:
+    """Whether a write may have happened though its answer says otherwise: a 5xx, a dropped connection."""
+    from github import GithubException
+
+    return isinstance(exc, OSError) or (isinstance(exc, GithubException) and exc.status >= 500)
+
+
+def _create_once(create: Callable[[], T], *, find: Callable[[], T | None]) -> T:
+    """`create()`; when its answer is lost, what `find()` now sees (the lost POST did create
+    it), else `create()` once more. The caller has already looked before the first create."""
+    try:
+        return create()
+    except Exception as exc:
+        if not _answer_lost(exc):
+            raise
+    found = find()
+    return create() if found is None else found
 
 
 @contextlib.contextmanager
@@ -60,12 +100,8 @@ class GitHubForge:
         backoff_factor: float = 1.0,
     ) -> None:
         from github import Auth, Github
-        from github.GithubRetry import GithubRetry
 
-        retry = GithubRetry(
-            total=RETRIES, backoff_factor=backoff_factor, max_rate_limit_wait=MAX_RATE_LIMIT_WAIT_S,
-            allowed_methods={"GET", "POST", "PATCH", "PUT", "DELETE"},
-        )
+        retry = _retry(backoff_factor=backoff_factor)
         # PyGithub spaces requests to respect GitHub's secondary limits; tests turn it off.
         spacing = {} if throttle else {"seconds_between_requests": None, "seconds_between_writes": None}
         self._client = Github(auth=Auth.Token(token), base_url=base_url, retry=retry, per_page=PER_PAGE, **spacing)
@@ -140,14 +176,17 @@ class GitHubForge:
         one; a comment by anyone else is never edited, even when it starts with `marker`."""
         issue = self._issue(pr)
         with _github(f"updating the mlpin comment on PR #{pr}"):
-            for comment in self._own_comments(issue):
-                if (comment.body or "").startswith(marker):
-                    changed = comment.body != body
-                    if changed:
-                        comment.edit(body)
-                    return CommentRef(str(comment.id), comment.html_url, created=False, changed=changed)
-            comment = issue.create_comment(body)
+            comment = self._own_comment(issue, marker)
+            if comment is not None:
+                changed = comment.body != body
+                if changed:
+                    comment.edit(body)
+                return CommentRef(str(comment.id), comment.html_url, created=False, changed=changed)
+            comment = _create_once(lambda: issue.create_comment(body), find=lambda: self._own_comment(issue, marker))
             return CommentRef(str(comment.id), comment.html_url, created=True, changed=True)
+
+    def _own_comment(self, issue: Any, marker: str) -> Any:
+        return next((c for c in self._own_comments(issue) if (c.body or "").startswith(marker)), None)
 
     def set_status(
         self, sha: str, *, context: str, state: StatusState, description: str, target_url: str | None = None
@@ -155,10 +194,16 @@ class GitHubForge:
         """Create a commit status (GitHub keeps the latest per context)."""
         repo = self._repository()
         options = {"target_url": target_url} if target_url else {}
+        description = description[:DESCRIPTION_LIMIT]
         with _github(f"setting status {context} on {sha[:12]}"):
-            repo.get_commit(sha).create_status(
-                state=state, description=description[:DESCRIPTION_LIMIT], context=context, **options
-            )
+            commit = repo.get_commit(sha)
+
+            def latest() -> Any:  # GitHub lists a commit's statuses newest first
+                found = next((s for s in commit.get_statuses() if s.context == context), None)
+                return found if found is not None and (found.state, found.description) == (state, description) else None
+
+            _create_once(lambda: commit.create_status(state=state, description=description, context=context,
+                                                      **options), find=latest)
 
     def open_pull(self, *, head: str, base: str, title: str, body: str) -> PullRef:
         """Update the open PR from `head` (the branch must already be pushed), else create it."""
@@ -170,7 +215,8 @@ class GitHubForge:
                 if changed:
                     pull.edit(title=title, body=body, base=base)
                 return PullRef(str(pull.number), pull.html_url, created=False, changed=changed)
-            pull = repo.create_pull(base=base, head=head, title=title, body=body)
+            pull = _create_once(lambda: repo.create_pull(base=base, head=head, title=title, body=body),
+                                find=lambda: next(iter(repo.get_pulls(state="open", head=f"{owner}:{head}")), None))
             return PullRef(str(pull.number), pull.html_url, created=True, changed=True)
 
     def open_pull_for(self, head: str) -> PullRef | None:
@@ -197,19 +243,29 @@ class GitHubForge:
         latest. Only a success marks earlier deployments inactive: a failed run leaves the
         one still live as it was."""
         repo = self._repository()
-        with _github(f"recording the deployment of {sha[:12]}"):
+        description = description[:DESCRIPTION_LIMIT]
+
+        def same() -> Any:
             newest = next(iter(repo.get_deployments(sha=sha, environment=environment)), None)
-            same = newest is not None and newest.payload == payload
-            deployment = newest if same else repo.create_deployment(
-                ref=sha, environment=environment, description=description[:DESCRIPTION_LIMIT], payload=payload,
-                auto_merge=False, required_contexts=[], production_environment=True,
-            )
-            latest = next(iter(deployment.get_statuses()), None)  # GitHub lists newest first
-            if latest is None or latest.state != state:
-                latest = deployment.create_status(
-                    state, description=description[:DESCRIPTION_LIMIT], auto_inactive=state == "success"
-                )
-            return _deployment(deployment, state=state, description=latest.description or "", created=not same)
+            return newest if newest is not None and newest.payload == payload else None
+
+        with _github(f"recording the deployment of {sha[:12]}"):
+            deployment = same()
+            created = deployment is None
+            if deployment is None:
+                deployment = _create_once(lambda: repo.create_deployment(
+                    ref=sha, environment=environment, description=description, payload=payload,
+                    auto_merge=False, required_contexts=[], production_environment=True,
+                ), find=same)
+
+            def current() -> Any:  # GitHub lists a deployment's statuses newest first
+                latest = next(iter(deployment.get_statuses()), None)
+                return latest if latest is not None and latest.state == state else None
+
+            latest = current() or _create_once(
+                lambda: deployment.create_status(state, description=description, auto_inactive=state == "success"),
+                find=current)
+            return _deployment(deployment, state=state, description=latest.description or "", created=created)
 
     def deployments(self, environment: str) -> list[Deployment]:
         """Deployments to `environment`, newest first, with each one's latest state."""

@@ -84,13 +84,35 @@ def test_a_failed_get_user_is_an_outside_system_error_not_a_guess(fake_github: F
     assert fake_github.comments.get(7, []) == []
 
 
-def test_server_errors_are_retried_until_success(fake_github: FakeGitHub, github_forge: GitHubForge) -> None:
-    fake_github.fail_next("POST", r"/issues/7/comments$", 502, times=2)
+def test_a_refused_post_is_sent_again_once_after_a_re_read(fake_github: FakeGitHub,
+                                                            github_forge: GitHubForge) -> None:
+    fake_github.fail_next("POST", r"/issues/7/comments$", 502, times=1)
     ref = github_forge.upsert_comment("7", MARKER, f"{MARKER}\nbody")
     assert ref.created
     posts = [path for method, path in fake_github.requests if method == "POST"]
-    assert len(posts) == 3
+    assert len(posts) == 2, "not retried blindly: once, after reading the comments again"
     assert len(fake_github.comments[7]) == 1
+
+
+PAYLOAD = {"pr": None, "models": {"wine": {"pinned": 2, "live": 2, "state": "deployed"}}}
+
+
+def test_a_post_whose_answer_was_lost_is_not_made_twice(fake_github: FakeGitHub, github_forge: GitHubForge) -> None:
+    for path in (r"/issues/7/comments$", r"/deployments$", r"/deployments/\d+/statuses$"):
+        fake_github.lose_answer_next("POST", path, 502)
+    comment = github_forge.upsert_comment("7", MARKER, f"{MARKER}\nbody")
+    deployment = github_forge.record_deployment(sha=SHA, environment="production", description="production: wine v2",
+                                                payload=PAYLOAD, state="success")
+    assert [c["body"] for c in fake_github.comments[7]] == [f"{MARKER}\nbody"]
+    assert comment.created and comment.id == str(fake_github.comments[7][0]["id"])
+    assert len(fake_github.deployments) == 1 and deployment.created and deployment.state == "success"
+    assert [s["state"] for s in fake_github.deployments[0]["statuses"]] == ["success"]
+
+
+def test_a_status_whose_answer_was_lost_is_not_resent(fake_github: FakeGitHub, github_forge: GitHubForge) -> None:
+    fake_github.lose_answer_next("POST", r"/statuses/", 502)
+    github_forge.set_status(SHA, context="mlpin/candidate", state="success", description="ok")
+    assert [(s["context"], s["state"]) for s in fake_github.statuses[SHA]] == [("mlpin/candidate", "success")]
 
 
 def test_rate_limit_response_is_waited_out(fake_github: FakeGitHub, github_forge: GitHubForge) -> None:
@@ -111,8 +133,8 @@ def test_persistent_server_error_is_an_outside_system_error_without_the_token(
 
 def test_a_deployment_whose_status_was_lost_gets_it_on_the_rerun(fake_github: FakeGitHub,
                                                                   github_forge: GitHubForge) -> None:
-    payload = {"pr": None, "models": {"wine": {"pinned": 2, "live": 2, "state": "deployed"}}}
-    fake_github.fail_next("POST", r"/deployments/\d+/statuses$", 403, times=1)
+    payload = PAYLOAD
+    fake_github.fail_next("POST", r"/deployments/\d+/statuses$", 502, times=2)
     with pytest.raises(OutsideSystemError):
         github_forge.record_deployment(sha=SHA, environment="production", description="production: wine v2",
                                        payload=payload, state="success")
