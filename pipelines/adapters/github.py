@@ -6,7 +6,9 @@ responses by PyGithub's GithubRetry (honouring Retry-After and X-RateLimit-Reset
 is never retried blindly: a 5xx or a dropped connection may come after GitHub created the
 thing, so each create re-reads (marker, deployment by sha, status) and only then creates
 again, once (`_create_once`); a POST GitHub refused for a rate limit is waited out and
-resent, as it was not processed. mlpin's comments are found again by their hidden
+resent, as it was not processed. Failures say who must act (`_github`): 401, 403 (a
+permission the token lacks, named), 404 and 422 are InvalidInput; rate limits, 5xx and
+lost connections are OutsideSystemError. mlpin's comments are found again by their hidden
 marker AND their author (the login mlpin posts as) across every page: a comment anyone
 else starts with a marker is never edited. The token is never logged or put in an error
 message.
@@ -19,7 +21,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 from pipelines.adapters.forge import MARKER_PREFIX, CommentRef, Deployment, DeploymentState, Merge, PullRef, StatusState
-from pipelines.core.errors import InvalidInput, NotFound, OutsideSystemError
+from pipelines.core.errors import InvalidInput, NotFound, OutsideSystemError, Problem
 
 T = TypeVar("T")
 RETRIES = 5
@@ -65,16 +67,41 @@ def _create_once(create: Callable[[], T], *, find: Callable[[], T | None]) -> T:
 
 
 @contextlib.contextmanager
-def _github(action: str) -> Iterator[None]:
+def _github(action: str, *, need: str = "contents: read", repository: str = "") -> Iterator[None]:
+    """GitHub's failures as who must act: a refused token, a missing permission or object and
+    rejected input are InvalidInput (fix the configuration or the input: retrying fails
+    again); a rate limit, a 5xx after retries and a lost connection are OutsideSystemError.
+    `need` names the token permission `action` requires."""
     from github import GithubException
 
     try:
         yield
     except GithubException as exc:
-        message = exc.data.get("message") if isinstance(exc.data, dict) else exc.data
-        raise OutsideSystemError("github", f"{action} failed: HTTP {exc.status} {message}") from None
+        raise _refusal(exc, action, need=need, repository=repository) from None
     except OSError as exc:
         raise OutsideSystemError("github", f"{action} failed: {exc}") from None
+
+
+def _refusal(exc: Any, action: str, *, need: str, repository: str) -> Exception:
+    from github import RateLimitExceededException
+
+    data = exc.data if isinstance(exc.data, dict) else {}
+    said = f"HTTP {exc.status} {data.get('message', exc.data if not data else '')}".rstrip()
+    if isinstance(exc, RateLimitExceededException) or exc.status == 429 or exc.status >= 500:
+        return OutsideSystemError("github", f"{action} failed: {said}" +
+                                  (" (rate limit)" if exc.status in RATE_LIMITED else ""))
+    if exc.status == 401:
+        return InvalidInput(f"GitHub refused the token ({said}) while {action}: set a valid GITHUB_TOKEN")
+    if exc.status == 403:
+        return InvalidInput(f"GitHub refused {action} ({said}): the token lacks {need}; grant it to the job")
+    if exc.status == 404:
+        return NotFound(f"{action}: {repository or 'it'} was not found ({said}); check GITHUB_REPOSITORY and that "
+                        f"the token can see it ({need})")
+    if exc.status == 422:
+        problems = [Problem(str(e.get("field", "")), str(e.get("code") or e.get("message", "")))
+                    for e in data.get("errors") or [] if isinstance(e, dict)]
+        return InvalidInput(f"GitHub rejected {action} ({said})", problems=problems)
+    return OutsideSystemError("github", f"{action} failed: {said}")
 
 
 def _require_number(pr: str) -> None:
@@ -131,16 +158,19 @@ class GitHubForge:
                     raise
         return ACTIONS_LOGIN
 
+    def _github(self, action: str, *, need: str) -> contextlib.AbstractContextManager[None]:
+        return _github(action, need=need, repository=self.repository)
+
     def _repository(self) -> Any:
         if self._repo is None:
-            with _github(f"opening {self.repository}"):
+            with self._github(f"opening {self.repository}", need="contents: read"):
                 self._repo = self._client.get_repo(self.repository)
         return self._repo
 
     def check_pr_head(self, pr: str, sha: str) -> None:
         """Refuse to report on a commit that is not the PR's head (e.g. a forged summary)."""
         _require_number(pr)
-        with _github(f"reading PR #{pr}"):
+        with self._github(f"reading PR #{pr}", need="pull-requests: read"):
             head = self._repository().get_pull(int(pr)).head.sha
         if head != sha:
             raise InvalidInput(f"PR #{pr} is at {head[:12]}, not {sha[:12]}; refusing to report on another commit")
@@ -150,12 +180,13 @@ class GitHubForge:
 
         _require_number(pr)
         repo = self._repository()
-        try:
-            return repo.get_issue(int(pr))
-        except GithubException as exc:
-            if exc.status == 404:
-                raise NotFound(f"pull request #{pr} does not exist in {self.repository}") from None
-            raise OutsideSystemError("github", f"reading PR #{pr} failed: HTTP {exc.status}") from None
+        with self._github(f"reading PR #{pr}", need="pull-requests: read"):
+            try:
+                return repo.get_issue(int(pr))
+            except GithubException as exc:
+                if exc.status == 404:
+                    raise NotFound(f"pull request #{pr} does not exist in {self.repository}") from None
+                raise
 
     def _own_comments(self, issue: Any) -> Iterator[Any]:
         """mlpin's comments on the issue, oldest first, across every page: those by its login
@@ -167,7 +198,7 @@ class GitHubForge:
         """The first line of each of mlpin's own comments on the PR that starts with an mlpin
         marker (all pages)."""
         issue = self._issue(pr)
-        with _github(f"listing the comments on PR #{pr}"):
+        with self._github(f"listing the comments on PR #{pr}", need="pull-requests: read"):
             firsts = [(comment.body or "").split("\n", 1)[0] for comment in self._own_comments(issue)]
         return [line for line in firsts if line.startswith(MARKER_PREFIX)]
 
@@ -175,7 +206,7 @@ class GitHubForge:
         """Edit mlpin's own comment starting with `marker` (searching all pages), else create
         one; a comment by anyone else is never edited, even when it starts with `marker`."""
         issue = self._issue(pr)
-        with _github(f"updating the mlpin comment on PR #{pr}"):
+        with self._github(f"updating the mlpin comment on PR #{pr}", need="pull-requests: write"):
             comment = self._own_comment(issue, marker)
             if comment is not None:
                 changed = comment.body != body
@@ -195,7 +226,7 @@ class GitHubForge:
         repo = self._repository()
         options = {"target_url": target_url} if target_url else {}
         description = description[:DESCRIPTION_LIMIT]
-        with _github(f"setting status {context} on {sha[:12]}"):
+        with self._github(f"setting status {context} on {sha[:12]}", need="statuses: write"):
             commit = repo.get_commit(sha)
 
             def latest() -> Any:  # GitHub lists a commit's statuses newest first
@@ -209,7 +240,7 @@ class GitHubForge:
         """Update the open PR from `head` (the branch must already be pushed), else create it."""
         repo = self._repository()
         owner = self.repository.split("/")[0]
-        with _github(f"opening a pull request from {head}"):
+        with self._github(f"opening a pull request from {head}", need="pull-requests: write"):
             for pull in repo.get_pulls(state="open", head=f"{owner}:{head}"):
                 changed = (pull.title, pull.body or "", pull.base.ref) != (title, body, base)
                 if changed:
@@ -222,13 +253,13 @@ class GitHubForge:
     def open_pull_for(self, head: str) -> PullRef | None:
         """The open PR from branch `head` of this repository, if any."""
         owner = self.repository.split("/")[0]
-        with _github(f"looking for an open pull request from {head}"):
+        with self._github(f"looking for an open pull request from {head}", need="pull-requests: read"):
             pull = next(iter(self._repository().get_pulls(state="open", head=f"{owner}:{head}")), None)
         return None if pull is None else PullRef(str(pull.number), pull.html_url, created=False, changed=False)
 
     def merged_pull(self, sha: str) -> Merge | None:
         """The merged PR whose merge commit is `sha` (merge, squash or rebase), with its merger."""
-        with _github(f"finding the pull request of {sha[:12]}"):
+        with self._github(f"finding the pull request of {sha[:12]}", need="pull-requests: read"):
             for pull in self._repository().get_commit(sha).get_pulls():
                 if pull.merged_at is not None and pull.merge_commit_sha == sha:
                     approver = pull.merged_by.login if pull.merged_by else "unknown"
@@ -249,7 +280,7 @@ class GitHubForge:
             newest = next(iter(repo.get_deployments(sha=sha, environment=environment)), None)
             return newest if newest is not None and newest.payload == payload else None
 
-        with _github(f"recording the deployment of {sha[:12]}"):
+        with self._github(f"recording the deployment of {sha[:12]}", need="deployments: write"):
             deployment = same()
             created = deployment is None
             if deployment is None:
@@ -269,7 +300,7 @@ class GitHubForge:
 
     def deployments(self, environment: str) -> list[Deployment]:
         """Deployments to `environment`, newest first, with each one's latest state."""
-        with _github(f"listing deployments to {environment}"):
+        with self._github(f"listing deployments to {environment}", need="deployments: read"):
             found = []
             for deployment in self._repository().get_deployments(environment=environment):
                 latest = next(iter(deployment.get_statuses()), None)  # GitHub lists newest first

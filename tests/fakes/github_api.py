@@ -37,6 +37,7 @@ class Injected:
     status: int
     headers: dict[str, str]
     remaining: int
+    message: str = ""
 
 
 @dataclass
@@ -82,10 +83,11 @@ class FakeGitHub:
             self._server.server_close()
 
     def fail_next(
-        self, method: str, path: str, status: int, *, times: int = 1, headers: dict[str, str] | None = None
+        self, method: str, path: str, status: int, *, times: int = 1, headers: dict[str, str] | None = None,
+        message: str = "",
     ) -> None:
-        """Answer the next `times` matching requests with `status`."""
-        self.injected.append(Injected(method, re.compile(path), status, headers or {}, times))
+        """Answer the next `times` matching requests with `status` (and GitHub's `message`)."""
+        self.injected.append(Injected(method, re.compile(path), status, headers or {}, times, message))
 
     def lose_answer_next(self, method: str, path: str, status: int = 502, *, times: int = 1) -> None:
         """Process the next `times` matching requests, then answer `status` (a proxy's 502 after
@@ -172,7 +174,7 @@ class FakeGitHub:
             for inj in self.injected:
                 if inj.remaining > 0 and inj.method == method and inj.path.search(path):
                     inj.remaining -= 1
-                    return inj.status, {"message": f"injected {inj.status}"}, dict(inj.headers)
+                    return inj.status, {"message": inj.message or f"injected {inj.status}"}, dict(inj.headers)
             if auth not in (f"token {self.token}", f"Bearer {self.token}"):
                 return 401, {"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"}, {}
             if path == "/user" and method == "GET":
