@@ -9,6 +9,7 @@ import pytest
 from pipelines.adapters.forge import pr_from_environment, select_forge
 from pipelines.adapters.github import ACTIONS_LOGIN, GitHubForge
 from pipelines.adapters.localforge import LocalForge
+from pipelines.cli import EXIT_CODES
 from pipelines.core.errors import InvalidInput, NotFound, OutsideSystemError
 from pipelines.core.outcome import Kind
 from tests.fakes.github_api import FakeGitHub
@@ -84,13 +85,35 @@ def test_a_failed_get_user_is_an_outside_system_error_not_a_guess(fake_github: F
     assert fake_github.comments.get(7, []) == []
 
 
-def test_server_errors_are_retried_until_success(fake_github: FakeGitHub, github_forge: GitHubForge) -> None:
-    fake_github.fail_next("POST", r"/issues/7/comments$", 502, times=2)
+def test_a_refused_post_is_sent_again_once_after_a_re_read(fake_github: FakeGitHub,
+                                                            github_forge: GitHubForge) -> None:
+    fake_github.fail_next("POST", r"/issues/7/comments$", 502, times=1)
     ref = github_forge.upsert_comment("7", MARKER, f"{MARKER}\nbody")
     assert ref.created
     posts = [path for method, path in fake_github.requests if method == "POST"]
-    assert len(posts) == 3
+    assert len(posts) == 2, "not retried blindly: once, after reading the comments again"
     assert len(fake_github.comments[7]) == 1
+
+
+PAYLOAD = {"pr": None, "models": {"wine": {"pinned": 2, "live": 2, "state": "deployed"}}}
+
+
+def test_a_post_whose_answer_was_lost_is_not_made_twice(fake_github: FakeGitHub, github_forge: GitHubForge) -> None:
+    for path in (r"/issues/7/comments$", r"/deployments$", r"/deployments/\d+/statuses$"):
+        fake_github.lose_answer_next("POST", path, 502)
+    comment = github_forge.upsert_comment("7", MARKER, f"{MARKER}\nbody")
+    deployment = github_forge.record_deployment(sha=SHA, environment="production", description="production: wine v2",
+                                                payload=PAYLOAD, state="success")
+    assert [c["body"] for c in fake_github.comments[7]] == [f"{MARKER}\nbody"]
+    assert comment.created and comment.id == str(fake_github.comments[7][0]["id"])
+    assert len(fake_github.deployments) == 1 and deployment.created and deployment.state == "success"
+    assert [s["state"] for s in fake_github.deployments[0]["statuses"]] == ["success"]
+
+
+def test_a_status_whose_answer_was_lost_is_not_resent(fake_github: FakeGitHub, github_forge: GitHubForge) -> None:
+    fake_github.lose_answer_next("POST", r"/statuses/", 502)
+    github_forge.set_status(SHA, context="mlpin/candidate", state="success", description="ok")
+    assert [(s["context"], s["state"]) for s in fake_github.statuses[SHA]] == [("mlpin/candidate", "success")]
 
 
 def test_rate_limit_response_is_waited_out(fake_github: FakeGitHub, github_forge: GitHubForge) -> None:
@@ -111,8 +134,8 @@ def test_persistent_server_error_is_an_outside_system_error_without_the_token(
 
 def test_a_deployment_whose_status_was_lost_gets_it_on_the_rerun(fake_github: FakeGitHub,
                                                                   github_forge: GitHubForge) -> None:
-    payload = {"pr": None, "models": {"wine": {"pinned": 2, "live": 2, "state": "deployed"}}}
-    fake_github.fail_next("POST", r"/deployments/\d+/statuses$", 403, times=1)
+    payload = PAYLOAD
+    fake_github.fail_next("POST", r"/deployments/\d+/statuses$", 502, times=2)
     with pytest.raises(OutsideSystemError):
         github_forge.record_deployment(sha=SHA, environment="production", description="production: wine v2",
                                        payload=payload, state="success")
@@ -121,6 +144,54 @@ def test_a_deployment_whose_status_was_lost_gets_it_on_the_rerun(fake_github: Fa
                                            payload=payload, state="success")
     assert not rerun.created and len(fake_github.deployments) == 1
     assert [s["state"] for s in fake_github.deployments[0]["statuses"]] == ["success"]
+
+
+def _comment(forge: GitHubForge) -> None:
+    forge.upsert_comment("7", MARKER, f"{MARKER}\nbody")
+
+
+def _status(forge: GitHubForge) -> None:
+    forge.set_status(SHA, context="mlpin/candidate", state="success", description="ok")
+
+
+def _deploy(forge: GitHubForge) -> None:
+    forge.record_deployment(sha=SHA, environment="production", description="d", payload=PAYLOAD, state="success")
+
+
+RATE_LIMITED = {"X-RateLimit-Remaining": "0"}
+NO_ACCESS = "Resource not accessible by integration"
+# (write, method, path, status, message, headers, exit code, what the error says)
+REFUSALS = {
+    "401 bad token: fix the secret": (_comment, "GET", r"/issues/7$", 401, "Bad credentials", {}, 2,
+                                      r"GitHub refused the token \(HTTP 401"),
+    "403 comment: grant pull-requests: write": (_comment, "POST", r"/comments$", 403, NO_ACCESS, {}, 2,
+                                                r"the token lacks pull-requests: write"),
+    "403 status: grant statuses: write": (_status, "POST", r"/statuses/", 403, NO_ACCESS, {}, 2,
+                                          r"the token lacks statuses: write"),
+    "403 deployment: grant deployments: write": (_deploy, "POST", r"/deployments$", 403, NO_ACCESS, {}, 2,
+                                                 r"the token lacks deployments: write"),
+    "404 repository: check GITHUB_REPOSITORY": (_status, "GET", r"^/repos/acme/models$", 404, "Not Found", {}, 2,
+                                                r"acme/models.*HTTP 404.*GITHUB_REPOSITORY"),
+    "422 rejected input": (_status, "POST", r"/statuses/", 422, "Validation Failed", {}, 2,
+                           r"GitHub rejected .*HTTP 422 Validation Failed"),
+    "rate limit beyond the wait: retry later": (_comment, "POST", r"/comments$", 403,
+                                                "API rate limit exceeded for installation", RATE_LIMITED, 3,
+                                                r"rate limit"),
+    "5xx after retries: retry later": (_comment, "GET", r"/issues/7$", 503, "Service Unavailable", {}, 3,
+                                       r"failed: HTTP 503|too many 503"),
+}
+
+
+@pytest.mark.parametrize(("write", "method", "path", "status", "message", "headers", "code", "says"),
+                         REFUSALS.values(), ids=REFUSALS.keys())
+def test_exit_code_follows_who_must_act(fake_github: FakeGitHub, github_forge: GitHubForge, write, method: str,
+                                       path: str, status: int, message: str, headers: dict, code: int,
+                                       says: str) -> None:
+    fake_github.fail_next(method, path, status, times=20, headers=headers, message=message)
+    with pytest.raises((InvalidInput, OutsideSystemError), match=says) as err:
+        write(github_forge)
+    assert EXIT_CODES[err.value.kind] == code
+    assert fake_github.token not in str(err.value)
 
 
 def test_a_branch_name_is_not_a_pull_request_number(github_forge: GitHubForge) -> None:
@@ -141,7 +212,7 @@ def test_bad_token_is_reported_without_echoing_it(fake_github: FakeGitHub) -> No
         throttle=False,
         backoff_factor=0,
     )
-    with pytest.raises(OutsideSystemError, match="HTTP 401 Bad credentials") as err:
+    with pytest.raises(InvalidInput, match="HTTP 401 Bad credentials") as err:
         forge.upsert_comment("7", MARKER, "x")
     assert "wrong-secret" not in str(err.value)
 

@@ -2,7 +2,8 @@
 
 It behaves like GitHub where mlpin relies on it: token auth, Link-header pagination,
 404 and 422 error bodies, rate-limit headers on every response, and URL fields that
-point back at the fake. Failures can be injected per request to test retries.
+point back at the fake. Failures can be injected per request to test retries, before the
+request is processed (`fail_next`) or after it (`lose_answer_next`: the answer is lost).
 Comments posted through the API are by `login`, the token's user; `add_comment` plants
 one by anyone else. `GET /user` answers with `login`, or with GitHub's 403 when
 `user_readable` is off, as for the Actions GITHUB_TOKEN (which posts as github-actions[bot]).
@@ -36,6 +37,7 @@ class Injected:
     status: int
     headers: dict[str, str]
     remaining: int
+    message: str = ""
 
 
 @dataclass
@@ -55,6 +57,7 @@ class FakeGitHub:
     deployments: list[dict] = field(default_factory=list)
     requests: list[tuple[str, str]] = field(default_factory=list)
     injected: list[Injected] = field(default_factory=list)
+    lost: list[Injected] = field(default_factory=list)  # processed, then answered with an error
     rate_remaining: int = 5000
     _next_id: int = 1000
     _server: ThreadingHTTPServer | None = None
@@ -80,10 +83,16 @@ class FakeGitHub:
             self._server.server_close()
 
     def fail_next(
-        self, method: str, path: str, status: int, *, times: int = 1, headers: dict[str, str] | None = None
+        self, method: str, path: str, status: int, *, times: int = 1, headers: dict[str, str] | None = None,
+        message: str = "",
     ) -> None:
-        """Answer the next `times` matching requests with `status`."""
-        self.injected.append(Injected(method, re.compile(path), status, headers or {}, times))
+        """Answer the next `times` matching requests with `status` (and GitHub's `message`)."""
+        self.injected.append(Injected(method, re.compile(path), status, headers or {}, times, message))
+
+    def lose_answer_next(self, method: str, path: str, status: int = 502, *, times: int = 1) -> None:
+        """Process the next `times` matching requests, then answer `status` (a proxy's 502 after
+        GitHub did the work): the client cannot tell whether its write happened."""
+        self.lost.append(Injected(method, re.compile(path), status, {}, times))
 
     def add_comment(self, number: int, body: str, *, login: str = "someone") -> dict:
         """A comment as if `login` had posted it (someone else, unless it is the token's login)."""
@@ -165,7 +174,7 @@ class FakeGitHub:
             for inj in self.injected:
                 if inj.remaining > 0 and inj.method == method and inj.path.search(path):
                     inj.remaining -= 1
-                    return inj.status, {"message": f"injected {inj.status}"}, dict(inj.headers)
+                    return inj.status, {"message": inj.message or f"injected {inj.status}"}, dict(inj.headers)
             if auth not in (f"token {self.token}", f"Bearer {self.token}"):
                 return 401, {"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"}, {}
             if path == "/user" and method == "GET":
@@ -173,7 +182,12 @@ class FakeGitHub:
             prefix = f"/repos/{self.repository}"
             if not path.startswith(prefix):
                 return _not_found()
-            return self._route(method, path[len(prefix):], query, body or {})
+            answer = self._route(method, path[len(prefix):], query, body or {})
+            for lost in self.lost:
+                if lost.remaining > 0 and lost.method == method and lost.path.search(path):
+                    lost.remaining -= 1
+                    return lost.status, {"message": f"processed, then {lost.status}"}, {}
+            return answer
 
     def _route(self, method: str, rest: str, query: dict, body: dict) -> tuple[int, dict | list, dict]:
         if method == "GET" and rest == "":
@@ -234,6 +248,9 @@ class FakeGitHub:
                 return 201, self._create_comment(number, body["body"], self.login), {}
         if (m := re.fullmatch(r"/issues/comments/(\d+)", rest)) and method == "PATCH":
             return self._edit(int(m.group(1)), body)
+        if (m := re.fullmatch(r"/(?:commits/([0-9a-f]{40})/)?statuses(?:/([0-9a-f]{40}))?", rest)) and method == "GET":
+            sha = m.group(1) or m.group(2)
+            return 200, self.statuses.get(sha, [])[::-1], {}  # newest first
         if (m := re.fullmatch(r"/commits/([^/]+)", rest)) and method == "GET":
             sha = m.group(1)
             if not re.fullmatch(r"[0-9a-f]{7,40}", sha):
