@@ -16,11 +16,11 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse
 
-from pipelines.core.inputs import check_records, records_from_mlflow, unseen_values
+from pipelines.core.inputs import check_records, overflow_problems, records_from_mlflow, unseen_values
 from serving.http import parse_json, read_body, request_id
 from serving.logs import event
 from serving.service import Service, ServiceDep
-from serving.slot import LiveModel
+from serving.slot import LiveModel, NumericOverflow
 
 router = APIRouter(tags=["predict"])
 log = logging.getLogger("mlpin.serving")
@@ -79,7 +79,11 @@ async def _answer(service: Service, live: LiveModel, body: Any, rid: str) -> lis
     unseen = unseen_values(records, live.columns)
     if unseen:
         _note_unseen(service, live, unseen, rid)
-    return await service.batcher(live.name).predict(live, records, request_id=rid)
+    try:
+        return await service.batcher(live.name).predict(live, records, request_id=rid)
+    except NumericOverflow:
+        problems = overflow_problems(records, live.columns)
+        raise HTTPException(status_code=422, detail=[p.model_dump() for p in problems]) from None
 
 
 UNSEEN_LOG_INTERVAL_S = 60.0  # at most one unseen_values line per model, version and column a minute

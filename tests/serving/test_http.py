@@ -126,6 +126,40 @@ def test_422_for_bodies_that_are_not_records(api: Running, content: bytes, expec
     assert [p["type"] for p in response.json()["detail"]] == [expected]
 
 
+@pytest.mark.parametrize(
+    "number", ["1e400", "-1e400", "1" * 401],
+    ids=["past-float64", "below-float64", "401-digit-integer"],
+)
+def test_numbers_the_model_cannot_take_get_422_naming_the_field_not_500(api: Running, number: str) -> None:
+    body = json.dumps(ROW).replace('"proline": 1000.0', f'"proline": {number}').encode()
+    response = api.client.post(f"/predict/{MODEL}", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 422, response.text
+    assert [p["loc"] for p in response.json()["detail"]] == [["body", "proline"]]
+
+
+@pytest.mark.parametrize(
+    ("payload", "loc"),
+    [({"dataframe_split": {"columns": [1, *list(ROW)[1:]], "data": [list(ROW.values())]}},
+      ["body", "dataframe_split", "columns"]),
+     ({"dataframe_split": {"columns": [None, *list(ROW)[1:]], "data": [list(ROW.values())]}},
+      ["body", "dataframe_split", "columns"]),
+     ({"dataframe_split": {"columns": [*ROW, "proline"], "data": [[*ROW.values(), 1.0]]}},
+      ["body", "dataframe_split", "columns"])],
+    ids=["number-column", "null-column", "duplicate-column"],
+)
+def test_invocations_refuses_column_names_that_are_not_distinct_strings(api: Running, payload: dict, loc: list) -> None:
+    response = api.client.post("/invocations", json=payload)
+    assert response.status_code == 422, response.text
+    assert [p["loc"] for p in response.json()["detail"]] == [loc]
+
+
+def test_a_field_given_twice_in_one_record_gets_422(api: Running) -> None:
+    body = json.dumps(ROW)[:-1] + ', "proline": 5.0}'
+    response = api.client.post(f"/predict/{MODEL}", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 422, response.text
+    assert "duplicate field proline" in response.json()["detail"][0]["msg"]
+
+
 def test_413_for_bodies_over_the_limit_declared_or_streamed(api: Running) -> None:
     big = json.dumps([ROW] * 40).encode()
     assert len(big) > LIMIT
