@@ -30,6 +30,19 @@ async def read_body(request: Request, *, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+def require_json(request: Request) -> None:
+    """415 unless the body says it is JSON (`application/json`, or `application/<x>+json`).
+
+    A browser sends text/plain, form or multipart bodies cross-site without asking first;
+    JSON needs a CORS preflight this server never grants, so no other page can make a
+    visitor's browser post predictions (and fill the prediction log)."""
+    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media != "application/json" and not (media.startswith("application/") and media.endswith("+json")):
+        raise HTTPException(
+            status_code=415, detail=f"expected Content-Type: application/json; found {media or 'none'!r:.60}"
+        )
+
+
 def _too_large(limit: int) -> HTTPException:
     return HTTPException(status_code=413, detail=f"request body is larger than the limit of {limit} bytes")
 

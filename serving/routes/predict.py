@@ -17,7 +17,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse
 
 from pipelines.core.inputs import check_records, overflow_problems, records_from_mlflow, unseen_values
-from serving.http import parse_json, read_body, request_id
+from serving.http import parse_json, read_body, request_id, require_json
 from serving.logs import event
 from serving.service import Service, ServiceDep
 from serving.slot import LiveModel, NumericOverflow
@@ -29,6 +29,7 @@ log = logging.getLogger("mlpin.serving")
 @router.post("/predict/{model}")
 async def predict(model: str, request: Request, service: ServiceDep) -> JSONResponse:
     """Predict one record (an object) or a batch (a list of objects)."""
+    require_json(request)
     body = await read_body(request, limit=service.settings.body_limit_bytes)
     live = _live(service, model)
     rid = request_id(request)
@@ -41,6 +42,7 @@ async def predict(model: str, request: Request, service: ServiceDep) -> JSONResp
 @router.post("/invocations")
 async def invocations(request: Request, service: ServiceDep, model: str | None = None) -> JSONResponse:
     """MLflow's scoring protocol; `?model=` picks the model when more than one is live."""
+    require_json(request)
     body = await read_body(request, limit=service.settings.body_limit_bytes)
     live = _live(service, model or _only_model(service))
     rid = request_id(request)

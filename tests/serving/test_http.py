@@ -164,9 +164,32 @@ def test_413_for_bodies_over_the_limit_declared_or_streamed(api: Running) -> Non
     big = json.dumps([ROW] * 40).encode()
     assert len(big) > LIMIT
     declared = api.client.post(f"/predict/{MODEL}", content=big, headers={"content-type": "application/json"})
-    streamed = api.client.post(f"/predict/{MODEL}", content=iter([big[:4000], big[4000:]]))  # chunked: no length
+    streamed = api.client.post(f"/predict/{MODEL}", content=iter([big[:4000], big[4000:]]),  # chunked: no length
+                               headers={"content-type": "application/json"})
     assert (declared.status_code, streamed.status_code) == (413, 413)
     assert "limit of 8192 bytes" in declared.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    "content_type", [None, "text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x",
+                     "application/jsonp"],
+    ids=["none", "text", "form", "multipart", "json-lookalike"],
+)
+@pytest.mark.parametrize("path", [f"/predict/{MODEL}", "/invocations"], ids=["predict", "invocations"])
+def test_415_for_bodies_not_sent_as_json(api: Running, path: str, content_type: str | None) -> None:
+    body = json.dumps(ROW if path.startswith("/predict") else {"inputs": [ROW]}).encode()
+    response = api.client.post(path, content=body, headers={"content-type": content_type} if content_type else {})
+    assert response.status_code == 415, response.text
+    assert "application/json" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    "content_type", ["application/json; charset=utf-8", "Application/JSON", "application/vnd.x+json"]
+)
+def test_json_content_types_are_accepted(api: Running, content_type: str) -> None:
+    response = api.client.post(f"/predict/{MODEL}", content=json.dumps(ROW).encode(),
+                               headers={"content-type": content_type})
+    assert response.status_code == 200, response.text
 
 
 def test_404_for_a_model_that_is_not_served(api: Running) -> None:
