@@ -75,6 +75,10 @@ def _only_model(service: Service) -> str:
 
 
 async def _answer(service: Service, live: LiveModel, body: Any, rid: str) -> list:
+    limit = service.settings.max_rows
+    if isinstance(body, list) and len(body) > limit:  # before checking them: bounded work per request
+        detail = f"{len(body)} records; at most {limit} per request (MLPIN_MAX_ROWS)"
+        raise HTTPException(status_code=413, detail=detail)
     records, problems = check_records(body, live.columns)
     if problems:
         raise HTTPException(status_code=422, detail=[p.model_dump() for p in problems])

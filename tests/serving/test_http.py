@@ -15,13 +15,14 @@ from tests.helpers import pin, wait_until
 from tests.serving.helpers import MODEL, ROW, SECRET, Running, Trained, isolated, serving, settings_for
 
 LIMIT = 8192
+MAX_ROWS = 3
 
 
 @pytest.fixture(scope="module")
 def api(trained: Trained, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     """One server on v1 for the tests that change nothing but the prediction log."""
     pin(trained.root, **{MODEL: trained.entries["v1"]})
-    settings = settings_for(trained, tmp_path_factory.mktemp("api"), body_limit_bytes=LIMIT)
+    settings = settings_for(trained, tmp_path_factory.mktemp("api"), body_limit_bytes=LIMIT, max_rows=MAX_ROWS)
     with isolated(tmp_path_factory), serving(settings) as running:
         wait_until(lambda: running.client.get("/readyz").status_code == 200)
         yield running
@@ -190,6 +191,20 @@ def test_json_content_types_are_accepted(api: Running, content_type: str) -> Non
     response = api.client.post(f"/predict/{MODEL}", content=json.dumps(ROW).encode(),
                                headers={"content-type": content_type})
     assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize(
+    ("path", "payload"),
+    [(f"/predict/{MODEL}", [ROW] * 4), ("/invocations", {"dataframe_records": [ROW] * 4}),
+     ("/invocations", {"dataframe_split": {"columns": list(ROW), "data": [list(ROW.values())] * 4}}),
+     ("/invocations", {"inputs": {k: [v] * 4 for k, v in ROW.items()}})],
+    ids=["predict", "records", "split", "inputs-columns"],
+)
+def test_413_for_more_rows_than_the_limit(api: Running, path: str, payload: object) -> None:
+    response = api.client.post(path, json=payload)
+    assert response.status_code == 413, response.text
+    assert "at most 3 per request" in response.json()["detail"]
+    assert api.client.post(f"/predict/{MODEL}", json=[ROW] * MAX_ROWS).status_code == 200
 
 
 def test_404_for_a_model_that_is_not_served(api: Running) -> None:
