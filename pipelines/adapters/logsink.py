@@ -7,7 +7,9 @@ process is killed right after. Drift checks read these files; nothing here decid
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import os
 import secrets
 import threading
@@ -18,6 +20,7 @@ from pathlib import Path
 from typing import IO, Any
 
 PREFIX = "predictions-"
+log = logging.getLogger("mlpin.predictions")
 
 
 class PredictionLog:
@@ -44,9 +47,13 @@ class PredictionLog:
         lines = b"".join(json.dumps(r, separators=(",", ":"), default=str).encode() + b"\n" for r in records)
         with self._lock:
             handle = self._current(len(lines))
-            handle.write(lines)
-            handle.flush()
-            os.fsync(handle.fileno())
+            try:
+                handle.write(lines)
+                handle.flush()
+                os.fsync(handle.fileno())
+            except BaseException:
+                self._abandon()  # part of a line may be on disk: never append after it
+                raise
 
     @property
     def current_name(self) -> str | None:
@@ -60,6 +67,12 @@ class PredictionLog:
             if self._handle is not None:
                 self._handle.close()
                 self._handle = None
+
+    def _abandon(self) -> None:
+        handle, self._handle = self._handle, None
+        if handle is not None:
+            with contextlib.suppress(OSError):  # the disk that failed the write may fail the close
+                handle.close()
 
     def _current(self, incoming: int) -> IO[bytes]:
         handle = self._handle
@@ -96,6 +109,15 @@ def _fsync_folder(folder: Path) -> None:
 
 
 def read_records(folder: Path) -> list[dict[str, Any]]:
-    """Every record in the folder, oldest file first (for tests and drift checks)."""
+    """Every record in the folder, oldest file first (for tests and drift checks); a last line
+    without its newline (the process was killed while writing it) is skipped with a warning."""
     files = sorted(folder.glob(f"{PREFIX}*.jsonl"), key=lambda p: (p.stat().st_mtime, p.name))
-    return [json.loads(line) for path in files for line in path.read_text().splitlines() if line]
+    return [record for path in files for record in _file_records(path)]
+
+
+def _file_records(path: Path) -> list[dict[str, Any]]:
+    text = path.read_text()
+    lines = text.split("\n")
+    if lines[-1]:
+        log.warning("%s: skipped its last line, cut short (%d bytes without a newline)", path.name, len(lines[-1]))
+    return [json.loads(line) for line in lines[:-1] if line]
