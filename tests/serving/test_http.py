@@ -269,6 +269,16 @@ def test_signed_push_to_the_deployed_branch_reconciles_at_once(server_on_v1: Run
     assert server_on_v1.client.post(f"/predict/{MODEL}", json=ROW).json()["version"] == 2
 
 
+def test_a_replayed_webhook_delivery_is_refused(server_on_v1: Running) -> None:
+    body = json.dumps({"ref": "refs/heads/main"}).encode()
+
+    def deliver(delivery: str) -> int:
+        headers = {"x-github-event": "push", "x-github-delivery": delivery, "x-hub-signature-256": sign(SECRET, body)}
+        return server_on_v1.client.post("/webhook", content=body, headers=headers).status_code
+
+    assert [deliver("d-1"), deliver("d-1"), deliver("d-2")] == [202, 409, 202]
+
+
 def test_webhook_and_admin_calls_are_off_without_their_secrets(trained: Trained, tmp_path: Path) -> None:
     pin(trained.root, **{MODEL: trained.entries["v1"]})
     with serving(settings_for(trained, tmp_path, webhook_secret=None, admin_token=None)) as running:
