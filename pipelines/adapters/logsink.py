@@ -78,9 +78,15 @@ class PredictionLog:
         handle = self._handle
         if handle is not None and not self._due(handle, incoming):
             return handle
+        try:
+            new = self._open()  # before closing the old one: a failed open leaves it writable
+        except OSError:
+            if handle is None:
+                raise
+            return handle  # rotation is retried on the next write; the old file grows meanwhile
         if handle is not None:
             handle.close()
-        return self._open()
+        return new
 
     def _due(self, handle: IO[bytes], incoming: int) -> bool:
         size = handle.tell()
@@ -89,15 +95,16 @@ class PredictionLog:
 
     def _open(self) -> IO[bytes]:
         self.folder.mkdir(parents=True, exist_ok=True)
-        self._opened_at = self.clock()
+        opened_at = self.clock()
         self._sequence += 1
-        stamp = datetime.fromtimestamp(self._opened_at, UTC).strftime("%Y%m%dT%H%M%SZ")
+        stamp = datetime.fromtimestamp(opened_at, UTC).strftime("%Y%m%dT%H%M%SZ")
         # Unique even for a restarted container (pid 1 again, same second): a shipped
         # file must never be overwritten by a new one of the same name.
         name = f"{PREFIX}{stamp}-{os.getpid()}-{self._sequence:04d}-{secrets.token_hex(4)}.jsonl"
-        self._handle = (self.folder / name).open("ab")
+        handle = (self.folder / name).open("ab")
         _fsync_folder(self.folder)  # the new file's name survives a crash too
-        return self._handle
+        self._handle, self._opened_at = handle, opened_at
+        return handle
 
 
 def _fsync_folder(folder: Path) -> None:

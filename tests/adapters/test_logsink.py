@@ -88,3 +88,21 @@ def test_a_failed_write_is_never_appended_to(tmp_path: Path, monkeypatch) -> Non
     log.write({"request_id": "after"})  # in a new file, not after the half line
     assert log.current_name != first
     assert [r["request_id"] for r in read_records(tmp_path)] == ["before", "after"]
+
+
+def test_a_rotation_that_cannot_open_its_new_file_keeps_writing_the_old_one_and_retries(
+    tmp_path: Path, monkeypatch
+) -> None:
+    now = [0.0]
+    log = PredictionLog(tmp_path, max_bytes=1 << 20, max_age_s=10, clock=lambda: now[0])
+    log.write({"request_id": "first"})
+    first = log.current_name
+    real_open = Path.open
+    monkeypatch.setattr(Path, "open", lambda *a, **k: (_ for _ in ()).throw(PermissionError(13, "denied")))
+    now[0] = 11.0  # rotation due, and the new file cannot be opened
+    log.write({"request_id": "second"})  # still logged, in the old file
+    assert log.current_name == first
+    monkeypatch.setattr(Path, "open", real_open)
+    log.write({"request_id": "third"})  # the next write rotates
+    assert log.current_name != first
+    assert [r["request_id"] for r in read_records(tmp_path)] == ["first", "second", "third"]
