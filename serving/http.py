@@ -30,6 +30,19 @@ async def read_body(request: Request, *, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+def require_json(request: Request) -> None:
+    """415 unless the body says it is JSON (`application/json`, or `application/<x>+json`).
+
+    A browser sends text/plain, form or multipart bodies cross-site without asking first;
+    JSON needs a CORS preflight this server never grants, so no other page can make a
+    visitor's browser post predictions (and fill the prediction log)."""
+    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media != "application/json" and not (media.startswith("application/") and media.endswith("+json")):
+        raise HTTPException(
+            status_code=415, detail=f"expected Content-Type: application/json; found {media or 'none'!r:.60}"
+        )
+
+
 def _too_large(limit: int) -> HTTPException:
     return HTTPException(status_code=413, detail=f"request body is larger than the limit of {limit} bytes")
 
@@ -37,7 +50,7 @@ def _too_large(limit: int) -> HTTPException:
 def parse_json(body: bytes) -> Any:
     """The parsed body; 422 (as FastAPI reports bad JSON) when it is not JSON."""
     try:
-        return json.loads(body, parse_constant=_no_constant)
+        return json.loads(body, parse_constant=_no_constant, object_pairs_hook=_distinct_keys)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise HTTPException(
             status_code=422, detail=[{"loc": ["body"], "msg": f"invalid JSON: {exc}", "type": "json_invalid"}]
@@ -47,6 +60,16 @@ def parse_json(body: bytes) -> Any:
 def _no_constant(name: str) -> Any:
     # Python's json accepts NaN and Infinity; JSON does not, and no model should see them.
     raise ValueError(f"{name} is not a JSON number")
+
+
+def _distinct_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # json keeps the last of two equal keys; a record naming a field twice is ambiguous, not a choice to make
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        seen: set[str] = set()
+        twice = next(k for k, _ in pairs if k in seen or seen.add(k))  # type: ignore[func-returns-value]
+        raise ValueError(f"duplicate field {twice}: each field may appear once in an object")
+    return found
 
 
 def request_id(request: Request) -> str:

@@ -18,6 +18,7 @@ from pipelines.adapters.logsink import PredictionLog
 from pipelines.adapters.modelstore import ModelStore
 from pipelines.adapters.pinreader import FilePinReader, GitHubPinReader, GitPinReader, PinReader, redacted
 from serving.batching import Batcher
+from serving.deliveries import Deliveries
 from serving.loop import ReconcileLoop
 from serving.metrics import Metrics
 from serving.predicting import run_batch
@@ -39,6 +40,7 @@ class Service:
     metrics: Metrics
     shipper: Shipper | None = None
     batchers: dict[str, Batcher] = field(default_factory=dict)
+    deliveries: Deliveries = field(default_factory=Deliveries)
 
     def batcher(self, model: str) -> Batcher:
         """The batcher of `model`'s requests (made on first use; they hold no task when idle)."""

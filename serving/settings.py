@@ -51,6 +51,7 @@ class ServingSettings(BaseSettings):
     log_uri: str | None = Field(None, description="fsspec URI closed log files are moved to (e.g. s3://bucket/predictions)")
     log_ship_interval_s: float = Field(60.0, gt=0, description="seconds between shipping rounds (with log_uri)")
     body_limit_bytes: int = Field(8 * MIB, gt=0, description="larger request bodies get 413")
+    max_rows: int = Field(10_000, gt=0, description="requests with more records get 413")
     log_format: Literal["text", "json"] = Field(
         "text", description="the process log on stderr: key=value text, or one JSON object per line"
     )

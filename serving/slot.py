@@ -7,6 +7,7 @@ see half a change. Nothing here loads or verifies a model; the reconciler does.
 
 from __future__ import annotations
 
+import math
 import threading
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,6 +17,11 @@ from pipelines.core.inputs import InputColumn
 from pipelines.core.sync import Live
 
 NUMERIC = {"double", "float", "long", "integer"}
+
+
+class NumericOverflow(ValueError):
+    """Valid inputs the model's arithmetic turned into infinity or NaN (huge but finite numbers):
+    the request's fault, not the server's, and never an answer."""
 
 
 @dataclass(frozen=True)
@@ -33,10 +39,17 @@ class LiveModel:
 
     def predict(self, records: list[dict]) -> list:
         """Predictions for already validated records, as plain JSON-able values."""
-        output = self.predictor.predict(to_frame(records, self.columns))
+        try:
+            output = self.predictor.predict(to_frame(records, self.columns))
+        except ValueError as exc:
+            if "infinity" in str(exc) or "NaN" in str(exc):  # scikit-learn's check of its own input
+                raise NumericOverflow(str(exc)) from exc
+            raise
         values = output.tolist() if hasattr(output, "tolist") else list(output)
         if len(values) != len(records):
             raise ValueError(f"{len(values)} predictions for {len(records)} records")
+        if any(isinstance(v, float) and not math.isfinite(v) for v in values):
+            raise NumericOverflow("the model predicted infinity or NaN")
         return values
 
 

@@ -7,7 +7,9 @@ process is killed right after. Drift checks read these files; nothing here decid
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import os
 import secrets
 import threading
@@ -18,6 +20,7 @@ from pathlib import Path
 from typing import IO, Any
 
 PREFIX = "predictions-"
+log = logging.getLogger("mlpin.predictions")
 
 
 class PredictionLog:
@@ -44,9 +47,13 @@ class PredictionLog:
         lines = b"".join(json.dumps(r, separators=(",", ":"), default=str).encode() + b"\n" for r in records)
         with self._lock:
             handle = self._current(len(lines))
-            handle.write(lines)
-            handle.flush()
-            os.fsync(handle.fileno())
+            try:
+                handle.write(lines)
+                handle.flush()
+                os.fsync(handle.fileno())
+            except BaseException:
+                self._abandon()  # part of a line may be on disk: never append after it
+                raise
 
     @property
     def current_name(self) -> str | None:
@@ -61,13 +68,25 @@ class PredictionLog:
                 self._handle.close()
                 self._handle = None
 
+    def _abandon(self) -> None:
+        handle, self._handle = self._handle, None
+        if handle is not None:
+            with contextlib.suppress(OSError):  # the disk that failed the write may fail the close
+                handle.close()
+
     def _current(self, incoming: int) -> IO[bytes]:
         handle = self._handle
         if handle is not None and not self._due(handle, incoming):
             return handle
+        try:
+            new = self._open()  # before closing the old one: a failed open leaves it writable
+        except OSError:
+            if handle is None:
+                raise
+            return handle  # rotation is retried on the next write; the old file grows meanwhile
         if handle is not None:
             handle.close()
-        return self._open()
+        return new
 
     def _due(self, handle: IO[bytes], incoming: int) -> bool:
         size = handle.tell()
@@ -76,15 +95,16 @@ class PredictionLog:
 
     def _open(self) -> IO[bytes]:
         self.folder.mkdir(parents=True, exist_ok=True)
-        self._opened_at = self.clock()
+        opened_at = self.clock()
         self._sequence += 1
-        stamp = datetime.fromtimestamp(self._opened_at, UTC).strftime("%Y%m%dT%H%M%SZ")
+        stamp = datetime.fromtimestamp(opened_at, UTC).strftime("%Y%m%dT%H%M%SZ")
         # Unique even for a restarted container (pid 1 again, same second): a shipped
         # file must never be overwritten by a new one of the same name.
         name = f"{PREFIX}{stamp}-{os.getpid()}-{self._sequence:04d}-{secrets.token_hex(4)}.jsonl"
-        self._handle = (self.folder / name).open("ab")
+        handle = (self.folder / name).open("ab")
         _fsync_folder(self.folder)  # the new file's name survives a crash too
-        return self._handle
+        self._handle, self._opened_at = handle, opened_at
+        return handle
 
 
 def _fsync_folder(folder: Path) -> None:
@@ -96,6 +116,15 @@ def _fsync_folder(folder: Path) -> None:
 
 
 def read_records(folder: Path) -> list[dict[str, Any]]:
-    """Every record in the folder, oldest file first (for tests and drift checks)."""
+    """Every record in the folder, oldest file first (for tests and drift checks); a last line
+    without its newline (the process was killed while writing it) is skipped with a warning."""
     files = sorted(folder.glob(f"{PREFIX}*.jsonl"), key=lambda p: (p.stat().st_mtime, p.name))
-    return [json.loads(line) for path in files for line in path.read_text().splitlines() if line]
+    return [record for path in files for record in _file_records(path)]
+
+
+def _file_records(path: Path) -> list[dict[str, Any]]:
+    text = path.read_text()
+    lines = text.split("\n")
+    if lines[-1]:
+        log.warning("%s: skipped its last line, cut short (%d bytes without a newline)", path.name, len(lines[-1]))
+    return [json.loads(line) for line in lines[:-1] if line]

@@ -50,15 +50,22 @@ class ModelStore:
         """The folder of `model` v`version`, whose digest is `expected_sha256`, or an error.
 
         A version fetched before is served from the cache without asking the registry
-        (its tags are kept beside the folder), so a restart during a registry outage
-        still serves what was verified; the digest is checked again either way.
+        (its tags are kept beside the folder, keyed by model, version and digest), so a
+        restart during a registry outage still serves what was verified; the digest is
+        checked again either way. A cached folder another version brought is used for
+        this one only after the registry's copy of this version shows the same digest.
         """
         folder = self.cache_dir / expected_sha256
         tags_path = self.cache_dir / f"{expected_sha256}.{model}.v{version}.tags.json"
         if folder.is_dir() and artifact_digest(folder) == expected_sha256:
             tags = _read_tags(tags_path)
             if tags is None:
+                # The folder was verified for another version (the cache is keyed by digest, the
+                # pin names a version): serve it as this one only once the registry's own bytes
+                # of this version have the same digest, or a pin pairing v1 with v2's digest
+                # would serve v2 labelled v1.
                 tags = self.registry.version_tags(model, version)
+                self._verify_version(model, version, expected_sha256=expected_sha256)
                 _write_tags(tags_path, tags)
             return Fetched(path=folder, tags=tags)
         # Not cached, or the cached copy went bad on disk: drop it and download again, so
@@ -73,6 +80,13 @@ class ModelStore:
         _write_tags(tags_path, tags)
         return Fetched(path=folder, tags=tags)
 
+    def _verify_version(self, model: str, version: int, *, expected_sha256: str) -> None:
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=self.cache_dir, prefix=".verify-") as tmp:
+            actual = artifact_digest(self._download_into(model, version, Path(tmp)))
+        if actual != expected_sha256:
+            raise ArtifactMismatch(model, version, expected=expected_sha256, actual=actual)
+
     @staticmethod
     def _discard(folder: Path, tags_path: Path) -> None:
         shutil.rmtree(folder, ignore_errors=True)
@@ -81,13 +95,17 @@ class ModelStore:
     def _download(self, model: str, version: int, folder: Path) -> None:
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=self.cache_dir, prefix=".download-") as tmp:
-            local = self.registry.download_version(model, version, Path(tmp))
-            if not any(p.is_file() for p in local.rglob("*")):
-                # MLflow's local artifact store "downloads" a vanished folder as an empty one.
-                raise OutsideSystemError(
-                    "mlflow", f"the artifact store returned no files for {model} v{version}; is it reachable?"
-                )
+            local = self._download_into(model, version, Path(tmp))
             local.rename(folder)  # same file system: the folder appears whole or not at all
+
+    def _download_into(self, model: str, version: int, dst: Path) -> Path:
+        local = self.registry.download_version(model, version, dst)
+        if not any(p.is_file() for p in local.rglob("*")):
+            # MLflow's local artifact store "downloads" a vanished folder as an empty one.
+            raise OutsideSystemError(
+                "mlflow", f"the artifact store returned no files for {model} v{version}; is it reachable?"
+            )
+        return local
 
 
 def _read_tags(path: Path) -> dict[str, str] | None:

@@ -9,6 +9,9 @@ the columns a model is served with. Nothing here touches pandas.
 
 from __future__ import annotations
 
+import math
+import sys
+from collections import Counter
 from collections.abc import Callable
 from typing import Any, Literal
 
@@ -25,6 +28,14 @@ EXACT: dict[str, frozenset[type]] = {
     "double": frozenset({int, float}), "float": frozenset({int, float}),
     "long": frozenset({int}), "integer": frozenset({int}),
     "string": frozenset({str}), "boolean": frozenset({bool}),
+}
+# What each numeric type can hold once converted (double: float64, float: float32). A value
+# outside reaches the model as infinity or overflows on the way: refused before, naming the field.
+# NaN fails every comparison, so it is refused too.
+FLOAT32_MAX = 3.4028234663852886e38
+BOUNDS: dict[str, tuple[float, float]] = {
+    "double": (-sys.float_info.max, sys.float_info.max), "float": (-FLOAT32_MAX, FLOAT32_MAX),
+    "long": (-(2**63), 2**63 - 1), "integer": (-(2**31), 2**31 - 1),
 }
 MAX_PROBLEMS = 1000
 MLFLOW_FORMATS = ("dataframe_split", "dataframe_records", "inputs")
@@ -124,10 +135,12 @@ def _clean_test(columns: list[InputColumn]) -> Callable[[Any], bool]:
     known = {c.name for c in columns}
     kinds = [(c.name, EXACT[c.type] | ({type(None)} if c.accepts_null else set())) for c in columns]
     allowed = [(c.name, {*(c.values or []), *([None] if c.accepts_null else [])}) for c in columns if c.enforced]
+    bounded = [(c.name, *BOUNDS[c.type]) for c in columns if c.type in BOUNDS]
     return lambda record: (
         type(record) is dict
         and record.keys() == known
         and all(type(record[n]) in ok for n, ok in kinds)
+        and all(record[n] is None or low <= record[n] <= high for n, low, high in bounded)
         and all(record[n] in values for n, values in allowed)
     )
 
@@ -164,14 +177,42 @@ def _value_problem(value: Any, column: InputColumn, *, loc: list[str | int]) -> 
         return [
             InputProblem(
                 loc=loc,
-                msg=f"expected {column.type}, found {type(value).__name__} {value!r:.40}",
+                msg=f"expected {column.type}, found {type(value).__name__} {_shown(value)}",
                 type=f"{column.type}_type",
             )
         ]
+    low, high = BOUNDS.get(column.type, (-math.inf, math.inf))
+    if column.type in BOUNDS and not low <= value <= high:  # type: ignore[operator]  # a number, checked above
+        return [InputProblem(loc=loc, msg=f"{_shown(value)} does not fit in a finite {column.type}",
+                             type="number_range")]
     if column.enforced and value not in (column.values or []):
         allowed = ", ".join(repr(v) for v in column.values or [])
-        return [InputProblem(loc=loc, msg=f"expected one of {allowed}; found {value!r:.40}", type="enum")]
+        return [InputProblem(loc=loc, msg=f"expected one of {allowed}; found {_shown(value)}", type="enum")]
     return []
+
+
+def _shown(value: Any) -> str:
+    """A value for a message: at most 40 characters; a huge integer by its size (Python will not print
+    one past 4300 digits)."""
+    if isinstance(value, int) and value.bit_length() > 128:
+        return f"an integer of about {int(value.bit_length() * 0.30103) + 1} digits"
+    return f"{value!r:.40}"
+
+
+HUGE = 1e150  # squared, it overflows float64: the likely cause when a model's arithmetic does
+
+
+def overflow_problems(records: list[dict], columns: list[InputColumn]) -> list[InputProblem]:
+    """Where checked `records` hold numbers too large for the model's arithmetic (it overflowed on them):
+    each field past HUGE, or the whole body when none is."""
+    msg = "a number this large overflows the model's arithmetic"
+    numeric = [c.name for c in columns if c.type in BOUNDS]
+    many = len(records) > 1
+    found = [InputProblem(loc=["body", *([i] if many else []), n], msg=msg, type="number_range")
+             for i, record in enumerate(records) for n in numeric
+             if isinstance(record.get(n), int | float) and abs(record[n]) > HUGE]
+    return found or [InputProblem(loc=["body"], msg="the model's arithmetic overflowed on these numbers",
+                                  type="number_range")]
 
 
 def unseen_values(records: list[dict], columns: list[InputColumn]) -> dict[str, list[Any]]:
@@ -218,6 +259,13 @@ def _from_split(value: Any) -> tuple[Any, list[InputProblem]]:
     ):
         msg = "expected {columns: [...], data: [[...], ...]} with one value per column in every row"
         return None, [InputProblem(loc=["body", "dataframe_split"], msg=msg, type="mlflow_format")]
+    loc: list[str | int] = ["body", "dataframe_split", "columns"]
+    if not all(isinstance(c, str) for c in columns):
+        return None, [InputProblem(loc=loc, msg="column names must be strings", type="mlflow_format")]
+    duplicates = sorted(name for name, n in Counter(columns).items() if n > 1)
+    if duplicates:
+        msg = f"duplicate column {', '.join(duplicates)}: each column may appear once"
+        return None, [InputProblem(loc=loc, msg=msg, type="mlflow_format")]
     return [dict(zip(columns, row, strict=True)) for row in rows], []
 
 

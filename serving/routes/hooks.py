@@ -43,8 +43,11 @@ async def webhook(request: Request, service: ServiceDep) -> Any:
     ref = _push_ref(body)
     if ref is not None and ref != f"refs/heads/{service.settings.branch}":
         return _ignored(request, f"push to {ref}, not the deployed branch")
+    delivery = request.headers.get("x-github-delivery")
+    if delivery is not None and not service.deliveries.first_time(delivery[:64]):
+        raise _refused(request, "webhook", 409, "this X-GitHub-Delivery was already received: a replay")
     event("webhook", accepted=True, status=202, ref=ref, **_caller(request))
-    service.loop.trigger()
+    service.loop.trigger()  # coalesced: at most one pass running and one more queued, however many arrive
     return {"accepted": True}
 
 

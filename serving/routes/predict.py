@@ -16,11 +16,11 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse
 
-from pipelines.core.inputs import check_records, records_from_mlflow, unseen_values
-from serving.http import parse_json, read_body, request_id
+from pipelines.core.inputs import check_records, overflow_problems, records_from_mlflow, unseen_values
+from serving.http import parse_json, read_body, request_id, require_json
 from serving.logs import event
 from serving.service import Service, ServiceDep
-from serving.slot import LiveModel
+from serving.slot import LiveModel, NumericOverflow
 
 router = APIRouter(tags=["predict"])
 log = logging.getLogger("mlpin.serving")
@@ -29,6 +29,7 @@ log = logging.getLogger("mlpin.serving")
 @router.post("/predict/{model}")
 async def predict(model: str, request: Request, service: ServiceDep) -> JSONResponse:
     """Predict one record (an object) or a batch (a list of objects)."""
+    require_json(request)
     body = await read_body(request, limit=service.settings.body_limit_bytes)
     live = _live(service, model)
     rid = request_id(request)
@@ -41,6 +42,7 @@ async def predict(model: str, request: Request, service: ServiceDep) -> JSONResp
 @router.post("/invocations")
 async def invocations(request: Request, service: ServiceDep, model: str | None = None) -> JSONResponse:
     """MLflow's scoring protocol; `?model=` picks the model when more than one is live."""
+    require_json(request)
     body = await read_body(request, limit=service.settings.body_limit_bytes)
     live = _live(service, model or _only_model(service))
     rid = request_id(request)
@@ -73,13 +75,21 @@ def _only_model(service: Service) -> str:
 
 
 async def _answer(service: Service, live: LiveModel, body: Any, rid: str) -> list:
+    limit = service.settings.max_rows
+    if isinstance(body, list) and len(body) > limit:  # before checking them: bounded work per request
+        detail = f"{len(body)} records; at most {limit} per request (MLPIN_MAX_ROWS)"
+        raise HTTPException(status_code=413, detail=detail)
     records, problems = check_records(body, live.columns)
     if problems:
         raise HTTPException(status_code=422, detail=[p.model_dump() for p in problems])
     unseen = unseen_values(records, live.columns)
     if unseen:
         _note_unseen(service, live, unseen, rid)
-    return await service.batcher(live.name).predict(live, records, request_id=rid)
+    try:
+        return await service.batcher(live.name).predict(live, records, request_id=rid)
+    except NumericOverflow:
+        problems = overflow_problems(records, live.columns)
+        raise HTTPException(status_code=422, detail=[p.model_dump() for p in problems]) from None
 
 
 UNSEEN_LOG_INTERVAL_S = 60.0  # at most one unseen_values line per model, version and column a minute

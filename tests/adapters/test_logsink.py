@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+import pytest
+
 from pipelines.adapters.logsink import PredictionLog, read_records
 
 
@@ -54,3 +56,53 @@ def test_concurrent_writers_never_interleave_lines(tmp_path: Path) -> None:
     assert sorted(r["request_id"] for r in read_records(tmp_path)) == sorted(
         f"r{t * 100 + n}" for t in range(4) for n in range(25)
     )
+
+
+def test_a_last_line_cut_short_by_a_crash_is_skipped_with_a_warning(tmp_path: Path, caplog) -> None:
+    log = PredictionLog(tmp_path, max_bytes=1 << 20, max_age_s=3600)
+    log.write({"request_id": "whole"})
+    log.close()
+    (path,) = tmp_path.glob("predictions-*.jsonl")
+    with path.open("ab") as handle:
+        handle.write(b'{"request_id": "cut sh')  # kill -9 in the middle of a write
+    with caplog.at_level("WARNING"):
+        assert read_records(tmp_path) == [{"request_id": "whole"}]
+    assert path.name in caplog.text and "cut short" in caplog.text
+
+
+def test_a_failed_write_is_never_appended_to(tmp_path: Path, monkeypatch) -> None:
+    log = PredictionLog(tmp_path, max_bytes=1 << 20, max_age_s=3600)
+    log.write({"request_id": "before"})
+    first = log.current_name
+    handle = log._handle
+    real_write = handle.write
+
+    def half_then_disk_full(data: bytes) -> int:
+        real_write(data[: len(data) // 2])
+        handle.flush()
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(handle, "write", half_then_disk_full)
+    with pytest.raises(OSError):
+        log.write({"request_id": "lost"})
+    log.write({"request_id": "after"})  # in a new file, not after the half line
+    assert log.current_name != first
+    assert [r["request_id"] for r in read_records(tmp_path)] == ["before", "after"]
+
+
+def test_a_rotation_that_cannot_open_its_new_file_keeps_writing_the_old_one_and_retries(
+    tmp_path: Path, monkeypatch
+) -> None:
+    now = [0.0]
+    log = PredictionLog(tmp_path, max_bytes=1 << 20, max_age_s=10, clock=lambda: now[0])
+    log.write({"request_id": "first"})
+    first = log.current_name
+    real_open = Path.open
+    monkeypatch.setattr(Path, "open", lambda *a, **k: (_ for _ in ()).throw(PermissionError(13, "denied")))
+    now[0] = 11.0  # rotation due, and the new file cannot be opened
+    log.write({"request_id": "second"})  # still logged, in the old file
+    assert log.current_name == first
+    monkeypatch.setattr(Path, "open", real_open)
+    log.write({"request_id": "third"})  # the next write rotates
+    assert log.current_name != first
+    assert [r["request_id"] for r in read_records(tmp_path)] == ["first", "second", "third"]

@@ -69,6 +69,22 @@ def test_a_wrong_digest_never_enters_the_cache(registry, tmp_path: Path, trained
     assert [p.name for p in (tmp_path / "cache").iterdir()] == []
 
 
+def test_a_pin_pairing_a_version_with_another_versions_digest_is_refused(registry, tmp_path: Path, trained) -> None:
+    candidate = sample_candidate(MODEL)
+    candidate.fitted.set_params(C=0.5)  # other pickled bytes
+    other = registry.log_candidate(candidate)
+    assert other.artifact_sha256 != trained.artifact_sha256
+    counting = CountingRegistry(registry)
+    store = ModelStore(counting, tmp_path / "cache")
+    store.fetch(MODEL, 2, expected_sha256=other.artifact_sha256)  # v2's bytes are now cached under their digest
+    with pytest.raises(ArtifactMismatch) as refused:  # v1 labelled with v2's digest: never v2's bytes as v1
+        store.fetch(MODEL, 1, expected_sha256=other.artifact_sha256)
+    assert (refused.value.version, refused.value.ids["actual_sha256"]) == (1, trained.artifact_sha256)
+    assert store.fetch(MODEL, 2, expected_sha256=other.artifact_sha256).path.is_dir()  # v2 itself still cached
+    with pytest.raises(ArtifactMismatch):  # and the refusal is not remembered as a verified pairing
+        store.fetch(MODEL, 1, expected_sha256=other.artifact_sha256)
+
+
 def test_unknown_version_is_not_found(registry, tmp_path: Path, trained) -> None:
     with pytest.raises(NotFound, match="no registered version 7"):
         ModelStore(registry, tmp_path / "cache").fetch(MODEL, 7, expected_sha256="0" * 64)

@@ -11,6 +11,7 @@ from pipelines.core.inputs import (
     check_records,
     contract_metadata,
     input_columns,
+    overflow_problems,
     records_from_mlflow,
     unseen_values,
     with_contract,
@@ -78,6 +79,43 @@ def test_check_records(body, expected: list) -> None:
     assert [(tuple(p.loc), p.type) for p in problems] == expected
 
 
+NUMBERS = [InputColumn(name=t, type=t) for t in ("double", "float", "long", "integer")]
+FINE = {"double": 1.5, "float": 2.5, "long": 3, "integer": 4}
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [("double", float("inf")), ("double", float("-inf")), ("double", float("nan")), ("double", 10**400),
+     ("double", -(10**309)), ("float", 1e39), ("float", 2**200), ("long", 2**63), ("long", -(2**63) - 1),
+     ("integer", 2**31)],
+    ids=["inf", "minus-inf", "nan", "401-digits", "int-past-float64", "past-float32", "int-past-float32",
+         "past-int64", "below-int64", "past-int32"],
+)
+def test_a_number_its_column_type_cannot_hold_is_refused_naming_the_field(column: str, value) -> None:
+    for body in ({**FINE, column: value}, [FINE, {**FINE, column: value}]):
+        _, problems = check_records(body, NUMBERS)
+        assert [(p.loc[-1], p.type) for p in problems] == [(column, "number_range")]
+
+
+def test_a_huge_integer_is_named_by_its_size_not_its_digits() -> None:
+    for column in ("double", "string"):  # past 4300 digits Python refuses to print it
+        (problem,) = check_records({**FINE, "size": 10**5000}, [*NUMBERS, InputColumn(name="size", type=column)])[1]
+        assert "an integer of about 5001 digits" in problem.msg
+
+
+def test_an_overflow_in_the_model_names_the_huge_fields_or_else_the_body() -> None:
+    huge = {**FINE, "double": 1.7976931348623157e308}
+    assert [p.loc for p in overflow_problems([FINE, huge], NUMBERS)] == [["body", 1, "double"]]
+    assert [p.loc for p in overflow_problems([huge], NUMBERS)] == [["body", "double"]]
+    assert [p.loc for p in overflow_problems([FINE], NUMBERS)] == [["body"]]
+
+
+def test_the_largest_numbers_each_type_holds_are_accepted() -> None:
+    edge = {"double": 1.7976931348623157e308, "float": -3.4028234663852886e38, "long": 2**63 - 1,
+            "integer": -(2**31)}
+    assert check_records([edge, edge], NUMBERS)[1] == []
+
+
 def test_a_refused_value_names_the_allowed_ones() -> None:
     _, problems = check_records({"size": 1.0, "colour": "purple"}, COLUMNS)
     assert [p.msg for p in problems] == ["expected one of 'red', 'blue', 'green'; found 'purple'"]
@@ -134,9 +172,12 @@ ROWS = [{"size": 1.0, "colour": "red"}, {"size": 2.0, "colour": "blue"}]
         ({"instances": ROWS}, None, "exactly one of"),
         ({"inputs": ROWS, "dataframe_records": ROWS}, None, "exactly one of"),
         (ROWS, None, "exactly one of"),
+        ({"dataframe_split": {"columns": [1, "colour"], "data": [[1.0, "red"]]}}, None, "column names"),
+        ({"dataframe_split": {"columns": [["size"], "colour"], "data": [[1.0, "red"]]}}, None, "column names"),
+        ({"dataframe_split": {"columns": ["size", "size"], "data": [[1.0, 2.0]]}}, None, "duplicate column size"),
     ],
     ids=["split", "records", "inputs-records", "inputs-columns", "split-ragged", "columns-ragged", "unknown-format",
-         "two-formats", "bare-list"],
+         "two-formats", "bare-list", "split-number-column", "split-list-column", "split-duplicate-column"],
 )
 def test_records_from_mlflow(payload, records, problem) -> None:
     found, problems = records_from_mlflow(payload)

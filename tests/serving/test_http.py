@@ -15,13 +15,14 @@ from tests.helpers import pin, wait_until
 from tests.serving.helpers import MODEL, ROW, SECRET, Running, Trained, isolated, serving, settings_for
 
 LIMIT = 8192
+MAX_ROWS = 3
 
 
 @pytest.fixture(scope="module")
 def api(trained: Trained, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     """One server on v1 for the tests that change nothing but the prediction log."""
     pin(trained.root, **{MODEL: trained.entries["v1"]})
-    settings = settings_for(trained, tmp_path_factory.mktemp("api"), body_limit_bytes=LIMIT)
+    settings = settings_for(trained, tmp_path_factory.mktemp("api"), body_limit_bytes=LIMIT, max_rows=MAX_ROWS)
     with isolated(tmp_path_factory), serving(settings) as running:
         wait_until(lambda: running.client.get("/readyz").status_code == 200)
         yield running
@@ -126,13 +127,84 @@ def test_422_for_bodies_that_are_not_records(api: Running, content: bytes, expec
     assert [p["type"] for p in response.json()["detail"]] == [expected]
 
 
+@pytest.mark.parametrize(
+    "number", ["1e400", "-1e400", "1" * 401],
+    ids=["past-float64", "below-float64", "401-digit-integer"],
+)
+def test_numbers_the_model_cannot_take_get_422_naming_the_field_not_500(api: Running, number: str) -> None:
+    body = json.dumps(ROW).replace('"proline": 1000.0', f'"proline": {number}').encode()
+    response = api.client.post(f"/predict/{MODEL}", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 422, response.text
+    assert [p["loc"] for p in response.json()["detail"]] == [["body", "proline"]]
+
+
+@pytest.mark.parametrize(
+    ("payload", "loc"),
+    [({"dataframe_split": {"columns": [1, *list(ROW)[1:]], "data": [list(ROW.values())]}},
+      ["body", "dataframe_split", "columns"]),
+     ({"dataframe_split": {"columns": [None, *list(ROW)[1:]], "data": [list(ROW.values())]}},
+      ["body", "dataframe_split", "columns"]),
+     ({"dataframe_split": {"columns": [*ROW, "proline"], "data": [[*ROW.values(), 1.0]]}},
+      ["body", "dataframe_split", "columns"])],
+    ids=["number-column", "null-column", "duplicate-column"],
+)
+def test_invocations_refuses_column_names_that_are_not_distinct_strings(api: Running, payload: dict, loc: list) -> None:
+    response = api.client.post("/invocations", json=payload)
+    assert response.status_code == 422, response.text
+    assert [p["loc"] for p in response.json()["detail"]] == [loc]
+
+
+def test_a_field_given_twice_in_one_record_gets_422(api: Running) -> None:
+    body = json.dumps(ROW)[:-1] + ', "proline": 5.0}'
+    response = api.client.post(f"/predict/{MODEL}", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 422, response.text
+    assert "duplicate field proline" in response.json()["detail"][0]["msg"]
+
+
 def test_413_for_bodies_over_the_limit_declared_or_streamed(api: Running) -> None:
     big = json.dumps([ROW] * 40).encode()
     assert len(big) > LIMIT
     declared = api.client.post(f"/predict/{MODEL}", content=big, headers={"content-type": "application/json"})
-    streamed = api.client.post(f"/predict/{MODEL}", content=iter([big[:4000], big[4000:]]))  # chunked: no length
+    streamed = api.client.post(f"/predict/{MODEL}", content=iter([big[:4000], big[4000:]]),  # chunked: no length
+                               headers={"content-type": "application/json"})
     assert (declared.status_code, streamed.status_code) == (413, 413)
     assert "limit of 8192 bytes" in declared.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    "content_type", [None, "text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x",
+                     "application/jsonp"],
+    ids=["none", "text", "form", "multipart", "json-lookalike"],
+)
+@pytest.mark.parametrize("path", [f"/predict/{MODEL}", "/invocations"], ids=["predict", "invocations"])
+def test_415_for_bodies_not_sent_as_json(api: Running, path: str, content_type: str | None) -> None:
+    body = json.dumps(ROW if path.startswith("/predict") else {"inputs": [ROW]}).encode()
+    response = api.client.post(path, content=body, headers={"content-type": content_type} if content_type else {})
+    assert response.status_code == 415, response.text
+    assert "application/json" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    "content_type", ["application/json; charset=utf-8", "Application/JSON", "application/vnd.x+json"]
+)
+def test_json_content_types_are_accepted(api: Running, content_type: str) -> None:
+    response = api.client.post(f"/predict/{MODEL}", content=json.dumps(ROW).encode(),
+                               headers={"content-type": content_type})
+    assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize(
+    ("path", "payload"),
+    [(f"/predict/{MODEL}", [ROW] * 4), ("/invocations", {"dataframe_records": [ROW] * 4}),
+     ("/invocations", {"dataframe_split": {"columns": list(ROW), "data": [list(ROW.values())] * 4}}),
+     ("/invocations", {"inputs": {k: [v] * 4 for k, v in ROW.items()}})],
+    ids=["predict", "records", "split", "inputs-columns"],
+)
+def test_413_for_more_rows_than_the_limit(api: Running, path: str, payload: object) -> None:
+    response = api.client.post(path, json=payload)
+    assert response.status_code == 413, response.text
+    assert "at most 3 per request" in response.json()["detail"]
+    assert api.client.post(f"/predict/{MODEL}", json=[ROW] * MAX_ROWS).status_code == 200
 
 
 def test_404_for_a_model_that_is_not_served(api: Running) -> None:
@@ -195,6 +267,16 @@ def test_signed_push_to_the_deployed_branch_reconciles_at_once(server_on_v1: Run
     assert (response.status_code, response.json()) == (202, {"accepted": True})
     wait_until(lambda: server_on_v1.model_status()["live_version"] == 2, timeout=10)
     assert server_on_v1.client.post(f"/predict/{MODEL}", json=ROW).json()["version"] == 2
+
+
+def test_a_replayed_webhook_delivery_is_refused(server_on_v1: Running) -> None:
+    body = json.dumps({"ref": "refs/heads/main"}).encode()
+
+    def deliver(delivery: str) -> int:
+        headers = {"x-github-event": "push", "x-github-delivery": delivery, "x-hub-signature-256": sign(SECRET, body)}
+        return server_on_v1.client.post("/webhook", content=body, headers=headers).status_code
+
+    assert [deliver("d-1"), deliver("d-1"), deliver("d-2")] == [202, 409, 202]
 
 
 def test_webhook_and_admin_calls_are_off_without_their_secrets(trained: Trained, tmp_path: Path) -> None:
