@@ -101,6 +101,9 @@ class Forge(Protocol):
     def open_pull_for(self, head: str) -> PullRef | None:
         """The open PR from branch `head`, if there is one."""
 
+    def pull_files(self, pr: str) -> list[str]:
+        """The paths PR `pr` changes, as the forge itself lists them (not as the PR's code says)."""
+
     def merged_pull(self, sha: str) -> Merge | None:
         """The PR whose merge made commit `sha`, with who merged it; None for a direct push."""
 

@@ -250,6 +250,12 @@ class GitHubForge:
                                 find=lambda: next(iter(repo.get_pulls(state="open", head=f"{owner}:{head}")), None))
             return PullRef(str(pull.number), pull.html_url, created=True, changed=True)
 
+    def pull_files(self, pr: str) -> list[str]:
+        """The paths the PR changes, from GitHub's own list (every page; GitHub lists up to 3,000)."""
+        _require_number(pr)
+        with self._github(f"listing the files of PR #{pr}", need="pull-requests: read"):
+            return [f.filename for f in self._repository().get_pull(int(pr)).get_files()]
+
     def open_pull_for(self, head: str) -> PullRef | None:
         """The open PR from branch `head` of this repository, if any."""
         owner = self.repository.split("/")[0]

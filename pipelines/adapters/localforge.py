@@ -26,6 +26,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from pipelines.adapters import git
 from pipelines.adapters.atomic import write_atomic
 from pipelines.adapters.forge import MARKER_PREFIX, CommentRef, Deployment, DeploymentState, Merge, PullRef, StatusState
 from pipelines.core.errors import InvalidInput, NotFound
@@ -78,6 +79,7 @@ class LocalForge:
     name = "local"
 
     def __init__(self, root: Path, *, folder: Path | None = None) -> None:
+        self.root = root
         self.folder = folder or root / ".mlpin" / "forge"
 
     # --- pull requests ------------------------------------------------------------
@@ -95,6 +97,14 @@ class LocalForge:
                 return found
         open_ones = [f"#{p.number} ({p.head})" for p in self.pulls() if p.state == "open"]
         raise NotFound(f"the local forge has no pull request {number}; open: {', '.join(open_ones) or 'none'}")
+
+    def pull_files(self, pr: str) -> list[str]:
+        """The paths the PR's branch changes since it left its base; none for an unknown PR."""
+        try:
+            pull = self.pull(pr)
+        except NotFound:
+            return []
+        return git.diff_names(self.root, git.merge_base(self.root, pull.base, pull.head), pull.head)
 
     def pull_for_branch(self, head: str) -> LocalPull | None:
         """The open pull request from branch `head`, if any."""

@@ -12,6 +12,7 @@ it runs in (the default branch) defines.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ from typing import NoReturn, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from pipelines.adapters.forge import STATUS_CONTEXT
+from pipelines.adapters.workspace import RESERVED_MODEL_FILES
 from pipelines.core.errors import InvalidInput, Problem
 from pipelines.core.markers import CANDIDATE_MARKER, NO_MODEL_MARKER, candidate_marker
 from pipelines.core.policy import decide
@@ -29,6 +31,8 @@ from pipelines.core.untrusted import block_lines, neutralised
 from pipelines.core.verdict import run_status
 from pipelines.stages.candidate import SUMMARY, CandidateRun, ModelOutcome
 from pipelines.stages.context import StageContext
+
+SPEC_PATH = re.compile(r"models/([a-z0-9][a-z0-9_-]{0,63})\.yaml")  # a training spec a PR adds
 
 REPORT = "candidate.json"
 SHOWN_PROBLEMS = 50  # a forged summary may hold thousands; the count says how many more
@@ -82,7 +86,7 @@ def plan(ctx: StageContext, out_dir: Path, *, expect_sha: str | None) -> tuple[C
         problems.append(Problem(f"{SUMMARY}: sha", f"reports on commit {run.sha}, but this workflow run is for "
                                                    f"{expect_sha}"))
     problems += _shape(run.outcomes)
-    known = _known_models(ctx, run.outcomes, problems)
+    known = _known_models(ctx, run.pr, run.outcomes, problems)
     comments = [c for o in run.outcomes if (c := _comment(out_dir, run, o, known=known, problems=problems))]
     if problems:
         _refuse(out_dir, problems)
@@ -120,17 +124,25 @@ def _shape(outcomes: list[ModelOutcome]) -> list[Problem]:
     return problems
 
 
-def _known_models(ctx: StageContext, outcomes: list[ModelOutcome], problems: list[Problem]) -> Collection[str]:
-    """The models of the checkout this runs in; read only when the run names one (a PR-level
-    error, committed files that do not load, needs none)."""
+def _known_models(ctx: StageContext, pr: str, outcomes: list[ModelOutcome],
+                  problems: list[Problem]) -> Collection[str]:
+    """The models of the checkout this runs in, and the specs the PR itself adds as the forge
+    lists its files (a PR that adds a model gets its report; the PR's code cannot add names).
+    Read only when the run names a model (a PR-level error needs none)."""
     if not any(o.model for o in outcomes):
         return ()
-    known = ctx.workspace.specs
+    known = set(ctx.workspace.specs)
+    if any(o.model and o.model not in known for o in outcomes):
+        known |= _specs_added(ctx.forge.pull_files(pr))
     for o in outcomes:
         if o.model and o.model not in known:
             problems.append(Problem(f"{SUMMARY}: outcomes", f"model {o.model!r} is not defined on this branch "
                                                             f"(known: {', '.join(sorted(known)) or 'none'})"))
     return known
+
+
+def _specs_added(paths: list[str]) -> set[str]:
+    return {m.group(1) for p in paths if (m := SPEC_PATH.fullmatch(p)) and m.group(1) not in RESERVED_MODEL_FILES}
 
 
 def _comment(out_dir: Path, run: CandidateRun, o: ModelOutcome, *, known: Collection[str],

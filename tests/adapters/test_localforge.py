@@ -55,3 +55,18 @@ def test_forge_show_prints_comments_and_statuses(tmp_path: Path, capsys) -> None
     assert "ffffffffffff mlpin/candidate: failure - blocked: wine" in out
     assert main(["forge", "show", "--repo", str(tmp_path), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["comments"] == {"7": ["<!-- a -->\nhello"]}
+
+
+def test_pull_files_are_what_the_branch_changes_since_it_left_its_base(repo: Path) -> None:
+    from tests.helpers import commit_all, git
+
+    git(repo, "checkout", "-q", "-b", "add")
+    (repo / "models" / "new_model.yaml").write_text("name: new_model\n")
+    commit_all(repo, "add a spec")
+    git(repo, "checkout", "-q", "main")
+    (repo / "README.md").write_text("main moved on\n")
+    commit_all(repo, "main moves")
+    forge = LocalForge(repo)
+    pull = forge.open_pull(head="add", base="main", title="add", body="")
+    assert forge.pull_files(pull.number) == ["models/new_model.yaml"]
+    assert forge.pull_files("99") == []

@@ -50,6 +50,7 @@ class FakeGitHub:
     owner: str = "acme"
     repo: str = "models"
     pulls: set[int] = field(default_factory=set)
+    files: dict[int, list[str]] = field(default_factory=dict)  # the paths each PR changes, as GitHub lists them
     heads: dict[int, str] = field(default_factory=dict)  # PR -> head sha
     comments: dict[int, list[dict]] = field(default_factory=dict)
     statuses: dict[str, list[dict]] = field(default_factory=dict)
@@ -225,6 +226,9 @@ class FakeGitHub:
             }
             deployment["statuses"].append(status)
             return 201, status, {}
+        if (m := re.fullmatch(r"/pulls/(\d+)/files", rest)) and method == "GET":
+            files = self.files.get(int(m.group(1)), [])
+            return 200, [{"sha": "0" * 40, "filename": f, "status": "modified"} for f in files], {}
         if (m := re.fullmatch(r"/pulls/(\d+)", rest)) and method == "GET":
             number = int(m.group(1))
             if number not in self.pulls:

@@ -197,3 +197,28 @@ def test_a_summary_with_fields_mlpin_never_writes_is_refused(git_repo: Path, pas
     with pytest.raises(InvalidInput, match="summary.json: state"):
         post_run(ctx(git_repo, forge=github_forge), out_dir, expect_sha=sha)
     assert _nothing_posted(fake_github)
+
+
+@pytest.mark.parametrize(("files", "posted"), [(["models/wine_copy.yaml"], True), (["README.md"], False)],
+                         ids=["the-pr-adds-the-spec", "a-name-the-pr-does-not-add"])
+def test_a_model_the_pr_adds_is_known_by_the_forges_list_of_its_files(
+    git_repo: Path, registry: MemoryRegistry, fake_github: FakeGitHub, github_forge: GitHubForge,
+    files: list[str], posted: bool,
+) -> None:
+    git(git_repo, "checkout", "-q", "-b", "add-model")
+    spec = (git_repo / f"models/{MODEL}.yaml").read_text().replace(f"name: {MODEL}", "name: wine_copy")
+    (git_repo / "models/wine_copy.yaml").write_text(spec)
+    commit_all(git_repo, "add a model")
+    out_dir = git_repo.parent / "candidate-report"
+    result = candidate(ctx(git_repo, registry=registry), base="main", pr="7", out_dir=out_dir)
+    assert [o.model for o in result.outcomes] == ["wine_copy"]
+    git(git_repo, "checkout", "-q", "main")  # the post job runs on the default branch, which lacks the spec
+    fake_github.heads[7], fake_github.files[7] = result.sha, files
+    if posted:
+        post_run(ctx(git_repo, forge=github_forge), out_dir, expect_sha=result.sha)
+        (comment,) = fake_github.comments[7]
+        assert comment["body"].startswith("<!-- mlpin:candidate:wine_copy -->")
+    else:
+        with pytest.raises(InvalidInput, match="'wine_copy' is not defined on this branch"):
+            post_run(ctx(git_repo, forge=github_forge), out_dir, expect_sha=result.sha)
+        assert _nothing_posted(fake_github)
