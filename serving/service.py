@@ -6,6 +6,7 @@ with other parts (a file pin reader, another cache) and hand it to `create_app`.
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass, field
 from functools import partial
@@ -19,6 +20,7 @@ from pipelines.adapters.modelstore import ModelStore
 from pipelines.adapters.pinreader import FilePinReader, GitHubPinReader, GitPinReader, PinReader, redacted
 from serving.batching import Batcher
 from serving.deliveries import Deliveries
+from serving.logs import event
 from serving.loop import ReconcileLoop
 from serving.metrics import Metrics
 from serving.predicting import run_batch
@@ -73,6 +75,7 @@ def build_service(settings: ServingSettings) -> Service:
     )
     loop = ReconcileLoop(reconciler, interval_s=settings.poll_interval_s, jitter=settings.poll_jitter)
     log = PredictionLog(Path(settings.log_dir), max_bytes=settings.log_max_bytes, max_age_s=settings.log_max_age_s)
+    log.observers.append(log_state_changed)
     metrics = Metrics(slots)
     reconciler.swaps.append(metrics.swapped)
     reconciler.failures.append(metrics.failed)
@@ -86,6 +89,14 @@ def build_service(settings: ServingSettings) -> Service:
         metrics=metrics,
         shipper=shipper,
     )
+
+
+def log_state_changed(failure: str | None) -> None:
+    """`log_failed` when predictions stop being loggable (readiness says so too), `log_recovered` after."""
+    if failure is None:
+        event("log_recovered")
+    else:
+        event("log_failed", level=logging.WARNING, message=failure)
 
 
 def pin_reader(settings: ServingSettings) -> PinReader:

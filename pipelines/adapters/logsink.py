@@ -2,7 +2,10 @@
 
 `write` returns only after the record is on disk (flush + fsync), so a caller that
 answers after writing never answers a request it has no record of, even if the
-process is killed right after. Drift checks read these files; nothing here decides.
+process is killed right after. A write that fails leaves no whole record of its batch
+behind (the file is cut back to where the write began), and `failure` says why the log
+cannot be written until a write, or `check`, succeeds again: readiness reads it.
+Drift checks read these files; nothing here decides.
 """
 
 from __future__ import annotations
@@ -20,7 +23,12 @@ from pathlib import Path
 from typing import IO, Any
 
 PREFIX = "predictions-"
+MIN_FREE_BYTES = 1 << 20  # `check` calls a folder with less free space than this unwritable
 log = logging.getLogger("mlpin.predictions")
+
+
+class LogUnwritable(OSError):
+    """A record could not be written (its `failure` says why): the request it belongs to must not be answered."""
 
 
 class PredictionLog:
@@ -37,6 +45,8 @@ class PredictionLog:
         self._handle: IO[bytes] | None = None
         self._opened_at = 0.0
         self._sequence = 0
+        self.failure: str | None = None  # why the last write failed; None once one succeeds
+        self.observers: list[Callable[[str | None], None]] = []  # told when `failure` changes
 
     def write(self, record: dict[str, Any]) -> None:
         """Append `record` durably (written, flushed and fsynced) before returning."""
@@ -46,14 +56,56 @@ class PredictionLog:
         """Append every record durably with one fsync (a group commit), in one file."""
         lines = b"".join(json.dumps(r, separators=(",", ":"), default=str).encode() + b"\n" for r in records)
         with self._lock:
-            handle = self._current(len(lines))
             try:
-                handle.write(lines)
-                handle.flush()
-                os.fsync(handle.fileno())
-            except BaseException:
-                self._abandon()  # part of a line may be on disk: never append after it
-                raise
+                self._append(lines)
+            except OSError as exc:
+                self._failed(exc)
+                raise LogUnwritable(exc.errno, self.failure) from exc
+            self._succeeded()
+
+    def check(self) -> str | None:
+        """While writes fail, try again without a record (open a file, look for free space); the failure, if any."""
+        if self.failure is None:
+            return None
+        with self._lock:
+            try:
+                self._current(0)
+                free = os.statvfs(self.folder)
+                if free.f_bavail * free.f_frsize < MIN_FREE_BYTES:
+                    raise OSError(28, f"No space left on device (under {MIN_FREE_BYTES} bytes free)")
+            except OSError as exc:
+                self._failed(exc)
+                return self.failure
+            self._succeeded()
+        return None
+
+    def _append(self, lines: bytes) -> None:
+        handle = self._current(len(lines))
+        start = handle.tell()
+        try:
+            handle.write(lines)
+            handle.flush()
+            os.fsync(handle.fileno())
+        except BaseException:
+            self._abandon()  # part of a line may be on disk: never append after it
+            with contextlib.suppress(OSError):  # and no whole record of a batch that is not answered
+                os.truncate(handle.name, start)
+            raise
+
+    def _failed(self, exc: OSError) -> None:
+        failure = f"cannot write the prediction log in {self.folder}: {exc.strerror or exc}"
+        changed, self.failure = failure != self.failure, failure
+        if changed:
+            self._notify()
+
+    def _succeeded(self) -> None:
+        if self.failure is not None:
+            self.failure = None
+            self._notify()
+
+    def _notify(self) -> None:
+        for observer in self.observers:
+            observer(self.failure)
 
     @property
     def current_name(self) -> str | None:

@@ -16,6 +16,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse
 
+from pipelines.adapters.logsink import LogUnwritable
 from pipelines.core.inputs import check_records, overflow_problems, records_from_mlflow, unseen_values
 from serving.http import parse_json, read_body, request_id, require_json
 from serving.logs import event
@@ -87,6 +88,9 @@ async def _answer(service: Service, live: LiveModel, body: Any, rid: str) -> lis
         _note_unseen(service, live, unseen, rid)
     try:
         return await service.batcher(live.name).predict(live, records, request_id=rid)
+    except LogUnwritable as exc:  # retry later, maybe on another replica: this one is not ready meanwhile
+        detail = f"{exc.strerror}; nothing was answered or logged for this request"
+        raise HTTPException(status_code=503, detail=detail) from None
     except NumericOverflow:
         problems = overflow_problems(records, live.columns)
         raise HTTPException(status_code=422, detail=[p.model_dump() for p in problems]) from None

@@ -20,9 +20,14 @@ def healthz() -> dict:
 
 @router.get("/readyz")
 def readyz(service: ServiceDep) -> JSONResponse:
-    """200 once the pin was read and every pinned model is live or deliberately suspended."""
+    """200 once the pin was read, every pinned model is live or deliberately suspended, and
+    predictions can be logged (none is answered unlogged, so a replica that cannot log is not ready)."""
     waiting = service.reconciler.not_ready()
-    return JSONResponse({"ready": not waiting, "not_ready": waiting}, status_code=503 if waiting else 200)
+    body: dict = {"ready": not waiting, "not_ready": waiting}
+    failure = service.predictions.check()
+    if failure is not None:
+        body = {"ready": False, "not_ready": [*waiting, "prediction_log"], "prediction_log": failure}
+    return JSONResponse(body, status_code=200 if body["ready"] else 503)
 
 
 @router.get("/status")

@@ -106,3 +106,38 @@ def test_a_rotation_that_cannot_open_its_new_file_keeps_writing_the_old_one_and_
     log.write({"request_id": "third"})  # the next write rotates
     assert log.current_name != first
     assert [r["request_id"] for r in read_records(tmp_path)] == ["first", "second", "third"]
+
+
+def test_a_batch_whose_write_fails_leaves_no_record_claiming_an_answer(tmp_path: Path, monkeypatch) -> None:
+    log = PredictionLog(tmp_path, max_bytes=1 << 20, max_age_s=3600)
+    log.write({"request_id": "before"})
+    handle = log._handle
+    real_write = handle.write
+
+    def first_line_then_disk_full(data: bytes) -> int:
+        real_write(data[: data.index(b"\n") + 1])  # the batch's first record, whole, then the disk fills
+        handle.flush()
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(handle, "write", first_line_then_disk_full)
+    with pytest.raises(OSError):
+        log.write_many([{"request_id": "lost-1"}, {"request_id": "lost-2"}])
+    assert [r["request_id"] for r in read_records(tmp_path)] == ["before"]
+
+
+def test_failure_is_set_by_a_failed_write_and_cleared_by_the_next_success(tmp_path: Path) -> None:
+    blocker = tmp_path / "log"
+    blocker.write_text("a file where the folder should be")
+    seen: list[str | None] = []
+    log = PredictionLog(blocker, max_bytes=1 << 20, max_age_s=3600)
+    log.observers.append(seen.append)
+    assert log.failure is None and log.check() is None
+    with pytest.raises(OSError):
+        log.write(record(0))
+    assert log.failure is not None and str(blocker) in log.failure
+    assert log.check() == log.failure  # still failing: the check changes nothing
+    blocker.unlink()
+    assert log.check() is None and log.failure is None  # recovers without a record (no traffic while not ready)
+    log.write(record(1))
+    assert [r["request_id"] for r in read_records(blocker)] == ["r1"]
+    assert [s is None for s in seen] == [False, True]  # one change each way

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -328,5 +329,28 @@ def test_a_request_that_cannot_be_logged_is_not_answered(trained: Trained, tmp_p
     with serving(settings_for(trained, tmp_path, log_dir=blocker)) as running:
         wait_until(lambda: running.client.get("/readyz").status_code == 200)
         response = running.client.post(f"/predict/{MODEL}", json=ROW)
-        assert response.status_code == 500
+        assert response.status_code == 503
         assert "nothing was answered or logged" in response.json()["detail"]
+
+
+def test_readyz_is_503_with_the_reason_while_predictions_cannot_be_logged(
+    trained: Trained, tmp_path: Path, caplog
+) -> None:
+    pin(trained.root, **{MODEL: trained.entries["v1"]})
+    blocker = tmp_path / "log-is-a-file"
+    blocker.write_text("the log folder cannot be created here")
+    with caplog.at_level(logging.INFO, logger="mlpin.serving"), \
+            serving(settings_for(trained, tmp_path, log_dir=blocker)) as running:
+        wait_until(lambda: running.client.get("/readyz").status_code == 200)
+        assert running.client.post(f"/predict/{MODEL}", json=ROW).status_code == 503
+        ready = running.client.get("/readyz")
+        assert ready.status_code == 503
+        assert ready.json()["not_ready"] == ["prediction_log"]
+        assert str(blocker) in ready.json()["prediction_log"]
+        blocker.unlink()  # the operator frees the folder: ready again without a request getting through first
+        assert running.client.get("/readyz").status_code == 200
+        response = running.client.post(f"/predict/{MODEL}", json=ROW, headers={"x-request-id": "after-fix"})
+        assert response.status_code == 200
+    assert [r["request_id"] for r in read_records(blocker)] == ["after-fix"]
+    events = [getattr(r, "event", "") for r in caplog.records]
+    assert events.count("log_failed") == 1 and events.count("log_recovered") == 1
