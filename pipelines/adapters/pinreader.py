@@ -7,10 +7,12 @@ deciding stay with the caller. Failures to reach the source are OutsideSystemErr
 
 from __future__ import annotations
 
+import base64
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
+from urllib.parse import unquote
 
 from pipelines.adapters.digest import sha256_bytes
 from pipelines.adapters.git import git_bytes, run_git
@@ -71,6 +73,7 @@ class GitPinReader:
         """Fetch the branch's tip, then read the pin at that commit."""
         self._ensure_mirror()
         ref = f"refs/mlpin/{self.branch}"
+        secret = credential_env(self.remote)
         try:
             run_git(
                 self.mirror_path,
@@ -79,8 +82,9 @@ class GitPinReader:
                 "--quiet",
                 "--depth=1",
                 "--no-tags",
-                self.remote,
+                redacted(self.remote) if secret else self.remote,  # an ssh user name stays
                 f"+refs/heads/{self.branch}:{ref}",
+                env=secret,
             )
         except OutsideSystemError as exc:  # git's message repeats the URL, token and all
             reason = exc.message.split(" failed: ", 1)[-1].replace(self.remote, redacted(self.remote))
@@ -140,6 +144,19 @@ class GitHubPinReader:
 def _message(exc: Exception) -> str:
     data = getattr(exc, "data", None)
     return data.get("message", "") if isinstance(data, dict) else str(data or "")
+
+
+def credential_env(url: str) -> dict[str, str]:
+    """The user and password (or token) of an http(s) `url` as environment-only git config: an
+    Authorization header scoped to the URL without them, so no credential is on a command line
+    (`ps` shows every argument of every process to anyone on the machine); {} when there are none."""
+    found = re.match(r"^(https?://)([^/@]*)@(.*)$", url, flags=re.IGNORECASE)
+    if found is None:
+        return {}
+    user, _, password = found[2].partition(":")
+    basic = base64.b64encode(f"{unquote(user)}:{unquote(password)}".encode()).decode()
+    return {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": f"http.{found[1]}{found[3]}.extraHeader",
+            "GIT_CONFIG_VALUE_0": f"Authorization: Basic {basic}"}
 
 
 def redacted(url: str) -> str:
