@@ -109,8 +109,11 @@ class PredictionLog:
 
     @property
     def current_name(self) -> str | None:
-        """The file being written now (never shipped while open), or None."""
-        handle = self._handle
+        """The file being written now (never shipped while open), or None. Asked under the
+        write lock: a rotation creates the next file before it becomes current, and a shipper
+        that listed it in between must see it as open, never ship and delete it."""
+        with self._lock:
+            handle = self._handle
         return Path(handle.name).name if handle is not None else None
 
     def close(self) -> None:

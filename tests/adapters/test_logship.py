@@ -68,3 +68,33 @@ def test_a_file_opened_while_listing_is_not_shipped(tmp_path: Path) -> None:
     assert [Path(s).name for s in shipped] == [first]
     log.write({"request_id": "after"})
     assert [r["request_id"] for r in read_records(log.folder)] == ["big", "after"]
+
+
+def test_a_file_listed_while_the_log_rotates_to_it_is_never_shipped_from_under_the_writer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    import pipelines.adapters.logsink as logsink
+
+    log = PredictionLog(tmp_path / "local", max_bytes=120, max_age_s=3600)
+    log.write({"request_id": "r0", "outputs": [0]})
+    remote = tmp_path / "remote"
+    real_fsync_folder, rounds = logsink._fsync_folder, []
+
+    def ship_in_between(folder: Path) -> None:
+        # the next file exists on disk but is not current yet: a shipper lists it now
+        real_fsync_folder(folder)
+        if not rounds:
+            rounds.append(threading.Thread(target=ship_closed, args=(log.folder, remote.as_uri()),
+                                           kwargs={"writing": lambda: log.current_name}))
+            rounds[0].start()
+            rounds[0].join(timeout=0.5)  # without the lock it ships (and deletes) the new file here
+
+    monkeypatch.setattr(logsink, "_fsync_folder", ship_in_between)
+    for n in range(1, 6):
+        log.write({"request_id": f"r{n}", "outputs": [n]})
+    rounds[0].join(timeout=10)
+    log.close()
+    ship_closed(log.folder, remote.as_uri(), writing=lambda: log.current_name)
+    assert sorted(r["request_id"] for r in read_records(remote)) == [f"r{n}" for n in range(6)]
