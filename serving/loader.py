@@ -11,6 +11,7 @@ import math
 from datetime import datetime
 from pathlib import Path
 
+from pipelines.adapters.modelformat import load_folder
 from pipelines.core.inputs import InputColumn, check_records, with_contract
 from pipelines.core.lineage import tag
 from serving.failures import ReconcileFailure
@@ -34,8 +35,7 @@ class SmokeTestFailed(ReconcileFailure):
 def load(
     path: Path, *, name: str, version: int, artifact_sha256: str, tags: dict[str, str], now: datetime
 ) -> LiveModel:
-    """Unpickle the model and read its signature and allowed values; LoadFailed says what broke."""
-    import mlflow.sklearn
+    """Load the model (skops, trusted types only), its signature and allowed values; LoadFailed says why not."""
     from mlflow.models import Model
 
     try:
@@ -44,7 +44,7 @@ def load(
             InputColumn(name=c.name, type=c.type.name, required=c.required) for c in meta.signature.inputs.inputs
         ]
         columns = with_contract(signature, meta.metadata)  # the allowed values, stored beside the signature
-        predictor = mlflow.sklearn.load_model(str(path))
+        predictor = load_folder(path)  # skops with mlpin's trusted types; a pickle is refused
     except (MemoryError, OSError):
         raise  # the machine, not the model (out of memory, disk, file handles): retryable, not terminal
     except Exception as exc:  # unpickling can raise anything the pickle names

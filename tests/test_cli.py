@@ -178,7 +178,7 @@ def test_deploy_exits_2_when_the_artifact_behind_the_alias_was_replaced(repo: Pa
     assert run(capsys, "deploy", "--repo", str(repo), "-q")[0] == 0
     stored = next(m.parent for m in (repo / ".mlpin" / "artifacts").rglob("MLmodel")
                   if artifact_digest(m.parent) == json.loads(out)["artifact_sha256"])
-    (stored / "model.pkl").write_bytes(b"a pickle nobody reviewed")  # MLflow's stored copy, in place
+    (stored / "model.skops").write_bytes(b"a pickle nobody reviewed")  # MLflow's stored copy, in place
 
     code, out, _ = run(capsys, "deploy", "--repo", str(repo), "-q")
     assert code == 2

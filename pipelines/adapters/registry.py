@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.adapters.artifact import artifact_digest, verify_artifact
+from pipelines.adapters.modelformat import FORMAT, load_folder, save_types
 from pipelines.adapters.modelregistry import EXTRAS_PATH, CandidateLog, LoggedVersion
 from pipelines.core.errors import MlpinError, NotFound, OutsideSystemError
 from pipelines.core.inputs import InputColumn, contract_metadata
@@ -124,6 +125,7 @@ class Registry:
         import mlflow
         import mlflow.sklearn
 
+        trusted = save_types(entry.fitted)  # before anything is written: an unsafe model logs nothing
         experiment = self.experiment_id(entry.model)
         with _outside(f"logging a run of {entry.model}"), _quiet_stderr():
             with mlflow.start_run(experiment_id=experiment, run_name=entry.tags.get(tag("spec_hash"), "")[:12]) as run:
@@ -139,7 +141,8 @@ class Registry:
                     input_example=entry.example,
                     metadata=contract_metadata(entry.inputs),
                     pip_requirements=_requirements(),
-                    serialization_format="pickle",
+                    serialization_format=FORMAT,  # never pickle: loading a pickle runs what it says
+                    skops_trusted_types=trusted,
                 )
                 digest = self._artifact_digest(info.model_uri)
                 mlflow.set_tag(tag("artifact_sha256"), digest)
@@ -246,15 +249,16 @@ class Registry:
             return mlflow.artifacts.load_text(f"runs:/{run_id}/{path}")
 
     def load_verified(self, model: str, version: int, *, expected_sha256: str) -> Any:
-        """Download a version, check its digest, and only then unpickle it."""
-        import mlflow.sklearn
+        """Download a version, check its digest, and only then load it (skops, mlpin's trusted types only)."""
 
         run_id = self._version(model, version).run_id
         with tempfile.TemporaryDirectory() as tmp:
             local = self._download(f"models:/{model}/{version}", Path(tmp))
             verify_artifact(local, model=model, version=version, expected_sha256=expected_sha256)
             try:
-                return mlflow.sklearn.load_model(str(local))
+                return load_folder(local)
+            except MlpinError:
+                raise
             except Exception as exc:  # verified bytes that do not unpickle here: any error type
                 raise OutsideSystemError("mlflow", f"loading {model} v{version} (run {run_id}) failed: {exc}") from exc
 

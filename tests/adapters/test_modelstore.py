@@ -51,13 +51,13 @@ def test_downloads_once_per_digest_and_verifies_every_fetch(registry, tmp_path: 
     assert first.path == second.path == tmp_path / "cache" / trained.artifact_sha256
     assert counting.downloads == 1
     assert first.tags["mlpin.task"] == "classification"
-    (first.path / "model.pkl").write_bytes(b"tampered in the cache")
+    (first.path / "model.skops").write_bytes(b"tampered in the cache")
     # A copy that went bad on disk is dropped and fetched again: the registry's bytes are fine.
     third = store.fetch(MODEL, 1, expected_sha256=trained.artifact_sha256)
-    assert counting.downloads == 2 and (third.path / "model.pkl").read_bytes() != b"tampered in the cache"
+    assert counting.downloads == 2 and (third.path / "model.skops").read_bytes() != b"tampered in the cache"
     # Bytes the registry itself serves wrong are a mismatch, and are not kept.
-    (registry.artifact_path(MODEL, 1) / "model.pkl").write_bytes(b"tampered in the registry")
-    (third.path / "model.pkl").write_bytes(b"tampered in the cache")
+    (registry.artifact_path(MODEL, 1) / "model.skops").write_bytes(b"tampered in the registry")
+    (third.path / "model.skops").write_bytes(b"tampered in the cache")
     with pytest.raises(ArtifactMismatch):
         store.fetch(MODEL, 1, expected_sha256=trained.artifact_sha256)
     assert not third.path.exists() and counting.downloads == 3
@@ -123,7 +123,7 @@ def test_a_verified_version_is_served_from_the_cache_during_a_registry_outage(
     assert fetched.tags["mlpin.task"] == "classification"
     with pytest.raises(OutsideSystemError):  # the same bytes under another version: the registry must say so
         during.fetch(MODEL, 2, expected_sha256=trained.artifact_sha256)
-    (fetched.path / "model.pkl").write_bytes(b"tampered in the cache")
+    (fetched.path / "model.skops").write_bytes(b"tampered in the cache")
     with pytest.raises(OutsideSystemError):  # the cache is trusted for tags, never for bytes: download again
         during.fetch(MODEL, 1, expected_sha256=trained.artifact_sha256)
     assert not fetched.path.exists(), "bytes that fail their digest are not kept"

@@ -219,13 +219,30 @@ def test_a_tampered_artifact_is_never_unpickled(registry_and_store, tmp_path: Pa
     logged = registry.log_candidate(candidate())
     marker = tmp_path / "unpickled"
     trap = pickle.dumps(Trap(marker))
-    (stored("wine", 1) / "model.pkl").write_bytes(trap)
+    (stored("wine", 1) / "model.skops").write_bytes(trap)
     assert registry.version_digest("wine", 1) != logged.artifact_sha256
     with pytest.raises(ArtifactMismatch):
         registry.load_verified("wine", 1, expected_sha256=logged.artifact_sha256)
     assert not marker.exists(), "the tampered pickle was executed"
     pickle.loads(trap)
     assert marker.exists(), "the trap works: loading it would have been noticed"
+
+
+def test_a_pickle_registered_with_its_own_digest_is_refused_and_never_executed(registry_and_store,
+                                                                              tmp_path: Path) -> None:
+    # What a hostile job with registry access could register: the digest matches the bytes.
+    from pipelines.adapters.modelformat import UnsafeModel
+
+    registry, stored = registry_and_store
+    registry.log_candidate(candidate())
+    folder, marker = stored("wine", 1), tmp_path / "unpickled"
+    (folder / "model.skops").unlink()
+    (folder / "model.pkl").write_bytes(pickle.dumps(Trap(marker)))
+    mlmodel = folder / "MLmodel"
+    mlmodel.write_text(mlmodel.read_text().replace("model.skops", "model.pkl").replace("skops\n", "pickle\n"))
+    with pytest.raises(UnsafeModel, match="stored as 'pickle'"):
+        registry.load_verified("wine", 1, expected_sha256=registry.version_digest("wine", 1))
+    assert not marker.exists(), "the pickle was executed"
 
 
 def test_a_downloaded_version_loads_and_passes_servings_smoke_test(registry, tmp_path: Path) -> None:

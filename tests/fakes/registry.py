@@ -1,7 +1,7 @@
 """An in-memory model registry that passes the registry contract suite.
 
 Faithful where stages rely on it: versions are numbered 1, 2, ... per model, each
-version's model is a real artifact folder (a pickle and an MLmodel that MLflow and
+version's model is a real artifact folder (a skops file and an MLmodel that MLflow and
 serving can load, with an input example), so digests, downloads and the check before
 unpickling work on real bytes. Only the folders touch disk, in a private temp dir.
 Params are not kept: nothing reads them back.
@@ -10,7 +10,6 @@ Params are not kept: nothing reads them back.
 from __future__ import annotations
 
 import json
-import pickle
 import shutil
 import tempfile
 import uuid
@@ -20,12 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.adapters.artifact import artifact_digest, verify_artifact
+from pipelines.adapters.modelformat import FORMAT, TRUSTED_TYPES, load_folder, save_types
 from pipelines.adapters.modelregistry import EXTRAS_PATH, CandidateLog, LoggedVersion
 from pipelines.core.errors import NotFound
 from pipelines.core.inputs import InputColumn, contract_metadata
 from pipelines.core.lineage import tag
 
-PICKLE = "model.pkl"
+MODEL_FILE = "model.skops"
 EXAMPLE = "input_example.json"
 
 
@@ -140,11 +140,11 @@ class MemoryRegistry:
         return dst
 
     def load_verified(self, model: str, version: int, *, expected_sha256: str) -> Any:
-        """Copy a version out, check its digest, and only then unpickle it."""
+        """Copy a version out, check its digest, and only then load it (skops, trusted types only)."""
         with tempfile.TemporaryDirectory() as tmp:
             local = self.download_version(model, version, Path(tmp))
             verify_artifact(local, model=model, version=version, expected_sha256=expected_sha256)
-            return pickle.loads((local / PICKLE).read_bytes())
+            return load_folder(local)
 
     def _version(self, model: str, version: int) -> _Version:
         found = self.versions.get(model, [])
@@ -186,7 +186,10 @@ def _write_model(folder: Path, entry: CandidateLog, *, run_id: str) -> None:
     import yaml
 
     folder.mkdir(parents=True)
-    (folder / PICKLE).write_bytes(pickle.dumps(entry.fitted))
+    import skops.io
+
+    save_types(entry.fitted)  # the same refusal as the MLflow registry's
+    skops.io.dump(entry.fitted, folder / MODEL_FILE)
     inputs = [{"type": c.type, "name": c.name, "required": c.required} for c in entry.inputs]
     mlmodel = {
         "artifact_path": "model",
@@ -194,11 +197,12 @@ def _write_model(folder: Path, entry: CandidateLog, *, run_id: str) -> None:
         "run_id": run_id,
         "utc_time_created": str(datetime.now(UTC).replace(tzinfo=None)),
         "flavors": {
-            "python_function": {"loader_module": "mlflow.sklearn", "model_path": PICKLE, "predict_fn": "predict"},
+            "python_function": {"loader_module": "mlflow.sklearn", "model_path": MODEL_FILE, "predict_fn": "predict"},
             "sklearn": {
                 "code": None,
-                "pickled_model": PICKLE,
-                "serialization_format": "pickle",
+                "pickled_model": MODEL_FILE,
+                "serialization_format": FORMAT,
+                "skops_trusted_types": sorted(TRUSTED_TYPES),
                 "sklearn_version": sklearn.__version__,
             },
         },

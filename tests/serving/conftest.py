@@ -71,7 +71,7 @@ def _register_unanswerable(root: Path) -> dict:
 def _break_artifact(root: Path, entry: dict) -> dict:
     """Overwrite the stored pickle; the entry gets the digest of the broken bytes, so only unpickling fails."""
     folder = artifact_folder(root, entry["artifact_sha256"])
-    (folder / "model.pkl").write_bytes(b"this is not a pickle")
+    (folder / "model.skops").write_bytes(b"this is not a pickle")
     return {**entry, "artifact_sha256": artifact_digest(folder)}
 
 

@@ -226,9 +226,9 @@ def test_a_signed_push_retries_a_registry_outage_at_once(server_on_v1: Running, 
 def test_running_out_of_file_handles_while_loading_is_retried_not_terminal(
     harness: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import mlflow.sklearn
+    import serving.loader
 
-    real = mlflow.sklearn.load_model
+    real = serving.loader.load_folder
     calls = []
 
     def exhausted_once(*args, **kwargs):
@@ -237,7 +237,7 @@ def test_running_out_of_file_handles_while_loading_is_retried_not_terminal(
             raise OSError(24, "Too many open files")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(mlflow.sklearn, "load_model", exhausted_once)
+    monkeypatch.setattr(serving.loader, "load_folder", exhausted_once)
     harness.pin("v2")
     status = harness.run()
     assert (status.reason, status.terminal, status.live_version) == ("InternalError", False, 1)
@@ -273,7 +273,7 @@ def test_the_log_tells_each_change_once_and_a_pass_that_changes_nothing_not_at_a
 
 def test_an_operator_can_retry_a_terminal_failure_after_restoring_the_artifact(harness: Harness,
                                                                               trained: Trained) -> None:
-    pickled = next(artifact_folder(trained.root, trained.entries["v2"]["artifact_sha256"]).glob("*.pkl"))
+    pickled = next(artifact_folder(trained.root, trained.entries["v2"]["artifact_sha256"]).glob("*.skops"))
     original = pickled.read_bytes()
     try:
         pickled.write_bytes(b"replaced in the store")

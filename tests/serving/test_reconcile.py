@@ -196,7 +196,7 @@ def test_an_edited_mlmodel_is_refused_before_anything_is_unpickled(server_on_v1:
     # MLmodel names the file to unpickle: pointing it elsewhere must break the digest.
     mlmodel = artifact_folder(trained.root, trained.entries["v2"]["artifact_sha256"]) / "MLmodel"
     original = mlmodel.read_text()
-    mlmodel.write_text(original.replace("pickled_model: model.pkl", "pickled_model: ../../elsewhere.pkl"))
+    mlmodel.write_text(original.replace("pickled_model: model.skops", "pickled_model: ../../elsewhere.pkl"))
     try:
         pin(trained.root, **{MODEL: trained.entries["v2"]})
         server_on_v1.reconcile()

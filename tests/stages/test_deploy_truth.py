@@ -80,7 +80,7 @@ def test_a_rerun_after_the_registry_is_fixed_records_the_success(git_repo: Path,
 def test_an_artifact_replaced_behind_an_unchanged_alias_fails_every_deploy(git_repo: Path, registry: MemoryRegistry,
                                                                            deployed: dict) -> None:
     forge = LocalForge(git_repo)
-    stored = registry.artifact_path(MODEL, deployed["version"]) / "model.pkl"
+    stored = registry.artifact_path(MODEL, deployed["version"]) / "model.skops"
     original = stored.read_bytes()
     stored.write_bytes(pickle.dumps({"not": "the model that was reviewed"}))
 

@@ -33,7 +33,7 @@ def test_the_record_carries_run_tags_and_the_stored_digest(registry) -> None:
     record = registry_record(registry, MODEL, version=1)
     assert (record.exists, record.run_id, record.artifact_sha256) == (True, logged.run_id, logged.artifact_sha256)
     assert record.tags[tag("task")] == "classification"
-    (registry.artifact_path(MODEL, 1) / "model.pkl").write_bytes(b"swapped")
+    (registry.artifact_path(MODEL, 1) / "model.skops").write_bytes(b"swapped")
     assert registry_record(registry, MODEL, version=1).artifact_sha256 != logged.artifact_sha256, (
         "the digest is of the stored bytes"
     )
