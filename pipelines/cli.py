@@ -217,10 +217,12 @@ def build_parser() -> argparse.ArgumentParser:
     cmd = sub.add_parser(
         "propose",
         parents=[common],
-        help="after a merge: open or update a promotion PR per model whose candidate passed",
+        help="after a merge: rebuild, register and judge each changed model's candidate; keep its promotion PR "
+             "in step with main",
     )
     cmd.add_argument(
-        "--before", help="the commit before the push (default: HEAD's first parent; in Actions: github.event.before)"
+        "--before", help="the commit before the push, only to say why a model changed (every model is checked; "
+                         "default: HEAD's first parent; in Actions: github.event.before)"
     )
     cmd.add_argument("--base-branch", help="the branch promotion PRs merge into (default: the checked-out branch)")
     cmd.set_defaults(handler=_propose)

@@ -209,7 +209,7 @@ def render_proposals(run) -> str:
         f"{o.model}: {o.outcome} - {o.headline}" + (f" (PR {o.pr}: {o.url})" if o.pr else "") for o in run.outcomes
     ]
     return render_outcomes(f"propose on {run.commit[:12]}", lines,
-                           empty="no model's spec, data or policy changed: nothing to propose")
+                           empty="no models: nothing to propose")
 
 
 def render_deploy(run) -> str:

@@ -153,3 +153,46 @@ def mixed_frame(rows: int = 240, seed: int = 0) -> pd.DataFrame:
     size[::9] = np.nan
     colour[::7] = np.nan
     return pd.DataFrame({"size": size, "colour": colour, "label": label, "amount": amount})
+
+
+class RefusingServer:
+    """An HTTP server on 127.0.0.1 that answers every GET with `status` and keeps the
+    Authorization header each request carried (what a forge would have been sent)."""
+
+    def __init__(self, status: int = 404) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.headers: list[str | None] = []
+        seen = self.headers
+
+        class Refuse(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+                seen.append(self.headers.get("authorization"))
+                self.send_error(status)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Refuse)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def __enter__(self) -> RefusingServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+
+
+def record_git_argvs(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """Every command line mlpin's git adapter starts from now on: what `ps` would show."""
+    argvs: list[list[str]] = []
+    real_popen = subprocess.Popen
+
+    def recording_popen(args, *rest, **kwargs):
+        argvs.append(list(args))
+        return real_popen(args, *rest, **kwargs)
+
+    monkeypatch.setattr("pipelines.adapters.git.subprocess.Popen", recording_popen)
+    return argvs

@@ -161,11 +161,9 @@ def test_candidate_post_runs_only_on_a_finished_compute_run_one_at_a_time_per_pr
     assert doc["concurrency"]["cancel-in-progress"] is False, "never stop a post between the comment and the status"
 
 
-# Checkouts that keep the token in .git/config for later steps, with the reason.
-KEEPS_CREDENTIALS = {
-    ("propose.yml", "propose"): "mlpin pushes promote/<model> with the checkout's credentials",
-    ("rollback.yml", "rollback"): "mlpin pushes rollback/<model> with the checkout's credentials",
-}
+# Checkouts that keep the token in .git/config for later steps, with the reason (none:
+# propose and rollback push with MLPIN_GIT_TOKEN, passed to git as a header in its env).
+KEEPS_CREDENTIALS: dict[tuple[str, str], str] = {}
 
 
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
@@ -260,3 +258,22 @@ def test_actionlint_reports_a_broken_workflow_after_several_good_ones(tmp_path: 
     done = _actionlint(*WORKFLOWS, broken)
     assert done.returncode == 1, done.stdout + done.stderr
     assert f"{broken}:6:" in done.stdout and "no_such_property" in done.stdout
+
+
+def test_pr_code_never_gets_the_registry_write_token() -> None:
+    """The candidate job runs the PR's code: it may read production's model, never register."""
+    for path in WORKFLOWS:
+        text = path.read_text()
+        if path.name in ("candidate.yml", "verify.yml"):  # PR code; a check that only reads
+            assert "secrets.MLFLOW_TRACKING_TOKEN" not in text and "secrets.MLFLOW_READONLY_TOKEN" in text
+        elif "secrets.MLFLOW_TRACKING_TOKEN" in text:
+            assert path.name in ("propose.yml", "deploy.yml"), f"{path.name} gets the registry write token"
+
+
+@pytest.mark.parametrize("name", ["propose.yml", "rollback.yml"])
+def test_jobs_that_push_get_the_token_for_git_only_through_mlpin(name: str) -> None:
+    (job,) = load(PROJECT / ".github/workflows" / name)["jobs"].values()
+    checkout = next(s for s in job["steps"] if s.get("uses", "").startswith("actions/checkout@"))
+    assert checkout["with"]["persist-credentials"] is False
+    mlpin = next(s for s in job["steps"] if ".venv/bin/mlpin" in s.get("run", ""))
+    assert mlpin["env"]["MLPIN_GIT_TOKEN"] == "${{ secrets.MLPIN_BOT_TOKEN || github.token }}"

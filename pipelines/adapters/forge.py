@@ -101,6 +101,13 @@ class Forge(Protocol):
     def open_pull_for(self, head: str) -> PullRef | None:
         """The open PR from branch `head`, if there is one."""
 
+    def close_pull(self, pr: str, *, comment: str) -> bool:
+        """Close open PR `pr` after mlpin's own comment `comment` (upserted by its first line,
+        a marker); False when it was no longer open. A rerun changes nothing."""
+
+    def own_comment(self, pr: str, marker: str) -> str | None:
+        """The body of mlpin's own comment on PR `pr` that starts with `marker`, if there is one."""
+
     def pull_files(self, pr: str) -> list[str]:
         """The paths PR `pr` changes, as the forge itself lists them (not as the PR's code says)."""
 

@@ -43,6 +43,10 @@ REPOSITORY_VARIABLES = (
     "GIT_COMMON_DIR", "GIT_PREFIX", "GIT_IMPLICIT_WORK_TREE", "GIT_GRAFT_FILE", "GIT_SHALLOW_FILE",
     "GIT_NO_REPLACE_OBJECTS", "GIT_REPLACE_REF_BASE", "GIT_NAMESPACE",
 )
+# A token for pushes and fetches (propose and rollback in Actions, whose checkout keeps no
+# credential in .git/config): sent as the header actions/checkout itself would configure,
+# scoped to the forge's URL, through environment-only git config so no command line shows it.
+TOKEN_VARIABLE = "MLPIN_GIT_TOKEN"
 _LIVE: set[int] = set()  # process groups of git processes still running, killed at exit
 _LIVE_LOCK = threading.Lock()
 
@@ -86,7 +90,8 @@ def _run(root: Path, args: tuple[str, ...], *, stdin: bytes | None = None, env: 
     limit = timeout_s or (None if interactive else _limit(command))
     inherited = {k: v for k, v in os.environ.items() if k not in REPOSITORY_VARIABLES}
     prompt = {"GIT_TERMINAL_PROMPT": "0"} if network and not interactive else {}
-    process = _start(root, args, env={**inherited, **(env or {}), **prompt}, piped=stdin is not None,
+    token = token_env(inherited) if network and "GIT_CONFIG_COUNT" not in (env or {}) else {}
+    process = _start(root, args, env={**inherited, **token, **(env or {}), **prompt}, piped=stdin is not None,
                      detached=not interactive)
     with process:
         try:
@@ -103,6 +108,20 @@ def _run(root: Path, args: tuple[str, ...], *, stdin: bytes | None = None, env: 
     if process.returncode != 0:
         raise GitFailed(args, stdout=out.decode(errors="replace").strip(), stderr=err.decode(errors="replace").strip())
     return out
+
+
+def token_env(environ: Mapping[str, str]) -> dict[str, str]:
+    """`MLPIN_GIT_TOKEN` as an Authorization header for the forge (`GITHUB_SERVER_URL`, else
+    github.com), in environment-only git config; {} when no token is set."""
+    token = environ.get(TOKEN_VARIABLE, "")
+    if not token:
+        return {}
+    import base64
+
+    server = environ.get("GITHUB_SERVER_URL", "https://github.com").rstrip("/")
+    basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
+    return {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": f"http.{server}/.extraHeader",
+            "GIT_CONFIG_VALUE_0": f"Authorization: Basic {basic}"}
 
 
 def _limit(command: str | None) -> float:

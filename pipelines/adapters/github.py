@@ -263,6 +263,25 @@ class GitHubForge:
             pull = next(iter(self._repository().get_pulls(state="open", head=f"{owner}:{head}")), None)
         return None if pull is None else PullRef(str(pull.number), pull.html_url, created=False, changed=False)
 
+    def close_pull(self, pr: str, *, comment: str) -> bool:
+        """Comment (mlpin's own, upserted by its marker line), then close PR `pr` if it is open."""
+        _require_number(pr)
+        with self._github(f"reading PR #{pr}", need="pull-requests: read"):
+            pull = self._repository().get_pull(int(pr))
+        if pull.state != "open":
+            return False
+        self.upsert_comment(pr, comment.split("\n", 1)[0], comment)
+        with self._github(f"closing PR #{pr}", need="pull-requests: write"):
+            pull.edit(state="closed")  # the same state twice is a no-op: safe to retry
+        return True
+
+    def own_comment(self, pr: str, marker: str) -> str | None:
+        """The body of mlpin's own comment on PR `pr` starting with `marker` (all pages)."""
+        issue = self._issue(pr)
+        with self._github(f"listing the comments on PR #{pr}", need="pull-requests: read"):
+            found = self._own_comment(issue, marker)
+        return None if found is None else found.body or ""
+
     def merged_pull(self, sha: str) -> Merge | None:
         """The merged PR whose merge commit is `sha` (merge, squash or rebase), with its merger."""
         with self._github(f"finding the pull request of {sha[:12]}", need="pull-requests: read"):

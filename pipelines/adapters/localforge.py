@@ -119,6 +119,20 @@ class LocalForge:
             else PullRef(str(found.number), self._pull_path(found.number), created=False, changed=False)
         )
 
+    def close_pull(self, pr: str, *, comment: str) -> bool:
+        """Comment (upserted by its marker line) and close the open pull request `pr`."""
+        pull = self.pull(pr)
+        if pull.state != "open":
+            return False
+        self.upsert_comment(str(pull.number), comment.split("\n", 1)[0], comment)
+        self._save_pull(pull.model_copy(update={"state": "closed"}))
+        return True
+
+    def own_comment(self, pr: str, marker: str) -> str | None:
+        """The body of mlpin's own comment on `pr` starting with `marker`."""
+        bodies = (path.read_text(encoding="utf-8") for path in self._own_comments(pr))
+        return next((body for body in bodies if body.startswith(marker)), None)
+
     def _save_pull(self, pull: LocalPull) -> None:
         write_atomic(self.folder / "pulls" / f"{pull.number}.json", pull.model_dump_json(indent=2) + "\n")
 

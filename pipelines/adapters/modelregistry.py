@@ -57,6 +57,11 @@ class ModelRegistry(Protocol):
         """Record a run (params, metrics, extras) and register its model as the model's next
         version (1, 2, ...), tagged with `entry.tags` and the artifact digest."""
 
+    def artifact_digest_of(self, entry: CandidateLog) -> str:
+        """The artifact digest `log_candidate(entry)` would record, writing nothing anywhere:
+        what a job without write access (a pull request's) reports, and what the trusted
+        rebuild after the merge is compared with."""
+
     def version_tags(self, model: str, version: int) -> dict[str, str]:
         """The tags of a registered version; NotFound when it does not exist."""
 

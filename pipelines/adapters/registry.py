@@ -125,7 +125,7 @@ class Registry:
         import mlflow
         import mlflow.sklearn
 
-        trusted = save_types(entry.fitted)  # before anything is written: an unsafe model logs nothing
+        flavor = _flavor_args(entry)  # before anything is written: an unsafe model logs nothing
         experiment = self.experiment_id(entry.model)
         with _outside(f"logging a run of {entry.model}"), _quiet_stderr():
             with mlflow.start_run(experiment_id=experiment, run_name=entry.tags.get(tag("spec_hash"), "")[:12]) as run:
@@ -134,21 +134,23 @@ class Registry:
                 mlflow.log_metrics(entry.metrics)
                 for name, payload in entry.extras.items():
                     mlflow.log_dict(payload, EXTRAS_PATH.format(name=name))
-                info = mlflow.sklearn.log_model(
-                    entry.fitted,
-                    name=ARTIFACT_PATH,
-                    signature=_signature(entry.inputs, entry.output_type),
-                    input_example=entry.example,
-                    metadata=contract_metadata(entry.inputs),
-                    pip_requirements=_requirements(),
-                    serialization_format=FORMAT,  # never pickle: loading a pickle runs what it says
-                    skops_trusted_types=trusted,
-                )
+                info = mlflow.sklearn.log_model(entry.fitted, name=ARTIFACT_PATH, **flavor)
                 digest = self._artifact_digest(info.model_uri)
                 mlflow.set_tag(tag("artifact_sha256"), digest)
             tags = {**entry.tags, tag("artifact_sha256"): digest}
             version = mlflow.register_model(info.model_uri, entry.model, tags=tags)
         return LoggedVersion(entry.model, int(version.version), run.info.run_id, digest, self.uri)
+
+    def artifact_digest_of(self, entry: CandidateLog) -> str:
+        """The digest `log_candidate(entry)` would record: the same folder, saved to a temporary
+        directory; no run, no version, nothing on the tracking server."""
+        import mlflow.sklearn
+
+        flavor = _flavor_args(entry)
+        with tempfile.TemporaryDirectory() as tmp, _quiet_stderr():
+            folder = Path(tmp) / ARTIFACT_PATH
+            mlflow.sklearn.save_model(entry.fitted, str(folder), **flavor)
+            return artifact_digest(folder)
 
     def version_digest(self, model: str, version: int) -> str:
         """sha256 of a registered version's artifact folder, as stored (nothing is unpickled)."""
@@ -274,6 +276,18 @@ class Registry:
         with _outside(f"logging metrics on run {run_id}"):
             for key, value in metrics.items():
                 self.client.log_metric(run_id, key, value)
+
+
+def _flavor_args(entry: CandidateLog) -> dict[str, Any]:
+    """How a model folder is saved, the same whether it is logged or only measured."""
+    return {
+        "signature": _signature(entry.inputs, entry.output_type),
+        "input_example": entry.example,
+        "metadata": contract_metadata(entry.inputs),
+        "pip_requirements": _requirements(),
+        "serialization_format": FORMAT,  # never pickle: loading a pickle runs what it says
+        "skops_trusted_types": save_types(entry.fitted),
+    }
 
 
 def _signature(inputs: list[InputColumn], output_type: str) -> Any:

@@ -25,8 +25,10 @@ def promotion_title(model: str, entry: PinnedModel) -> str:
     return f"promote {model} v{entry.version}"
 
 
-def render_promotion(model: str, *, old: PinnedModel | None, new: PinnedModel, report: str | None) -> str:
-    """The promotion PR body: what merging changes, then the candidate's full report."""
+def render_promotion(model: str, *, old: PinnedModel | None, new: PinnedModel, report: str | None,
+                     rebuild: str = "") -> str:
+    """The promotion PR body: what merging changes, whether the trusted rebuild matched what
+    the pull request reported (`rebuild`, one visible line), then the candidate's full report."""
     before = f"v{old.version}" if old else "nothing (first promotion)"
     source = f"#{new.source.pr}" if new.source.pr else "no PR recorded"
     lines = [
@@ -37,6 +39,7 @@ def render_promotion(model: str, *, old: PinnedModel | None, new: PinnedModel, r
         "This PR changes only `models/production.yaml`; reviewing and merging it is the approval, "
         "and `git revert` of the merge commit is the rollback.",
         "",
+        *([rebuild, ""] if rebuild else []),
         "| | |",
         "|---|---|",
         f"| registered version | `{model}` v{new.version} |",
@@ -70,6 +73,12 @@ def render_blocked(model: str, decision: Decision, *, version: int) -> str:
         "Change the spec or data in a new PR to get a new candidate; a policy change needs its own review.",
     ]
     return "\n".join(lines) + "\n"
+
+
+def render_superseded(model: str, *, why: str) -> str:
+    """The comment with which propose closes a promotion PR that main has overtaken."""
+    return (f"{promote_marker(model)}\nClosed by mlpin propose: {why}. This PR no longer matches main; "
+            "propose opens a new one when a candidate for the spec at main passes.\n")
 
 
 def rollback_title(model: str, *, current: int | None, target: int | None) -> str:

@@ -13,6 +13,7 @@ from pipelines.core.drift import DriftReport
 from pipelines.core.markers import CANDIDATE_MARKER, NO_MODEL_MARKER, candidate_marker
 from pipelines.core.outcome import Kind
 from pipelines.core.policy import GateResult
+from pipelines.core.rebuild import reported_line
 from pipelines.core.stage_results import CandidateReport
 from pipelines.core.workspace import policy_path
 
@@ -35,7 +36,7 @@ def render_no_models(changed: int) -> str:
 def render_candidate(report: CandidateReport) -> str:
     """The full comment for one model's candidate."""
     parts = [
-        candidate_marker(report.model),
+        "\n".join(filter(None, (candidate_marker(report.model), reported_line(report)))),
         _headline(report),
         _metrics(report),
         _chart(report),
@@ -49,10 +50,10 @@ def render_candidate(report: CandidateReport) -> str:
 
 def _headline(report: CandidateReport) -> str:
     icon = "✅" if report.decision.outcome == "passed" else "❌"
-    version = report.evaluation.candidate.version
     summary = report.decision.summary()
     return (
-        f"### {icon} {report.model} v{version}: {report.decision.outcome}\n\n"
+        f"### {icon} {report.model} {_version_label(report.evaluation.candidate.version)}: "
+        f"{report.decision.outcome}\n\n"
         f"{summary[:1].upper() + summary[1:]}.\n\nTrained because: {'; '.join(report.reasons)}."
     )
 
@@ -63,7 +64,7 @@ def _metrics(report: CandidateReport) -> str:
     rows = [
         f"#### Metrics on the same {ev.eval_rows} held-out rows",
         "",
-        f"| metric | candidate v{ev.candidate.version} | {prod} | change |",
+        f"| metric | candidate {_version_label(ev.candidate.version)} | {prod} | change |",
         "|---|---:|---:|---|",
     ]
     rows += [_metric_row(m) for m in ev.comparison]
@@ -165,11 +166,17 @@ def _lineage(report: CandidateReport) -> str:
         f"| spec hash | `{t.spec_hash}` |",
         f"| data sha256 | `{t.data_sha256}` |",
         f"| artifact sha256 | `{t.artifact_sha256}` |",
-        f"| MLflow run | `{t.run_id}` |",
-        f"| registered version | `{t.model}` v{t.version} |",
+        *([f"| MLflow run | `{t.run_id}` |", f"| registered version | `{t.model}` v{t.version} |"]
+          if t.version is not None else
+          ["| registered version | none: built to be judged here; after the merge, `mlpin propose` rebuilds "
+           "it with trusted code and registers that |"]),
         "",
         "</details>",
     ])
+
+
+def _version_label(version: int | None) -> str:
+    return "(unregistered)" if version is None else f"v{version}"
 
 
 WHO_ACTS = {

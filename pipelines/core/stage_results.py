@@ -12,11 +12,12 @@ from pipelines.core.policy import Decision
 
 
 class TrainResult(BaseModel):
-    """A trained, registered candidate and its lineage."""
+    """A trained candidate and its lineage; version and run are None when it was not
+    registered (a pull request's candidate: its job has no write access)."""
 
     model: str
-    version: int
-    run_id: str
+    version: int | None
+    run_id: str | None
     artifact_sha256: str
     spec_hash: str
     data_sha256: str
@@ -33,9 +34,9 @@ class TrainResult(BaseModel):
 
 
 class ScoredVersion(BaseModel):
-    """One registered version's scores on the held-out rows."""
+    """One version's scores on the held-out rows (None: an unregistered candidate)."""
 
-    version: int
+    version: int | None
     metrics: dict[str, float]
     confusion: dict[str, Any] = Field(default_factory=dict)
 

@@ -2,6 +2,10 @@
 candidate, score it and production on the same rows, measure drift against
 production's training data, apply the promotion policy, and report on the PR.
 
+It registers nothing: a pull request's code is not trusted, so its job gets at most read
+access to the registry (to re-score production). `mlpin propose` rebuilds the candidate
+from the merged commit and registers that.
+
 Writes `<out>/<model>/candidate.{json,md}` and Evidently's `drift.html`, upserts one
 comment per model on the PR, and sets the `mlpin/candidate` commit status.
 """
@@ -15,6 +19,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from pipelines.adapters import git
+from pipelines.adapters.modelregistry import ModelRegistry
 from pipelines.core.affected import affected_models
 from pipelines.core.errors import MlpinError
 from pipelines.core.lineage import tag
@@ -26,10 +31,10 @@ from pipelines.core.stage_results import CandidateReport
 from pipelines.core.verdict import run_status
 from pipelines.stages.candidate_drift import candidate_drift
 from pipelines.stages.context import StageContext
-from pipelines.stages.evaluate import evaluate_prepared
+from pipelines.stages.evaluate import evaluate_fitted
 from pipelines.stages.failure import failure_of
 from pipelines.stages.prepare import prepare
-from pipelines.stages.train import train_prepared
+from pipelines.stages.train import build_prepared, register_built, unregistered
 
 RunOutcome = Literal["passed", "blocked", "error"]
 
@@ -135,13 +140,21 @@ def _one(ctx: StageContext, model: str, *, reasons: list[str], pr: str, out_dir:
                   body=render_candidate(report), kind=kind)
 
 
-def assess(ctx: StageContext, model: str, *, reasons: list[str], pr: str, out_dir: Path) -> CandidateReport:
-    """Train, evaluate, drift and decide for one model; tags the registered version with the verdict."""
+def assess(ctx: StageContext, model: str, *, reasons: list[str], pr: str, out_dir: Path,
+           register: bool = False) -> CandidateReport:
+    """Train, evaluate, drift and decide for one model.
+
+    Unregistered (the default, a pull request's job): nothing is written to the registry;
+    the report carries the artifact digest registering would record. Registered (`mlpin
+    propose`, trusted code on the merged commit): the version is registered and tagged with
+    the verdict and its evidence, which `mlpin verify` re-checks later.
+    """
     ws = ctx.workspace
     spec = ws.spec(model)
     prep = prepare(ctx, model)
-    trained = train_prepared(ctx, prep)
-    evaluation = evaluate_prepared(ctx, prep, version=trained.version)
+    built = build_prepared(ctx, prep)
+    trained = register_built(ctx, built) if register else unregistered(ctx, built)
+    evaluation = evaluate_fitted(ctx, prep, built.fitted, version=trained.version)
     drift, note, html = candidate_drift(ctx, spec, html_path=out_dir / "drift.html")
     decision = evaluate_gates(
         ws.policy_for(spec),
@@ -151,20 +164,26 @@ def assess(ctx: StageContext, model: str, *, reasons: list[str], pr: str, out_di
         drifted_share=drift.share if drift else None,
     )
     out_dir.mkdir(parents=True, exist_ok=True)
-    registry = ctx.registry
-    registry.tag_version(model, trained.version, {
-        tag("pr"): pr,
-        tag("candidate_commit"): trained.git_commit or "none",
-        tag("verdict"): decision.outcome,
-        tag("failed_gates"): "; ".join(g.gate for g in decision.failed) or "none",
-        # the evidence, so mlpin verify can re-apply the policy as it stands later
-        tag("eval_rows"): str(evaluation.eval_rows),
-        tag("drifted_share"): "none" if drift is None else repr(drift.share),
-    })
     report = CandidateReport(
         model=model, task=spec.task, policy=spec.policy, pr=pr, reasons=reasons, train=trained,
         evaluation=evaluation, decision=decision, drift=drift, drift_note=note, drift_html=html,
     )
-    # kept with the run, so the promotion PR made after the merge can carry it whole
-    registry.log_text(trained.run_id, render_candidate(report), REPORT_PATH)
+    if trained.version is not None and trained.run_id is not None:
+        _record_verdict(ctx.registry, report, version=trained.version, run_id=trained.run_id)
     return report
+
+
+def _record_verdict(registry: ModelRegistry, report: CandidateReport, *, version: int, run_id: str) -> None:
+    decision, drift = report.decision, report.drift
+    registry.tag_version(report.model, version, {
+        tag("pr"): report.pr,
+        tag("candidate_commit"): report.train.git_commit or "none",
+        tag("verdict"): decision.outcome,
+        tag("judged_by"): "propose",  # trusted code on the default branch: what propose may reuse
+        tag("failed_gates"): "; ".join(g.gate for g in decision.failed) or "none",
+        # the evidence, so mlpin verify can re-apply the policy as it stands later
+        tag("eval_rows"): str(report.evaluation.eval_rows),
+        tag("drifted_share"): "none" if drift is None else repr(drift.share),
+    })
+    # kept with the run, so the promotion PR can carry it whole
+    registry.log_text(run_id, render_candidate(report), REPORT_PATH)

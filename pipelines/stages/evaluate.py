@@ -3,6 +3,8 @@ model on the same held-out rows, and record production's scores on the candidate
 
 from __future__ import annotations
 
+from typing import Any
+
 from pipelines.adapters.modelregistry import ModelRegistry
 from pipelines.adapters.resultfiles import write_result
 from pipelines.core.compare import compare_metrics
@@ -24,7 +26,7 @@ def evaluate(ctx: StageContext, model: str, *, version: int | None = None) -> Ev
 
 def evaluate_prepared(ctx: StageContext, prep: Prepared, *, version: int) -> EvaluationResult:
     """Score registered `version` and the pinned production model on a prepared model's held-out rows."""
-    registry, progress, model = ctx.registry, ctx.progress, prep.spec.name
+    registry, model = ctx.registry, prep.spec.name
     tags = registry.version_tags(model, version)
     expected = tags.get(tag("artifact_sha256"))
     if not expected:
@@ -32,13 +34,22 @@ def evaluate_prepared(ctx: StageContext, prep: Prepared, *, version: int) -> Eva
             f"{model} v{version} was not registered by mlpin (no {tag('artifact_sha256')} tag); "
             f"train it with mlpin train {model}"
         )
-    with progress.step(f"scoring candidate v{version} on {len(prep.split.test)} held-out rows"):
+    with ctx.progress.step(f"loading candidate v{version}"):
         fitted = registry.load_verified(model, version, expected_sha256=expected)
+    return evaluate_fitted(ctx, prep, fitted, version=version)
+
+
+def evaluate_fitted(ctx: StageContext, prep: Prepared, fitted: Any, *, version: int | None) -> EvaluationResult:
+    """Score a fitted candidate (registered as `version`, or None) and the pinned production
+    model on the same held-out rows; production's scores join the candidate's run if it has one."""
+    registry, progress, model = ctx.registry, ctx.progress, prep.spec.name
+    label = "the unregistered candidate" if version is None else f"candidate v{version}"
+    with progress.step(f"scoring {label} on {len(prep.split.test)} held-out rows"):
         scores = score(fitted, prep.split.x_test, prep.split.y_test, task=prep.spec.task)
     candidate = ScoredVersion(version=version, metrics=scores.metrics, confusion=scores.confusion)
     pin = ctx.workspace.pins.models.get(model)
     production, note = _score_production(registry, prep, pin=pin, progress=progress)
-    if production is not None:
+    if production is not None and version is not None:
         run_id = registry.run_id(model, version)
         registry.log_metrics(run_id, {f"production.{k}": v for k, v in production.metrics.items()})
     result = EvaluationResult(

@@ -1,18 +1,27 @@
-"""`mlpin propose`: after a merge to main, open or update one promotion PR per model
-whose candidate passed.
+"""`mlpin propose`: make the open promotion PRs match main (level-triggered).
 
-For each model the merge affects: take the version registered for the current spec
-hash with a recorded decision (train and judge one only if none exists), re-apply the
-policy as it stands now, and if it passes, write branch `promote/<model>` whose only
-change is that model's entry in `models/production.yaml`, and open or update its PR.
-If it is blocked: no PR, a failing `mlpin/propose` status on the commit, and a comment
-on the merged PR listing every failed gate. Open promotion PRs of other models are
-rebuilt on the new main, so each keeps changing only its own entry.
+For every model, compare the spec hash at main (spec, data pointer, mlpin version) with
+what the pin records and what its open promotion PR (branch `promote/<model>`) proposes:
+
+- pinned at this spec: nothing to propose; an open promotion PR is closed with a comment.
+- this spec was pinned before and was rolled back since: not proposed again.
+- an open promotion PR already proposes this spec: kept, rebuilt on the new main if main
+  moved, so it keeps changing only its own entry.
+- otherwise: the candidate for this spec (one propose judged before, or trained,
+  registered and judged now, from the merged commit, by this trusted code) is judged by
+  the policy as it stands; if it passes, `promote/<model>` is written and its PR opened
+  or updated (a stale PR for an older spec is updated in place); if it is blocked, a
+  failing `mlpin/propose/<model>` status and a comment on the merged PR, and a stale
+  promotion PR is closed with a comment.
+
+The push's `--before` only says why a model changed; it never limits what is checked, so
+a run that was skipped or cancelled loses nothing: the next one converges.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
@@ -20,16 +29,23 @@ from pydantic import BaseModel
 
 import pipelines
 from pipelines.adapters import git, gitwrite, pinlog
-from pipelines.adapters.forge import PROPOSE_CONTEXT, Forge
+from pipelines.adapters.forge import PROPOSE_CONTEXT, Forge, Merge, PullRef
 from pipelines.core.affected import affected_models
 from pipelines.core.errors import InvalidInput
 from pipelines.core.lineage import spec_hash, tag
-from pipelines.core.markers import propose_marker
+from pipelines.core.markers import candidate_marker, propose_marker
 from pipelines.core.nextpin import pin_entry, render_pins, with_entry
 from pipelines.core.outcome import Kind
 from pipelines.core.policy import Decision
-from pipelines.core.pullrequests import promotion_branch, promotion_title, render_blocked, render_promotion
-from pipelines.core.schemas import ProductionPins
+from pipelines.core.pullrequests import (
+    promotion_branch,
+    promotion_title,
+    render_blocked,
+    render_promotion,
+    render_superseded,
+)
+from pipelines.core.rebuild import parse_reported, rebuild_line
+from pipelines.core.schemas import PinnedModel, ProductionPins
 from pipelines.core.workspace import PIN_PATH
 from pipelines.stages.candidate import REPORT_PATH, assess
 from pipelines.stages.context import StageContext
@@ -37,23 +53,26 @@ from pipelines.stages.evidence import recorded_decision, registry_record
 from pipelines.stages.failure import failure_of
 
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+JUDGED_BY = tag("judged_by")
 
 
 class Proposal(BaseModel):
     """What propose did for one model."""
 
     model: str
-    outcome: str  # proposed | unchanged | refreshed | blocked | in_production | error
+    # proposed | unchanged | refreshed | pending | blocked | in_production | rolled_back | error
+    outcome: str
     headline: str
     version: int | None = None
     branch: str | None = None
     pr: str | None = None
     url: str | None = None
+    closed: str | None = None  # a stale promotion PR this run closed
     kind: Kind = Kind.DONE
 
 
 class ProposeRun(BaseModel):
-    """Every affected model's proposal."""
+    """Every model's proposal."""
 
     commit: str
     base_branch: str
@@ -61,10 +80,21 @@ class ProposeRun(BaseModel):
     outcomes: list[Proposal]
 
 
+@dataclass(frozen=True)
+class _Model:
+    """One model's desired and actual state, read once."""
+
+    name: str
+    want: str  # the spec hash at main
+    pinned: PinnedModel | None
+    pull: PullRef | None  # its open promotion PR
+    proposed: PinnedModel | None  # the entry that PR's branch pins
+    reasons: list[str]
+
+
 def propose(ctx: StageContext, *, before: str | None = None, base_branch: str | None = None) -> ProposeRun:
-    """Propose promotions for the models changed between `before` (default: HEAD's
-    first parent) and HEAD. A failure in one model (even a bug) is reported for that
-    model; the others are still proposed."""
+    """Reconcile every model's promotion PR with main. A failure in one model (even a bug)
+    is reported for that model; the others are still reconciled."""
     root, ws = ctx.root, ctx.workspace
     head = git.head_commit(root)
     if head is None:
@@ -73,51 +103,48 @@ def propose(ctx: StageContext, *, before: str | None = None, base_branch: str | 
     if not branch:
         raise InvalidInput("HEAD is detached; pass --base-branch, the branch promotion PRs merge into")
     changed = _changed(root, before=before, head=head)
-    affected = affected_models(ws, changed)
-    outcomes: list[Proposal | None] = []
-    for model, reasons in affected.items():
-        ctx.progress.note(f"propose {model}: {'; '.join(reasons)}")
-        outcomes.append(_isolated(model, partial(_propose_one, ctx, model, reasons=reasons, head=head,
-                                                 base_branch=branch)))
-    for model in sorted(set(ws.specs) - set(affected)):
-        outcomes.append(_isolated(model, partial(_refresh, ctx, model, head=head)))
-    return ProposeRun(commit=head, base_branch=branch, changed=changed, outcomes=[o for o in outcomes if o])
+    hinted = affected_models(ws, changed)
+    merged = _Lazy(lambda: ctx.forge.merged_pull(head))
+    outcomes = [
+        _isolated(model, partial(_reconcile, ctx, model, reasons=hinted.get(model, []), head=head,
+                                 base_branch=branch, merged=merged))
+        for model in sorted(ws.specs)
+    ]
+    _rollup(ctx.forge, head, outcomes)
+    return ProposeRun(commit=head, base_branch=branch, changed=changed, outcomes=outcomes)
 
 
-def _isolated(model: str, work: Callable[[], Proposal | None]) -> Proposal | None:
+def _rollup(forge: Forge, head: str, outcomes: list[Proposal]) -> None:
+    """`mlpin/propose` on the commit: failure if any model judged here was blocked or failed;
+    each model's own context says which. Nothing when no model was judged on this commit."""
+    judged = [o for o in outcomes if o.outcome in ("proposed", "unchanged", "blocked", "error")]
+    if not judged:
+        return
+    bad = [o.model for o in judged if o.outcome in ("blocked", "error")]
+    state = "failure" if bad else "success"
+    description = f"not proposed: {', '.join(bad)}" if bad else f"proposed: {', '.join(o.model for o in judged)}"
+    forge.set_status(head, context=PROPOSE_CONTEXT, state=state, description=description[:140])
+
+
+class _Lazy:
+    """A forge answer read at most once per run, and only if some model needs it."""
+
+    def __init__(self, read: Callable[[], Merge | None]) -> None:
+        self._read, self._done, self._value = read, False, None
+
+    def get(self) -> Merge | None:
+        if not self._done:
+            self._value, self._done = self._read(), True
+        return self._value
+
+
+def _isolated(model: str, work: Callable[[], Proposal]) -> Proposal:
     """Run one model's part; its failure, even a bug, becomes its outcome and the others go on."""
     try:
         return work()
     except Exception as exc:  # noqa: BLE001 - one model's failure must not stop the others
         failure = failure_of(exc, subject=model)
         return Proposal(model=model, outcome="error", headline=failure.message, kind=failure.kind)
-
-
-def _refresh(ctx: StageContext, model: str, *, head: str) -> Proposal | None:
-    """Rebuild an open promotion PR's branch on the new main (e.g. after another model's
-    promotion merged), so it keeps changing only its own entry and merges cleanly."""
-    root, ws = ctx.root, ctx.workspace
-    branch = promotion_branch(model)
-    tip = gitwrite.branch_tip(root, branch) or gitwrite.remote_tip(root, branch)
-    if tip is None or git.first_parent(root, tip) == head:
-        return None
-    entry = (pinlog.pins_at(root, tip) or ProductionPins()).models.get(model)
-    if entry is None or entry == ws.pins.models.get(model):
-        return None
-    pull = ctx.forge.open_pull_for(branch)
-    if pull is None:  # merged, closed or never opened: nothing to keep current
-        return None
-    title = promotion_title(model, entry)
-    _write_branch(root, branch, parent=head, content=render_pins(with_entry(ws.pins, model, entry=entry)), title=title)
-    return Proposal(
-        model=model,
-        outcome="refreshed",
-        headline=f"{title}: rebuilt on {head[:12]}",
-        version=entry.version,
-        branch=branch,
-        pr=pull.number,
-        url=pull.url,
-    )
 
 
 def _changed(root: Path, *, before: str | None, head: str) -> list[str]:
@@ -127,56 +154,131 @@ def _changed(root: Path, *, before: str | None, head: str) -> list[str]:
     elif set(before) == {"0"}:  # a push that created the branch
         before = EMPTY_TREE
     else:
-        before = git.require_ref(root, before)
+        try:
+            before = git.require_ref(root, before)
+        except InvalidInput:  # e.g. history rewritten by a force push: only the reasons are lost
+            return []
     return git.diff_names(root, before, head)
 
 
-def _propose_one(ctx: StageContext, model: str, *, reasons: list[str], head: str, base_branch: str) -> Proposal:
-    root, ws, forge, registry = ctx.root, ctx.workspace, ctx.forge, ctx.registry
-    version, report = _candidate(ctx, model, reasons=reasons)
+def _state(ctx: StageContext, model: str, *, reasons: list[str]) -> _Model:
+    ws, root = ctx.workspace, ctx.root
+    spec = ws.spec(model)
+    want = spec_hash(spec, ws.pointers[spec.data], mlpin_version=pipelines.__version__)
+    branch = promotion_branch(model)
+    pull = ctx.forge.open_pull_for(branch)
+    proposed = None
+    if pull is not None:
+        tip = gitwrite.branch_tip(root, branch) or gitwrite.remote_tip(root, branch)
+        proposed = (pinlog.pins_at(root, tip) or ProductionPins()).models.get(model) if tip else None
+    return _Model(name=model, want=want, pinned=ws.pins.models.get(model), pull=pull, proposed=proposed,
+                  reasons=reasons or ["the spec at main is not the one production pins"])
+
+
+def _reconcile(ctx: StageContext, model: str, *, reasons: list[str], head: str, base_branch: str,
+               merged: _Lazy) -> Proposal:
+    state = _state(ctx, model, reasons=reasons)
+    if state.pinned is not None and state.pinned.spec_hash == state.want:
+        closed = _close(ctx.forge, state, why=f"production already pins `{model}` v{state.pinned.version}, "
+                                              f"trained from the spec at main")
+        return Proposal(model=model, outcome="in_production", headline=f"v{state.pinned.version} is in production",
+                        version=state.pinned.version, closed=closed)
+    rolled_back = _rolled_back_at(ctx.root, model, want=state.want)
+    if rolled_back is not None:
+        return Proposal(model=model, outcome="rolled_back", headline=(
+            f"the spec at main was in production until {rolled_back[:12]} and was rolled back; not proposed "
+            "again (change the spec or data for a new candidate)"))
+    if state.proposed is not None and state.pull is not None and state.proposed.spec_hash == state.want:
+        return _keep(ctx, state, head=head)
+    ctx.progress.note(f"propose {model}: {'; '.join(state.reasons)}")
+    return _judge_and_propose(ctx, state, head=head, base_branch=base_branch, merged=merged)
+
+
+def _rolled_back_at(root: Path, model: str, *, want: str) -> str | None:
+    """The commit that took spec `want` out of production, if it was ever pinned on this
+    branch and is not now (a revert of its promotion, or a later pin edit)."""
+    later = None
+    for commit, pins in pinlog.pins_newest_first(root):
+        entry = (pins or ProductionPins()).models.get(model)
+        if entry is not None and entry.spec_hash == want:
+            return later
+        later = commit
+    return None
+
+
+def _keep(ctx: StageContext, state: _Model, *, head: str) -> Proposal:
+    """The open promotion PR already proposes the spec at main: rebuild its branch on the
+    new main if main moved (e.g. another model's promotion merged)."""
+    assert state.proposed is not None and state.pull is not None
+    root, ws, branch = ctx.root, ctx.workspace, promotion_branch(state.name)
+    title = promotion_title(state.name, state.proposed)
+    tip = gitwrite.branch_tip(root, branch) or gitwrite.remote_tip(root, branch)
+    rebuilt = tip is None or git.first_parent(root, tip) != head
+    if rebuilt:
+        content = render_pins(with_entry(ws.pins, state.name, entry=state.proposed))
+        _write_branch(root, branch, parent=head, content=content, title=title)
+    return Proposal(
+        model=state.name, outcome="refreshed" if rebuilt else "pending",
+        headline=f"{title}: {'rebuilt on ' + head[:12] if rebuilt else 'awaiting review'}",
+        version=state.proposed.version, branch=branch, pr=state.pull.number, url=state.pull.url,
+    )
+
+
+def _judge_and_propose(ctx: StageContext, state: _Model, *, head: str, base_branch: str,
+                       merged: _Lazy) -> Proposal:
+    root, ws, forge, registry, model = ctx.root, ctx.workspace, ctx.forge, ctx.registry, state.name
+    version, report = _candidate(ctx, state, merged=merged)
     record = registry_record(registry, model, version=version)
     metrics = registry.run_metrics(record.run_id) if record.run_id else {}
     decision = recorded_decision(registry, ws, model=model, record=record, metrics=metrics)
     if decision is None:
-        raise InvalidInput(f"{model} v{version} has no recorded decision; run mlpin candidate on it")
-    current = ws.pins.models.get(model)
-    if current is not None and current.version == version:
-        return Proposal(
-            model=model, outcome="in_production", headline=f"v{version} is already in production", version=version
-        )
+        raise InvalidInput(f"{model} v{version} has no recorded decision; rerun mlpin propose")
+    context = f"{PROPOSE_CONTEXT}/{model}"
     if decision.outcome != "passed":
-        return _blocked(forge, decision, model=model, version=version, head=head)
+        return _blocked(forge, state, decision, version=version, head=head, context=context, merged=merged)
     entry = pin_entry(model, version, run_id=record.run_id, tags=record.tags, metrics=metrics)
     title = promotion_title(model, entry)
     branch = promotion_branch(model)
-    created = _write_branch(
-        root, branch, parent=head, content=render_pins(with_entry(ws.pins, model, entry=entry)), title=title
-    )
+    created = _write_branch(root, branch, parent=head, content=render_pins(with_entry(ws.pins, model, entry=entry)),
+                            title=title)
+    source = merged.get()
     body = render_promotion(
-        model, old=current, new=entry, report=report or registry.read_text(record.run_id, REPORT_PATH)
+        model, old=state.pinned, new=entry,
+        report=report or registry.read_text(record.run_id, REPORT_PATH),
+        rebuild=rebuild_line(_reported(forge, source, model), entry=entry, pr=source.pr if source else None),
     )
     pull = forge.open_pull(head=branch, base=base_branch, title=title, body=body)
-    forge.set_status(head, context=PROPOSE_CONTEXT, state="success", description=f"{model}: {title} (PR {pull.number})")
+    forge.set_status(head, context=context, state="success", description=f"{title} (PR {pull.number})")
     outcome = "proposed" if created or pull.changed else "unchanged"
-    return Proposal(
-        model=model, outcome=outcome, headline=title, version=version, branch=branch, pr=pull.number, url=pull.url
-    )
+    return Proposal(model=model, outcome=outcome, headline=title, version=version, branch=branch, pr=pull.number,
+                    url=pull.url)
 
 
-def _candidate(ctx: StageContext, model: str, *, reasons: list[str]) -> tuple[int, str | None]:
-    """The judged version for the current spec, trained and judged now only if none exists."""
-    ws, registry, progress = ctx.workspace, ctx.registry, ctx.progress
-    spec = ws.spec(model)
-    digest = spec_hash(spec, ws.pointers[spec.data], mlpin_version=pipelines.__version__)
-    version = registry.newest_version(model, spec_hash=digest, with_tag=tag("verdict"))
+def _reported(forge: Forge, source: Merge | None, model: str):
+    """What the merged PR's candidate comment reported, if there is one (shown, never trusted)."""
+    if source is None:
+        return None
+    body = forge.own_comment(source.pr, candidate_marker(model))
+    return parse_reported(body) if body else None
+
+
+def _candidate(ctx: StageContext, state: _Model, *, merged: _Lazy) -> tuple[int, str | None]:
+    """The version propose judged for the spec at main; trained, registered and judged now
+    if there is none. Versions registered by anything else (a developer's `mlpin train`,
+    an older pull-request job) are never picked."""
+    registry, progress, model = ctx.registry, ctx.progress, state.name
+    version = registry.newest_version(model, spec_hash=state.want, with_tag=JUDGED_BY)
     if version is not None:
-        progress.note(f"{model}: using v{version}, judged for spec {digest[:12]}")
+        progress.note(f"{model}: using v{version}, judged for spec {state.want[:12]}")
         return version, None
-    progress.note(f"{model}: no judged candidate for spec {digest[:12]}; training one")
+    progress.note(f"{model}: training the candidate for spec {state.want[:12]} from the merged commit")
     from pipelines.adapters.registry import state_dir
     from pipelines.core.report import render_candidate
 
-    report = assess(ctx, model, reasons=reasons, pr="main", out_dir=state_dir(ctx.root) / "propose" / model)
+    source = merged.get()
+    report = assess(ctx, model, reasons=state.reasons, pr=source.pr if source else "main",
+                    out_dir=state_dir(ctx.root) / "propose" / model, register=True)
+    assert report.train.version is not None
     return report.train.version, render_candidate(report)
 
 
@@ -194,14 +296,25 @@ def _write_branch(root: Path, branch: str, *, parent: str, content: str, title: 
     return not current
 
 
-def _blocked(forge: Forge, decision: Decision, *, model: str, version: int, head: str) -> Proposal:
+def _close(forge: Forge, state: _Model, *, why: str) -> str | None:
+    """Close the model's open promotion PR, saying why; None when there is none."""
+    if state.pull is None:
+        return None
+    forge.close_pull(state.pull.number, comment=render_superseded(state.name, why=why))
+    return state.pull.number
+
+
+def _blocked(forge: Forge, state: _Model, decision: Decision, *, version: int, head: str, context: str,
+             merged: _Lazy) -> Proposal:
+    model = state.name
     failed = ", ".join(g.gate for g in decision.failed)
-    forge.set_status(
-        head, context=PROPOSE_CONTEXT, state="failure", description=f"{model} v{version} blocked: {failed}"
-    )
-    merged = forge.merged_pull(head)
-    if merged is not None:
-        forge.upsert_comment(merged.pr, propose_marker(model), render_blocked(model, decision, version=version))
-    return Proposal(
-        model=model, outcome="blocked", headline=f"v{version} blocked: {failed}", version=version, kind=Kind.BLOCKED
-    )
+    forge.set_status(head, context=context, state="failure", description=f"{model} v{version} blocked: {failed}")
+    source = merged.get()
+    if source is not None:
+        forge.upsert_comment(source.pr, propose_marker(model), render_blocked(model, decision, version=version))
+    closed = None
+    if state.proposed is not None and state.proposed.spec_hash != state.want:
+        closed = _close(forge, state, why=f"the spec at main changed, and its candidate v{version} is blocked "
+                                          f"({failed})")
+    return Proposal(model=model, outcome="blocked", headline=f"v{version} blocked: {failed}", version=version,
+                    closed=closed, kind=Kind.BLOCKED)

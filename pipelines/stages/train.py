@@ -4,6 +4,9 @@ so invalid input never leaves a run or a version behind."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import pipelines
 from pipelines.adapters.modelregistry import CandidateLog
 from pipelines.adapters.resultfiles import write_result
@@ -13,7 +16,7 @@ from pipelines.core.lineage import tag
 from pipelines.core.stage_results import TrainResult
 from pipelines.stages.context import StageContext
 from pipelines.stages.prepare import Prepared, prepare
-from pipelines.tasks.scoring import score
+from pipelines.tasks.scoring import Scores, score
 from pipelines.tasks.tabular import build_pipeline
 
 EXAMPLE_ROWS = 5
@@ -24,23 +27,61 @@ def train(ctx: StageContext, model: str) -> TrainResult:
     return train_prepared(ctx, prepare(ctx, model))
 
 
-def train_prepared(ctx: StageContext, prep: Prepared) -> TrainResult:
-    """Fit, score and register a prepared model (its data already verified and split)."""
-    spec, progress, root = prep.spec, ctx.progress, ctx.root
+@dataclass(frozen=True)
+class Built:
+    """A fitted and scored candidate, not registered anywhere yet."""
+
+    prep: Prepared
+    fitted: Any
+    log: CandidateLog  # what registering it records
+    scores: Scores
+    commit: str | None
+    dirty: bool
+
+
+def build_prepared(ctx: StageContext, prep: Prepared) -> Built:
+    """Fit and score a prepared model (its data already verified and split); writes nothing."""
+    spec, progress = prep.spec, ctx.progress
     with progress.step(f"fitting {spec.estimator.kind} on {len(prep.split.x_train)} rows"):
         fitted = _fit(prep)
     with progress.step(f"scoring on {len(prep.split.x_test)} held-out rows"):
         scores = score(fitted, prep.split.x_test, prep.split.y_test, task=spec.task)
     commit, dirty = ctx.source_state()
-    with progress.step("registering in MLflow"):
-        logged = ctx.registry.log_candidate(_candidate_log(prep, fitted, scores=scores, commit=commit, dirty=dirty))
+    log = _candidate_log(prep, fitted, scores=scores, commit=commit, dirty=dirty)
+    return Built(prep=prep, fitted=fitted, log=log, scores=scores, commit=commit, dirty=dirty)
+
+
+def train_prepared(ctx: StageContext, prep: Prepared) -> TrainResult:
+    """Fit, score and register a prepared model."""
+    return register_built(ctx, build_prepared(ctx, prep))
+
+
+def register_built(ctx: StageContext, built: Built) -> TrainResult:
+    """Register a built candidate as the model's next version."""
+    with ctx.progress.step("registering in MLflow"):
+        logged = ctx.registry.log_candidate(built.log)
+    return _result(ctx, built, version=logged.version, run_id=logged.run_id, digest=logged.artifact_sha256,
+                   tracking_uri=logged.tracking_uri)
+
+
+def unregistered(ctx: StageContext, built: Built) -> TrainResult:
+    """The record of a built candidate that is not registered (a pull request's: its job may
+    not write to the registry), with the artifact digest registering it would record."""
+    with ctx.progress.step("measuring the artifact digest (not registered)"):
+        digest = ctx.registry.artifact_digest_of(built.log)
+    return _result(ctx, built, version=None, run_id=None, digest=digest, tracking_uri=ctx.registry.uri)
+
+
+def _result(ctx: StageContext, built: Built, *, version: int | None, run_id: str | None, digest: str,
+            tracking_uri: str) -> TrainResult:
+    prep, scores, spec = built.prep, built.scores, built.prep.spec
     result = TrainResult(
-        model=spec.name, version=logged.version, run_id=logged.run_id, artifact_sha256=logged.artifact_sha256,
-        spec_hash=prep.spec_hash, data_sha256=prep.pointer.sha256, git_commit=commit, git_dirty=dirty,
+        model=spec.name, version=version, run_id=run_id, artifact_sha256=digest,
+        spec_hash=prep.spec_hash, data_sha256=prep.pointer.sha256, git_commit=built.commit, git_dirty=built.dirty,
         task=spec.task, estimator=spec.estimator.kind, train_rows=len(prep.split.x_train),
-        eval_rows=scores.rows, metrics=scores.metrics, confusion=scores.confusion, tracking_uri=logged.tracking_uri,
+        eval_rows=scores.rows, metrics=scores.metrics, confusion=scores.confusion, tracking_uri=tracking_uri,
     )
-    path = write_result(root, spec.name, name="train", result=result)
+    path = write_result(ctx.root, spec.name, name="train", result=result)
     return result.model_copy(update={"result_path": str(path)})
 
 

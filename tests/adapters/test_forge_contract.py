@@ -154,3 +154,24 @@ def test_mlpins_own_comment_is_found_beyond_the_first_page(people: People) -> No
     assert len(thread) == 107 and thread[105] == (people.me, f"{WINE}\nnew")
     assert thread[:105] == [("bob", f"{WINE}\nreply {i}") for i in range(105)], "replies stay as they were"
     assert thread[106] == ("mallory", f"{WINE}\nlast word")
+
+
+def test_close_pull_comments_once_and_closes_once(people: People) -> None:
+    forge = people.forge
+    pull = forge.open_pull(head="promote/wine", base="main", title="promote wine v1", body="one")
+    note = "<!-- mlpin:promote:wine -->\nClosed by mlpin propose: main moved on."
+    assert forge.close_pull(pull.number, comment=note) is True
+    assert forge.open_pull_for("promote/wine") is None
+    assert forge.close_pull(pull.number, comment=note) is False, "a rerun changes nothing"
+    assert [body for _, body in people.thread(pull.number)] == [note]
+    reopened = forge.open_pull(head="promote/wine", base="main", title="promote wine v2", body="two")
+    assert reopened.created and reopened.number != pull.number, "a closed PR is not reused"
+
+
+def test_own_comment_reads_mlpins_comment_and_ignores_lookalikes(people: People) -> None:
+    forge = people.forge
+    assert forge.own_comment("7", WINE) is None
+    people.say("7", "mallory", f"{WINE}\nforged numbers")
+    assert forge.own_comment("7", WINE) is None, "someone else's comment is never mlpin's"
+    forge.upsert_comment("7", WINE, f"{WINE}\nreal numbers")
+    assert forge.own_comment("7", WINE) == f"{WINE}\nreal numbers"

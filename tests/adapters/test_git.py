@@ -413,3 +413,26 @@ def _running(pid: int) -> bool:
     except (FileNotFoundError, IndexError):
         return False
     return state not in ("Z", "X")  # a zombie has ended; only its parent (init) has yet to reap it
+
+
+def test_a_push_token_goes_to_the_forge_as_a_header_never_on_a_command_line(tmp_path: Path, monkeypatch) -> None:
+    """propose and rollback push with MLPIN_GIT_TOKEN: their checkout keeps no credential."""
+    import base64
+    import subprocess
+
+    from tests.helpers import RefusingServer, record_git_argvs
+
+    with RefusingServer(403) as forge:
+        repo = tmp_path / "repo"
+        subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
+        subprocess.run(["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q",
+                        "--allow-empty", "-m", "one"], check=True)
+        subprocess.run(["git", "-C", str(repo), "remote", "add", "origin", f"{forge.url}/acme/models.git"], check=True)
+        argvs = record_git_argvs(monkeypatch)
+        monkeypatch.setenv("MLPIN_GIT_TOKEN", "ghs_s3cret")
+        monkeypatch.setenv("GITHUB_SERVER_URL", forge.url)
+        with pytest.raises(OutsideSystemError):
+            gitwrite.push_branch(repo, "main")
+    assert f"Basic {base64.b64encode(b'x-access-token:ghs_s3cret').decode()}" in forge.headers
+    assert not any("s3cret" in arg for argv in argvs for arg in argv)
+    assert "s3cret" not in (repo / ".git" / "config").read_text()

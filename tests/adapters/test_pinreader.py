@@ -123,38 +123,18 @@ def test_a_credential_in_an_http_url_is_sent_as_a_header_never_on_a_command_line
     tmp_path: Path, monkeypatch
 ) -> None:
     import base64
-    import subprocess
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-    headers: list[str | None] = []
+    from tests.helpers import RefusingServer, record_git_argvs
 
-    class Refuse(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
-            headers.append(self.headers.get("authorization"))
-            self.send_error(404)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Refuse)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    argvs: list[list[str]] = []
-    real_popen = subprocess.Popen
-
-    def recording_popen(args, *rest, **kwargs):  # the edge: what `ps` would show
-        argvs.append(list(args))
-        return real_popen(args, *rest, **kwargs)
-
-    monkeypatch.setattr("pipelines.adapters.git.subprocess.Popen", recording_popen)
-    url = f"http://user:s3cr%40t@127.0.0.1:{server.server_address[1]}/models.git"
-    reader = GitPinReader(url, branch="main", pin_path="models/production.yaml", mirror_path=tmp_path / "mirror")
-    try:
+    argvs = record_git_argvs(monkeypatch)
+    with RefusingServer(404) as server:
+        url = f"http://user:s3cr%40t@{server.url.removeprefix('http://')}/models.git"
+        reader = GitPinReader(url, branch="main", pin_path="models/production.yaml", mirror_path=tmp_path / "mirror")
         with pytest.raises(OutsideSystemError) as err:
             reader.read()
-    finally:
-        server.shutdown()
+    headers = server.headers
+    port = server.server.server_address[1]
     assert "s3cr" not in err.value.message
     fetch = next(argv for argv in argvs if "fetch" in argv)
-    assert not any("s3cr" in arg for arg in fetch) and f"127.0.0.1:{server.server_address[1]}/models.git" in fetch[-2]
+    assert not any("s3cr" in arg for arg in fetch) and f"127.0.0.1:{port}/models.git" in fetch[-2]
     assert f"Basic {base64.b64encode(b'user:s3cr@t').decode()}" in headers  # the server still got the credential

@@ -256,3 +256,15 @@ def test_a_downloaded_version_loads_and_passes_servings_smoke_test(registry, tmp
                 tags=registry.version_tags("wine", 1), now=datetime.now(UTC))
     smoke_test(live)
     assert (live.task, [c.name for c in live.columns], len(live.example)) == ("classification", ["alcohol", "hue"], 6)
+
+
+def test_the_digest_of_an_unregistered_candidate_is_the_one_registering_it_records(registry) -> None:
+    entry = candidate()
+    measured = registry.artifact_digest_of(entry)
+    assert registry.models_with_alias("production") == {}
+    with pytest.raises(NotFound):
+        registry.version_tags("wine", 1)  # measuring wrote no version
+    assert registry.log_candidate(entry).artifact_sha256 == measured
+    refit = dataclasses.replace(entry, fitted=sample_candidate("wine").fitted.set_params(C=0.5).fit(
+        entry.example, ["no", "no", "yes", "yes", "no", "yes"]))
+    assert registry.artifact_digest_of(refit) != measured

@@ -84,11 +84,17 @@ class Loop:
         self.merge(pr, when)
         self.checkout("main")
         code, proposed = self.mlpin(self.runner, "propose")
-        assert code == 0 and [o["outcome"] for o in proposed["outcomes"]] == ["proposed"], proposed
+        outcomes = {o["model"]: o for o in proposed["outcomes"]}
+        assert code == 0 and outcomes[MODEL]["outcome"] == "proposed", proposed
+        # the sample pins nothing: every other model gets (or keeps) its first promotion PR
+        assert {o["outcome"] for m, o in outcomes.items() if m != MODEL} <= {"proposed", "pending", "refreshed"}
+        body = LocalForge(self.runner, folder=self.forge_dir).pull(outcomes[MODEL]["pr"]).body
+        assert "✅ Rebuilt by `mlpin propose` from the merged commit: the artifact digest and every metric match" \
+            in body, "training is reproducible: the trusted rebuild is what the PR reported"
         self.checkout(f"promote/{MODEL}")
         code, verified = self.mlpin(self.runner, "verify", "--base", "origin/main")
         assert code == 0 and verified["changes"], verified
-        return proposed["outcomes"][0]["pr"], proposed["outcomes"][0]["version"]
+        return outcomes[MODEL]["pr"], outcomes[MODEL]["version"]
 
     def deploy(self, ref: str = "main") -> dict:
         self.checkout(ref) if ref == "main" else git(self.runner, "checkout", "-q", "--detach", ref)

@@ -198,6 +198,8 @@ class FakeGitHub:
         if (m := re.fullmatch(r"/pulls/(\d+)", rest)) and int(m.group(1)) in self.prs:
             pr = self.prs[int(m.group(1))]
             if method == "PATCH":
+                if body.get("state") == "closed" and pr["state"] == "open":
+                    pr["state"] = "closed"
                 pr.update(
                     {k: v for k, v in body.items() if k in ("title", "body")},
                     **({"base_ref": body["base"]} if "base" in body else {}),

@@ -73,6 +73,13 @@ class MemoryRegistry:
         )
         return LoggedVersion(entry.model, len(versions), run_id, digest, self.uri)
 
+    def artifact_digest_of(self, entry: CandidateLog) -> str:
+        """The digest `log_candidate(entry)` would record, from a folder written and removed."""
+        with tempfile.TemporaryDirectory(prefix="mlpin-digest-") as tmp:
+            folder = Path(tmp) / "model"
+            _write_model(folder, entry, run_id="none")
+            return artifact_digest(folder)
+
     def version_tags(self, model: str, version: int) -> dict[str, str]:
         """The tags of one registered version; NotFound if it does not exist."""
         return dict(self._version(model, version).tags)

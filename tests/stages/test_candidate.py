@@ -14,7 +14,7 @@ from pipelines.adapters.github import GitHubForge
 from pipelines.adapters.localforge import LocalForge
 from pipelines.adapters.registry import Registry
 from pipelines.cli import main
-from pipelines.core.lineage import tag
+from pipelines.core.errors import NotFound
 from pipelines.core.markers import NO_MODEL_MARKER, candidate_marker
 from pipelines.stages.candidate import candidate
 from pipelines.stages.post import post_run
@@ -66,15 +66,17 @@ def test_comment_is_created_then_updated_in_place_after_a_second_push(pinned: Pa
     assert [o.outcome for o in first.outcomes] == ["passed"]
     (comment,) = fake_github.comments[7]
     assert comment["body"].startswith(candidate_marker(MODEL))
-    assert "### ✅ wine_logreg v2: passed" in comment["body"]
+    assert "### ✅ wine_logreg (unregistered): passed" in comment["body"]
     assert "**0 of 13 features drifted (0%); dataset not drifted**" in comment["body"]  # same data: no drift
     assert fake_github.statuses[first.sha][-1]["state"] == "success"
+    first_id, first_body = comment["id"], comment["body"]
 
     push(pinned, "tune C again", estimator={"kind": "logistic_regression", "params": {"C": 0.2}})
     fake_github.heads[7] = git(pinned, "rev-parse", "HEAD")
     second = run(pinned, github_forge, registry=registry)
-    (comment,) = fake_github.comments[7]
-    assert "### ✅ wine_logreg v3: passed" in comment["body"]
+    (updated,) = fake_github.comments[7]
+    assert updated["id"] == first_id and updated["body"] != first_body
+    assert f"`{second.sha[:12]}`" in updated["body"], "the new push's lineage"
     assert fake_github.statuses[second.sha][-1]["context"] == "mlpin/candidate"
     report = json.loads((pinned / ".mlpin/candidate/wine_logreg/candidate.json").read_text())
     assert report["evaluation"]["production"]["version"] == 1
@@ -101,9 +103,8 @@ def test_blocked_candidate_lists_every_failed_gate_and_exits_4(pinned_in_mlflow:
     assert body.count("❌ failed") == 2
     head = git(pinned_in_mlflow, "rev-parse", "HEAD")
     assert fake_github.statuses[head][-1]["state"] == "failure"
-    tags = Registry(pinned_in_mlflow).version_tags(MODEL, 2)
-    assert (tags[tag("verdict")], tags[tag("pr")], tags[tag("candidate_commit")]) == ("blocked", "7", head)
-    assert tags[tag("failed_gates")] == "accuracy >= 0.999; log_loss <= 0.001"
+    with pytest.raises(NotFound):  # a pull request's candidate is never registered, blocked or not
+        Registry(pinned_in_mlflow).version_tags(MODEL, 2)
 
 
 def test_first_model_with_no_production(git_repo: Path, registry: MemoryRegistry) -> None:
@@ -189,7 +190,7 @@ def test_a_not_evaluated_comment_is_replaced_once_the_files_load_and_the_model_e
     pr_level, model = (c["body"] for c in fake_github.comments[7])
     assert pr_level.splitlines()[:2] == [NO_MODEL_MARKER, "### mlpin: see the comment of each model"]
     assert f"As of commit `{fixed.sha[:12]}`, this pull request affects wine_logreg" in pr_level
-    assert "not evaluated" not in pr_level and "### ✅ wine_logreg v2: passed" in model
+    assert "not evaluated" not in pr_level and "### ✅ wine_logreg (unregistered): passed" in model
 
 
 def test_the_comment_of_a_model_the_pr_no_longer_affects_says_so(pinned: Path, registry: MemoryRegistry) -> None:
@@ -210,7 +211,7 @@ def test_the_comment_of_a_model_the_pr_no_longer_affects_says_so(pinned: Path, r
 def test_a_verdict_never_lands_in_a_comment_someone_else_planted(pinned: Path, registry: MemoryRegistry,
                                                                   fake_github: FakeGitHub,
                                                                   github_forge: GitHubForge) -> None:
-    planted = f"{candidate_marker(MODEL)}\n### ✅ wine_logreg v2: passed"
+    planted = f"{candidate_marker(MODEL)}\n### ✅ wine_logreg (unregistered): passed"
     fake_github.add_comment(7, planted, login="mallory")  # before mlpin's first comment
     strict = (pinned / "policies/promotion.yaml").read_text().replace("min_eval_rows: 30", "min_eval_rows: 10000")
     (pinned / "policies/strict.yaml").write_text(strict)
@@ -223,7 +224,7 @@ def test_a_verdict_never_lands_in_a_comment_someone_else_planted(pinned: Path, r
     mallorys, mlpins = fake_github.comments[7]
     assert (mallorys["user"]["login"], mallorys["body"]) == ("mallory", planted), "never edited"
     assert mlpins["user"]["login"] == fake_github.login and mlpins["body"].startswith(candidate_marker(MODEL))
-    assert "### ❌ wine_logreg v2: blocked" in mlpins["body"]
+    assert "### ❌ wine_logreg (unregistered): blocked" in mlpins["body"]
     assert fake_github.statuses[result.sha][-1]["state"] == "failure"
 
 
@@ -240,7 +241,7 @@ def test_a_reply_quoting_an_mlpin_comment_survives_the_stale_comment_replacement
     post_run(ctx(pinned, forge=github_forge), pinned / ".mlpin" / "candidate", expect_sha=result.sha)
     mlpins, bobs = fake_github.comments[7]
     assert (bobs["user"]["login"], bobs["body"]) == ("bob", quoting), "a person's comment is never replaced"
-    assert "### ✅ wine_logreg v2: passed" in mlpins["body"]
+    assert "### ✅ wine_logreg (unregistered): passed" in mlpins["body"]
 
 
 def test_post_refuses_reports_for_another_commit_or_pr_head(pinned: Path, registry: MemoryRegistry, fake_github,
@@ -281,7 +282,7 @@ def test_no_post_writes_files_only_and_report_post_publishes_them(pinned_in_mlfl
 
 
 class _BrokenFor:
-    """A registry, except that registering `model` hits a bug (an untranslated exception)."""
+    """A registry, except that building `model`'s artifact hits a bug (an untranslated exception)."""
 
     def __init__(self, registry, model: str) -> None:
         self._registry, self._model = registry, model
@@ -289,10 +290,10 @@ class _BrokenFor:
     def __getattr__(self, name: str):
         return getattr(self._registry, name)
 
-    def log_candidate(self, entry):
+    def artifact_digest_of(self, entry):
         if entry.model == self._model:
             raise RuntimeError("boom")
-        return self._registry.log_candidate(entry)
+        return self._registry.artifact_digest_of(entry)
 
 
 def test_a_bug_in_one_model_is_reported_for_it_and_the_others_are_still_assessed(git_repo: Path,
@@ -325,5 +326,6 @@ def test_reports_written_inside_the_checkout_do_not_mark_later_models_dirty(git_
     commit_all(git_repo, "touch two models")
     run = candidate(ctx(git_repo, registry=registry), base="main", pr="7", out_dir=git_repo / "candidate-report")
     assert [o.outcome for o in run.outcomes] == ["passed", "passed"]
-    dirty = {m: registry.version_tags(m, 1)[tag("git_dirty")] for m in ("wine_logreg", "diabetes_hgb")}
-    assert dirty == {"wine_logreg": "false", "diabetes_hgb": "false"}
+    reports = {m: json.loads((git_repo / "candidate-report" / m / "candidate.json").read_text())
+               for m in ("wine_logreg", "diabetes_hgb")}
+    assert {m: r["train"]["git_dirty"] for m, r in reports.items()} == {"wine_logreg": False, "diabetes_hgb": False}

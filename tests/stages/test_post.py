@@ -80,7 +80,7 @@ def test_a_forged_green_status_on_a_blocked_run_is_derived_failure(git_repo: Pat
     status = fake_github.statuses[sha][-1]
     assert (status["state"], status["description"]) == ("failure", "blocked: wine_logreg")
     (comment,) = fake_github.comments[7]
-    assert "### ❌ wine_logreg v2: blocked" in comment["body"]
+    assert "### ❌ wine_logreg (unregistered): blocked" in comment["body"]
 
 
 def test_the_posted_comment_is_rendered_from_candidate_json_never_the_prs_markdown(

@@ -12,6 +12,8 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import pytest
+
 from pipelines.adapters.localforge import LocalForge
 from pipelines.core.outcome import Kind
 from pipelines.stages.deploy import deploy
@@ -19,7 +21,12 @@ from pipelines.stages.propose import propose
 from pipelines.stages.train import train
 from tests.fakes.registry import MemoryRegistry
 from tests.helpers import clone_repo, commit_all, ctx, edit_yaml, entry, git, write_yaml
-from tests.stages.helpers import MODEL, candidate_on_branch, pin_pr
+from tests.stages.helpers import MODEL, candidate_on_branch, only_model, pin_pr
+
+
+@pytest.fixture(autouse=True)
+def _one_model(git_repo: Path) -> None:
+    only_model(git_repo)
 
 
 def test_blocked_candidate_gets_a_failing_status_and_a_comment_not_a_pr(git_repo: Path,
@@ -51,7 +58,7 @@ def test_rerun_changes_nothing_and_deploy_mirrors_the_pin(git_repo: Path, regist
     candidate_on_branch(git_repo, "tune", 0.5, registry=registry)
     first = propose(ctx(git_repo, registry=registry, forge=forge))
     again = propose(ctx(git_repo, registry=registry, forge=forge))
-    assert [o.outcome for o in first.outcomes] == ["proposed"] and [o.outcome for o in again.outcomes] == ["unchanged"]
+    assert [o.outcome for o in first.outcomes] == ["proposed"] and [o.outcome for o in again.outcomes] == ["pending"]
     assert first.outcomes[0].pr == again.outcomes[0].pr
     assert git(git_repo, "diff", "--name-only", "main", f"promote/{MODEL}") == "models/production.yaml"
     assert git(git_repo, "status", "--porcelain") == "", "propose never touches the checkout"
@@ -136,16 +143,16 @@ def test_an_open_promotion_pr_is_rebuilt_on_the_new_main(git_repo: Path, registr
     forge = LocalForge(git_repo)
     candidate_on_branch(git_repo, "tune", 0.5, registry=registry)
     (proposed,) = propose(ctx(git_repo, registry=registry, forge=forge)).outcomes
-    # meanwhile another model's pin change lands on main
-    other = {"version": 3, "run_id": "r", "artifact_sha256": "a" * 64, "spec_hash": "b" * 64, "data_sha256": "c" * 64}
-    write_yaml(git_repo / "models/production.yaml", {"schema_version": 1, "models": {"diabetes_hgb": other}})
-    head = commit_all(git_repo, "promote diabetes_hgb")
+    # meanwhile another change lands on main (another model's promotion, say)
+    (git_repo / "README.md").write_text("a later change\n")
+    head = commit_all(git_repo, "docs")
     run = propose(ctx(git_repo, registry=registry, forge=forge))
     assert [(o.model, o.outcome, o.pr) for o in run.outcomes] == [(MODEL, "refreshed", proposed.pr)]
     assert git(git_repo, "rev-parse", f"promote/{MODEL}^") == head
     changes = pin_changes(pins_at(git_repo, head), pins_at(git_repo, f"promote/{MODEL}"))
     assert [(c.model, c.kind) for c in changes] == [(MODEL, "added")], "still only its own entry"
-    assert propose(ctx(git_repo, registry=registry, forge=forge)).outcomes == [], "nothing to do once it is current"
+    assert [o.outcome for o in propose(ctx(git_repo, registry=registry, forge=forge)).outcomes] == ["pending"], \
+        "nothing to do once it is current"
 
 
 class _ForgeDownOnRefresh(LocalForge):
@@ -160,9 +167,8 @@ class _ForgeDownOnRefresh(LocalForge):
 def test_a_failure_refreshing_one_models_pr_is_that_models_outcome(git_repo: Path, registry: MemoryRegistry) -> None:
     candidate_on_branch(git_repo, "tune", 0.5, registry=registry)
     propose(ctx(git_repo, registry=registry, forge=LocalForge(git_repo)))
-    other = {"version": 3, "run_id": "r", "artifact_sha256": "a" * 64, "spec_hash": "b" * 64, "data_sha256": "c" * 64}
-    write_yaml(git_repo / "models/production.yaml", {"schema_version": 1, "models": {"diabetes_hgb": other}})
-    commit_all(git_repo, "promote diabetes_hgb")
+    (git_repo / "README.md").write_text("a later change\n")
+    commit_all(git_repo, "docs")
     run = propose(ctx(git_repo, registry=registry, forge=_ForgeDownOnRefresh(git_repo)))
     assert [(o.model, o.outcome, o.kind) for o in run.outcomes] == [(MODEL, "error", Kind.OUTSIDE_SYSTEM)]
     assert "502 Bad Gateway" in run.outcomes[0].headline
