@@ -23,12 +23,26 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
 
+from pipelines.core.errors import InvalidInput
+
 StatusState = Literal["pending", "success", "failure", "error"]
 DeploymentState = Literal["success", "failure"]
-STATUS_CONTEXT = "mlpin/candidate"
 MARKER_PREFIX = "<!-- mlpin:"  # how every mlpin comment begins (pipelines.core.markers)
-PROPOSE_CONTEXT = "mlpin/propose"
 ENVIRONMENT = "production"
+CONTEXT_PART = re.compile(r"[A-Za-z0-9_.-]+")  # what a context's stage and model may hold: no "/", no spaces
+
+
+def status_context(stage: str, model: str | None = None) -> str:
+    """The commit status context of `stage` (`mlpin/<stage>`: the rollup), or of one model in
+    it (`mlpin/<stage>/<model>`); refuses a part with anything outside [A-Za-z0-9_.-]."""
+    for part in (stage, model):
+        if part is not None and (not CONTEXT_PART.fullmatch(part) or part in (".", "..")):
+            raise InvalidInput(f"{part!r} cannot be part of a commit status context: use only A-Z a-z 0-9 _ . -")
+    return f"mlpin/{stage}" if model is None else f"mlpin/{stage}/{model}"
+
+
+STATUS_CONTEXT = status_context("candidate")  # the rollup of every model's candidate status
+PROPOSE_CONTEXT = status_context("propose")
 
 
 @dataclass(frozen=True)

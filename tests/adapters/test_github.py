@@ -243,3 +243,4 @@ def test_pr_number_from_actions_event_or_ref(tmp_path) -> None:
     assert pr_from_environment({"GITHUB_EVENT_PATH": str(event)}) == "42"
     assert pr_from_environment({"GITHUB_REF": "refs/pull/9/merge"}) == "9"
     assert pr_from_environment({"GITHUB_REF": "refs/heads/main"}) is None
+
