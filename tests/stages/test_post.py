@@ -249,3 +249,5 @@ def test_each_model_gets_its_own_status_and_a_blocked_one_is_never_hidden(git_re
         f"mlpin/candidate/{other}": ("failure", f"blocked: {other}"),
         "mlpin/candidate": ("failure", f"blocked: {other}"),
     }
+    pages = ("GET", f"/repos/{fake_github.repository}/issues/7/comments")
+    assert fake_github.requests.count(pages) == 1, "the comments are read once, not once per model"
