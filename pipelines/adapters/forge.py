@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
@@ -29,6 +29,7 @@ StatusState = Literal["pending", "success", "failure", "error"]
 DeploymentState = Literal["success", "failure"]
 MARKER_PREFIX = "<!-- mlpin:"  # how every mlpin comment begins (pipelines.core.markers)
 ENVIRONMENT = "production"
+UNREAD = "unread"  # a deployment's state that was not asked for (Forge.newest_deployments)
 CONTEXT_PART = re.compile(r"[A-Za-z0-9_.-]+")  # what a context's stage and model may hold: no "/", no spaces
 
 
@@ -82,7 +83,7 @@ class Deployment:
     sha: str
     environment: str
     created_at: str  # ISO 8601
-    state: str  # the latest status: success | failure | inactive (GitHub) | pending (none yet)
+    state: str  # the latest status: success | failure | inactive (GitHub) | pending (none yet) | UNREAD
     payload: dict
     created: bool = False
     description: str = ""  # the latest status's
@@ -131,6 +132,11 @@ class Forge(Protocol):
 
     def deployments(self, environment: str) -> list[Deployment]:
         """Recorded deployments to `environment`, newest first."""
+
+    def newest_deployments(self, environment: str, *, need_state: Callable[[dict], bool]) -> Iterator[Deployment]:
+        """Recorded deployments to `environment`, newest first, read as the caller goes (it may
+        stop early); a deployment's latest status is read only when `need_state(payload)`,
+        else its `state` is UNREAD."""
 
 
 def select_forge(root: Path, environ: Mapping[str, str] = os.environ) -> Forge:

@@ -15,9 +15,19 @@ token is never logged or put in an error message.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable, Iterator
 from typing import Any
 
-from pipelines.adapters.forge import MARKER_PREFIX, CommentRef, Deployment, DeploymentState, Merge, PullRef, StatusState
+from pipelines.adapters.forge import (
+    MARKER_PREFIX,
+    UNREAD,
+    CommentRef,
+    Deployment,
+    DeploymentState,
+    Merge,
+    PullRef,
+    StatusState,
+)
 from pipelines.adapters.githubcalls import DESCRIPTION_LIMIT, PER_PAGE, create_once, github_call, retry_policy
 from pipelines.core.errors import InvalidInput, NotFound
 
@@ -241,13 +251,30 @@ class GitHubForge:
 
     def deployments(self, environment: str) -> list[Deployment]:
         """Deployments to `environment`, newest first, with each one's latest state."""
+        return list(self.newest_deployments(environment, need_state=lambda payload: True))
+
+    def newest_deployments(self, environment: str, *, need_state: Callable[[dict], bool]) -> Iterator[Deployment]:
+        """Deployments to `environment`, newest first, a page of 100 at a time as the caller
+        goes; a status (one request per deployment) only where `need_state(payload)`."""
         with self._github(f"listing deployments to {environment}", need="deployments: read"):
-            found = []
-            for deployment in self._repository().get_deployments(environment=environment):
-                latest = next(iter(deployment.get_statuses()), None)  # GitHub lists newest first
-                found.append(_deployment(deployment, state=latest.state if latest else "pending",
-                                         description=(latest.description if latest else None) or ""))
-            return found
+            listed = iter(self._repository().get_deployments(environment=environment))
+        while True:
+            with self._github(f"listing deployments to {environment}", need="deployments: read"):
+                deployment = next(listed, None)
+                if deployment is None:
+                    return
+                payload = deployment.payload if isinstance(deployment.payload, dict) else {}
+                latest = next(iter(deployment.get_statuses()), None) if need_state(payload) else UNREAD
+            yield _latest(deployment, latest)
+
+
+def _latest(deployment: Any, latest: Any) -> Deployment:
+    """`deployment` with its latest status (GitHub lists them newest first): None when it has
+    none yet, UNREAD when it was not asked for."""
+    if latest == UNREAD:
+        return _deployment(deployment, state=UNREAD, description="")
+    return _deployment(deployment, state=latest.state if latest else "pending",
+                       description=(latest.description if latest else None) or "")
 
 
 def _starting_with(comments: list[Any], marker: str) -> Any:

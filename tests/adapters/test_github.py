@@ -263,3 +263,13 @@ def test_comment_pages_are_read_once_per_run_whatever_the_number_of_models(fake_
     mine = [c["body"] for c in fake_github.comments[7] if c["user"]["login"] == fake_github.login]
     assert mine == [f"{marker}\nsecond" for marker in markers]
     assert sum(1 for c in fake_github.comments[7] if c["body"].endswith("reply 0")) == 1, "bob's left alone"
+
+
+def test_a_deployments_status_is_read_only_when_its_payload_needs_it(fake_github: FakeGitHub,
+                                                                     github_forge: GitHubForge) -> None:
+    for n, payload in enumerate([{"models": {"wine": 1}}, {"models": {"wine": {"pinned": 1}}}] * 3):
+        fake_github.add_deployment(sha=SHA, payload=payload, created_at=f"2026-03-02T0{n}:00:00Z", state="failure")
+    listed = list(github_forge.newest_deployments("production", need_state=lambda p: p["models"]["wine"] == 1))
+    statuses = [path for method, path in fake_github.requests if path.endswith("/statuses")]
+    assert len(statuses) == 3, "one status request per old-format record, none for the others"
+    assert [d.state for d in listed] == ["unread", "failure"] * 3
