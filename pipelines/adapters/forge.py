@@ -18,17 +18,32 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
 
+from pipelines.core.errors import InvalidInput
+
 StatusState = Literal["pending", "success", "failure", "error"]
 DeploymentState = Literal["success", "failure"]
-STATUS_CONTEXT = "mlpin/candidate"
 MARKER_PREFIX = "<!-- mlpin:"  # how every mlpin comment begins (pipelines.core.markers)
-PROPOSE_CONTEXT = "mlpin/propose"
 ENVIRONMENT = "production"
+UNREAD = "unread"  # a deployment's state that was not asked for (Forge.newest_deployments)
+CONTEXT_PART = re.compile(r"[A-Za-z0-9_.-]+")  # what a context's stage and model may hold: no "/", no spaces
+
+
+def status_context(stage: str, model: str | None = None) -> str:
+    """The commit status context of `stage` (`mlpin/<stage>`: the rollup), or of one model in
+    it (`mlpin/<stage>/<model>`); refuses a part with anything outside [A-Za-z0-9_.-]."""
+    for part in (stage, model):
+        if part is not None and (not CONTEXT_PART.fullmatch(part) or part in (".", "..")):
+            raise InvalidInput(f"{part!r} cannot be part of a commit status context: use only A-Z a-z 0-9 _ . -")
+    return f"mlpin/{stage}" if model is None else f"mlpin/{stage}/{model}"
+
+
+STATUS_CONTEXT = status_context("candidate")  # the rollup of every model's candidate status
+PROPOSE_CONTEXT = status_context("propose")
 
 
 @dataclass(frozen=True)
@@ -68,7 +83,7 @@ class Deployment:
     sha: str
     environment: str
     created_at: str  # ISO 8601
-    state: str  # the latest status: success | failure | inactive (GitHub) | pending (none yet)
+    state: str  # the latest status: success | failure | inactive (GitHub) | pending (none yet) | UNREAD
     payload: dict
     created: bool = False
     description: str = ""  # the latest status's
@@ -124,6 +139,11 @@ class Forge(Protocol):
 
     def deployments(self, environment: str) -> list[Deployment]:
         """Recorded deployments to `environment`, newest first."""
+
+    def newest_deployments(self, environment: str, *, need_state: Callable[[dict], bool]) -> Iterator[Deployment]:
+        """Recorded deployments to `environment`, newest first, read as the caller goes (it may
+        stop early); a deployment's latest status is read only when `need_state(payload)`,
+        else its `state` is UNREAD."""
 
 
 def select_forge(root: Path, environ: Mapping[str, str] = os.environ) -> Forge:

@@ -1,107 +1,37 @@
 """The forge on GitHub, through PyGithub: comments, statuses, pull requests,
 deployments.
 
-Reads and idempotent writes (GET, PATCH, PUT, DELETE) are retried on 5xx and rate-limit
-responses by PyGithub's GithubRetry (honouring Retry-After and X-RateLimit-Reset). A POST
-is never retried blindly: a 5xx or a dropped connection may come after GitHub created the
-thing, so each create re-reads (marker, deployment by sha, status) and only then creates
-again, once (`_create_once`); a POST GitHub refused for a rate limit is waited out and
-resent, as it was not processed. Failures say who must act (`_github`): 401, 403 (a
-permission the token lacks, named), 404 and 422 are InvalidInput; rate limits, 5xx and
-lost connections are OutsideSystemError. mlpin's comments are found again by their hidden
-marker AND their author (the login mlpin posts as) across every page: a comment anyone
-else starts with a marker is never edited. The token is never logged or put in an error
-message.
+Retries, creates that are never made twice (each re-reads: marker, deployment by sha,
+status) and failures as who must act (401, 403 naming the permission, 404 and 422 are
+InvalidInput; rate limits, 5xx and lost connections are OutsideSystemError) are in
+`githubcalls`. mlpin's comments are found again by their hidden marker AND their author
+(the login mlpin posts as) across every page: a comment anyone else starts with a marker
+is never edited. Those pages are read once per PR for the life of the instance (one run),
+which keeps them up to date with its own edits and creates; after a lost answer it reads
+them again. Deployment statuses are read only where the caller needs the state. The
+token is never logged or put in an error message.
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from typing import Any
 
-from pipelines.adapters.forge import MARKER_PREFIX, CommentRef, Deployment, DeploymentState, Merge, PullRef, StatusState
-from pipelines.core.errors import InvalidInput, NotFound, OutsideSystemError, Problem
+from pipelines.adapters.forge import (
+    MARKER_PREFIX,
+    UNREAD,
+    CommentRef,
+    Deployment,
+    DeploymentState,
+    Merge,
+    PullRef,
+    StatusState,
+)
+from pipelines.adapters.githubcalls import DESCRIPTION_LIMIT, PER_PAGE, create_once, github_call, retry_policy
+from pipelines.core.errors import InvalidInput, NotFound
 
-T = TypeVar("T")
-RETRIES = 5
-PER_PAGE = 100  # GitHub's maximum: fewer requests against the rate limit
-MAX_RATE_LIMIT_WAIT_S = 300
-DESCRIPTION_LIMIT = 140  # GitHub rejects longer status descriptions
 ACTIONS_LOGIN = "github-actions[bot]"  # who posts with the Actions GITHUB_TOKEN
-IDEMPOTENT_METHODS = frozenset({"GET", "PATCH", "PUT", "DELETE"})  # the same request twice does no more than once
-RATE_LIMITED = (403, 429)  # refused before processing; GithubRetry tells a rate limit from a permission 403
-
-
-def _retry(*, backoff_factor: float) -> Any:
-    """GithubRetry that resends a POST only when GitHub refused it for a rate limit."""
-    from github.GithubRetry import GithubRetry
-
-    class _Retry(GithubRetry):
-        def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
-            if method.upper() == "POST" and status_code in RATE_LIMITED:
-                method = "GET"  # as safe to resend as a read: nothing was done
-            return super().is_retry(method, status_code, has_retry_after)
-
-    return _Retry(total=RETRIES, backoff_factor=backoff_factor, max_rate_limit_wait=MAX_RATE_LIMIT_WAIT_S,
-                  allowed_methods=IDEMPOTENT_METHODS)
-
-
-def _answer_lost(exc: Exception) -> bool:
-    """Whether a write may have happened though its answer says otherwise: a 5xx, a dropped connection."""
-    from github import GithubException
-
-    return isinstance(exc, OSError) or (isinstance(exc, GithubException) and exc.status >= 500)
-
-
-def _create_once(create: Callable[[], T], *, find: Callable[[], T | None]) -> T:
-    """`create()`; when its answer is lost, what `find()` now sees (the lost POST did create
-    it), else `create()` once more. The caller has already looked before the first create."""
-    try:
-        return create()
-    except Exception as exc:
-        if not _answer_lost(exc):
-            raise
-    found = find()
-    return create() if found is None else found
-
-
-@contextlib.contextmanager
-def _github(action: str, *, need: str = "contents: read", repository: str = "") -> Iterator[None]:
-    """GitHub's failures as who must act: a refused token, a missing permission or object and
-    rejected input are InvalidInput (fix the configuration or the input: retrying fails
-    again); a rate limit, a 5xx after retries and a lost connection are OutsideSystemError.
-    `need` names the token permission `action` requires."""
-    from github import GithubException
-
-    try:
-        yield
-    except GithubException as exc:
-        raise _refusal(exc, action, need=need, repository=repository) from None
-    except OSError as exc:
-        raise OutsideSystemError("github", f"{action} failed: {exc}") from None
-
-
-def _refusal(exc: Any, action: str, *, need: str, repository: str) -> Exception:
-    from github import RateLimitExceededException
-
-    data = exc.data if isinstance(exc.data, dict) else {}
-    said = f"HTTP {exc.status} {data.get('message', exc.data if not data else '')}".rstrip()
-    if isinstance(exc, RateLimitExceededException) or exc.status == 429 or exc.status >= 500:
-        return OutsideSystemError("github", f"{action} failed: {said}" +
-                                  (" (rate limit)" if exc.status in RATE_LIMITED else ""))
-    if exc.status == 401:
-        return InvalidInput(f"GitHub refused the token ({said}) while {action}: set a valid GITHUB_TOKEN")
-    if exc.status == 403:
-        return InvalidInput(f"GitHub refused {action} ({said}): the token lacks {need}; grant it to the job")
-    if exc.status == 404:
-        return NotFound(f"{action}: {repository or 'it'} was not found ({said}); check GITHUB_REPOSITORY and that "
-                        f"the token can see it ({need})")
-    if exc.status == 422:
-        problems = [Problem(str(e.get("field", "")), str(e.get("code") or e.get("message", "")))
-                    for e in data.get("errors") or [] if isinstance(e, dict)]
-        return InvalidInput(f"GitHub rejected {action} ({said})", problems=problems)
-    return OutsideSystemError("github", f"{action} failed: {said}")
 
 
 def _require_number(pr: str) -> None:
@@ -128,13 +58,15 @@ class GitHubForge:
     ) -> None:
         from github import Auth, Github
 
-        retry = _retry(backoff_factor=backoff_factor)
+        retry = retry_policy(backoff_factor=backoff_factor)
         # PyGithub spaces requests to respect GitHub's secondary limits; tests turn it off.
         spacing = {} if throttle else {"seconds_between_requests": None, "seconds_between_writes": None}
         self._client = Github(auth=Auth.Token(token), base_url=base_url, retry=retry, per_page=PER_PAGE, **spacing)
         self.repository = repository
         self._login = login
         self._repo: Any = None
+        self._issues: dict[str, Any] = {}  # PR number -> its issue, read once per run
+        self._comments: dict[str, list[Any]] = {}  # PR number -> mlpin's own comments, all pages read once
 
     def login(self) -> str:
         """Who mlpin posts as, so the author of its own comments: the `login` given
@@ -148,7 +80,7 @@ class GitHubForge:
     def _token_login(self) -> str:
         from github import BadCredentialsException, GithubException, RateLimitExceededException
 
-        with _github("finding who the token posts as (GET /user)"):
+        with github_call("finding who the token posts as (GET /user)"):
             try:
                 return self._client.get_user().login
             except GithubException as exc:
@@ -159,7 +91,7 @@ class GitHubForge:
         return ACTIONS_LOGIN
 
     def _github(self, action: str, *, need: str) -> contextlib.AbstractContextManager[None]:
-        return _github(action, need=need, repository=self.repository)
+        return github_call(action, need=need, repository=self.repository)
 
     def _repository(self) -> Any:
         if self._repo is None:
@@ -179,27 +111,36 @@ class GitHubForge:
         from github import GithubException
 
         _require_number(pr)
+        if pr in self._issues:
+            return self._issues[pr]
         repo = self._repository()
         with self._github(f"reading PR #{pr}", need="pull-requests: read"):
             try:
-                return repo.get_issue(int(pr))
+                self._issues[pr] = repo.get_issue(int(pr))
             except GithubException as exc:
                 if exc.status == 404:
                     raise NotFound(f"pull request #{pr} does not exist in {self.repository}") from None
                 raise
+        return self._issues[pr]
 
-    def _own_comments(self, issue: Any) -> Iterator[Any]:
-        """mlpin's comments on the issue, oldest first, across every page: those by its login
-        (logins are case-insensitive on GitHub)."""
+    def _own_comments(self, pr: str) -> list[Any]:
+        """mlpin's comments on the PR, oldest first, across every page: read once per run (this
+        instance), then kept up to date by this instance's own edits and creates."""
+        if pr not in self._comments:
+            self._comments[pr] = self._read_own_comments(self._issue(pr))
+        return self._comments[pr]
+
+    def _read_own_comments(self, issue: Any) -> list[Any]:
+        """Every page of the issue's comments, keeping those by mlpin's login (logins are
+        case-insensitive on GitHub)."""
         login = self.login().casefold()
-        return (c for c in issue.get_comments() if c.user is not None and c.user.login.casefold() == login)
+        return [c for c in issue.get_comments() if c.user is not None and c.user.login.casefold() == login]
 
     def comment_markers(self, pr: str) -> list[str]:
         """The first line of each of mlpin's own comments on the PR that starts with an mlpin
         marker (all pages)."""
-        issue = self._issue(pr)
         with self._github(f"listing the comments on PR #{pr}", need="pull-requests: read"):
-            firsts = [(comment.body or "").split("\n", 1)[0] for comment in self._own_comments(issue)]
+            firsts = [(comment.body or "").split("\n", 1)[0] for comment in self._own_comments(pr)]
         return [line for line in firsts if line.startswith(MARKER_PREFIX)]
 
     def upsert_comment(self, pr: str, marker: str, body: str) -> CommentRef:
@@ -207,17 +148,21 @@ class GitHubForge:
         one; a comment by anyone else is never edited, even when it starts with `marker`."""
         issue = self._issue(pr)
         with self._github(f"updating the mlpin comment on PR #{pr}", need="pull-requests: write"):
-            comment = self._own_comment(issue, marker)
+            comment = _starting_with(self._own_comments(pr), marker)
             if comment is not None:
                 changed = comment.body != body
                 if changed:
-                    comment.edit(body)
+                    comment.edit(body)  # PyGithub updates the kept object from GitHub's answer
                 return CommentRef(str(comment.id), comment.html_url, created=False, changed=changed)
-            comment = _create_once(lambda: issue.create_comment(body), find=lambda: self._own_comment(issue, marker))
+            comment = create_once(lambda: issue.create_comment(body), find=lambda: self._reread(pr, marker))
+            if all(c.id != comment.id for c in self._own_comments(pr)):
+                self._own_comments(pr).append(comment)
             return CommentRef(str(comment.id), comment.html_url, created=True, changed=True)
 
-    def _own_comment(self, issue: Any, marker: str) -> Any:
-        return next((c for c in self._own_comments(issue) if (c.body or "").startswith(marker)), None)
+    def _reread(self, pr: str, marker: str) -> Any:
+        """After a lost answer: the pages again (not what this run kept), which the lost POST may have changed."""
+        self._comments[pr] = self._read_own_comments(self._issue(pr))
+        return _starting_with(self._comments[pr], marker)
 
     def set_status(
         self, sha: str, *, context: str, state: StatusState, description: str, target_url: str | None = None
@@ -233,7 +178,7 @@ class GitHubForge:
                 found = next((s for s in commit.get_statuses() if s.context == context), None)
                 return found if found is not None and (found.state, found.description) == (state, description) else None
 
-            _create_once(lambda: commit.create_status(state=state, description=description, context=context,
+            create_once(lambda: commit.create_status(state=state, description=description, context=context,
                                                       **options), find=latest)
 
     def open_pull(self, *, head: str, base: str, title: str, body: str) -> PullRef:
@@ -246,7 +191,7 @@ class GitHubForge:
                 if changed:
                     pull.edit(title=title, body=body, base=base)
                 return PullRef(str(pull.number), pull.html_url, created=False, changed=changed)
-            pull = _create_once(lambda: repo.create_pull(base=base, head=head, title=title, body=body),
+            pull = create_once(lambda: repo.create_pull(base=base, head=head, title=title, body=body),
                                 find=lambda: next(iter(repo.get_pulls(state="open", head=f"{owner}:{head}")), None))
             return PullRef(str(pull.number), pull.html_url, created=True, changed=True)
 
@@ -309,7 +254,7 @@ class GitHubForge:
             deployment = same()
             created = deployment is None
             if deployment is None:
-                deployment = _create_once(lambda: repo.create_deployment(
+                deployment = create_once(lambda: repo.create_deployment(
                     ref=sha, environment=environment, description=description, payload=payload,
                     auto_merge=False, required_contexts=[], production_environment=True,
                 ), find=same)
@@ -318,20 +263,41 @@ class GitHubForge:
                 latest = next(iter(deployment.get_statuses()), None)
                 return latest if latest is not None and latest.state == state else None
 
-            latest = current() or _create_once(
+            latest = current() or create_once(
                 lambda: deployment.create_status(state, description=description, auto_inactive=state == "success"),
                 find=current)
             return _deployment(deployment, state=state, description=latest.description or "", created=created)
 
     def deployments(self, environment: str) -> list[Deployment]:
         """Deployments to `environment`, newest first, with each one's latest state."""
+        return list(self.newest_deployments(environment, need_state=lambda payload: True))
+
+    def newest_deployments(self, environment: str, *, need_state: Callable[[dict], bool]) -> Iterator[Deployment]:
+        """Deployments to `environment`, newest first, a page of 100 at a time as the caller
+        goes; a status (one request per deployment) only where `need_state(payload)`."""
         with self._github(f"listing deployments to {environment}", need="deployments: read"):
-            found = []
-            for deployment in self._repository().get_deployments(environment=environment):
-                latest = next(iter(deployment.get_statuses()), None)  # GitHub lists newest first
-                found.append(_deployment(deployment, state=latest.state if latest else "pending",
-                                         description=(latest.description if latest else None) or ""))
-            return found
+            listed = iter(self._repository().get_deployments(environment=environment))
+        while True:
+            with self._github(f"listing deployments to {environment}", need="deployments: read"):
+                deployment = next(listed, None)
+                if deployment is None:
+                    return
+                payload = deployment.payload if isinstance(deployment.payload, dict) else {}
+                latest = next(iter(deployment.get_statuses()), None) if need_state(payload) else UNREAD
+            yield _latest(deployment, latest)
+
+
+def _latest(deployment: Any, latest: Any) -> Deployment:
+    """`deployment` with its latest status (GitHub lists them newest first): None when it has
+    none yet, UNREAD when it was not asked for."""
+    if latest == UNREAD:
+        return _deployment(deployment, state=UNREAD, description="")
+    return _deployment(deployment, state=latest.state if latest else "pending",
+                       description=(latest.description if latest else None) or "")
+
+
+def _starting_with(comments: list[Any], marker: str) -> Any:
+    return next((c for c in comments if (c.body or "").startswith(marker)), None)
 
 
 def _deployment(deployment: Any, *, state: str, description: str, created: bool = False) -> Deployment:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
@@ -200,6 +201,10 @@ class LocalForge:
     def deployments(self, environment: str) -> list[Deployment]:
         """Deployments to `environment`, newest first."""
         return [_deployment(r) for r in self._deployment_records()[::-1] if r["environment"] == environment]
+
+    def newest_deployments(self, environment: str, *, need_state: Callable[[dict], bool]) -> Iterator[Deployment]:
+        """Deployments to `environment`, newest first (one file: the state costs nothing, so it is always read)."""
+        return iter(self.deployments(environment))
 
     def _pr_dir(self, pr: str) -> Path:
         return self.folder / "prs" / _safe(pr)

@@ -111,6 +111,13 @@ class RecordedModels(BaseModel):
                 if where in ("payload", "models", f"models.{model}")]
 
 
+def state_matters(payload: object) -> bool:
+    """Whether `read_payload` needs the record's status to read `payload`: only an old-format
+    record (bare versions) does, so a forge can skip fetching the others' statuses."""
+    models = payload.get("models") if isinstance(payload, dict) else None
+    return isinstance(models, dict) and any(type(value) is int for value in models.values())
+
+
 def read_payload(payload: object, *, state: str) -> RecordedModels:
     """The models of a recorded payload, each entry read on its own. Records written before
     deploy recorded per-model results only name the pinned versions: they count as
@@ -122,7 +129,7 @@ def read_payload(payload: object, *, state: str) -> RecordedModels:
         return RecordedModels()  # another tool's deployment to the same environment
     if not isinstance(models, dict):
         return RecordedModels(unreadable={"models": "not a mapping of model names to entries"})
-    if any(type(value) is int for value in models.values()):
+    if state_matters(payload):
         if state not in ("success", "inactive"):
             return RecordedModels()
         return _entries(models, _old_entry)

@@ -120,6 +120,18 @@ def with_deployments(events: list[PinEvent], records: list[DeployRecord], *, com
             for e, found in zip(events, windows, strict=True)]
 
 
+def enough(records: list[DeployRecord], *, before: datetime, since: datetime, asked: datetime | None) -> bool:
+    """Whether deployment records read newest first (`records`: the model's, so far) answer
+    the question, so records made `before` that time (the next one's) need not be read:
+    the timeline needs every record since the model's first pin (`since`); a question at a
+    time (`asked`: the earliest of --at and the logged request judged) needs the newest
+    record at or before it too (`deployed_at_time`)."""
+    before = _utc(before)
+    if before >= _utc(since):
+        return False
+    return asked is None or any(r.time <= _utc(asked) for r in records)
+
+
 def _first_deployed(records: list[DeployRecord]) -> str | None:
     found = next((r for r in records if r.at_pin), None)
     return found.time.isoformat() if found else None

@@ -3,7 +3,10 @@ PR and approver, from the pin file's git history and the forge's merge and deplo
 records; for a time, what was pinned (git), what was deployed (the deployment records)
 and, given serving's prediction log, what answered, and where they disagree. Deployment
 records that cannot be read (the environment is shared with other tools) say nothing
-and are listed; log lines that cannot be read are counted."""
+and are listed; log lines that cannot be read are counted. The records are read newest
+first and only as far back as the question needs (`core.history.enough`), and a
+record's status only when its payload needs it (`state_matters`): the cost follows the
+model's own history, not every deployment the environment ever had."""
 
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ from pydantic import BaseModel
 from pipelines.adapters import pinlog
 from pipelines.adapters.forge import ENVIRONMENT, Forge
 from pipelines.core.answered import Answered, answered_at
+from pipelines.core.deployment import state_matters
 from pipelines.core.errors import InvalidInput, NotFound
 from pipelines.core.history import (
     DeployRecord,
@@ -23,6 +27,7 @@ from pipelines.core.history import (
     deploy_record,
     deployed_at_time,
     disagreements,
+    enough,
     pin_events,
     pinned_at,
     unlogged_since,
@@ -55,14 +60,15 @@ def history(ctx: StageContext, model: str, *, at: datetime | None = None, logs: 
     events = pin_events(model, snapshots)
     if not events:
         raise NotFound(f"{model} was never pinned in models/production.yaml on this branch")
-    records, unreadable = _records(forge, model)
+    answered = _answered(logs, model, at=at) if logs and at is not None else None
+    asked = [t for t in (at, answered.before.time if answered and answered.before else None) if t is not None]
+    records, unreadable = _records(forge, model, since=events[0].time, asked=min(asked, default=None))
     events = with_deployments([_enrich(forge, e) for e in events], records, commits=[s.commit for s in snapshots])
     found = History(model=model, events=events, unreadable_deployments=unreadable)
     if at is None:
         return found
     pinned, deployed = pinned_at(events, at), deployed_at_time(records, at)
     said = disagreements(pinned, deployed)
-    answered = _answered(logs, model, at=at) if logs else None
     if answered is not None:
         said += answered_disagreements(answered, at, events=events, records=records)
     return found.model_copy(update={"at": at, "at_event": pinned, "at_deployed": deployed, "at_answered": answered,
@@ -70,10 +76,19 @@ def history(ctx: StageContext, model: str, *, at: datetime | None = None, logs: 
                                     "disagreements": said})
 
 
-def _records(forge: Forge, model: str) -> tuple[list[DeployRecord], list[UnreadableRecord]]:
-    """What every recorded deployment says about `model`, oldest first, and those that could not be read."""
-    found = [deploy_record(model, id=d.id, commit=d.sha, time=datetime.fromisoformat(d.created_at),
-                           payload=d.payload, state=d.state) for d in forge.deployments(ENVIRONMENT)[::-1]]
+def _records(forge: Forge, model: str, *, since: datetime,
+             asked: datetime | None) -> tuple[list[DeployRecord], list[UnreadableRecord]]:
+    """What the recorded deployments say about `model`, oldest first, and those that could not
+    be read: read newest first, and only as far back as the question needs (`enough`)."""
+    found: list[DeployRecord | UnreadableRecord] = []
+    for d in forge.newest_deployments(ENVIRONMENT, need_state=state_matters):
+        time = datetime.fromisoformat(d.created_at)
+        if enough([r for r in found if isinstance(r, DeployRecord)], before=time, since=since, asked=asked):
+            break
+        record = deploy_record(model, id=d.id, commit=d.sha, time=time, payload=d.payload, state=d.state)
+        if record is not None:
+            found.append(record)
+    found.reverse()
     return ([r for r in found if isinstance(r, DeployRecord)], [r for r in found if isinstance(r, UnreadableRecord)])
 
 

@@ -5,7 +5,8 @@ This runs in the privileged half of the candidate workflow, on files produced by
 code, so it treats them as data. It reads only the structured results (`summary.json`,
 each `<model>/candidate.json`), checks every one of them before it writes anything
 (all-or-nothing), and derives what it writes with its own code: each model's outcome
-from its gates, the commit status from the outcomes, and every comment rendered from
+from its gates, each model's commit status (`mlpin/candidate/<model>`) from its own
+outcome and the rollup (`mlpin/candidate`) from all of them, and every comment rendered from
 the numbers. It never posts markdown the PR produced, and only for models the checkout
 it runs in (the default branch) defines.
 """
@@ -16,11 +17,11 @@ import re
 from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NoReturn, TypeVar
+from typing import NoReturn, TypeVar, cast
 
 from pydantic import BaseModel, ValidationError
 
-from pipelines.adapters.forge import STATUS_CONTEXT
+from pipelines.adapters.forge import STATUS_CONTEXT, StatusState, status_context
 from pipelines.adapters.workspace import RESERVED_MODEL_FILES
 from pipelines.core.errors import InvalidInput, Problem
 from pipelines.core.markers import CANDIDATE_MARKER, NO_MODEL_MARKER, candidate_marker
@@ -69,8 +70,21 @@ def post_run(ctx: StageContext, out_dir: Path, *, expect_sha: str | None = None)
         urls.append(forge.upsert_comment(run.pr, marker, body).url)
     state, description = run_status((c.model, c.outcome) for c in comments)
     if run.sha:
+        for model, (model_state, said) in model_statuses(comments).items():
+            forge.set_status(run.sha, context=status_context("candidate", model), state=model_state, description=said)
         forge.set_status(run.sha, context=STATUS_CONTEXT, state=state, description=description)
     return PostResult(pr=run.pr, sha=run.sha, comments=urls, status=state)
+
+
+def model_statuses(comments: list[Comment]) -> dict[str, tuple[StatusState, str]]:
+    """Each model's own commit status, derived from its outcome alone, so a blocked model
+    shows as failed whatever the others did; the PR-level outcome has none (the rollup says it)."""
+    return {c.model: _state(run_status([(c.model, c.outcome)])) for c in comments if c.model}
+
+
+def _state(status: tuple[str, str]) -> tuple[StatusState, str]:
+    state, description = status
+    return cast(StatusState, state), description
 
 
 def plan(ctx: StageContext, out_dir: Path, *, expect_sha: str | None) -> tuple[CandidateRun, list[Comment]]:

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from pipelines.adapters.forge import UNREAD
 from pipelines.adapters.localforge import MLPIN_AUTHOR, LocalForge
 
 SHA = "a" * 40
@@ -111,6 +112,11 @@ def test_one_deployment_per_commit_and_result(forge_and_merge) -> None:
         ("a", "success", 1, "production: wine v1"),
     ], "newest first; the failure stays in the record"
     assert listed[0].created_at >= listed[-1].created_at
+    needed = list(forge.newest_deployments("production", need_state=lambda payload: payload["models"]["wine"][
+        "live"] == 2))
+    assert [(d.id, d.state) for d in needed] == [(listed[0].id, "success"), (listed[1].id, needed[1].state),
+                                                 (listed[2].id, needed[2].state)], "newest first"
+    assert {needed[1].state, needed[2].state} <= {"failure", "success", UNREAD}, "a status asked for is read"
 
 
 def test_comment_markers_name_mlpins_comments_only_oldest_first(forge_and_merge) -> None:

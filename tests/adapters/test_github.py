@@ -243,3 +243,33 @@ def test_pr_number_from_actions_event_or_ref(tmp_path) -> None:
     assert pr_from_environment({"GITHUB_EVENT_PATH": str(event)}) == "42"
     assert pr_from_environment({"GITHUB_REF": "refs/pull/9/merge"}) == "9"
     assert pr_from_environment({"GITHUB_REF": "refs/heads/main"}) is None
+
+
+
+def test_comment_pages_are_read_once_per_run_whatever_the_number_of_models(fake_github: FakeGitHub,
+                                                                           github_forge: GitHubForge) -> None:
+    """Five models' comments on a PR whose thread spans two pages: the pages are read once, and
+    what this run wrote is what it finds again (edited in place, never created twice)."""
+    for index in range(120):
+        fake_github.add_comment(7, f"{MARKER}\nreply {index}", login="bob")  # someone else's, marker and all
+    markers = [f"<!-- mlpin:candidate:m{i} -->" for i in range(5)]
+    pages = ("GET", f"/repos/{fake_github.repository}/issues/7/comments")
+    for marker in markers:
+        github_forge.upsert_comment("7", marker, f"{marker}\nfirst")
+    assert github_forge.comment_markers("7") == markers
+    again = [github_forge.upsert_comment("7", marker, f"{marker}\nsecond") for marker in markers]
+    assert fake_github.requests.count(pages) == 2, "two pages, read once"
+    assert [(ref.created, ref.changed) for ref in again] == [(False, True)] * 5
+    mine = [c["body"] for c in fake_github.comments[7] if c["user"]["login"] == fake_github.login]
+    assert mine == [f"{marker}\nsecond" for marker in markers]
+    assert sum(1 for c in fake_github.comments[7] if c["body"].endswith("reply 0")) == 1, "bob's left alone"
+
+
+def test_a_deployments_status_is_read_only_when_its_payload_needs_it(fake_github: FakeGitHub,
+                                                                     github_forge: GitHubForge) -> None:
+    for n, payload in enumerate([{"models": {"wine": 1}}, {"models": {"wine": {"pinned": 1}}}] * 3):
+        fake_github.add_deployment(sha=SHA, payload=payload, created_at=f"2026-03-02T0{n}:00:00Z", state="failure")
+    listed = list(github_forge.newest_deployments("production", need_state=lambda p: p["models"]["wine"] == 1))
+    statuses = [path for method, path in fake_github.requests if path.endswith("/statuses")]
+    assert len(statuses) == 3, "one status request per old-format record, none for the others"
+    assert [d.state for d in listed] == ["unread", "failure"] * 3

@@ -4,7 +4,9 @@ It behaves like GitHub where mlpin relies on it: token auth, Link-header paginat
 404 and 422 error bodies, rate-limit headers on every response, and URL fields that
 point back at the fake. Failures can be injected per request to test retries, before the
 request is processed (`fail_next`) or after it (`lose_answer_next`: the answer is lost).
-Comments posted through the API are by `login`, the token's user; `add_comment` plants
+Lists are paginated as GitHub does (Link headers), and every request is kept in
+`requests`, so a test can count what a command asked for. Comments posted through the
+API are by `login`, the token's user; `add_comment` plants
 one by anyone else. `GET /user` answers with `login`, or with GitHub's 403 when
 `user_readable` is off, as for the Actions GITHUB_TOKEN (which posts as github-actions[bot]).
 `FakeGitHubWithFiles` adds branches and file contents, for the pin reader.
@@ -146,7 +148,8 @@ class FakeGitHub:
         if method == "GET":
             sha, env = query.get("sha", [None])[0], query.get("environment", [None])[0]
             found = [d for d in self.deployments if sha in (None, d["sha"]) and env in (None, d["environment"])]
-            return 200, found[::-1], {}
+            return self._paged(found[::-1], query, f"{self.base_url}/repos/{self.repository}/deployments",
+                               keep={"sha": sha, "environment": env})
         self._next_id += 1
         did = self._next_id
         url = f"{self.base_url}/repos/{self.repository}/deployments/{did}"
@@ -214,7 +217,7 @@ class FakeGitHub:
             if deployment is None:
                 return _not_found()
             if method == "GET":
-                return 200, deployment["statuses"][::-1], {}
+                return self._paged(deployment["statuses"][::-1], query, deployment["statuses_url"])
             if body.get("state") not in DEPLOYMENT_STATES:
                 return _invalid("DeploymentStatus", "state", "invalid")
             if len(body.get("description") or "") > 140:
@@ -295,20 +298,39 @@ class FakeGitHub:
                      "repository_url": f"{self.base_url}/repos/{self.repository}"}, {}
 
     def _page(self, number: int, query: dict) -> tuple[int, list, dict]:
+        url = f"{self.base_url}/repos/{self.repository}/issues/{number}/comments"
+        return self._paged(self.comments.get(number, []), query, url)
+
+    @staticmethod
+    def _paged(items: list, query: dict, url: str, *, keep: dict | None = None) -> tuple[int, list, dict]:
+        """One page of `items` as GitHub serves it (per_page up to 100, default 30), with Link
+        headers that repeat the filters in `keep`."""
         per_page = min(int(query.get("per_page", ["30"])[0]), 100)
         page = int(query.get("page", ["1"])[0])
-        items = self.comments.get(number, [])
         last = max(1, -(-len(items) // per_page))
         chunk = items[(page - 1) * per_page: page * per_page]
-        url = f"{self.base_url}/repos/{self.repository}/issues/{number}/comments"
+        filters = "".join(f"&{k}={v}" for k, v in (keep or {}).items() if v is not None)
         links = []
         if page < last:
-            links.append(f'<{url}?per_page={per_page}&page={page + 1}>; rel="next"')
-            links.append(f'<{url}?per_page={per_page}&page={last}>; rel="last"')
+            links.append(f'<{url}?per_page={per_page}&page={page + 1}{filters}>; rel="next"')
+            links.append(f'<{url}?per_page={per_page}&page={last}{filters}>; rel="last"')
         if page > 1:
-            links.append(f'<{url}?per_page={per_page}&page=1>; rel="first"')
-            links.append(f'<{url}?per_page={per_page}&page={page - 1}>; rel="prev"')
+            links.append(f'<{url}?per_page={per_page}&page=1{filters}>; rel="first"')
+            links.append(f'<{url}?per_page={per_page}&page={page - 1}{filters}>; rel="prev"')
         return 200, chunk, ({"Link": ", ".join(links)} if links else {})
+
+    def add_deployment(self, *, sha: str, payload: dict, created_at: str, state: str | None = "success",
+                       environment: str = "production") -> dict:
+        """A deployment as if recorded at `created_at` (by mlpin or another tool), with a `state`
+        status unless None; the caller adds them oldest first, as GitHub numbers them."""
+        with self.lock:
+            self._deployments("POST", {}, {"ref": sha, "environment": environment, "payload": payload})
+            deployment = self.deployments[-1]
+            deployment["created_at"] = created_at
+            if state is not None:
+                deployment["statuses"].append({"id": 1, "state": state, "description": state, "created_at": created_at,
+                                               "url": f"{deployment['url']}/statuses/1"})
+            return deployment
 
     def _edit(self, cid: int, body: dict) -> tuple[int, dict, dict]:
         for comments in self.comments.values():

@@ -5,7 +5,7 @@ the local forge, requests logged by the real log writer with set timestamps."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -132,3 +132,42 @@ def test_hostile_log_lines_are_counted_where_the_answer_is_printed(world: World)
     assert (found.at_answered.before.request_id, found.at_answered.skipped_lines, found.disagreements) == ("r7", 3, [])
     assert ("answered  v2 (last request before: r7 at 2026-03-02T10:25:00+00:00; none after); "
             "3 unreadable log line(s) skipped") in render_history(found)
+
+
+def test_on_github_history_reads_only_the_deployments_it_needs(git_repo: Path, fake_github, github_forge,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Deployments since the model's first pin, and no status a payload does not need: the
+    same requests whether the environment holds 200 older deployments or 400, and the same
+    answer as the records say."""
+    from pipelines.adapters.github import GitHubForge
+
+    world = World(git_repo, git_repo / "unused", monkeypatch)
+    world.pin(hour(8), 1)
+    first = git(git_repo, "rev-parse", "HEAD")
+    world.pin(hour(9, 50), 2)
+    second = git(git_repo, "rev-parse", "HEAD")
+    mine = {"pr": None, "models": {MODEL: {"pinned": 1, "live": 1, "state": "deployed"}}}
+
+    def answer(older: int) -> tuple[list, object, object, int]:
+        fake_github.deployments.clear()
+        for n in range(older, 0, -1):  # another model's deploys, a minute apart up to the day before: each
+            when = datetime(2026, 3, 2, tzinfo=UTC) - timedelta(minutes=n)  # says MODEL is not in production
+            fake_github.add_deployment(sha="e" * 40, payload={"pr": None, "models": {"other_model": {
+                "pinned": 1, "live": 1, "state": "deployed"}}}, created_at=when.isoformat())
+        fake_github.add_deployment(sha=first, payload=mine, created_at="2026-03-02T09:00:00Z")
+        fake_github.add_deployment(sha=first, payload={"models": {MODEL: 1}}, created_at="2026-03-02T09:30:00Z")
+        fake_github.add_deployment(sha=second, payload={"pr": None, "models": {MODEL: {
+            "pinned": 2, "live": 2, "state": "deployed"}}}, created_at="2026-03-02T10:00:00Z")
+        forge = GitHubForge(token=fake_github.token, repository=fake_github.repository, base_url=fake_github.base_url,
+                            throttle=False, backoff_factor=0)
+        fake_github.requests.clear()
+        found = history(ctx(git_repo, forge=forge), MODEL)
+        timeline = [[(r.time.hour, r.time.minute, r.live) for r in e.deployments] for e in found.events]
+        then = history(ctx(git_repo, forge=forge), MODEL, at=hour(10, 30), logs=None).at_deployed
+        before = history(ctx(git_repo, forge=forge), MODEL, at=hour(7), logs=None).at_deployed
+        return timeline, (then.time, then.live), (before.time, before.state, before.live), len(fake_github.requests)
+
+    few, many = answer(200), answer(400)
+    assert few[:3] == many[:3] == ([[(9, 0, 1), (9, 30, 1)], [(10, 0, 2)]], (hour(10), 2),
+                                   (datetime(2026, 3, 1, 23, 59, tzinfo=UTC), "removed", None))
+    assert few[3] == many[3] <= 25, f"{few[3]} and {many[3]} requests for 200 and 400 older deployments"

@@ -222,3 +222,32 @@ def test_a_model_the_pr_adds_is_known_by_the_forges_list_of_its_files(
         with pytest.raises(InvalidInput, match="'wine_copy' is not defined on this branch"):
             post_run(ctx(git_repo, forge=github_forge), out_dir, expect_sha=result.sha)
         assert _nothing_posted(fake_github)
+
+
+def test_each_model_gets_its_own_status_and_a_blocked_one_is_never_hidden(git_repo: Path, passed,
+                                                                         fake_github: FakeGitHub,
+                                                                         github_forge: GitHubForge) -> None:
+    """wine_logreg passes; a second model of the branch (diabetes_hgb) has a failed gate: its own
+    context says failure, the rollup too, and wine_logreg's says success."""
+    out_dir, sha = passed
+    other = "diabetes_hgb"
+    report = json.loads((out_dir / MODEL / "candidate.json").read_text())
+    report["model"] = other
+    report["decision"]["gates"][0]["status"] = "failed"  # the files claim nothing: the gates decide
+    (out_dir / other).mkdir()
+    (out_dir / other / "candidate.json").write_text(json.dumps(report))
+
+    def add(summary: dict) -> None:
+        summary["outcomes"].append({**summary["outcomes"][0], "model": other,
+                                    "marker": f"<!-- mlpin:candidate:{other} -->"})
+
+    _edit(out_dir / "summary.json", add)
+    post_run(ctx(git_repo, forge=github_forge), out_dir, expect_sha=sha)
+    latest = {s["context"]: (s["state"], s["description"]) for s in fake_github.statuses[sha]}
+    assert latest == {
+        f"mlpin/candidate/{MODEL}": ("success", f"passed: {MODEL}"),
+        f"mlpin/candidate/{other}": ("failure", f"blocked: {other}"),
+        "mlpin/candidate": ("failure", f"blocked: {other}"),
+    }
+    pages = ("GET", f"/repos/{fake_github.repository}/issues/7/comments")
+    assert fake_github.requests.count(pages) == 1, "the comments are read once, not once per model"
