@@ -222,9 +222,8 @@ class GitHubForge:
 
     def own_comment(self, pr: str, marker: str) -> str | None:
         """The body of mlpin's own comment on PR `pr` starting with `marker` (all pages)."""
-        issue = self._issue(pr)
         with self._github(f"listing the comments on PR #{pr}", need="pull-requests: read"):
-            found = self._own_comment(issue, marker)
+            found = _starting_with(self._own_comments(pr), marker)
         return None if found is None else found.body or ""
 
     def merged_pull(self, sha: str) -> Merge | None:

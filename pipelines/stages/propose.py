@@ -29,7 +29,7 @@ from pydantic import BaseModel
 
 import pipelines
 from pipelines.adapters import git, gitwrite, pinlog
-from pipelines.adapters.forge import PROPOSE_CONTEXT, Forge, Merge, PullRef
+from pipelines.adapters.forge import PROPOSE_CONTEXT, Forge, Merge, PullRef, status_context
 from pipelines.core.affected import affected_models
 from pipelines.core.errors import InvalidInput
 from pipelines.core.lineage import spec_hash, tag
@@ -233,7 +233,7 @@ def _judge_and_propose(ctx: StageContext, state: _Model, *, head: str, base_bran
     decision = recorded_decision(registry, ws, model=model, record=record, metrics=metrics)
     if decision is None:
         raise InvalidInput(f"{model} v{version} has no recorded decision; rerun mlpin propose")
-    context = f"{PROPOSE_CONTEXT}/{model}"
+    context = status_context("propose", model)
     if decision.outcome != "passed":
         return _blocked(forge, state, decision, version=version, head=head, context=context, merged=merged)
     entry = pin_entry(model, version, run_id=record.run_id, tags=record.tags, metrics=metrics)
