@@ -62,6 +62,11 @@ class ModelRegistry(Protocol):
         what a job without write access (a pull request's) reports, and what the trusted
         rebuild after the merge is compared with."""
 
+    def log_check(self, model: str, *, name: str, metrics: dict[str, float], tags: dict[str, str],
+                  texts: dict[str, str]) -> str:
+        """Record a run that registers nothing (a drift check of a live version) in the model's
+        experiment: its metrics, tags and text files; returns its run id."""
+
     def version_tags(self, model: str, version: int) -> dict[str, str]:
         """The tags of a registered version; NotFound when it does not exist."""
 

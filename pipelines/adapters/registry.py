@@ -234,6 +234,20 @@ class Registry:
         with _outside(f"removing alias {alias} of {model}"):
             self.client.delete_registered_model_alias(model, alias)
 
+    def log_check(self, model: str, *, name: str, metrics: dict[str, float], tags: dict[str, str],
+                  texts: dict[str, str]) -> str:
+        """A run in the model's experiment with metrics, tags and texts; nothing registered."""
+        experiment = self.experiment_id(model)
+        with _outside(f"logging a check of {model}"):
+            run = self.client.create_run(experiment, run_name=name, tags=tags)
+            run_id = run.info.run_id
+            for key, value in metrics.items():
+                self.client.log_metric(run_id, key, value)
+            for path, text in texts.items():
+                self.client.log_text(run_id, text, path)
+            self.client.set_terminated(run_id)
+        return run_id
+
     def log_text(self, run_id: str, text: str, path: str) -> None:
         """Store a text file (e.g. the candidate report) with a run."""
         with _outside(f"storing {path} with run {run_id}"):

@@ -268,3 +268,13 @@ def test_the_digest_of_an_unregistered_candidate_is_the_one_registering_it_recor
     refit = dataclasses.replace(entry, fitted=sample_candidate("wine").fitted.set_params(C=0.5).fit(
         entry.example, ["no", "no", "yes", "yes", "no", "yes"]))
     assert registry.artifact_digest_of(refit) != measured
+
+
+def test_a_check_is_a_run_with_metrics_and_texts_that_registers_nothing(registry) -> None:
+    run_id = registry.log_check("wine", name="drift 2026-11-30", metrics={"drift.alcohol": 0.01, "drift.share": 0.5},
+                                tags={tag("kind"): "drift_check", tag("model_version"): "3"},
+                                texts={"drift/report.md": "# drifted\n"})
+    assert registry.run_metrics(run_id) == {"drift.alcohol": 0.01, "drift.share": 0.5}
+    assert registry.read_text(run_id, "drift/report.md") == "# drifted\n"
+    with pytest.raises(NotFound):
+        registry.version_tags("wine", 1)

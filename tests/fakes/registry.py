@@ -33,6 +33,8 @@ EXAMPLE = "input_example.json"
 class _Run:
     metrics: dict[str, float]
     texts: dict[str, str] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+    name: str = ""
 
 
 @dataclass
@@ -99,6 +101,13 @@ class MemoryRegistry:
     def log_metrics(self, run_id: str, metrics: dict[str, float]) -> None:
         """Add metrics to an existing run."""
         self._run(run_id).metrics.update({k: float(v) for k, v in metrics.items()})
+
+    def log_check(self, model: str, *, name: str, metrics: dict[str, float], tags: dict[str, str],
+                  texts: dict[str, str]) -> str:
+        """Record a run with metrics, tags and texts; nothing registered."""
+        run_id = uuid.uuid4().hex
+        self.runs[run_id] = _Run(metrics=dict(metrics), texts=dict(texts), tags=_strings(tags), name=name)
+        return run_id
 
     def log_text(self, run_id: str, text: str, path: str) -> None:
         """Store a text file with a run."""
