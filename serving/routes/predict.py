@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse
 
 from pipelines.adapters.logsink import LogUnwritable
 from pipelines.core.inputs import check_records, overflow_problems, records_from_mlflow, unseen_values
+from serving.contract import MLFLOW_PAYLOAD, RECORDS, REQUEST_ID, Predicted, Scored, body, errors
 from serving.http import off_loop, parse_json, read_body, request_id, require_json
 from serving.logs import event
 from serving.service import Service, ServiceDep
@@ -27,7 +28,10 @@ router = APIRouter(tags=["predict"])
 log = logging.getLogger("mlpin.serving")
 
 
-@router.post("/predict/{model}")
+@router.post(
+    "/predict/{model}", responses={200: {"model": Predicted}} | errors(404, 413, 415, 422, 503),
+    openapi_extra=body(RECORDS) | {"parameters": [REQUEST_ID]},
+)
 async def predict(model: str, request: Request, service: ServiceDep) -> JSONResponse:
     """Predict one record (an object) or a batch (a list of objects)."""
     require_json(request)
@@ -41,7 +45,10 @@ async def predict(model: str, request: Request, service: ServiceDep) -> JSONResp
     return JSONResponse(content, headers={"x-request-id": rid})
 
 
-@router.post("/invocations")
+@router.post(
+    "/invocations", responses={200: {"model": Scored}} | errors(400, 404, 413, 415, 422, 503),
+    openapi_extra=body(MLFLOW_PAYLOAD) | {"parameters": [REQUEST_ID]},
+)
 async def invocations(request: Request, service: ServiceDep, model: str | None = None) -> JSONResponse:
     """MLflow's scoring protocol; `?model=` picks the model when more than one is live."""
     require_json(request)
