@@ -111,9 +111,13 @@ def install(app: FastAPI, service: Service) -> None:
             generic.update(FastAPI.openapi(app))
         schema = copy.deepcopy(generic)
         template = schema["paths"]["/predict/{model}"]["post"]
-        for live in service.slots.all():
+        live_models = service.slots.all()
+        for live in live_models:
             schema["paths"][f"/predict/{live.name}"] = {"post": _for_model(template, live.name, live.columns,
                                                                           live.example)}
+        for parameter in schema["paths"]["/invocations"]["post"]["parameters"]:
+            if parameter["name"] == "model" and live_models:
+                parameter["schema"] = {"anyOf": [{"enum": [m.name for m in live_models]}, {"type": "null"}]}
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]

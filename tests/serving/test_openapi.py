@@ -20,7 +20,7 @@ from schemathesis.specs.openapi.checks import (
 from tests.helpers import pin, wait_until
 from tests.serving.helpers import MODEL, Running, Trained, isolated, serving, settings_for
 
-EXAMPLES = 25  # per operation: bounded, and the same cases every run (derandomized)
+EXAMPLES = 30  # per operation: bounded, and the same cases every run (derandomized)
 
 
 @pytest.fixture(scope="module")
@@ -48,6 +48,8 @@ def test_each_live_model_has_a_predict_operation_with_its_columns(two_models: Ru
     assert two_models.client.post(f"/predict/{MODEL}", json=body["example"]).status_code == 200
     sex = paths["/predict/diabetes_hgb"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     assert sex["anyOf"][0]["properties"]["sex"] == {"type": "string", "enum": ["1", "2"]}
+    (choice,) = [p for p in paths["/invocations"]["post"]["parameters"] if p["name"] == "model"]
+    assert choice["schema"]["anyOf"][0] == {"enum": ["diabetes_hgb", MODEL]}
 
 
 @pytest.mark.parametrize("path", ["/predict/{model}", "/invocations"])
@@ -100,4 +102,5 @@ def test_fuzzing_finds_no_server_error_and_no_undocumented_answer(
         case.call_and_validate(checks=CHECKS)
 
     fuzz()
+
 
