@@ -16,10 +16,10 @@ from tests.serving.helpers import Trained, process_env, serving_process
 
 BODY_BYTES = 8_000_000  # the issue's ~8 MB request, under the default 8 MiB body limit
 BUDGET_S = 0.1  # the budget for a health check answered during it: 95% of them must meet it
-# Every one must answer within 2.5x that: one check in a run may catch a scheduler hiccup on a shared
-# 2-core CI machine (seen up to ~0.12 s), while parsing and checking this body on the event loop
-# stalls a check for ~0.4 s.
-STALL_S = 0.25
+# Every one must answer within 3x that: a few checks in a run catch scheduler hiccups on a busy
+# 2-core CI machine (seen up to ~0.21 s at a load average of 6.6), while parsing and checking this
+# body on the event loop stalls a check for 0.34-0.49 s there.
+STALL_S = 0.3
 MIN_SAMPLES = 5  # fewer checks during the request would prove nothing either way
 MODEL = "diabetes_hgb"  # short column names: many records to parse and check per megabyte
 PATIENT = {"age": 50.0, "sex": "2", "bmi": 30.1, "bp": 90.0, "s1": 200.0, "s2": 120.0, "s3": 40.0, "s4": 5.0,
