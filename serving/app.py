@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from serving import contract
 from serving.logs import event
 from serving.routes import hooks, predict, status
 from serving.service import Service, build_service
@@ -42,6 +43,7 @@ def create_app(settings: ServingSettings | None = None, *, service: Service | No
     app.add_exception_handler(Exception, _unexpected)
     for module in (status, predict, hooks):
         app.include_router(module.router)
+    contract.install(app, service)
     return app
 
 

@@ -9,11 +9,14 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from fastapi import HTTPException, Request
 
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+OFF_LOOP_BYTES = 64 * 1024  # bodies past this are parsed and checked on a worker thread
+T = TypeVar("T")
 
 
 async def read_body(request: Request, *, limit: int) -> bytes:
@@ -28,6 +31,18 @@ async def read_body(request: Request, *, limit: int) -> bytes:
             raise _too_large(limit)
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+async def off_loop(size: int, work: Callable[[], T]) -> T:
+    """`work()` for a body of `size` bytes: on a worker thread when the body is large, inline when small.
+
+    Parsing and checking megabytes of JSON takes long enough to stall every other request,
+    health checks included; for a single record the hop to a thread costs more than the work."""
+    if size <= OFF_LOOP_BYTES:
+        return work()
+    from starlette.concurrency import run_in_threadpool
+
+    return await run_in_threadpool(work)
 
 
 def require_json(request: Request) -> None:

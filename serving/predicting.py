@@ -38,4 +38,15 @@ def split(values: list, sizes: list[int]) -> list[list]:
 def log_record(live: LiveModel, pending: Pending, *, outputs: list) -> dict[str, Any]:
     """The prediction log line of one answered request."""
     return {"request_id": pending.request_id, "timestamp": pending.received.isoformat(), "model": live.name,
-            "version": live.version, "inputs": pending.records, "outputs": outputs}
+            "version": live.version, "inputs": [YieldingRecord(r) for r in pending.records], "outputs": outputs}
+
+
+class YieldingRecord(dict):
+    """A record that lets the event loop run while the log encodes it.
+
+    json's C encoder holds the GIL for a whole `dumps()` (~0.2 s for an 8 MB batch), so
+    health checks would wait that long; it calls `items()` of a dict subclass, and a
+    Python frame is where the interpreter hands the GIL to a waiting thread. Same JSON."""
+
+    def items(self):  # type: ignore[override]
+        return dict.items(self)

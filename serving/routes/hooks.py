@@ -17,6 +17,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse
 
 from pipelines.core.signing import signature_ok
+from serving.contract import body, errors
 from serving.http import read_body
 from serving.logs import event
 from serving.routes.status import status
@@ -25,7 +26,10 @@ from serving.service import ServiceDep
 router = APIRouter(tags=["reconcile"])
 
 
-@router.post("/webhook", status_code=202)
+@router.post(
+    "/webhook", status_code=202, responses={200: {"description": "a valid call that needs no pass"}}
+    | errors(401, 404, 409, 413), openapi_extra=body({"description": "GitHub's push event, signed"}),
+)
 async def webhook(request: Request, service: ServiceDep) -> Any:
     """A push event (or `mlpin deploy`'s call) signed with X-Hub-Signature-256: reconcile now.
 
@@ -77,7 +81,7 @@ def _push_ref(body: bytes) -> str | None:
     return payload.get("ref") if isinstance(payload, dict) else None
 
 
-@router.post("/reconcile")
+@router.post("/reconcile", responses=errors(401, 404, 422))
 async def reconcile(request: Request, service: ServiceDep, retry_terminal: bool = False) -> JSONResponse:
     """Run a pass now and answer with the status after it (Authorization: Bearer <admin token>);
     `?retry_terminal=true` also retries failures that otherwise wait for a new pin."""

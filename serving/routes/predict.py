@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from functools import partial
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse
 
 from pipelines.adapters.logsink import LogUnwritable
 from pipelines.core.inputs import check_records, overflow_problems, records_from_mlflow, unseen_values
-from serving.http import parse_json, read_body, request_id, require_json
+from serving.contract import MLFLOW_PAYLOAD, RECORDS, REQUEST_ID, Predicted, Scored, body, errors
+from serving.http import off_loop, parse_json, read_body, request_id, require_json
 from serving.logs import event
 from serving.service import Service, ServiceDep
 from serving.slot import LiveModel, NumericOverflow
@@ -27,7 +28,10 @@ router = APIRouter(tags=["predict"])
 log = logging.getLogger("mlpin.serving")
 
 
-@router.post("/predict/{model}")
+@router.post(
+    "/predict/{model}", responses={200: {"model": Predicted}} | errors(404, 413, 415, 422, 503),
+    openapi_extra=body(RECORDS) | {"parameters": [REQUEST_ID]},
+)
 async def predict(model: str, request: Request, service: ServiceDep) -> JSONResponse:
     """Predict one record (an object) or a batch (a list of objects)."""
     require_json(request)
@@ -35,12 +39,16 @@ async def predict(model: str, request: Request, service: ServiceDep) -> JSONResp
     live = _live(service, model)
     rid = request_id(request)
     with service.metrics.timed(live, "predict"):
-        predictions = await _answer(service, live, parse_json(body), rid)
+        checked = await off_loop(len(body), partial(_checked, body, live, service.settings.max_rows, mlflow=False))
+        predictions = await _answer(service, live, checked, rid, size=len(body))
     content = {"model": live.name, "version": live.version, "request_id": rid, "predictions": predictions}
     return JSONResponse(content, headers={"x-request-id": rid})
 
 
-@router.post("/invocations")
+@router.post(
+    "/invocations", responses={200: {"model": Scored}} | errors(400, 404, 413, 415, 422, 503),
+    openapi_extra=body(MLFLOW_PAYLOAD) | {"parameters": [REQUEST_ID]},
+)
 async def invocations(request: Request, service: ServiceDep, model: str | None = None) -> JSONResponse:
     """MLflow's scoring protocol; `?model=` picks the model when more than one is live."""
     require_json(request)
@@ -48,10 +56,8 @@ async def invocations(request: Request, service: ServiceDep, model: str | None =
     live = _live(service, model or _only_model(service))
     rid = request_id(request)
     with service.metrics.timed(live, "invocations"):
-        records, problems = records_from_mlflow(parse_json(body))
-        if problems:
-            raise HTTPException(status_code=422, detail=[p.model_dump() for p in problems])
-        predictions = await _answer(service, live, records, rid)
+        checked = await off_loop(len(body), partial(_checked, body, live, service.settings.max_rows, mlflow=True))
+        predictions = await _answer(service, live, checked, rid, size=len(body))
     headers = {"x-request-id": rid, "x-model-name": live.name, "x-model-version": str(live.version)}
     return JSONResponse({"predictions": predictions}, headers=headers)
 
@@ -75,15 +81,28 @@ def _only_model(service: Service) -> str:
     return names[0]
 
 
-async def _answer(service: Service, live: LiveModel, body: Any, rid: str) -> list:
-    limit = service.settings.max_rows
-    if isinstance(body, list) and len(body) > limit:  # before checking them: bounded work per request
-        detail = f"{len(body)} records; at most {limit} per request (MLPIN_MAX_ROWS)"
+Checked = tuple[list[dict], dict[str, list]]  # the records, and the unseen values of allow_unseen columns
+
+
+def _checked(body: bytes, live: LiveModel, max_rows: int, *, mlflow: bool) -> Checked:
+    """The body parsed and checked against `live`'s signature (413 or 422 otherwise); no I/O, so it may
+    run on a worker thread."""
+    payload = parse_json(body)
+    if mlflow:
+        payload, problems = records_from_mlflow(payload)
+        if problems:
+            raise HTTPException(status_code=422, detail=[p.model_dump() for p in problems])
+    if isinstance(payload, list) and len(payload) > max_rows:  # before checking them: bounded work per request
+        detail = f"{len(payload)} records; at most {max_rows} per request (MLPIN_MAX_ROWS)"
         raise HTTPException(status_code=413, detail=detail)
-    records, problems = check_records(body, live.columns)
+    records, problems = check_records(payload, live.columns)
     if problems:
         raise HTTPException(status_code=422, detail=[p.model_dump() for p in problems])
-    unseen = unseen_values(records, live.columns)
+    return records, unseen_values(records, live.columns)
+
+
+async def _answer(service: Service, live: LiveModel, checked: Checked, rid: str, *, size: int) -> list:
+    records, unseen = checked
     if unseen:
         _note_unseen(service, live, unseen, rid)
     try:
@@ -92,7 +111,7 @@ async def _answer(service: Service, live: LiveModel, body: Any, rid: str) -> lis
         detail = f"{exc.strerror}; nothing was answered or logged for this request"
         raise HTTPException(status_code=503, detail=detail) from None
     except NumericOverflow:
-        problems = overflow_problems(records, live.columns)
+        problems = await off_loop(size, partial(overflow_problems, records, live.columns))
         raise HTTPException(status_code=422, detail=[p.model_dump() for p in problems]) from None
 
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from serving.contract import Readiness
 from serving.page import render_page
 from serving.service import ServiceDep
 
@@ -18,7 +19,9 @@ def healthz() -> dict:
     return {"ok": True}
 
 
-@router.get("/readyz")
+@router.get("/readyz", responses={
+    200: {"model": Readiness}, 503: {"model": Readiness, "description": "not ready: what is not, and why"},
+})
 def readyz(service: ServiceDep) -> JSONResponse:
     """200 once the pin was read, every pinned model is live or deliberately suspended, and
     predictions can be logged (none is answered unlogged, so a replica that cannot log is not ready)."""
@@ -49,7 +52,7 @@ def models(service: ServiceDep) -> list[dict]:
     ]
 
 
-@router.get("/metrics")
+@router.get("/metrics", response_class=PlainTextResponse)
 def metrics(service: ServiceDep) -> Response:
     """Prometheus metrics: requests, latency, live versions, swaps, reconcile failures."""
     return Response(service.metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
