@@ -261,7 +261,7 @@ def build_parser() -> argparse.ArgumentParser:
     forge = sub.add_parser("forge", help="the local forge of the embedded default")
     forge_sub = forge.add_subparsers(dest="forge_command", required=True, metavar="COMMAND")
     cmd = forge_sub.add_parser(
-        "show", parents=[common], help="print PR comments and commit statuses kept under .mlpin/forge"
+        "show", parents=[common], help="print PRs, comments, statuses, deployments and issues kept under .mlpin/forge"
     )
     cmd.add_argument("--pr", help="only this PR")
     cmd.set_defaults(handler=_forge_show)

@@ -79,7 +79,8 @@ def render_candidate_run(run, *, posted: bool) -> str:
 
 
 def render_forge(forge, prs: list[str]) -> str:
-    """Every comment of the given PRs of the local forge, then every commit status."""
+    """Every comment of the given PRs of the local forge, then every commit status,
+    deployment and issue."""
     out = []
     pulls = {str(p.number): p for p in forge.pulls()}
     for pr in prs:
@@ -103,7 +104,22 @@ def render_forge(forge, prs: list[str]) -> str:
         out.append("==== deployments (newest first)")
         out += [f"  #{d.id} {d.sha[:12]} {d.environment} {d.state} at {d.created_at}: {printable(d.description)}"
                 for d in deployments]
-    return "\n".join(out) or "the local forge has no pull requests, comments or statuses yet"
+    out += _issue_lines(forge)
+    return "\n".join(out) or "the local forge has no pull requests, comments, statuses or issues yet"
+
+
+def _issue_lines(forge) -> list[str]:
+    """One line per issue of the local forge: number, state, title, author, labels, comments."""
+    issues = forge.issues()
+    if not issues:
+        return []
+    lines = ["==== issues"]
+    for issue in issues:
+        count = len(forge.issue_comment_files(str(issue.number)))
+        labels = ", ".join(printable(label) for label in issue.labels) or "none"
+        lines.append(f"  #{issue.number} [{issue.state}] {printable(issue.title)} (by {printable(issue.author)}; "
+                     f"labels: {labels}; {count} comment{'' if count == 1 else 's'})")
+    return lines
 
 
 def render_outcomes(title: str, lines: list[str], *, empty: str) -> str:

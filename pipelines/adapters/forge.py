@@ -1,5 +1,5 @@
 """The forge port: where mlpin talks to people (PR comments, commit statuses, pull
-requests, deployments).
+requests, deployments, and issues: the alerting channel of scheduled checks).
 
 Two implementations: GitHub through PyGithub, and a local forge that keeps everything
 as files under `.mlpin/forge/` (or `MLPIN_FORGE_DIR`). `GITHUB_TOKEN` +
@@ -8,6 +8,8 @@ forge is used.
 
 mlpin finds its own comments again by their hidden marker AND their author, so a comment
 someone else starts with a marker (a quoting reply, a planted verdict) is never edited.
+Its issues are found the same way: by a fingerprint (a hidden marker) their body starts
+with AND their author, open or closed, so one alert stays one issue across runs.
 On GitHub the author is the login mlpin posts as (`MLPIN_BOT_LOGIN`, else the token's
 own user, else `github-actions[bot]`: see `GitHubForge.login`); on the local forge it
 is `mlpin`.
@@ -27,6 +29,7 @@ from pipelines.core.errors import InvalidInput
 
 StatusState = Literal["pending", "success", "failure", "error"]
 DeploymentState = Literal["success", "failure"]
+IssueState = Literal["open", "closed"]
 MARKER_PREFIX = "<!-- mlpin:"  # how every mlpin comment begins (pipelines.core.markers)
 ENVIRONMENT = "production"
 UNREAD = "unread"  # a deployment's state that was not asked for (Forge.newest_deployments)
@@ -64,6 +67,19 @@ class PullRef:
     url: str
     created: bool
     changed: bool
+
+
+@dataclass(frozen=True)
+class IssueRef:
+    """One of mlpin's issues (an alert: one per fingerprint), as found, opened or updated."""
+
+    number: str
+    url: str
+    state: IssueState
+    title: str
+    body: str
+    created: bool = False
+    changed: bool = False
 
 
 @dataclass(frozen=True)
@@ -144,6 +160,33 @@ class Forge(Protocol):
         """Recorded deployments to `environment`, newest first, read as the caller goes (it may
         stop early); a deployment's latest status is read only when `need_state(payload)`,
         else its `state` is UNREAD."""
+
+    def find_issue(self, fingerprint: str) -> IssueRef | None:
+        """mlpin's own issue whose body starts with `fingerprint`, open or closed (all pages);
+        of several, the open one, else the most recently updated. Issues by anyone else and
+        pull requests are left out, whatever they start with."""
+
+    def open_issue(self, *, fingerprint: str, title: str, body: str, labels: list[str]) -> IssueRef:
+        """Reopen and update mlpin's issue found by `fingerprint` (`body` must start with it)
+        when anything differs (labels: those asked for are added, others kept), else create it,
+        once: a create whose answer was lost is re-read before it is sent again."""
+
+    def comment_issue(self, number: str, body: str) -> None:
+        """Add mlpin's comment `body` to issue `number`, unless mlpin's newest comment there
+        already is exactly `body` (a retried run does not post twice)."""
+
+    def close_issue(self, number: str, *, comment: str) -> bool:
+        """Comment (as `comment_issue`) and close issue `number`; False when it was already closed."""
+
+    def issue_comments(self, number: str) -> list[str]:
+        """The bodies of mlpin's own comments on issue `number`, oldest first (all pages)."""
+
+
+def check_fingerprint(fingerprint: str, body: str) -> None:
+    """Refuse an issue body that does not start with its (non-empty) fingerprint: the issue
+    could never be found again, and every run would open another."""
+    if not fingerprint.strip() or not body.startswith(fingerprint):
+        raise InvalidInput(f"an issue body must start with its fingerprint {fingerprint!r}, or it is never found again")
 
 
 def select_forge(root: Path, environ: Mapping[str, str] = os.environ) -> Forge:

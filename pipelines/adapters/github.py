@@ -1,5 +1,5 @@
 """The forge on GitHub, through PyGithub: comments, statuses, pull requests,
-deployments.
+deployments; issues are in `githubissues`.
 
 Retries, creates that are never made twice (each re-reads: marker, deployment by sha,
 status) and failures as who must act (401, 403 naming the permission, 404 and 422 are
@@ -29,6 +29,7 @@ from pipelines.adapters.forge import (
     StatusState,
 )
 from pipelines.adapters.githubcalls import DESCRIPTION_LIMIT, PER_PAGE, create_once, github_call, retry_policy
+from pipelines.adapters.githubissues import GitHubIssues
 from pipelines.core.errors import InvalidInput, NotFound
 
 ACTIONS_LOGIN = "github-actions[bot]"  # who posts with the Actions GITHUB_TOKEN
@@ -41,8 +42,9 @@ def _require_number(pr: str) -> None:
         )
 
 
-class GitHubForge:
-    """PR comments and commit statuses of one repository on GitHub (or GitHub Enterprise)."""
+class GitHubForge(GitHubIssues):
+    """PR comments, commit statuses, pull requests, deployments and issues of one repository
+    on GitHub (or GitHub Enterprise)."""
 
     name = "github"
 
@@ -65,7 +67,8 @@ class GitHubForge:
         self.repository = repository
         self._login = login
         self._repo: Any = None
-        self._issues: dict[str, Any] = {}  # PR number -> its issue, read once per run
+        self._issues: dict[str, Any] = {}  # PR or issue number -> its issue, read once per run
+        self._issue_list: list[Any] | None = None  # mlpin's own issues, all pages, read once per run
         self._comments: dict[str, list[Any]] = {}  # PR number -> mlpin's own comments, all pages read once
 
     def login(self) -> str:

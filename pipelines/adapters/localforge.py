@@ -1,5 +1,5 @@
-"""The forge of the embedded default: pull requests, comments, commit statuses and
-deployments as files. Pull requests are real branches of the repository; merging one
+"""The forge of the embedded default: pull requests, comments, commit statuses,
+deployments and issues (in `localissues`) as files. Pull requests are real branches of the repository; merging one
 (`mlpin forge merge`) is a git merge done by the stage, recorded here.
 
 Layout under `.mlpin/forge/` (or `MLPIN_FORGE_DIR`, to share one forge between clones):
@@ -13,6 +13,7 @@ Layout under `.mlpin/forge/` (or `MLPIN_FORGE_DIR`, to share one forge between c
   statuses/<sha>.json      {context: {state, description, target_url}}
   deployments.json         every deployment, oldest first: commit, time, latest state and
                            description, payload (what each model came to)
+  issues/                  issues and their comments: see `localissues`
 Comments may name a PR by number or, for a branch with no pull request, by branch name.
 """
 
@@ -30,9 +31,8 @@ from pydantic import BaseModel
 from pipelines.adapters import git
 from pipelines.adapters.atomic import write_atomic
 from pipelines.adapters.forge import MARKER_PREFIX, CommentRef, Deployment, DeploymentState, Merge, PullRef, StatusState
+from pipelines.adapters.localissues import MLPIN_AUTHOR, LocalIssue, LocalIssues
 from pipelines.core.errors import InvalidInput, NotFound
-
-MLPIN_AUTHOR = "mlpin"  # the author of mlpin's own comments on the local forge
 
 
 class LocalPull(BaseModel):
@@ -57,9 +57,10 @@ def now_iso() -> str:
 
 class ForgeSnapshot(BaseModel):
     """What the local forge holds: pull requests, comment bodies per PR, statuses per
-    commit, deployments."""
+    commit, deployments, issues."""
 
     pulls: list[LocalPull] = []
+    issues: list[LocalIssue] = []
     comments: dict[str, list[str]]
     statuses: dict[str, dict[str, dict]]
     deployments: list[dict] = []
@@ -74,8 +75,9 @@ def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name)
 
 
-class LocalForge:
-    """Comments and statuses of the local repository, kept under `.mlpin/forge/`."""
+class LocalForge(LocalIssues):
+    """Pull requests, comments, statuses, deployments and issues of the local repository,
+    kept under `.mlpin/forge/`."""
 
     name = "local"
 
@@ -90,6 +92,9 @@ class LocalForge:
         folder = self.folder / "pulls"
         paths = sorted(folder.glob("*.json"), key=lambda p: int(p.stem)) if folder.is_dir() else []
         return [LocalPull.model_validate_json(p.read_text()) for p in paths]
+
+    def _pull_numbers(self) -> list[int]:
+        return [p.number for p in self.pulls()]
 
     def pull(self, number: str) -> LocalPull:
         """One pull request; NotFound naming the open ones otherwise."""
@@ -147,8 +152,10 @@ class LocalForge:
             if changed:
                 self._save_pull(found.model_copy(update={"title": title, "body": body, "base": base}))
             return PullRef(str(found.number), self._pull_path(found.number), created=False, changed=changed)
-        number = max((p.number for p in self.pulls()), default=0) + 1
-        self._save_pull(LocalPull(number=number, head=head, base=base, title=title, body=body, created_at=now_iso()))
+        with self.locked():  # one number space with issues, as on GitHub
+            number = self.next_number()
+            self._save_pull(LocalPull(number=number, head=head, base=base, title=title, body=body,
+                                      created_at=now_iso()))
         return PullRef(str(number), self._pull_path(number), created=True, changed=True)
 
     def _pull_path(self, number: int) -> str:
@@ -276,7 +283,7 @@ class LocalForge:
         """Comments of `prs` and every status, as one record."""
         comments = {pr: [p.read_text(encoding="utf-8") for p in self.comments(pr)] for pr in prs}
         return ForgeSnapshot(pulls=self.pulls(), comments=comments, statuses=self.all_statuses(),
-                             deployments=self._deployment_records())
+                             deployments=self._deployment_records(), issues=self.issues())
 
     def prs(self) -> list[str]:
         """PRs that have comments or a pull request record."""

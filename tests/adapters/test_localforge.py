@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipelines.adapters.localforge import LocalForge
+from pipelines.adapters.localissues import LocalIssue
 
 
 def test_upsert_by_marker_and_separate_markers(tmp_path: Path) -> None:
@@ -70,3 +71,44 @@ def test_pull_files_are_what_the_branch_changes_since_it_left_its_base(repo: Pat
     pull = forge.open_pull(head="add", base="main", title="add", body="")
     assert forge.pull_files(pull.number) == ["models/new_model.yaml"]
     assert forge.pull_files("99") == []
+
+
+def test_an_issue_is_looked_up_under_the_lock_so_racing_checks_open_one(tmp_path: Path) -> None:
+    import threading
+
+    fingerprint = "<!-- mlpin:drift:wine -->"
+    forge, racer = LocalForge(tmp_path), LocalForge(tmp_path)
+    refs = []
+    with forge.locked():  # another check is between its lookup and its write
+        thread = threading.Thread(target=lambda: refs.append(racer.open_issue(
+            fingerprint=fingerprint, title="wine drifted", body=f"{fingerprint}\nx", labels=[])))
+        thread.start()
+        thread.join(timeout=0.5)
+        assert thread.is_alive() and not refs, "the second check waits for the lock"
+        forge._save_issue(LocalIssue(number=1, title="wine drifted", body=f"{fingerprint}\nx", author="mlpin",
+                                     created_at="2026-11-23T00:00:00+00:00", updated_at="2026-11-23T00:00:00+00:00"))
+    thread.join(timeout=10)
+    assert [(r.number, r.created) for r in refs] == [("1", False)], "it finds the first check's issue"
+    assert len(forge.issues()) == 1
+
+
+def test_forge_show_lists_issues(tmp_path: Path, capsys) -> None:
+    import json
+
+    from pipelines.cli import main
+
+    forge = LocalForge(tmp_path)
+    pull = forge.open_pull(head="promote/wine", base="main", title="promote wine", body="")
+    ref = forge.open_issue(fingerprint="<!-- mlpin:drift:wine -->", title="wine drifted",
+                           body="<!-- mlpin:drift:wine -->\npsi 0.3", labels=["mlpin-drift", "wine"])
+    forge.comment_issue(ref.number, "<!-- mlpin:drift-check -->\ndrifted")
+    forge.add_issue(title="a question", body="why?", author="bob", state="closed")
+    assert main(["forge", "show", "--repo", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert (pull.number, ref.number) == ("1", "2"), "one number space, as on GitHub"
+    assert "  #2 [open] wine drifted (by mlpin; labels: mlpin-drift, wine; 1 comment)" in out
+    assert "  #3 [closed] a question (by bob; labels: none; 0 comments)" in out
+    assert main(["forge", "show", "--repo", str(tmp_path), "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)["issues"]
+    assert [(i["number"], i["state"], i["labels"]) for i in shown] == [(2, "open", ["mlpin-drift", "wine"]),
+                                                                      (3, "closed", [])]

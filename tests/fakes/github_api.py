@@ -9,6 +9,10 @@ Lists are paginated as GitHub does (Link headers), and every request is kept in
 API are by `login`, the token's user; `add_comment` plants
 one by anyone else. `GET /user` answers with `login`, or with GitHub's 403 when
 `user_readable` is off, as for the Actions GITHUB_TOKEN (which posts as github-actions[bot]).
+Issues share one number space with pull requests, and the issue list includes pull requests
+(with a `pull_request` key) as GitHub's does; `add_issue` plants one by anyone. Labels set
+on an issue are created in the repository when missing, as GitHub does for a token with
+push access; with `push_access` off they are silently dropped, as GitHub documents.
 `FakeGitHubWithFiles` adds branches and file contents, for the pin reader.
 """
 
@@ -58,11 +62,15 @@ class FakeGitHub:
     statuses: dict[str, list[dict]] = field(default_factory=dict)
     prs: dict[int, dict] = field(default_factory=dict)  # PRs opened through the API
     deployments: list[dict] = field(default_factory=list)
+    issues: dict[int, dict] = field(default_factory=dict)  # issues (not PRs), by number
+    labels: dict[str, dict] = field(default_factory=dict)  # the repository's labels, by name
+    push_access: bool = True  # False: labels asked for are silently dropped, as GitHub does
     requests: list[tuple[str, str]] = field(default_factory=list)
     injected: list[Injected] = field(default_factory=list)
     lost: list[Injected] = field(default_factory=list)  # processed, then answered with an error
     rate_remaining: int = 5000
     _next_id: int = 1000
+    _clock: float = 1_795_000_000.0  # GitHub's times, one second apart per write: "newest" is never a tie
     _server: ThreadingHTTPServer | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -105,9 +113,10 @@ class FakeGitHub:
     def _create_comment(self, number: int, body: str, login: str) -> dict:
         self._next_id += 1
         cid = self._next_id
+        kind = "issues" if number in self.issues else "pull"
         comment = {
             "id": cid, "node_id": f"IC_{cid}", "body": body, "user": {"login": login, "id": 1, "type": "User"},
-            "html_url": f"{self.base_url}/{self.repository}/pull/{number}#issuecomment-{cid}",
+            "html_url": f"{self.base_url}/{self.repository}/{kind}/{number}#issuecomment-{cid}",
             "url": f"{self.base_url}/repos/{self.repository}/issues/comments/{cid}",
             "issue_url": f"{self.base_url}/repos/{self.repository}/issues/{number}",
             "created_at": "2026-11-23T00:00:00Z", "updated_at": "2026-11-23T00:00:00Z",
@@ -137,12 +146,97 @@ class FakeGitHub:
             return 200, found, {}
         if any(p["head_ref"] == body.get("head") and p["state"] == "open" for p in self.prs.values()):
             return _invalid("PullRequest", "head", "custom")  # GitHub: a PR already exists for this branch
-        number = max([*self.pulls, *self.prs, 0]) + 1
+        number = self._next_number()
         self.pulls.add(number)
-        self.prs[number] = {"number": number, "state": "open", "title": body["title"], "body": body.get("body", ""),
+        self.prs[number] = {"number": number, "state": "open", "user": _user(self.login), "title": body["title"],
+                            "body": body.get("body", ""),
                             "head_ref": body["head"], "base_ref": body["base"], "merged": False, "merged_at": None,
                             "merge_commit_sha": None, "merged_by": None}
         return 201, self._pull_json(self.prs[number]), {}
+
+    def _next_number(self) -> int:
+        """Issues and pull requests share one number space, as on GitHub."""
+        return max([*self.pulls, *self.prs, *self.issues, 0]) + 1
+
+    def _tick(self) -> str:
+        self._clock += 1
+        return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self._clock))
+
+    def add_issue(self, title: str, body: str, *, login: str = "someone", state: str = "open",
+                  labels: list[str] | None = None) -> int:
+        """An issue as if `login` had opened it (someone else, unless it is the token's login)."""
+        with self.lock:
+            number = self._next_number()
+            now = self._tick()
+            self.issues[number] = {"number": number, "title": title, "body": body, "state": state,
+                                   "labels": list(labels or []), "user": _user(login), "created_at": now,
+                                   "updated_at": now}
+            return number
+
+    def _label_names(self, names: list) -> list[str]:
+        """The labels an issue gets: each created when missing (push access), else all dropped."""
+        if not self.push_access:
+            return []
+        for name in names:
+            self.labels.setdefault(str(name).casefold(), {"name": str(name), "color": "ededed"})
+        return [self.labels[str(name).casefold()]["name"] for name in dict.fromkeys(names)]
+
+    def _issue_json(self, number: int) -> dict:
+        url = f"{self.base_url}/repos/{self.repository}/issues/{number}"
+        if number in self.issues:
+            issue = self.issues[number]
+            page = f"{self.base_url}/{self.repository}/issues/{number}"
+            extra: dict = {"labels": [{"id": i, "name": n, "color": self.labels.get(n.casefold(), {}).get("color", "")}
+                                      for i, n in enumerate(issue["labels"], 1)]}
+        else:  # a pull request, as the issues API shows it
+            pr = self.prs.get(number, {})
+            issue = {"number": number, "title": pr.get("title", f"PR {number}"), "body": pr.get("body", ""),
+                     "state": pr.get("state", "open"), "user": pr.get("user", _user("someone")),
+                     "created_at": "2026-11-23T00:00:00Z", "updated_at": "2026-11-23T00:00:00Z"}
+            page = f"{self.base_url}/{self.repository}/pull/{number}"
+            extra = {"labels": [], "pull_request": {"url": f"{self.base_url}/repos/{self.repository}/pulls/{number}",
+                                                     "html_url": page}}
+        return {**issue, **extra, "id": number, "url": url, "html_url": page, "comments_url": f"{url}/comments",
+                "comments": len(self.comments.get(number, [])),
+                "repository_url": f"{self.base_url}/repos/{self.repository}"}
+
+    def _issue_list(self, query: dict) -> tuple[int, list, dict]:
+        """GET /issues: issues and pull requests, filtered by state (default open), creator and
+        labels (all of them), sorted by created (default) or updated, newest first by default."""
+        state = query.get("state", ["open"])[0]
+        creator = query.get("creator", [None])[0]
+        labels = [n.casefold() for n in query.get("labels", [""])[0].split(",") if n]
+        sort, direction = query.get("sort", ["created"])[0], query.get("direction", ["desc"])[0]
+        every = [self._issue_json(n) for n in sorted({*self.issues, *self.pulls, *self.prs})]
+        found = [i for i in every if state in ("all", i["state"])
+                 and (creator is None or i["user"]["login"].casefold() == creator.casefold())
+                 and set(labels) <= {label["name"].casefold() for label in i["labels"]}]
+        found.sort(key=lambda i: (i[f"{sort}_at"], i["number"]), reverse=direction == "desc")
+        return self._paged(found, query, f"{self.base_url}/repos/{self.repository}/issues",
+                           keep={"state": query.get("state", [None])[0], "creator": creator,
+                                 "labels": query.get("labels", [None])[0], "sort": query.get("sort", [None])[0],
+                                 "direction": query.get("direction", [None])[0]})
+
+    def _create_issue(self, body: dict) -> tuple[int, dict, dict]:
+        if not isinstance(body.get("title"), str) or not body["title"]:
+            return _invalid("Issue", "title", "missing_field")
+        number = self._next_number()
+        now = self._tick()
+        self.issues[number] = {"number": number, "title": body["title"], "body": body.get("body") or "",
+                               "state": "open", "labels": self._label_names(body.get("labels") or []),
+                               "user": _user(self.login), "created_at": now, "updated_at": now}
+        return 201, self._issue_json(number), {}
+
+    def _edit_issue(self, number: int, body: dict) -> tuple[int, dict, dict]:
+        issue = self.issues[number]
+        if "state" in body and body["state"] not in ("open", "closed"):
+            return _invalid("Issue", "state", "invalid")
+        update = {k: body[k] for k in ("title", "body", "state") if k in body}
+        if "labels" in body and self.push_access:
+            update["labels"] = self._label_names(body["labels"])
+        if any(issue.get(k) != v for k, v in update.items()):
+            issue.update(update, updated_at=self._tick())
+        return 200, self._issue_json(number), {}
 
     def _deployments(self, method: str, query: dict, body: dict) -> tuple[int, dict | list, dict]:
         if method == "GET":
@@ -243,11 +337,18 @@ class FakeGitHub:
             return 200, {"id": number, "number": number, "state": "open", "url": url,
                          "html_url": f"{self.base_url}/{self.repository}/pull/{number}",
                          "head": {"sha": head, "ref": f"pr-{number}"}, "base": {"sha": "1" * 40, "ref": "main"}}, {}
+        if rest == "/issues" and method == "GET":
+            return self._issue_list(query)
+        if rest == "/issues" and method == "POST":
+            return self._create_issue(body)
         if m := re.fullmatch(r"/issues/(\d+)", rest):
-            return self._issue(int(m.group(1))) if method == "GET" else _not_found()
+            number = int(m.group(1))
+            if method == "PATCH" and number in self.issues:
+                return self._edit_issue(number, body)
+            return self._issue(number) if method == "GET" else _not_found()
         if m := re.fullmatch(r"/issues/(\d+)/comments", rest):
             number = int(m.group(1))
-            if number not in self.pulls:
+            if number not in self.pulls and number not in self.issues:
                 return _not_found()
             if method == "GET":
                 return self._page(number, query)
@@ -289,13 +390,9 @@ class FakeGitHub:
                 "url": f"{self.base_url}/repos/{self.repository}", "html_url": f"{self.base_url}/{self.repository}"}
 
     def _issue(self, number: int) -> tuple[int, dict, dict]:
-        if number not in self.pulls:
+        if number not in self.pulls and number not in self.issues:
             return _not_found()
-        url = f"{self.base_url}/repos/{self.repository}/issues/{number}"
-        return 200, {"id": number, "number": number, "state": "open", "title": f"PR {number}", "url": url,
-                     "comments_url": f"{url}/comments", "html_url": f"{self.base_url}/{self.repository}/pull/{number}",
-                     "pull_request": {"url": f"{self.base_url}/repos/{self.repository}/pulls/{number}"},
-                     "repository_url": f"{self.base_url}/repos/{self.repository}"}, {}
+        return 200, self._issue_json(number), {}
 
     def _page(self, number: int, query: dict) -> tuple[int, list, dict]:
         url = f"{self.base_url}/repos/{self.repository}/issues/{number}/comments"
