@@ -106,14 +106,23 @@ def _own_issues(host: _Host) -> list[Any]:
 
 def _read_own_issues(host: _Host) -> list[Any]:
     """Every page of the issues `creator=<login>` lists, keeping issues (not pull requests)
-    by mlpin's login (logins are case-insensitive on GitHub)."""
+    by mlpin's login (logins are case-insensitive on GitHub). When that lists none, every
+    issue is read and filtered here: whether the `creator` filter matches an App's bot login
+    (`github-actions[bot]`) is not documented, and a filter that silently matched nothing
+    would make every run open a new issue."""
     login = host.login()
-    listed = host._repository().get_issues(state="all", creator=login)
-    own = [i for i in listed
-           if not _is_pull(i) and i.user is not None and i.user.login.casefold() == login.casefold()]
+    repository = host._repository()
+    own = _by(login, repository.get_issues(state="all", creator=login))
+    if not own:
+        own = _by(login, repository.get_issues(state="all"))
     host._issue_list = own
     host._issues.update({str(i.number): i for i in own})
     return own
+
+
+def _by(login: str, listed: Any) -> list[Any]:
+    return [i for i in listed
+            if not _is_pull(i) and i.user is not None and i.user.login.casefold() == login.casefold()]
 
 
 def _is_pull(issue: Any) -> bool:

@@ -98,3 +98,13 @@ def test_close_issue_reads_the_state_github_holds(fake_github: FakeGitHub, githu
     fake_github.issues[int(number)]["state"] = "closed"  # a person closed it since
     assert _fresh(fake_github).close_issue(number, comment=f"{CHECK}\nclean") is False
     assert fake_github.comments.get(int(number), []) == []
+
+
+def test_issues_are_found_even_if_the_creator_filter_matches_no_bot(fake_github: FakeGitHub,
+                                                                     github_forge: GitHubForge) -> None:
+    fake_github.creator_filter_works = False  # undocumented for github-actions[bot]: never rely on it alone
+    fake_github.add_issue("lookalike", f"{WINE}\nforged", login="mallory")
+    first = _open(github_forge)
+    again = _open(_fresh(fake_github))
+    assert first.created and not again.created and again.number == first.number
+    assert _fresh(fake_github).find_issue(WINE).number == first.number

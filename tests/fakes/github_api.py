@@ -65,6 +65,7 @@ class FakeGitHub:
     issues: dict[int, dict] = field(default_factory=dict)  # issues (not PRs), by number
     labels: dict[str, dict] = field(default_factory=dict)  # the repository's labels, by name
     push_access: bool = True  # False: labels asked for are silently dropped, as GitHub does
+    creator_filter_works: bool = True  # False: `creator=` lists nothing (in case it ignores bot logins)
     requests: list[tuple[str, str]] = field(default_factory=list)
     injected: list[Injected] = field(default_factory=list)
     lost: list[Injected] = field(default_factory=list)  # processed, then answered with an error
@@ -209,7 +210,8 @@ class FakeGitHub:
         sort, direction = query.get("sort", ["created"])[0], query.get("direction", ["desc"])[0]
         every = [self._issue_json(n) for n in sorted({*self.issues, *self.pulls, *self.prs})]
         found = [i for i in every if state in ("all", i["state"])
-                 and (creator is None or i["user"]["login"].casefold() == creator.casefold())
+                 and (creator is None or (self.creator_filter_works
+                                          and i["user"]["login"].casefold() == creator.casefold()))
                  and set(labels) <= {label["name"].casefold() for label in i["labels"]}]
         found.sort(key=lambda i: (i[f"{sort}_at"], i["number"]), reverse=direction == "desc")
         return self._paged(found, query, f"{self.base_url}/repos/{self.repository}/issues",
