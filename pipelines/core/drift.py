@@ -54,6 +54,7 @@ class DriftReport(BaseModel):
     current_rows: int
     features: list[FeatureDrift]
     drift_share: float
+    html_sample: int | None = None  # the HTML report was drawn on this many rows per table, not all of them
 
     @property
     def drifted(self) -> list[FeatureDrift]:

@@ -150,7 +150,9 @@ def _drift(drift: DriftReport | None, note: str, *, html_folder: str | None) -> 
     lines += ["", "</details>"]
     lines += ["", f"_{note}._"]
     if html_folder:
-        lines += ["", f"Full report (Evidently HTML): `{html_folder}/drift.html` in this run's artifacts."]
+        sample = (f" Its plots are drawn on a sample of {drift.html_sample} rows per table; the scores above use "
+                  "every row." if drift.html_sample else "")
+        lines += ["", f"Full report (Evidently HTML): `{html_folder}/drift.html` in this run's artifacts.{sample}"]
     return "\n".join(lines)
 
 

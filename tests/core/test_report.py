@@ -34,6 +34,13 @@ def test_passing_candidate(md) -> None:
     assert text == md
 
 
+def test_sampled_html_report_says_its_plots_are_a_sample() -> None:
+    sampled = DRIFT.model_copy(update={"html_sample": 50_000})
+    text = render_candidate(report({"accuracy": 0.9}, production=PROD, drift=sampled))
+    assert "drawn on a sample of 50000 rows per table; the scores above use every row." in text
+    assert "sample of" not in render_candidate(report({"accuracy": 0.9}, production=PROD, drift=DRIFT))
+
+
 def test_blocked_candidate_lists_every_failed_gate(md) -> None:
     text = render_candidate(
         report(
