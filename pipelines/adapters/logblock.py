@@ -13,7 +13,6 @@ a list of objects with one output each) is counted in `Tally.skipped`, never rai
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 from pipelines.adapters.logtable import OUTPUT, TIME, VERSION, Query, Tally, Unreadable, table_rows
@@ -21,7 +20,7 @@ from pipelines.adapters.requestlog import check_record
 
 MAX_OPENERS = 1000  # `[` and `{` in a line pyarrow may read: bounds its nesting depth
 SMALL_RUN = 16  # a failing run of this many lines or fewer is read line by line
-NULL_ITEM = re.compile(rb"[\[,][ \t\r]*null")
+NULL_AFTER = b"[, \t\r"  # a `null` after one of these may be a list item
 
 
 def read_block(block: bytes, query: Query, tally: Tally, *, limit: int) -> list[Any]:
@@ -46,12 +45,13 @@ def _plain(block: bytes, data: Any, starts: Any, ends: Any) -> Any:
     """Lines pyarrow may see: an object on its own line, shallow, no null list item."""
     import numpy as np
 
-    last = np.maximum(ends - 1, 0)
-    plain = (data[starts] == ord("{")) & (data[last] == ord("}"))
-    openers = ((data == ord("[")) | (data == ord("{"))).view(np.uint8)
-    plain &= np.add.reduceat(openers, starts, dtype=np.int64) <= MAX_OPENERS
-    nulls = [m.start() for m in NULL_ITEM.finditer(block)]
-    plain[np.searchsorted(ends, nulls)] = False
+    plain = (data[starts] == ord("{")) & (data[np.maximum(ends - 1, 0)] == ord("}"))
+    openers = np.flatnonzero((data == ord("[")) | (data == ord("{")))
+    plain &= np.bincount(np.searchsorted(ends, openers), minlength=len(ends)) <= MAX_OPENERS
+    if b"null" in block:  # `[null` or `, null` (a `null` after `:` is a missing value: fine)
+        n = np.flatnonzero(data[:-4] == ord("n"))
+        n = n[(n > 0) & (data[n + 1] == ord("u")) & (data[n + 2] == ord("l")) & (data[n + 3] == ord("l"))]
+        plain[np.searchsorted(ends, n[np.isin(data[n - 1], list(NULL_AFTER))])] = False
     return plain
 
 
