@@ -48,21 +48,7 @@ class RequestLog:
                 raise OutsideSystemError("log store", f"reading {path} failed: {exc}") from exc
 
     def _files(self) -> tuple[Any, list[str]]:
-        import fsspec
-
-        local = "://" not in self.uri
-        if local and not Path(self.uri).is_dir():
-            raise InvalidInput(f"--logs {self.uri}: no such folder; pass serving's MLPIN_LOG_DIR or MLPIN_LOG_URI")
-        try:
-            fs, root = fsspec.core.url_to_fs(str(Path(self.uri).resolve()) if local else self.uri)
-            found = fs.glob(f"{root.rstrip('/')}/{PREFIX}*.jsonl", detail=True)
-        except Exception as exc:  # fsspec backends raise their own types
-            raise OutsideSystemError("log store", f"listing {self.uri} failed: {exc}") from exc
-        # a folder, a device or a pipe by that name is not a log file (/dev/zero would never end)
-        paths = sorted(path for path, info in found.items() if info.get("type", "file") == "file")
-        if not paths:
-            raise InvalidInput(f"--logs {self.uri}: no prediction log files ({PREFIX}*.jsonl) there")
-        return fs, paths
+        return log_files(self.uri)
 
     def _parse(self, handle: IO[bytes]) -> Iterator[LoggedRequest]:
         for line in bounded_lines(handle, limit=MAX_LINE_BYTES):
@@ -80,10 +66,34 @@ class RequestLog:
                 yield request
 
 
+def log_files(uri: str) -> tuple[Any, list[str]]:
+    """The filesystem and sorted paths of every prediction log file (regular files only) under `uri`."""
+    import fsspec
+
+    local = "://" not in uri
+    if local and not Path(uri).is_dir():
+        raise InvalidInput(f"--logs {uri}: no such folder; pass serving's MLPIN_LOG_DIR or MLPIN_LOG_URI")
+    try:
+        fs, root = fsspec.core.url_to_fs(str(Path(uri).resolve()) if local else uri)
+        found = fs.glob(f"{root.rstrip('/')}/{PREFIX}*.jsonl", detail=True)
+    except Exception as exc:  # fsspec backends raise their own types
+        raise OutsideSystemError("log store", f"listing {uri} failed: {exc}") from exc
+    # a folder, a device or a pipe by that name is not a log file (/dev/zero would never end)
+    paths = sorted(path for path, info in found.items() if info.get("type", "file") == "file")
+    if not paths:
+        raise InvalidInput(f"--logs {uri}: no prediction log files ({PREFIX}*.jsonl) there")
+    return fs, paths
+
+
 def read_request(line: bytes, model: str) -> LoggedRequest | None:
     """The request a log line records for `model`; None for another model's line. Raises
     ValueError (or RecursionError, OverflowError) for a line that is not a readable record."""
-    record = json.loads(line, parse_constant=_no_constant)
+    return check_record(json.loads(line, parse_constant=_no_constant), model)
+
+
+def check_record(record: Any, model: str) -> LoggedRequest | None:
+    """`read_request` for a line already parsed: None for another model's record; ValueError
+    (or OverflowError) for one that is not serving's."""
     if not isinstance(record, dict):
         raise ValueError("not a JSON object")
     if record.get("model") != model:
@@ -93,7 +103,7 @@ def read_request(line: bytes, model: str) -> LoggedRequest | None:
         raise ValueError("request_id is not a request id serving writes")
     if type(version) is not int or version < 1:  # not True, 1.9 or "007"
         raise ValueError("version is not a positive integer")
-    return LoggedRequest(request_id=request_id, time=_utc(record.get("timestamp")), version=version)
+    return LoggedRequest(request_id=request_id, time=read_time(record.get("timestamp")), version=version)
 
 
 def bounded_lines(handle: IO[bytes], *, limit: int, chunk: int = CHUNK_BYTES) -> Iterator[bytes | None]:
@@ -114,7 +124,8 @@ def bounded_lines(handle: IO[bytes], *, limit: int, chunk: int = CHUNK_BYTES) ->
         yield None if over else b"".join(parts)
 
 
-def _utc(text: object) -> datetime:
+def read_time(text: object) -> datetime:
+    """The UTC instant of a logged ISO 8601 time (no offset: UTC); ValueError or OverflowError if it is none."""
     if not isinstance(text, str) or len(text) > MAX_TIMESTAMP_CHARS:
         raise ValueError("timestamp is not an ISO 8601 time")
     value = datetime.fromisoformat(text)  # `Z`, `+00:00` and other offsets; no offset: UTC
