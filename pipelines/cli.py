@@ -125,6 +125,18 @@ def _rollback(args: argparse.Namespace) -> tuple[Any, str]:
     return result, render_rollback(result)
 
 
+def _drift_check(args: argparse.Namespace) -> tuple[Any, str]:
+    from pipelines.console import render_drift
+    from pipelines.core.history import parse_time
+    from pipelines.stages.driftcheck import drift_check, parse_window
+
+    ctx = _context(args)
+    out = Path(args.out) if args.out else ctx.root / ".mlpin" / "drift"
+    run = drift_check(ctx, model=args.model, logs=args.logs, window=parse_window(args.window) if args.window else None,
+                      since=parse_time(args.since) if args.since else None, out_dir=out, issues=not args.no_issues)
+    return run, render_drift(run)
+
+
 def _history(args: argparse.Namespace) -> tuple[Any, str]:
     from pipelines.console import render_history
     from pipelines.core.history import parse_time
@@ -177,6 +189,10 @@ def _forge_show(args: argparse.Namespace) -> tuple[Any, str]:
     from pipelines.console import render_forge
 
     forge = _local_context(args).forge
+    if args.issue:
+        from pipelines.console import render_issue
+
+        return forge.issue(args.issue), render_issue(forge, args.issue)
     prs = [args.pr] if args.pr else forge.prs()
     return forge.snapshot(prs), render_forge(forge, prs)
 
@@ -248,6 +264,22 @@ def build_parser() -> argparse.ArgumentParser:
     cmd.add_argument("--logs", metavar="URI",
                      help="serving's prediction log (a folder or fsspec URI): which version answered around --at")
     cmd.set_defaults(handler=_history)
+    drift = sub.add_parser("drift", help="drift of production's logged inputs")
+    drift_sub = drift.add_subparsers(dest="drift_command", required=True, metavar="COMMAND")
+    cmd = drift_sub.add_parser(
+        "check", parents=[common],
+        help="compare each pinned model's logged inputs with its training data; keep one issue per model",
+    )
+    cmd.add_argument("--model", help="only this model (default: every pinned model)")
+    cmd.add_argument("--logs", metavar="URI",
+                     help="serving's prediction log, a folder or fsspec URI (default: $MLPIN_LOG_URI, else "
+                          ".mlpin/predictions)")
+    when = cmd.add_mutually_exclusive_group()
+    when.add_argument("--window", help="how far back from now, e.g. 7d, 36h, 90m (default: the policy's window_hours)")
+    when.add_argument("--since", help="ISO 8601 start of the window (times without an offset are UTC)")
+    cmd.add_argument("--out", help="report folder (default: .mlpin/drift)")
+    cmd.add_argument("--no-issues", action="store_true", help="only report; open, comment on or close no issue")
+    cmd.set_defaults(handler=_drift_check)
     report = sub.add_parser("report", help="post reports written by an earlier command")
     report_sub = report.add_subparsers(dest="report_command", required=True, metavar="COMMAND")
     cmd = report_sub.add_parser(
@@ -263,7 +295,9 @@ def build_parser() -> argparse.ArgumentParser:
     cmd = forge_sub.add_parser(
         "show", parents=[common], help="print PRs, comments, statuses, deployments and issues kept under .mlpin/forge"
     )
-    cmd.add_argument("--pr", help="only this PR")
+    which = cmd.add_mutually_exclusive_group()
+    which.add_argument("--pr", help="only this PR")
+    which.add_argument("--issue", help="only this issue, with its comments")
     cmd.set_defaults(handler=_forge_show)
     cmd = forge_sub.add_parser("open", parents=[common], help="open a pull request from a local branch")
     cmd.add_argument("head", help="the branch with the change")

@@ -108,6 +108,15 @@ def render_forge(forge, prs: list[str]) -> str:
     return "\n".join(out) or "the local forge has no pull requests, comments, statuses or issues yet"
 
 
+def render_issue(forge, number: str) -> str:
+    """One issue of the local forge: its body, then every comment."""
+    issue = forge.issue(number)
+    out = [f"==== issue #{issue.number} [{issue.state}]: {printable(issue.title)}", issue.body]
+    for path in forge.issue_comment_files(str(issue.number)):
+        out += [f"==== issue #{issue.number}, comment {path.stem}", path.read_text(encoding="utf-8")]
+    return "\n".join(out)
+
+
 def _issue_lines(forge) -> list[str]:
     """One line per issue of the local forge: number, state, title, author, labels, comments."""
     issues = forge.issues()
@@ -264,3 +273,15 @@ def render_verify(report) -> str:
         *(f"  {c}" for c in report.changes),
         *(f"  note: {n}" for n in report.notes),
     ])
+
+
+def render_drift(run) -> str:
+    """The drift check per model: verdict, rows, issue action and where the report is."""
+    lines = []
+    for o in run.outcomes:
+        line = f"{o.model}: {o.outcome} - {o.headline}"
+        if o.issue:
+            line += f" (issue {o.issue}: {o.issue_action})"
+        lines.append(line + (f"; report {o.report}" if o.report else ""))
+    window = f"{run.window_start.isoformat()} to {run.window_end.isoformat()}"
+    return render_outcomes(f"drift check of {run.logs}, {window}", lines, empty="no models to check")

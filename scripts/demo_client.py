@@ -4,10 +4,15 @@
     demo_client.py predict URL MODEL        send the model's logged example, print who answered
     demo_client.py follows URL MODEL        wait until the live version is the one
                                             models/production.yaml (in this folder) pins
+    demo_client.py traffic URL MODEL CSV [SHIFT] [REPEAT]
+                                            send every row of CSV (the model's input columns)
+                                            REPEAT times (default 1), 10 rows per request, each
+                                            column in SHIFT changed: "alcohol=+3,proline=*2"
 """
 
 from __future__ import annotations
 
+import csv
 import json
 import sys
 import time
@@ -74,9 +79,33 @@ def follows(base: str, model: str) -> None:
     sys.exit(f"{model} v{pinned} was not live within {TIMEOUT_S} s; see GET {base}/status")
 
 
+def traffic(base: str, model: str, path: str, shift: str = "", repeat: str = "1") -> None:
+    live = _live(base, model)
+    if live is None:
+        sys.exit(f"{model} is not live at {base}")
+    columns = [c["name"] for c in live["inputs"]]
+    changes = [(name, text[0], float(text[1:])) for name, _, text in (p.partition("=") for p in shift.split(",") if p)]
+    with open(path, newline="") as handle:
+        rows = [{c: float(row[c]) for c in columns} for row in csv.DictReader(handle)]
+    for name, op, value in changes:
+        for row in rows:
+            row[name] = row[name] + value if op == "+" else row[name] * value
+    sent = 0
+    for _ in range(int(repeat)):
+        for start in range(0, len(rows), 10):
+            body = json.dumps(rows[start:start + 10]).encode()
+            request = urllib.request.Request(f"{base}/predict/{model}", data=body, method="POST",
+                                             headers={"Content-Type": "application/json"})
+            with urllib.request.urlopen(request, timeout=10) as response:
+                response.read()
+            sent += 1
+    what = f"shifted ({shift})" if shift else "unshifted"
+    print(f"sent {sent} requests ({len(rows) * int(repeat)} rows, {what}) to {base}/predict/{model}")
+
+
 if __name__ == "__main__":
     command, *rest = sys.argv[1:] or ["help"]
-    handlers = {"ready": ready, "predict": predict, "follows": follows}
+    handlers = {"ready": ready, "predict": predict, "follows": follows, "traffic": traffic}
     if command not in handlers:
         sys.exit(__doc__)
     handlers[command](*rest)

@@ -35,7 +35,7 @@ def load(path: Path) -> dict:
 
 def test_there_are_workflows() -> None:
     assert {p.name for p in WORKFLOWS} == {"ci.yml", "candidate.yml", "candidate-post.yml", "verify.yml",
-                                           "propose.yml", "deploy.yml", "rollback.yml"}
+                                           "propose.yml", "deploy.yml", "rollback.yml", "drift-check.yml"}
 
 
 def test_every_workflow_matches_githubs_schema() -> None:
@@ -267,7 +267,8 @@ def test_pr_code_never_gets_the_registry_write_token() -> None:
         if path.name in ("candidate.yml", "verify.yml"):  # PR code; a check that only reads
             assert "secrets.MLFLOW_TRACKING_TOKEN" not in text and "secrets.MLFLOW_READONLY_TOKEN" in text
         elif "secrets.MLFLOW_TRACKING_TOKEN" in text:
-            assert path.name in ("propose.yml", "deploy.yml"), f"{path.name} gets the registry write token"
+            assert path.name in ("propose.yml", "deploy.yml", "drift-check.yml"), \
+                f"{path.name} gets the registry write token"
 
 
 @pytest.mark.parametrize("name", ["propose.yml", "rollback.yml"])
@@ -277,3 +278,13 @@ def test_jobs_that_push_get_the_token_for_git_only_through_mlpin(name: str) -> N
     assert checkout["with"]["persist-credentials"] is False
     mlpin = next(s for s in job["steps"] if ".venv/bin/mlpin" in s.get("run", ""))
     assert mlpin["env"]["MLPIN_GIT_TOKEN"] == "${{ secrets.MLPIN_BOT_TOKEN || github.token }}"
+
+
+def test_the_drift_check_is_scheduled_serialised_and_may_only_write_issues() -> None:
+    doc = load(PROJECT / ".github/workflows/drift-check.yml")
+    assert set(doc["on"]) == {"schedule", "workflow_dispatch"} and doc["on"]["schedule"][0]["cron"]
+    assert doc["concurrency"] == {"group": "drift-check", "cancel-in-progress": False}
+    (job,) = doc["jobs"].values()
+    assert job["permissions"] == {"contents": "read", "issues": "write"}
+    (step,) = [s for s in job["steps"] if ".venv/bin/mlpin" in s.get("run", "")]
+    assert step["run"].startswith(".venv/bin/mlpin drift check") and step["run"].endswith("|| test $? -eq 4")
