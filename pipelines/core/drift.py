@@ -14,9 +14,20 @@ from pydantic import BaseModel
 Kind = Literal["p_value", "distance"]
 
 
+# Evidently's tests that answer a p-value, by registry name and by display name; most
+# display names say "p_value", but not all ("Anderson-Darling", "Mann-Whitney U-rank test").
+P_VALUE_METHODS = frozenset({
+    "ks", "chisquare", "z", "anderson", "cramer_von_mises", "es", "fisher_exact", "g_test", "mannw", "t_test",
+    "empirical_mmd", "TVD", "g-test", "epps_singleton",
+    "Anderson-Darling", "Cramer-von Mises", "Epps-Singleton", "Fisher's Exact test", "Mann-Whitney U-rank test",
+    "Total-Variation-Distance",
+})
+
+
 def method_kind(method: str) -> Kind:
-    """Evidently names p-value tests '<name> p_value'; everything else is a distance."""
-    return "p_value" if "p_value" in method else "distance"
+    """Whether `method` (an Evidently registry or display name) answers a p-value (drift when
+    LOW) or a distance (drift when HIGH)."""
+    return "p_value" if "p_value" in method or method in P_VALUE_METHODS else "distance"
 
 
 class FeatureDrift(BaseModel):

@@ -215,8 +215,12 @@ def _record(ctx: StageContext, check: DriftCheck, *, report: str, uri: str) -> s
     tags = {tag("kind"): "drift_check", tag("model_version"): str(check.version), tag("verdict"): check.verdict,
             tag("window_start"): check.window_start.isoformat(), tag("window_end"): check.window_end.isoformat(),
             tag("logs"): redacted(uri), tag("findings"): ", ".join(check.findings) or "none"}
-    return ctx.registry.log_check(check.model, name=f"drift check {check.window_end:%Y-%m-%d %H:%M}",
-                                  metrics=metrics, tags=tags, texts={"drift/report.md": report})
+    run_id = ctx.registry.log_check(check.model, name=f"drift check {check.window_end:%Y-%m-%d %H:%M}",
+                                    metrics=metrics, tags=tags, texts={"drift/report.md": report})
+    # the version points back at its latest check, so the MLflow UI links the two both ways
+    ctx.registry.tag_version(check.model, check.version, {tag("drift_check_run"): run_id,
+                                                          tag("drift_verdict"): check.verdict})
+    return run_id
 
 
 def _update_issue(ctx: StageContext, outcome: DriftOutcome, check: DriftCheck, *, policy: DriftPolicy) -> DriftOutcome:

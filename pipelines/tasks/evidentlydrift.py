@@ -54,14 +54,18 @@ def evidently_drift(
     )
 
 
+# The policy schema's names that Evidently registers under another name.
+EVIDENTLY_NAMES = {"g-test": "g_test", "energy_distance": "ed", "epps_singleton": "es"}
+
+
 def _methods(policy: DriftPolicy, columns: list[str]) -> dict:
     options: dict = {}
     if policy.default_test is not None:
-        options["method"] = policy.default_test.method
+        options["method"] = EVIDENTLY_NAMES.get(policy.default_test.method, policy.default_test.method)
         options["threshold"] = policy.default_test.threshold
     chosen = {c: t for c, t in policy.features.items() if c in columns}
     if chosen:
-        options["per_column_method"] = {c: t.method for c, t in chosen.items()}
+        options["per_column_method"] = {c: EVIDENTLY_NAMES.get(t.method, t.method) for c, t in chosen.items()}
         options["per_column_threshold"] = {c: t.threshold for c, t in chosen.items()}
     return options
 

@@ -84,6 +84,8 @@ def test_same_distribution_is_clean_and_shifted_inputs_drift_naming_the_features
     run = registry.runs[drifted.run_id]
     assert run.tags[tag("kind")] == "drift_check" and run.tags[tag("model_version")] == str(pinned["version"])
     assert run.metrics["drift.alcohol"] < 0.05 and run.metrics["drift.rows"] == 356
+    version = registry.version_tags(MODEL, pinned["version"])
+    assert (version[tag("drift_check_run")], version[tag("drift_verdict")]) == (drifted.run_id, "drifted")
     assert (git_repo.parent / "drift" / MODEL / "drift.html").is_file()
 
 

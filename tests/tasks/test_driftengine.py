@@ -153,3 +153,13 @@ def test_html_of_large_tables_is_drawn_on_a_sample_and_says_so(tmp_path: Path) -
     assert (sampled.html_sample, whole.html_sample) == (1000, None)
     assert sampled.features == whole.features  # verdicts always come from every row
     assert (tmp_path / "s.html").stat().st_size > 10_000
+
+
+@pytest.mark.parametrize(("method", "kind"), [("anderson", "p_value"), ("mannw", "p_value"),
+                                              ("energy_distance", "distance"), ("epps_singleton", "p_value")])
+def test_every_policy_method_runs_and_reads_the_right_way_round(method: str, kind: str) -> None:
+    (reference, current), _ = CASES["mean-shift-small"]
+    report = compute_drift(reference, current, numeric=["income"], categorical=[], policy=policy(income=method),
+                           labels=LABELS)
+    (found,) = report.features
+    assert found.kind == kind and found.drifted, found
