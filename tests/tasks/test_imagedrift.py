@@ -75,6 +75,7 @@ def test_no_drift_between_batches_of_one_distribution(reference: np.ndarray) -> 
     assert report.share < 0.25
     assert np.median(p_values) > 0.3
     assert all(0 < p <= 1 for p in p_values)
+    assert image_drift(reference, images(seed=2), labels=("train", "prod")) == report  # seeded permutations
 
 
 @pytest.mark.parametrize(("change", "columns"), [
