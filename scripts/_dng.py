@@ -4,6 +4,13 @@ Writes one uncompressed 16-bit RGGB Bayer image as IFD0 of a little-endian TIFF,
 the DNG tags LibRaw (and so rawpy) needs to read it as raw CFA data: no thumbnail, no
 timestamps, no software tag, so the same array always gives the same bytes. It must not
 grow into a general DNG library; `pipelines/tasks/dngwrite.py` is the project's own.
+
+What LibRaw 0.21 (rawpy 0.28) was found to need, tag by tag: Photometric CFA (32803) and
+CFAPattern, or the pattern reads as [[6]]; BlackLevel and WhiteLevel, or they read as 0
+and 65535; AsShotNeutral, or camera_whitebalance reads [0, 1, 0, 0]; ColorMatrix1, or
+its colour matrix is zero. It reads the file without DNGVersion, Make, Model or
+CFARepeatPatternDim (2x2 assumed) too; those are written because the DNG specification
+requires them (UniqueCameraModel too). Images under 22x22 pixels are refused.
 """
 
 from __future__ import annotations

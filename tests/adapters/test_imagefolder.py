@@ -226,3 +226,12 @@ def test_each_dng_opens_with_rawpy_as_the_bayer_array_made() -> None:
             assert raw.raw_pattern.tolist() == [[0, 1], [3, 2]] and raw.color_desc == b"RGBG"
             assert (raw.black_level_per_channel, raw.white_level) == ([512] * 4, 16383)
             assert raw.camera_whitebalance[:3] == pytest.approx([2.0, 1.0, 1 / 0.7], rel=1e-4)
+
+
+def test_a_jpeg_header_is_read_through_pillow(tmp_path: Path) -> None:
+    image_module = pytest.importorskip("PIL.Image")
+    root = folder(tmp_path, {})
+    (root / "cat").mkdir(parents=True)
+    image_module.new("RGB", (40, 30)).save(root / "cat/a.JPEG", "JPEG")
+    found = check_contract(root, kind="image", allowed_sizes=[(32, 32)], allowed_modes=["RGB"])
+    assert [(p.location, p.message.split(",")[0]) for p in found] == [("cat/a.JPEG", "is 40x30 pixels")]
