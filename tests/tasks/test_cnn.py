@@ -131,6 +131,7 @@ def _torch_archive(path: Path, marker: Path) -> None:
     torch.save({"conv0.weight": Payload(marker)}, path)
 
 
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol")  # torch's note on the plain pickle's protocol
 @pytest.mark.parametrize("write", [_plain_pickle, _torch_archive], ids=["plain-pickle", "torch-zip-archive"])
 def test_weights_that_would_run_code_are_refused_unrun(fitted: FittedCnn, tmp_path: Path, write) -> None:
     save(fitted, tmp_path / "model")
