@@ -165,11 +165,19 @@ def sharpen(rgb: np.ndarray, *, amount: float, radius: int) -> np.ndarray:
 
 
 def gamma(rgb: np.ndarray, *, gamma: float) -> np.ndarray:
-    """Clip to [0, 1], then encode for display: out = in ** (1 / gamma); larger gamma is brighter."""
+    """Clip to [0, 1], then encode for display: out = in ** (1 / gamma); larger gamma is brighter.
+
+    Computed as exp(log(in) / gamma): equal to the power to float32 rounding, and several
+    times faster than np.power, which falls back to scalar code on the many pixels that
+    clipping leaves at exactly 0 or 1 (log(0) = -inf and exp(-inf) = 0 exactly).
+    """
     out = np.maximum(rgb, 0.0)
     np.minimum(out, 1.0, out=out)
     if gamma != 1:
-        np.power(out, np.float32(1.0 / gamma), out=out)
+        with np.errstate(divide="ignore"):
+            np.log(out, out=out)
+        out *= np.float32(1.0 / gamma)
+        np.exp(out, out=out)
     return out
 
 
@@ -200,8 +208,8 @@ def _pair_sums(x: np.ndarray, axis: int) -> np.ndarray:
     return out
 
 
-def _stages(params: IspParams) -> list[tuple[str, Callable[[np.ndarray], np.ndarray]]]:
-    """The seven stages bound to their parameters, in order."""
+def stages(params: IspParams) -> list[tuple[str, Callable[[np.ndarray], np.ndarray]]]:
+    """The seven stages as callables bound to `params`, in order: (name, stage) pairs."""
     p = params
     return [
         ("black_level", lambda x: black_level(x, black=p.black_level, white=p.white_level)),
@@ -217,7 +225,7 @@ def _stages(params: IspParams) -> list[tuple[str, Callable[[np.ndarray], np.ndar
 def run_stages(mosaic: np.ndarray, params: IspParams, *, stop_after: str = "gamma") -> np.ndarray:
     """Every stage up to and including `stop_after` on a whole frame; stage layouts as above."""
     x = mosaic
-    for name, stage in _stages(params):
+    for name, stage in stages(params):
         x = stage(x)
         if name == stop_after:
             return x
