@@ -13,6 +13,12 @@ one sample, no compression):
   UniqueCameraModel 50708, BlackLevelRepeatDim 50713 = (2, 2), BlackLevel 50714 (per
   CFA position), WhiteLevel 50717, ColorMatrix1 50721 (XYZ -> camera, SRATIONAL),
   AsShotNeutral 50728 (RATIONAL), CalibrationIlluminant1 50778 = 21 (D65).
+What LibRaw 0.22 (rawpy 0.28) needs, found by leaving each tag out: to decode at all,
+only Photometric = CFA and CFAPattern (without it the image reads as CMYG); for each
+value, its own tag (BlackLevel also needs BlackLevelRepeatDim, else black reads 0;
+no WhiteLevel reads 65535; no ColorMatrix1 gives LibRaw's identity; no AsShotNeutral
+gives daylight gains derived from the matrix). The DNG version, camera model,
+illuminant and subfile type are there for other readers and the specification.
 """
 
 from __future__ import annotations
@@ -43,7 +49,8 @@ def write_dng(
     """Write `bayer` (H, W >= 22, values 0..65535) as a DNG at `path` (a path or a binary file).
 
     pattern: the 2x2 CFA layout, row-major ("RGGB", "BGGR", "GRBG" or "GBRG").
-    black: one black level, or four, one per CFA position in row-major order.
+    black: one black level, or four, one per CFA position in row-major order (LibRaw
+    reads black levels as integers: 61.5 reads back as 61).
     white: the saturation level. neutral: AsShotNeutral, the camera's reading of a
     neutral grey (white-balance gains are its inverse). color_matrix: ColorMatrix1,
     XYZ -> camera RGB under D65, as the DNG specification defines it.

@@ -238,6 +238,7 @@ def process(
     """A Bayer mosaic (H, W) of integers or floats -> (H, W, 3) float32 RGB, in [0, 1] after gamma.
 
     With `stop_after` the output of that stage: (H, W) for black_level, else (H, W, 3).
+    `threads` (default: the cores, at most 8) changes the speed only, never a byte.
     """
     _check_bayer(bayer)
     if stop_after not in STAGE_NAMES:
@@ -252,7 +253,7 @@ def process(
         y = run_stages(bayer[lo:hi], params, stop_after=stop_after)
         out[r0:r1] = y[r0 - lo : r1 - lo] if y.ndim == 2 else y[:, r0 - lo : r1 - lo].transpose(1, 2, 0)
 
-    workers = threads or min(8, os.cpu_count() or 1)
+    workers = min(threads or min(8, os.cpu_count() or 1), len(starts))
     if workers == 1:
         for r0 in starts:
             band(r0)
