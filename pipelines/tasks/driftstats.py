@@ -108,15 +108,22 @@ def wasserstein_distance(u: np.ndarray, v: np.ndarray) -> float:
 
     u, v = np.sort(u), np.sort(v)
     total = u.size + v.size
-    u_at = np.searchsorted(v, u) + np.arange(u.size)  # u's positions among all values
-    is_u = np.zeros(total, dtype=bool)
-    is_u[u_at] = True
+    u_at = np.searchsorted(v, u)  # u's positions among all values
+    u_at += np.arange(u.size)
     merged = np.empty(total, dtype=np.result_type(u, v, np.float64))
     merged[u_at] = u
-    merged[~is_u] = v
-    u_count = np.cumsum(is_u)[:-1]
-    v_count = np.arange(1, total) - u_count
-    return float(np.vecdot(np.abs(u_count / u.size - v_count / v.size), np.diff(merged)))
+    is_v = np.ones(total, dtype=bool)
+    is_v[u_at] = False
+    merged[is_v] = v
+    # u's values at or before each position but the last: k + 1 from u's k-th position on
+    # (a float is exact: counts are far below 2**53, and scipy divides them as floats).
+    u_cdf = np.repeat(np.arange(u.size + 1, dtype=np.float64), np.diff(u_at, prepend=0, append=total))[:-1]
+    v_cdf = np.arange(1, total, dtype=np.float64)
+    v_cdf -= u_cdf
+    v_cdf /= v.size
+    u_cdf /= u.size
+    u_cdf -= v_cdf
+    return float(np.vecdot(np.abs(u_cdf, out=u_cdf), np.diff(merged)))
 
 
 def chisquare(reference: np.ndarray, current: np.ndarray, *, numeric: bool) -> float:

@@ -180,3 +180,17 @@ def test_wasserstein_distance_is_scipys_with_ties_and_unequal_sizes(seed: int) -
     for u, v in pairs:
         u, v = u[np.isfinite(u)], v[np.isfinite(v)]
         assert math.isclose(wasserstein_distance(u, v), scipy_wasserstein(u, v), rel_tol=1e-12, abs_tol=1e-15)
+
+
+@pytest.mark.parametrize("column", [
+    pd.Series(["a", None, "b", np.nan, np.inf, "a", -np.inf, 3, 3.0, pd.NA, "inf", pd.NaT], dtype=object),
+    pd.Series(["a", "b"] * 5, dtype=object), pd.Series(pd.Categorical(["x", None, "y"])),
+    pd.Series([True, None, False], dtype=object), pd.Series([], dtype=object),
+    pd.Series(["a", "b", None], dtype="string")], ids=["mixed", "clean", "categorical", "bools", "empty", "string"])
+def test_clean_drops_what_replace_and_dropna_drop(column: pd.Series) -> None:
+    from pipelines.tasks.driftengine import clean
+
+    expected = column.replace([-np.inf, np.inf], np.nan).dropna().to_numpy()
+    found = clean(column)
+    assert found.dtype == expected.dtype
+    assert [(type(v), v) for v in found] == [(type(v), v) for v in expected]
