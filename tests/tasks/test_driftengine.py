@@ -163,3 +163,34 @@ def test_every_policy_method_runs_and_reads_the_right_way_round(method: str, kin
                            labels=LABELS)
     (found,) = report.features
     assert found.kind == kind and found.drifted, found
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_wasserstein_distance_is_scipys_with_ties_and_unequal_sizes(seed: int) -> None:
+    from scipy.stats import wasserstein_distance as scipy_wasserstein
+
+    from pipelines.tasks.driftstats import wasserstein_distance
+
+    rng = np.random.default_rng(seed)
+    m, n = (int(k) for k in rng.integers(1, 400, 2))
+    pairs = [(rng.normal(size=m), rng.normal(0.3, 2, n)),  # no ties
+             (np.round(rng.normal(size=m), 1), np.round(rng.normal(size=n), 1)),  # ties within and across
+             (rng.integers(0, 5, m), rng.integers(-2, 7, n)),  # integers, few values
+             (np.full(m, 1.5), np.full(n, 1.5)), (np.full(m, 1.0), rng.normal(size=n))]
+    for u, v in pairs:
+        u, v = u[np.isfinite(u)], v[np.isfinite(v)]
+        assert math.isclose(wasserstein_distance(u, v), scipy_wasserstein(u, v), rel_tol=1e-12, abs_tol=1e-15)
+
+
+@pytest.mark.parametrize("column", [
+    pd.Series(["a", None, "b", np.nan, np.inf, "a", -np.inf, 3, 3.0, pd.NA, "inf", pd.NaT], dtype=object),
+    pd.Series(["a", "b"] * 5, dtype=object), pd.Series(pd.Categorical(["x", None, "y"])),
+    pd.Series([True, None, False], dtype=object), pd.Series([], dtype=object),
+    pd.Series(["a", "b", None], dtype="string")], ids=["mixed", "clean", "categorical", "bools", "empty", "string"])
+def test_clean_drops_what_replace_and_dropna_drop(column: pd.Series) -> None:
+    from pipelines.tasks.driftengine import clean
+
+    expected = column.replace([-np.inf, np.inf], np.nan).dropna().to_numpy()
+    found = clean(column)
+    assert found.dtype == expected.dtype
+    assert [(type(v), v) for v in found] == [(type(v), v) for v in expected]
