@@ -13,6 +13,7 @@ user's checkout, index and files are never touched and an existing branch is nev
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -60,30 +61,13 @@ def prepare_retrain(ctx: StageContext, *, model: str, labeled: Path, logs: str |
     held = set(holdout_rows(len(rows.frame), share=holdout_share, seed=seed))
     name = dataset_name(spec.data, day=day, taken=set(ws.pointers))
     holdout = name + HOLDOUT
-    old = ctx.content(spec.data)
     old_rows = len(ctx.table(spec.data, target=target))
     train = rows.frame.iloc[[i for i in range(len(rows.frame)) if i not in held]]
     test = rows.frame.iloc[sorted(held)]
-    data_csv = _appended(old, train, fmt=pointer.format, columns=_order(ctx, spec.data))
-    holdout_csv = test.to_csv(index=False, columns=_order(ctx, spec.data), lineterminator="\n").encode()
-    what = f"{len(train)} labelled production rows ({labeled.name}) added by mlpin drift prepare-retrain on {day}"
-    data_doc = pointer_document(pointer, uri=f"data/{name}.csv", sha256=_sha(data_csv),
-                                description=f"{pointer.uri} ({old_rows} rows) plus {what}")
-    hold_doc = pointer_document(pointer, uri=f"data/{holdout}.csv", sha256=_sha(holdout_csv), min_rows=1,
-                                description=f"{len(test)} labelled production rows ({labeled.name}) held out of "
-                                            f"training by mlpin drift prepare-retrain on {day} (seed {seed})")
-    _verify(ctx, {name: (data_csv, data_doc), holdout: (holdout_csv, hold_doc)}, target=target)
-    spec_text = retrained_spec(git.file_at(root, head, spec_path(model)).decode(), old=spec.data, data=name,
-                               holdout=holdout)
-    files = {
-        f"data/{name}.csv": data_csv,
-        pointer_path(name): pointer_text(data_doc, header=f"Data pointer for data/{name}.csv, written by mlpin "
-                                                          "drift prepare-retrain.").encode(),
-        f"data/{holdout}.csv": holdout_csv,
-        pointer_path(holdout): pointer_text(hold_doc, header=f"Drift holdout of {model}, written by mlpin drift "
-                                                             "prepare-retrain; never trained on.").encode(),
-        spec_path(model): spec_text.encode(),
-    }
+    files = _files(ctx, model, train=train, test=test, name=name, source=labeled.name, day=day, seed=seed,
+                   old_rows=old_rows, target=target)
+    files[spec_path(model)] = retrained_spec(git.file_at(root, head, spec_path(model)).decode(), old=spec.data,
+                                             data=name, holdout=holdout).encode()
     message = _message(model, rows=rows, old=pointer.uri, name=name, holdout=holdout, old_rows=old_rows,
                        train=len(train), test=len(test), share=holdout_share, seed=seed, data=spec.data)
     commit = gitwrite.commit_files(root, parent=head, files=files, message=message)
@@ -93,6 +77,30 @@ def prepare_retrain(ctx: StageContext, *, model: str, labeled: Path, logs: str |
         data_path=f"data/{name}.csv", holdout=holdout, holdout_path=f"data/{holdout}.csv", old_rows=old_rows,
         train_rows=len(train), holdout_rows=len(test), seed=seed, next_steps=_next(root, branch),
     )
+
+
+def _files(ctx: StageContext, model: str, *, train: Any, test: Any, name: str, source: str, day: str, seed: int,
+           old_rows: int, target: str) -> dict[str, bytes]:
+    """The new dataset version and the holdout, each with its pointer, checked by that pointer."""
+    dataset = ctx.workspace.specs[model].data
+    pointer, holdout, columns = ctx.workspace.pointers[dataset], name + HOLDOUT, _order(ctx, dataset)
+    data_csv = _appended(ctx.content(dataset), train, fmt=pointer.format, columns=columns)
+    holdout_csv = test.to_csv(index=False, columns=columns, lineterminator="\n").encode()
+    what = f"{len(train)} labelled production rows ({source}) added by mlpin drift prepare-retrain on {day}"
+    data_doc = pointer_document(pointer, uri=f"data/{name}.csv", sha256=_sha(data_csv),
+                                description=f"{pointer.uri} ({old_rows} rows) plus {what}")
+    hold_doc = pointer_document(pointer, uri=f"data/{holdout}.csv", sha256=_sha(holdout_csv), min_rows=1,
+                                description=f"{len(test)} labelled production rows ({source}) held out of "
+                                            f"training by mlpin drift prepare-retrain on {day} (seed {seed})")
+    _verify({name: (data_csv, data_doc), holdout: (holdout_csv, hold_doc)}, target=target)
+    return {
+        f"data/{name}.csv": data_csv,
+        pointer_path(name): pointer_text(data_doc, header=f"Data pointer for data/{name}.csv, written by mlpin "
+                                                          "drift prepare-retrain.").encode(),
+        f"data/{holdout}.csv": holdout_csv,
+        pointer_path(holdout): pointer_text(hold_doc, header=f"Drift holdout of {model}, written by mlpin drift "
+                                                             "prepare-retrain; never trained on.").encode(),
+    }
 
 
 def _ready(ctx: StageContext, branch: str, *, paths: list[str]) -> str:
@@ -122,13 +130,12 @@ def _order(ctx: StageContext, dataset: str) -> list[str]:
     return [str(c) for c in parse_table(ctx.content(dataset), dataset, pointer=pointer).columns]
 
 
-def _appended(old: bytes, rows: object, *, fmt: str, columns: list[str]) -> bytes:
+def _appended(old: bytes, rows: Any, *, fmt: str, columns: list[str]) -> bytes:
     """A CSV file: the old CSV's bytes as they are, then `rows` (a parquet file's rows are written out first)."""
     import io
 
     import pandas as pd
 
-    assert isinstance(rows, pd.DataFrame)
     new = rows.to_csv(index=False, header=False, columns=columns, lineterminator="\n").encode()
     if fmt != "csv":
         head = pd.read_parquet(io.BytesIO(old)).to_csv(index=False, columns=columns, lineterminator="\n").encode()
@@ -136,7 +143,7 @@ def _appended(old: bytes, rows: object, *, fmt: str, columns: list[str]) -> byte
     return old + (b"" if not old or old.endswith(b"\n") else b"\n") + new
 
 
-def _verify(ctx: StageContext, files: dict[str, tuple[bytes, dict]], *, target: str) -> None:
+def _verify(files: dict[str, tuple[bytes, dict]], *, target: str) -> None:
     """Each new file typed and contract-checked by its own pointer, before anything is written."""
     from pipelines.adapters.datastore import typed_table
     from pipelines.core.schemas import DataPointer
