@@ -137,6 +137,15 @@ def _drift_check(args: argparse.Namespace) -> tuple[Any, str]:
     return run, render_drift(run)
 
 
+def _prepare_retrain(args: argparse.Namespace) -> tuple[Any, str]:
+    from pipelines.console import render_retrain
+    from pipelines.stages.retrain import prepare_retrain
+
+    result = prepare_retrain(_context(args), model=args.model, labeled=Path(args.labeled), logs=args.logs,
+                             branch=args.branch, holdout_share=args.holdout_share, seed=args.seed)
+    return result, render_retrain(result)
+
+
 def _history(args: argparse.Namespace) -> tuple[Any, str]:
     from pipelines.console import render_history
     from pipelines.core.history import parse_time
@@ -280,6 +289,21 @@ def build_parser() -> argparse.ArgumentParser:
     cmd.add_argument("--out", help="report folder (default: .mlpin/drift)")
     cmd.add_argument("--no-issues", action="store_true", help="only report; open, comment on or close no issue")
     cmd.set_defaults(handler=_drift_check)
+    cmd = drift_sub.add_parser(
+        "prepare-retrain", parents=[common],
+        help="a branch that retrains a model on labelled production rows, with a drift holdout",
+    )
+    cmd.add_argument("--model", required=True, help="the model to retrain")
+    cmd.add_argument("--labeled", required=True, metavar="FILE",
+                     help="CSV of labelled production rows: full rows (features + target), or request_id,label "
+                          "(or request_id,row,label) joined to the logged inputs")
+    cmd.add_argument("--logs", metavar="URI",
+                     help="serving's prediction log for request ids (default: $MLPIN_LOG_URI, else .mlpin/predictions)")
+    cmd.add_argument("--branch", help="the new branch (default: retrain/<model>-<yyyymmdd>); never an existing one")
+    cmd.add_argument("--holdout-share", type=float, default=0.3,
+                     help="share of the labelled rows held out of training as the drift holdout (default: 0.3)")
+    cmd.add_argument("--seed", type=int, help="seed of the holdout split (default: the spec's split seed)")
+    cmd.set_defaults(handler=_prepare_retrain)
     report = sub.add_parser("report", help="post reports written by an earlier command")
     report_sub = report.add_subparsers(dest="report_command", required=True, metavar="COMMAND")
     cmd = report_sub.add_parser(

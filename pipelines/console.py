@@ -285,3 +285,15 @@ def render_drift(run) -> str:
         lines.append(line + (f"; report {o.report}" if o.report else ""))
     window = f"{run.window_start.isoformat()} to {run.window_end.isoformat()}"
     return render_outcomes(f"drift check of {run.logs}, {window}", lines, empty="no models to check")
+
+
+def render_retrain(result) -> str:
+    """The retraining branch: what it holds, then the next step."""
+    return "\n".join([
+        f"branch {result.branch} ({result.commit[:12]} on {result.base[:12]}): retrain {result.model}",
+        f"  {result.data_path}: {result.old_rows} old rows + {result.train_rows} labelled rows (new dataset "
+        f"{result.dataset})",
+        f"  {result.holdout_path}: {result.holdout_rows} labelled rows held out (drift_holdout, seed {result.seed})",
+        "next:",
+        *(f"  {step}" for step in result.next_steps),
+    ])

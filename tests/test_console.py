@@ -199,3 +199,16 @@ def test_history_strips_what_a_terminal_would_obey() -> None:
     text = console.render_history(result)
     assert "evil" in text and "mallory" in text
     assert not any(ch in text for ch in "\x1b\x07\u202e\u202c\x9b"), repr(text)
+
+
+def test_prepare_retrain(txt) -> None:
+    from pipelines.stages.retrain import RetrainBranch
+
+    result = RetrainBranch(
+        model="wine_logreg", branch="retrain/wine_logreg-20261130", commit="1" * 40, base=SHA, form="requests",
+        dataset="wine-20261130", data_path="data/wine-20261130.csv", holdout="wine-20261130-holdout",
+        holdout_path="data/wine-20261130-holdout.csv", old_rows=178, train_rows=28, holdout_rows=12, seed=7,
+        next_steps=["mlpin forge open retrain/wine_logreg-20261130 --base main   (the local forge)",
+                    "or: git push origin retrain/wine_logreg-20261130, and open a pull request into main"],
+    )
+    assert console.render_retrain(result) == txt

@@ -17,13 +17,43 @@ from pipelines.core.errors import InvalidInput, MlpinError
 
 def commit_file(root: Path, *, parent: str, path: str, content: str, message: str) -> str:
     """A new commit on `parent` whose only change is `path` set to `content`; its sha."""
-    blob = run_git(root, "hash-object", "-w", "--stdin", stdin=content.encode())
+    return commit_files(root, parent=parent, files={path: content.encode()}, message=message)
+
+
+def commit_files(root: Path, *, parent: str, files: dict[str, bytes], message: str) -> str:
+    """A new commit on `parent` whose only changes are `files` (path -> bytes) set; its sha."""
     with tempfile.TemporaryDirectory() as tmp:
         env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}  # a private index: the user's stays as it is
         run_git(root, "read-tree", parent, env=env)
-        run_git(root, "update-index", "--add", "--cacheinfo", f"100644,{blob},{path}", env=env)
+        for path, content in files.items():
+            blob = run_git(root, "hash-object", "-w", "--stdin", stdin=content)
+            run_git(root, "update-index", "--add", "--cacheinfo", f"100644,{blob},{path}", env=env)
         tree = run_git(root, "write-tree", env=env)
     return run_git(root, "commit-tree", tree, "-p", parent, "-m", message)
+
+
+def is_branch_name(root: Path, branch: str) -> bool:
+    """Whether git accepts `branch` as a branch name."""
+    try:
+        run_git(root, "check-ref-format", f"refs/heads/{branch}")
+    except GitFailed:
+        return False
+    return True
+
+
+def uncommitted(root: Path, paths: list[str]) -> list[str]:
+    """Those of `paths` that differ from HEAD (staged, unstaged, untracked or deleted)."""
+    lines = run_git(root, "status", "--porcelain", "--", *paths).splitlines() if paths else []
+    return [line.strip().split(maxsplit=1)[-1] for line in lines]
+
+
+def create_branch(root: Path, branch: str, sha: str) -> None:
+    """Create a branch at `sha`; InvalidInput when it exists (checked by git itself, atomically)."""
+    try:
+        run_git(root, "update-ref", f"refs/heads/{branch}", sha, "")
+    except GitFailed:
+        raise InvalidInput(f"branch {branch} already exists; pass --branch NAME, or delete it "
+                           f"(git branch -D {branch})") from None
 
 
 def branch_tip(root: Path, branch: str) -> str | None:

@@ -10,7 +10,8 @@ CODE_FILES = ("pyproject.toml", "requirements/constraints.txt")
 
 
 def affected_models(ws: Workspace, changed: list[str]) -> dict[str, list[str]]:
-    """Model -> the reasons it is affected: its spec, data pointer, data file, policy, or mlpin itself."""
+    """Model -> the reasons it is affected: its spec, data pointer, data file, policy, drift holdout,
+    or mlpin itself."""
     changed_set = set(changed)
     code = sorted(p for p in changed if p.startswith(CODE_PREFIXES) or p in CODE_FILES)
     found: dict[str, list[str]] = {}
@@ -23,6 +24,11 @@ def affected_models(ws: Workspace, changed: list[str]) -> dict[str, list[str]]:
         }
         if pointer is not None and "://" not in pointer.uri:
             candidates[pointer.uri] = "data file changed"
+        if spec.drift_holdout:
+            holdout = ws.pointers.get(spec.drift_holdout)
+            candidates[pointer_path(spec.drift_holdout)] = "drift holdout changed"
+            if holdout is not None and "://" not in holdout.uri:
+                candidates[holdout.uri] = "drift holdout changed"
         reasons = [reason for path, reason in candidates.items() if path in changed_set]
         if code:
             reasons.append(f"mlpin code changed ({code[0]}{' and more' if len(code) > 1 else ''})")

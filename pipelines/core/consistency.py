@@ -59,7 +59,28 @@ def check_spec(
         if pointer_path(spec.data) not in unloaded:
             problems.append(Problem("data", f"{pointer_path(spec.data)} does not exist"))
         return problems
-    return problems + check_columns(spec, pointer)
+    return problems + check_columns(spec, pointer) + check_holdout(spec, pointer, ws=ws, unloaded=unloaded)
+
+
+def check_holdout(spec: ModelSpec, pointer: DataPointer, *, ws: Workspace,
+                  unloaded: frozenset[str] = frozenset()) -> list[Problem]:
+    """A `drift_holdout` must name a pointer that declares exactly the columns of the spec's data."""
+    if spec.drift_holdout is None:
+        return []
+    path = pointer_path(spec.drift_holdout)
+    holdout = ws.pointers.get(spec.drift_holdout)
+    if holdout is None:
+        return [] if path in unloaded else [
+            Problem("drift_holdout", f"{path} does not exist; name a data pointer, or remove the key")]
+    if spec.drift_holdout == spec.data:
+        return [Problem("drift_holdout", f"is the training data ({pointer_path(spec.data)}); name rows held out of it")]
+    ours = {c.name: (c.type, c.role) for c in pointer.columns}
+    theirs = {c.name: (c.type, c.role) for c in holdout.columns}
+    differ = sorted(n for n in set(ours) | set(theirs) if ours.get(n) != theirs.get(n))
+    if not differ:
+        return []
+    return [Problem("drift_holdout", f"{path} declares other columns than {pointer_path(spec.data)} "
+                                     f"(name, type or role differ: {differ}); declare the same columns in both")]
 
 
 def check_columns(spec: ModelSpec, pointer: DataPointer) -> list[Problem]:

@@ -15,17 +15,25 @@ TAGS = (
 )
 
 
-def spec_hash(spec: ModelSpec, pointer: DataPointer, *, mlpin_version: str) -> str:
-    """sha256 over the parsed spec, the parsed data pointer and the mlpin version.
+def spec_hash(spec: ModelSpec, pointer: DataPointer, *, mlpin_version: str,
+              holdout: DataPointer | None = None) -> str:
+    """sha256 over the parsed spec, the parsed data pointer (and drift holdout pointer, when
+    the spec names one) and the mlpin version.
 
     Hashing parsed objects (not file bytes) means comments and key order do not
-    change the identity; any value that changes training does.
+    change the identity; any value that changes training or judging does. A spec without
+    `drift_holdout` hashes as it did before the field existed.
     """
+    dumped = spec.model_dump(mode="json")
+    if dumped.get("drift_holdout") is None:
+        dumped.pop("drift_holdout", None)
     payload = {
-        "spec": spec.model_dump(mode="json"),
+        "spec": dumped,
         "data": pointer.model_dump(mode="json"),
         "mlpin": mlpin_version,
     }
+    if holdout is not None:
+        payload["drift_holdout"] = holdout.model_dump(mode="json")
     canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 

@@ -8,9 +8,9 @@ in place, and a comment someone else starts with the marker is never taken for i
 from __future__ import annotations
 
 from pipelines.core.catalog import METRICS
-from pipelines.core.compare import MetricDelta
 from pipelines.core.drift import DriftReport
 from pipelines.core.markers import CANDIDATE_MARKER, NO_MODEL_MARKER, candidate_marker
+from pipelines.core.metrictable import holdout_table, metric_row, version_label
 from pipelines.core.outcome import Kind
 from pipelines.core.policy import GateResult
 from pipelines.core.rebuild import reported_line
@@ -39,6 +39,7 @@ def render_candidate(report: CandidateReport) -> str:
         "\n".join(filter(None, (candidate_marker(report.model), reported_line(report)))),
         _headline(report),
         _metrics(report),
+        holdout_table(report.evaluation.drift_holdout),
         _chart(report),
         _gates(report),
         _drift(report.drift, report.drift_note, html_folder=report.model if report.drift_html else None),
@@ -52,7 +53,7 @@ def _headline(report: CandidateReport) -> str:
     icon = "✅" if report.decision.outcome == "passed" else "❌"
     summary = report.decision.summary()
     return (
-        f"### {icon} {report.model} {_version_label(report.evaluation.candidate.version)}: "
+        f"### {icon} {report.model} {version_label(report.evaluation.candidate.version)}: "
         f"{report.decision.outcome}\n\n"
         f"{summary[:1].upper() + summary[1:]}.\n\nTrained because: {'; '.join(report.reasons)}."
     )
@@ -64,22 +65,12 @@ def _metrics(report: CandidateReport) -> str:
     rows = [
         f"#### Metrics on the same {ev.eval_rows} held-out rows",
         "",
-        f"| metric | candidate {_version_label(ev.candidate.version)} | {prod} | change |",
+        f"| metric | candidate {version_label(ev.candidate.version)} | {prod} | change |",
         "|---|---:|---:|---|",
     ]
-    rows += [_metric_row(m) for m in ev.comparison]
+    rows += [metric_row(m) for m in ev.comparison]
     rows += ["", f"_{ev.production_note}._"]
     return "\n".join(rows)
-
-
-def _metric_row(row: MetricDelta) -> str:
-    other = "–" if row.production is None else f"{row.production:.4f}"
-    if row.delta is None:
-        change = "–"
-    else:
-        word = {True: "▲ better", False: "▼ worse", None: "= same"}[row.better]
-        change = f"{row.delta:+.4f} {word}"
-    return f"| {row.metric} | {row.candidate:.4f} | {other} | {change} |"
 
 
 def _chart(report: CandidateReport) -> str:
@@ -175,10 +166,6 @@ def _lineage(report: CandidateReport) -> str:
         "",
         "</details>",
     ])
-
-
-def _version_label(version: int | None) -> str:
-    return "(unregistered)" if version is None else f"v{version}"
 
 
 WHO_ACTS = {

@@ -41,8 +41,23 @@ class ScoredVersion(BaseModel):
     confusion: dict[str, Any] = Field(default_factory=dict)
 
 
+class HoldoutEvaluation(BaseModel):
+    """Production (before) and the candidate (after) scored on the spec's drift holdout:
+    labelled production rows that no training used. Shown beside the gates, never gated."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    dataset: str
+    rows: int
+    candidate: ScoredVersion
+    production: ScoredVersion | None = None
+    production_note: str
+    comparison: list[MetricDelta]
+
+
 class EvaluationResult(BaseModel):
-    """Candidate and production scored on identical held-out rows."""
+    """Candidate and production scored on identical held-out rows (and on the drift holdout,
+    when the spec names one)."""
 
     model: str
     spec_hash: str
@@ -53,6 +68,7 @@ class EvaluationResult(BaseModel):
     comparison: list[MetricDelta]
     tracking_uri: str
     result_path: str = ""
+    drift_holdout: HoldoutEvaluation | None = None
 
 
 class CandidateReport(BaseModel):

@@ -50,6 +50,10 @@ class Workspace:
         """The data pointer a spec names (consistency checks guarantee it exists)."""
         return self.pointers[spec.data]
 
+    def holdout_for(self, spec: ModelSpec) -> DataPointer | None:
+        """The drift holdout pointer a spec names, or None when it names none."""
+        return self.pointers[spec.drift_holdout] if spec.drift_holdout else None
+
     def policy_for(self, spec: ModelSpec) -> PromotionPolicy:
         """The promotion policy a spec names."""
         return self.policies[spec.policy]

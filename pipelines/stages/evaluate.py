@@ -10,11 +10,10 @@ from pipelines.adapters.resultfiles import write_result
 from pipelines.core.compare import compare_metrics
 from pipelines.core.errors import InvalidInput, NotFound
 from pipelines.core.lineage import tag
-from pipelines.core.schemas import PinnedModel
 from pipelines.core.stage_results import EvaluationResult, ScoredVersion
-from pipelines.progress import Progress
 from pipelines.stages.context import StageContext
 from pipelines.stages.prepare import Prepared, prepare
+from pipelines.stages.rescoring import evaluate_holdout, load_production, score_production
 from pipelines.tasks.scoring import score
 
 
@@ -41,14 +40,17 @@ def evaluate_prepared(ctx: StageContext, prep: Prepared, *, version: int) -> Eva
 
 def evaluate_fitted(ctx: StageContext, prep: Prepared, fitted: Any, *, version: int | None) -> EvaluationResult:
     """Score a fitted candidate (registered as `version`, or None) and the pinned production
-    model on the same held-out rows; production's scores join the candidate's run if it has one."""
+    model on the same held-out rows (and on the drift holdout, when the spec names one);
+    production's scores join the candidate's run if it has one."""
     registry, progress, model = ctx.registry, ctx.progress, prep.spec.name
     label = "the unregistered candidate" if version is None else f"candidate v{version}"
     with progress.step(f"scoring {label} on {len(prep.split.test)} held-out rows"):
         scores = score(fitted, prep.split.x_test, prep.split.y_test, task=prep.spec.task)
     candidate = ScoredVersion(version=version, metrics=scores.metrics, confusion=scores.confusion)
     pin = ctx.workspace.pins.models.get(model)
-    production, note = _score_production(registry, prep, pin=pin, progress=progress)
+    prod_model = load_production(ctx, model, pin=pin)
+    production, note = score_production(ctx, prod_model, pin, prep.split.test, prep.split.y_test, prep=prep,
+                                         where=f"the same {len(prep.split.y_test)} held-out rows")
     if production is not None and version is not None:
         run_id = registry.run_id(model, version)
         registry.log_metrics(run_id, {f"production.{k}": v for k, v in production.metrics.items()})
@@ -57,6 +59,7 @@ def evaluate_fitted(ctx: StageContext, prep: Prepared, fitted: Any, *, version: 
         production=production, production_note=note,
         comparison=compare_metrics(candidate.metrics, production.metrics if production else None),
         tracking_uri=registry.uri,
+        drift_holdout=evaluate_holdout(ctx, prep, fitted, version=version, production=prod_model, pin=pin),
     )
     path = write_result(ctx.root, model, name="evaluate", result=result)
     return result.model_copy(update={"result_path": str(path)})
@@ -71,22 +74,3 @@ def _newest(registry: ModelRegistry, prep: Prepared) -> int:
         )
     return found
 
-
-def _score_production(
-    registry: ModelRegistry, prep: Prepared, *, pin: PinnedModel | None, progress: Progress
-) -> tuple[ScoredVersion | None, str]:
-    name = prep.spec.name
-    if pin is None:
-        return None, f"no production model is pinned for {name} yet"
-    with progress.step(f"re-scoring production v{pin.version} on the same rows"):
-        fitted = registry.load_verified(name, pin.version, expected_sha256=pin.artifact_sha256)
-        needed = [str(c) for c in getattr(fitted, "feature_names_in_", prep.features)]
-        missing = [c for c in needed if c not in prep.split.test.columns]
-        if missing:
-            return None, f"production v{pin.version} needs columns this data lacks: {missing}; not compared"
-        try:
-            scores = score(fitted, prep.split.test[needed], prep.split.y_test, task=prep.spec.task)
-        except ValueError as exc:
-            return None, f"production v{pin.version} could not score these rows ({exc}); not compared"
-    note = f"production v{pin.version} scored on the same {scores.rows} held-out rows"
-    return ScoredVersion(version=pin.version, metrics=scores.metrics, confusion=scores.confusion), note

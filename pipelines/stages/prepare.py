@@ -41,5 +41,5 @@ def prepare(ctx: StageContext, model: str) -> Prepared:
     features = resolve_features(spec, pointer)
     frame = ctx.table(spec.data, target=target)
     split = split_rows(frame, spec, target=target, features=features)
-    digest = spec_hash(spec, pointer, mlpin_version=pipelines.__version__)
+    digest = spec_hash(spec, pointer, mlpin_version=pipelines.__version__, holdout=ctx.workspace.holdout_for(spec))
     return Prepared(spec, pointer, target, features, split, digest)

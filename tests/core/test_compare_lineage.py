@@ -40,3 +40,18 @@ def test_spec_hash_changes_with_spec_data_and_version_only() -> None:
     )
     assert base != spec_hash(SPEC, DATA.model_copy(update={"sha256": "1" * 64}), mlpin_version="1")
     assert base != spec_hash(SPEC, DATA, mlpin_version="2")
+
+
+def test_a_spec_without_drift_holdout_hashes_as_before_and_the_holdout_pointer_counts() -> None:
+    import hashlib
+    import json
+
+    legacy = {"spec": {k: v for k, v in SPEC.model_dump(mode="json").items() if k != "drift_holdout"},
+              "data": DATA.model_dump(mode="json"), "mlpin": "1"}
+    digest = hashlib.sha256(json.dumps(legacy, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    assert spec_hash(SPEC, DATA, mlpin_version="1") == digest, "pins of existing specs stay valid"
+    held = SPEC.model_copy(update={"drift_holdout": "h"})
+    with_holdout = spec_hash(held, DATA, mlpin_version="1", holdout=DATA)
+    assert with_holdout != digest
+    assert with_holdout != spec_hash(held, DATA, mlpin_version="1",
+                                     holdout=DATA.model_copy(update={"sha256": "2" * 64})), "new holdout rows"

@@ -171,3 +171,26 @@ def test_pin_of_a_model_without_spec() -> None:
     assert found(Workspace(pins=pins)) == [
         "models/production.yaml models.ghost: pins a model with no spec (models/ghost.yaml)"
     ]
+
+
+HOLDOUT = POINTER.model_copy(update={"uri": "data/h.csv"})
+RETYPED = HOLDOUT.model_copy(update={"columns": [*POINTER.columns[:3], Column(name="y", type="int", role="target")]})
+
+
+@pytest.mark.parametrize(
+    ("pointers", "holdout", "expected"),
+    [
+        ({"h": HOLDOUT}, "h", []),
+        ({}, "h", ["models/m.yaml drift_holdout: data/h.yaml does not exist; name a data pointer, or remove the key"]),
+        ({}, "d", ["models/m.yaml drift_holdout: is the training data (data/d.yaml); name rows held out of it"]),
+        ({"h": RETYPED}, "h",
+         ["models/m.yaml drift_holdout: data/h.yaml declares other columns than data/d.yaml (name, type or role "
+          "differ: ['y']); declare the same columns in both"]),
+    ],
+    ids=["same-columns", "missing-pointer", "the-training-data", "other-columns"],
+)
+def test_drift_holdout_names_a_pointer_with_the_datas_columns(pointers: dict, holdout: str,
+                                                              expected: list[str]) -> None:
+    ws = Workspace(specs={"m": spec(drift_holdout=holdout)}, pointers={"d": POINTER, **pointers},
+                   policies={"promotion": PromotionPolicy()})
+    assert found(ws) == expected

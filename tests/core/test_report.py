@@ -83,3 +83,22 @@ def test_model_that_could_not_be_evaluated(md) -> None:
 )
 def test_superseded_comment(md, marker: str, assessed: list[str], loaded: bool) -> None:
     assert render_superseded(marker, sha="e" * 40, assessed=assessed, loaded=loaded) == md
+
+
+def test_candidate_with_a_drift_holdout_shows_production_before_and_candidate_after(md) -> None:
+    from pipelines.core.compare import compare_metrics
+    from pipelines.core.stage_results import HoldoutEvaluation, ScoredVersion
+
+    base = report({"accuracy": 0.9649, "f1_weighted": 0.9645, "roc_auc": 0.9940, "log_loss": 0.1147},
+                  production=PROD, drift=None)
+    before, after = {"accuracy": 0.7500, "f1_weighted": 0.7321}, {"accuracy": 0.9167, "f1_weighted": 0.9150}
+    held = HoldoutEvaluation(
+        dataset="breast_cancer-20261130-holdout", rows=12, candidate=ScoredVersion(version=2, metrics=after),
+        production=ScoredVersion(version=1, metrics=before),
+        production_note="production v1 scored on the same 12 drift holdout rows",
+        comparison=compare_metrics(after, before),
+    )
+    text = render_candidate(base.model_copy(update={"evaluation": base.evaluation.model_copy(
+        update={"drift_holdout": held})}))
+    assert "| accuracy | 0.7500 | 0.9167 | +0.1667 ▲ better |" in text
+    assert text == md

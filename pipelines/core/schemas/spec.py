@@ -27,7 +27,8 @@ class Split(Strict):
 
 class ModelSpec(Document):
     """A training spec. `target` defaults to the data's target column, `features` to
-    every column with the feature role."""
+    every column with the feature role. `drift_holdout` names labelled production rows
+    (a data pointer with the same columns) that candidate and production are also scored on."""
 
     name: Name
     task: Task
@@ -37,4 +38,5 @@ class ModelSpec(Document):
     estimator: Estimator
     split: Split = Field(default_factory=Split)
     policy: Name = "promotion"
+    drift_holdout: Name | None = None
     description: str = ""
