@@ -205,7 +205,9 @@ def render_check(check: DriftCheck) -> list[str]:
     if check.skipped_lines:
         lines.append(f"| unreadable log lines (skipped) | {check.skipped_lines} |")
     if check.html:
-        lines.append(f"| full report | `{check.html}` |")
+        sample = check.report.html_sample if check.report is not None else None
+        note = f" (plots drawn on a sample of {sample} rows; the verdicts above use every row)" if sample else ""
+        lines.append(f"| full report | `{check.html}`{note} |")
     if check.report is None:
         return lines
     features = [*check.report.drifted, *(f for f in check.report.features if not f.drifted)]

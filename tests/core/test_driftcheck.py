@@ -99,3 +99,11 @@ def test_with_state_replaces_the_line_in_place() -> None:
     once = with_state(body, IssueState(verdict="clean", findings=[], clean=1))
     twice = with_state(once, IssueState(verdict="clean", findings=[], clean=2))
     assert read_state(twice).clean == 2 and twice.count("drift-state") == 1 and twice.endswith("rest")
+
+
+def test_a_report_drawn_on_a_sample_says_so() -> None:
+    sampled = check("alcohol", "hue")
+    sampled = sampled.model_copy(update={"html": "drift.html",
+                                         "report": sampled.report.model_copy(update={"html_sample": 50_000})})
+    plan = plan_issue(sampled, issue_state=None, issue_body=None, settings=SETTINGS, retrain=RETRAIN)
+    assert "plots drawn on a sample of 50000 rows; the verdicts above use every row" in plan.body
