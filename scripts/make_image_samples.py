@@ -5,10 +5,9 @@
 - samples/digits_raw/<label>/<row>.dng: the first 20 of those per class as colour scenes
   (ink and paper colours cycling by row), mosaicked to a 32x32 RGGB Bayer image of
   16-bit values between a black level of 512 and a white level of 16383, as DNG.
-- samples/digits_png.yaml and digits_raw.yaml: their data pointers in the proposed
-  `image_folder` / `raw_folder` formats. They live outside data/ until mlpin reads those
-  formats (the workspace loads every data/*.yaml), and so do the folders: tests copy data/
-  into every test repository, and 600 more files there cost each one about two seconds.
+- data/digits_png.yaml and data/digits_raw.yaml: their data pointers (`format:
+  image_folder` / `raw_folder`). The folders stay outside data/: tests copy data/ into
+  every test repository, and 600 more files there cost each one about two seconds.
 
 <row> is the digit's row in load_digits, so a file keeps its name if the counts change.
 Byte-for-byte deterministic: PNGs are written here (zlib level 9, no ancillary chunks),
@@ -37,7 +36,8 @@ from _dng import write_dng  # noqa: E402  (a helper beside this script, not a pa
 from pipelines.adapters.imagefolder import SUFFIXES, folder_digest  # noqa: E402
 
 PROJECT = Path(__file__).resolve().parent.parent
-SAMPLES = "samples"  # where the folders and their pointers live, relative to the root
+SAMPLES = "samples"  # where the folders live, relative to the root
+POINTERS = "data"  # where their pointers live
 PNG_PER_CLASS, RAW_PER_CLASS, SCALE = 40, 20, 4
 BLACK, WHITE = 512, 16383
 AS_SHOT_NEUTRAL = [0.5, 1.0, 0.7]  # the camera's raw R, G, B for a white surface (daylight)
@@ -98,16 +98,16 @@ def png_bytes(gray: np.ndarray) -> bytes:
 
 
 def pointer(name: str, *, fmt: str, digest: str, per_class: int, mode: str, description: str) -> str:
-    """The proposed data pointer of a sample folder, as YAML text."""
+    """The data pointer of a sample folder, as YAML text."""
     doc = {"schema_version": 1, "description": description, "uri": f"{SAMPLES}/{name}", "format": fmt,
            "sha256": digest, "contract": {"labels": [str(n) for n in range(10)], "min_per_class": per_class,
                                           "sizes": [[32, 32]], "modes": [mode]}}
-    header = f"# Proposed data pointer for {SAMPLES}/{name}/, written by scripts/make_image_samples.py.\n"
+    header = f"# Data pointer for {SAMPLES}/{name}/, written by scripts/make_image_samples.py.\n"
     return header + yaml.safe_dump(doc, sort_keys=False, width=100, default_flow_style=None)
 
 
 def generate(root: Path) -> dict[str, str]:
-    """Write both sample folders and their pointers under root/samples; returns digest by folder."""
+    """Write both sample folders (under root/samples) and their pointers (root/data); returns digest by folder."""
     images, target = digits()
     png_dir, raw_dir = root / SAMPLES / "digits_png", root / SAMPLES / "digits_raw"
     for folder in (png_dir, raw_dir):
@@ -128,7 +128,8 @@ def generate(root: Path) -> dict[str, str]:
 
 
 def _write_pointers(root: Path, digests: dict[str, str]) -> None:
-    folder = root / SAMPLES
+    folder = root / POINTERS
+    folder.mkdir(parents=True, exist_ok=True)
     (folder / "digits_png.yaml").write_text(pointer(
         "digits_png", fmt="image_folder", digest=digests["digits_png"], per_class=PNG_PER_CLASS, mode="L",
         description="Handwritten digits 0-9, 32x32 grayscale PNG (scikit-learn bundled copy, upscaled)"))
@@ -145,7 +146,7 @@ def check(root: Path) -> list[str]:
         names = [(f"{SAMPLES}/digits_png", "image"), (f"{SAMPLES}/digits_raw", "raw")]
         differ = [name for name, kind in names if _digest_or_none(root / name, kind)
                   != folder_digest(fresh / name, suffixes=SUFFIXES[kind])]
-        for rel in (f"{SAMPLES}/digits_png.yaml", f"{SAMPLES}/digits_raw.yaml"):
+        for rel in (f"{POINTERS}/digits_png.yaml", f"{POINTERS}/digits_raw.yaml"):
             committed = root / rel
             if not committed.is_file() or committed.read_bytes() != (fresh / rel).read_bytes():
                 differ.append(rel)

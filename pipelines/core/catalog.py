@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from typing import Literal
 
-Task = Literal["classification", "regression"]
-TASKS: tuple[str, ...] = ("classification", "regression")
+Task = Literal["classification", "regression", "image_classification"]
+TASKS: tuple[str, ...] = ("classification", "regression", "image_classification")
+IMAGE_TASKS: tuple[str, ...] = ("image_classification",)
 
 ESTIMATORS: dict[str, tuple[str, ...]] = {
     "classification": ("random_forest", "logistic_regression", "hist_gradient_boosting"),
     "regression": ("hist_gradient_boosting", "ridge", "linear", "random_forest"),
+    "image_classification": ("cnn",),
 }
 
 HIGHER_IS_BETTER = "higher"
@@ -39,6 +41,9 @@ METRICS: dict[str, dict[str, str]] = {
         "max_error": LOWER_IS_BETTER,
     },
 }
+
+
+METRICS["image_classification"] = METRICS["classification"]  # the same metrics, compared the same way
 
 
 def metric_direction(name: str) -> str | None:

@@ -5,7 +5,7 @@ Returns problems keyed by the file that must change; never raises for bad conten
 
 from __future__ import annotations
 
-from pipelines.core.catalog import ESTIMATORS, METRICS, all_metric_names
+from pipelines.core.catalog import ESTIMATORS, IMAGE_TASKS, METRICS, all_metric_names
 from pipelines.core.errors import Problem
 from pipelines.core.schemas import Column, DataPointer, ModelSpec, PromotionPolicy
 from pipelines.core.workspace import PIN_PATH, Workspace, pointer_path, policy_path, spec_path
@@ -54,12 +54,33 @@ def check_spec(
         )
     if spec.policy not in ws.policies and policy_path(spec.policy) not in unloaded:
         problems.append(Problem("policy", f"{policy_path(spec.policy)} does not exist"))
+    if spec.task in IMAGE_TASKS:
+        return problems + check_image_spec(spec, ws=ws, unloaded=unloaded)
+    if spec.data in ws.images:
+        return problems + [Problem("data", f"{pointer_path(spec.data)} is an image folder; task {spec.task} trains "
+                                           f"on a table: name a csv or parquet pointer, or use image_classification")]
     pointer = ws.pointers.get(spec.data)
     if pointer is None:
         if pointer_path(spec.data) not in unloaded:
             problems.append(Problem("data", f"{pointer_path(spec.data)} does not exist"))
         return problems
     return problems + check_columns(spec, pointer) + check_holdout(spec, pointer, ws=ws, unloaded=unloaded)
+
+
+def check_image_spec(spec: ModelSpec, *, ws: Workspace, unloaded: frozenset[str] = frozenset()) -> list[Problem]:
+    """An image task trains on an image or raw folder; columns, target and features do not apply."""
+    path = pointer_path(spec.data)
+    if spec.data in ws.pointers:
+        return [Problem("data", f"{path} is a table; {spec.task} trains on an image folder "
+                                "(format: image_folder or raw_folder)")]
+    if spec.data not in ws.images:
+        return [] if path in unloaded else [Problem("data", f"{path} does not exist")]
+    problems = []
+    for key in ("target", "features", "drift_holdout"):
+        if getattr(spec, key) is not None:
+            problems.append(Problem(key, f"does not apply to {spec.task} (labels are the folders of {path}); "
+                                         "remove it"))
+    return problems
 
 
 def check_holdout(spec: ModelSpec, pointer: DataPointer, *, ws: Workspace,

@@ -8,7 +8,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from pipelines.core.errors import NotFound
-from pipelines.core.schemas import DataPointer, DriftPolicy, ModelSpec, ProductionPins, PromotionPolicy
+from pipelines.core.schemas import (
+    DataPointer,
+    DriftPolicy,
+    ImageFolderPointer,
+    ModelSpec,
+    ProductionPins,
+    PromotionPolicy,
+)
 
 PIN_PATH = "models/production.yaml"
 DRIFT_POLICY_PATH = "policies/drift.yaml"
@@ -35,6 +42,7 @@ class Workspace:
 
     specs: dict[str, ModelSpec] = field(default_factory=dict)
     pointers: dict[str, DataPointer] = field(default_factory=dict)
+    images: dict[str, ImageFolderPointer] = field(default_factory=dict)  # image and raw folders
     policies: dict[str, PromotionPolicy] = field(default_factory=dict)
     pins: ProductionPins = field(default_factory=ProductionPins)
     drift: DriftPolicy | None = None
@@ -49,6 +57,10 @@ class Workspace:
     def pointer_for(self, spec: ModelSpec) -> DataPointer:
         """The data pointer a spec names (consistency checks guarantee it exists)."""
         return self.pointers[spec.data]
+
+    def images_for(self, spec: ModelSpec) -> ImageFolderPointer:
+        """The image folder pointer an image task's spec names (consistency checks guarantee it)."""
+        return self.images[spec.data]
 
     def holdout_for(self, spec: ModelSpec) -> DataPointer | None:
         """The drift holdout pointer a spec names, or None when it names none."""

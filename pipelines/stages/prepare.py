@@ -8,8 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pipelines
+from pipelines.core.catalog import IMAGE_TASKS
 from pipelines.core.consistency import resolve_features, resolve_target
-from pipelines.core.errors import ConfigError
+from pipelines.core.errors import ConfigError, InvalidInput
 from pipelines.core.lineage import spec_hash
 from pipelines.core.schemas import DataPointer, ModelSpec
 from pipelines.core.workspace import spec_path
@@ -33,6 +34,9 @@ class Prepared:
 def prepare(ctx: StageContext, model: str) -> Prepared:
     """Check hyperparameters, load and verify the data, and split it by the spec's seed."""
     spec = ctx.workspace.spec(model)
+    if spec.task in IMAGE_TASKS:
+        raise InvalidInput(f"{spec_path(model)}: mlpin validates image datasets and CNN hyperparameters, but does not "
+                           f"train or score {spec.task} models yet")
     pointer = ctx.workspace.pointer_for(spec)
     problems = check_params(spec.task, spec.estimator.kind, spec.estimator.params)
     if problems:

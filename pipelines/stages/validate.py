@@ -18,7 +18,7 @@ class ValidationReport(BaseModel):
     """What was checked and found valid."""
 
     models: list[str]
-    datasets: dict[str, int]  # dataset -> rows
+    datasets: dict[str, int]  # dataset -> rows (images, for an image folder)
     policies: list[str]
     pinned: list[str]
 
@@ -40,6 +40,14 @@ def validate(ctx: StageContext) -> ValidationReport:
                 data = [Problem("", exc.message.removeprefix(f"{pointer_path(name)}: ")), *exc.problems]
                 seen = problems.setdefault(pointer_path(name), [])
                 seen.extend(p for p in data if p not in seen)  # a digest problem is the same for every target
+    for name, pointer in sorted(ws.images.items()):
+        from pipelines.tasks.imagedata import verify_folder
+
+        try:
+            rows[name] = verify_folder(ctx.root, name, pointer)
+        except DataError as exc:
+            data = [Problem("", exc.message.removeprefix(f"{pointer_path(name)}: ")), *exc.problems]
+            problems.setdefault(pointer_path(name), []).extend(data)
     if problems:
         raise ConfigError(problems)
     return ValidationReport(

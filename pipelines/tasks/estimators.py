@@ -34,7 +34,10 @@ def estimator_class(task: str, kind: str) -> type:
 
 
 def check_params(task: str, kind: str, params: dict[str, Any]) -> list[Problem]:
-    """Unknown hyperparameter names, each with the names the estimator accepts."""
+    """Unknown hyperparameter names, each with the names the estimator accepts (for a CNN:
+    every field `CnnParams` refuses)."""
+    if kind == "cnn":
+        return _cnn_problems(params)
     cls = estimator_class(task, kind)
     accepted = sorted(cls().get_params(deep=False))
     return [
@@ -54,3 +57,15 @@ def make_estimator(task: str, kind: str, params: dict[str, Any], *, seed: int) -
     if "random_state" in cls().get_params(deep=False):
         merged.setdefault("random_state", seed)
     return cls(**merged)
+
+
+def _cnn_problems(params: dict[str, Any]) -> list[Problem]:
+    from pipelines.core.errors import InvalidInput
+    from pipelines.tasks.cnn import cnn_params  # pydantic only: torch is imported by training, not here
+
+    try:
+        cnn_params(params)
+    except InvalidInput as exc:
+        return [Problem(f"estimator.params.{p.location}" if p.location else "estimator.params", p.message)
+                for p in exc.problems]
+    return []

@@ -102,3 +102,42 @@ class DataPointer(Document):
     def names(self, role: str | None = None) -> list[str]:
         """Declared column names, optionally only those with `role`."""
         return [c.name for c in self.columns if role is None or c.role == role]
+
+
+class ImageContract(Strict):
+    """What an image or raw folder must satisfy before anything trains on it."""
+
+    labels: list[str] = Field(min_length=2)  # one folder per label; compared as text
+    min_per_class: int = Field(default=1, ge=1)
+    sizes: list[tuple[int, int]] | None = None  # allowed (width, height); None: any
+    modes: list[str] | None = None  # Pillow modes (L, RGB ...) or CFA patterns (RGGB ...)
+
+    @field_validator("labels", mode="before")
+    @classmethod
+    def _text(cls, value: object) -> object:
+        # YAML reads 0..9 as numbers; folder names are text
+        if isinstance(value, list):
+            return [str(v) if isinstance(v, int) and not isinstance(v, bool) else v for v in value]
+        return value
+
+    @field_validator("sizes")
+    @classmethod
+    def _positive(cls, value: list[tuple[int, int]] | None) -> list[tuple[int, int]] | None:
+        if value is not None and any(w < 1 or h < 1 for w, h in value):
+            raise ValueError(f"sizes are [width, height] in pixels, each at least 1; got {value}")
+        return value
+
+
+IMAGE_FORMATS = ("image_folder", "raw_folder")
+
+
+class ImageFolderPointer(Document):
+    """An image dataset by content: `uri` a folder of `<label>/<file>` (PNG/JPG for
+    `image_folder`, DNG for `raw_folder`), `sha256` the digest of every file's relative
+    path and bytes (`adapters.imagefolder.folder_digest`)."""
+
+    uri: str = Field(min_length=1)
+    format: Literal["image_folder", "raw_folder"]
+    sha256: Sha256
+    contract: ImageContract
+    description: str = ""
