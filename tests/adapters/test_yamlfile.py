@@ -24,7 +24,8 @@ def problems(exc: ConfigError) -> list[str]:
             {**SPEC, "split": {"seed": 1, "shuffle": True}},
             "split.shuffle: unknown field; expected one of: test_fraction, seed, stratify",
         ),
-        ({**SPEC, "task": "clustering"}, "task: expected 'classification', 'regression' or 'image_classification'; found 'clustering'"),
+        ({**SPEC, "task": "clustering"},
+         "task: expected 'classification', 'regression' or 'image_classification'; found 'clustering'"),
         (
             {**SPEC, "split": {"test_fraction": "a fifth"}},
             "split.test_fraction: expected a valid number, unable to parse string as a number; found 'a fifth'",
