@@ -4,6 +4,7 @@
     demo_client.py predict URL MODEL        send the model's logged example, print who answered
     demo_client.py follows URL MODEL        wait until the live version is the one
                                             models/production.yaml (in this folder) pins
+    demo_client.py image URL MODEL FILE     send an image (PNG/JPG/DNG, base64 JSON), print the answer
     demo_client.py traffic URL MODEL CSV [SHIFT] [REPEAT]
                                             send every row of CSV (the model's input columns)
                                             REPEAT times (default 1), 10 rows per request, each
@@ -79,6 +80,18 @@ def follows(base: str, model: str) -> None:
     sys.exit(f"{model} v{pinned} was not live within {TIMEOUT_S} s; see GET {base}/status")
 
 
+def image(base: str, model: str, path: str) -> None:
+    import base64
+
+    body = json.dumps({"image": base64.b64encode(Path(path).read_bytes()).decode()}).encode()
+    request = urllib.request.Request(f"{base}/predict/{model}", data=body, method="POST",
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        answer = json.loads(response.read())
+    print(f"POST /predict/{model} ({path}) -> {answer['model']} v{answer['version']} answered "
+          f"{answer['predictions']} (request {answer['request_id']})")
+
+
 def traffic(base: str, model: str, path: str, shift: str = "", repeat: str = "1") -> None:
     live = _live(base, model)
     if live is None:
@@ -105,7 +118,7 @@ def traffic(base: str, model: str, path: str, shift: str = "", repeat: str = "1"
 
 if __name__ == "__main__":
     command, *rest = sys.argv[1:] or ["help"]
-    handlers = {"ready": ready, "predict": predict, "follows": follows, "traffic": traffic}
+    handlers = {"ready": ready, "predict": predict, "follows": follows, "traffic": traffic, "image": image}
     if command not in handlers:
         sys.exit(__doc__)
     handlers[command](*rest)

@@ -26,7 +26,7 @@ class Pending:
     """One request waiting for its predictions."""
 
     live: LiveModel
-    records: list[dict]
+    records: list[Any]  # checked records, or an image model's decoded images
     request_id: str
     future: asyncio.Future
     received: datetime = field(default_factory=lambda: datetime.now(UTC))
@@ -44,7 +44,7 @@ class Batcher:
         self._queue: list[Pending] = []
         self._drain_task: asyncio.Task | None = None
 
-    async def predict(self, live: LiveModel, records: list[dict], *, request_id: str) -> list:
+    async def predict(self, live: LiveModel, records: list[Any], *, request_id: str) -> list:
         """The predictions for `records`, made by `live`, once logged."""
         loop = asyncio.get_running_loop()
         pending = Pending(live=live, records=records, request_id=request_id, future=loop.create_future())

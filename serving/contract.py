@@ -36,6 +36,18 @@ MLFLOW_PAYLOAD = {
                "properties": {name: schema, "params": {"type": "object"}}} for name, schema in _MLFLOW.items()],
     "description": "an MLflow scoring payload: exactly one of dataframe_split, dataframe_records, inputs",
 }
+BINARY = {"type": "string", "format": "binary", "description": "a PNG, JPEG or DNG file (told by its bytes)"}
+BASE64 = {"type": "string", "contentEncoding": "base64", "description": "a PNG, JPEG or DNG file, base64"}
+IMAGE_BODIES_WHY = ("An image model takes images of its input size: uploaded as multipart/form-data `file` parts, "
+                    'or base64 in JSON (`{"images": [...]}` or `{"image": "..."}`); at most MLPIN_MAX_ROWS. '
+                    "PNG/JPEG are decoded in the model's channels, DNG through the ISP it was trained with. "
+                    "The answer adds each image's class probabilities.")
+IMAGES_PREDICTED = {"type": "object", "required": ["model", "version", "request_id", "predictions", "probabilities"],
+                    "properties": {"model": {"type": "string"}, "version": {"type": "integer"},
+                                   "request_id": {"type": "string"},
+                                   "predictions": {"type": "array", "items": {"type": "string"}},
+                                   "probabilities": {"type": "array", "items": {
+                                       "type": "object", "additionalProperties": {"type": "number"}}}}}
 REQUEST_ID = {"name": "x-request-id", "in": "header", "required": False, "schema": {"type": "string"},
               "description": "echoed, and logged with the prediction, when it is 1-64 of A-Z a-z 0-9 . _ : -"}
 
@@ -83,9 +95,11 @@ WHY = {
     401: "missing or invalid signature or token",
     404: "no such model live, or the endpoint is disabled",
     409: "a replayed delivery",
-    413: "the body is over MLPIN_BODY_LIMIT_BYTES, or has more than MLPIN_MAX_ROWS records",
-    415: "the body is not sent as JSON (Content-Type: application/json)",
-    422: "the body is not JSON, not records, or breaks the model's signature or data contract: every problem",
+    413: "the body is over MLPIN_BODY_LIMIT_BYTES, or has more than MLPIN_MAX_ROWS records (or images)",
+    415: "the body is not sent as JSON (Content-Type: application/json), or as files (multipart/form-data) to "
+         "an image model",
+    422: "the body is not JSON, not records, or breaks the model's signature or data contract: every problem; "
+         "for an image model, images that are not PNG/JPEG/DNG or not of its input size",
     503: "the model is pinned but not live yet, or predictions cannot be logged",
 }
 
@@ -113,8 +127,9 @@ def install(app: FastAPI, service: Service) -> None:
         template = schema["paths"]["/predict/{model}"]["post"]
         live_models = service.slots.all()
         for live in live_models:
-            schema["paths"][f"/predict/{live.name}"] = {"post": _for_model(template, live.name, live.columns,
-                                                                          live.example)}
+            operation = _for_images(template, live.name, max_images=service.settings.max_rows) \
+                if live.image is not None else _for_model(template, live.name, live.columns, live.example)
+            schema["paths"][f"/predict/{live.name}"] = {"post": operation}
         for parameter in schema["paths"]["/invocations"]["post"]["parameters"]:
             if parameter["name"] == "model" and live_models:
                 parameter["schema"] = {"anyOf": [{"enum": [m.name for m in live_models]}, {"type": "null"}]}
@@ -132,6 +147,26 @@ def _for_model(template: dict, name: str, columns: list[InputColumn], example: l
     schema = {"anyOf": [record, {"type": "array", "items": record}], "description": RECORDS["description"]}
     operation["requestBody"]["content"]["application/json"] = {"schema": schema, "example": example[0]} \
         if example else {"schema": schema}
+    return operation
+
+
+def _for_images(template: dict, name: str, *, max_images: int) -> dict:
+    operation = _for_model(template, name, [], [])
+    operation["summary"] = f"Classify images with {name}"
+    operation["description"] = IMAGE_BODIES_WHY
+    operation["requestBody"]["content"] = {
+        "multipart/form-data": {"schema": {
+            "type": "object", "required": ["file"],
+            "properties": {"file": {"type": "array", "minItems": 1, "maxItems": max_images, "items": BINARY}}},
+            "encoding": {"file": {"contentType": "image/png, image/jpeg, image/x-adobe-dng"}}},
+        "application/json": {"schema": {"oneOf": [
+            {"type": "object", "required": ["images"], "additionalProperties": False, "properties": {
+                "images": {"type": "array", "minItems": 1, "maxItems": max_images, "items": BASE64}}},
+            {"type": "object", "required": ["image"], "additionalProperties": False,
+             "properties": {"image": BASE64}}]}},
+    }
+    answer = operation["responses"]["200"]["content"]["application/json"]
+    answer["schema"] = IMAGES_PREDICTED
     return operation
 
 

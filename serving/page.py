@@ -59,7 +59,9 @@ def _retry(s: dict) -> str:
 
 
 def _form(model: dict) -> str:
-    example = json.dumps(model["example"] or {c["name"]: None for c in model["inputs"]}, indent=1)
+    blank = {"images": ["<a PNG, JPEG or DNG, base64>"]} if "images" in model else \
+        {c["name"]: None for c in model["inputs"]}
+    example = json.dumps(model["example"] or blank, indent=1)
     name = escape(model["name"])
     return (
         f'<form data-model="{name}"><h3>{name} v{model["version"]} ({escape(model["task"])})</h3>'

@@ -36,9 +36,12 @@ def split(values: list, sizes: list[int]) -> list[list]:
 
 
 def log_record(live: LiveModel, pending: Pending, *, outputs: list) -> dict[str, Any]:
-    """The prediction log line of one answered request."""
+    """The prediction log line of one answered request: an image is logged as its sha256, format, size
+    and mean per channel, never its bytes."""
+    inputs = [r.log_entry() for r in pending.records] if live.image is not None \
+        else [YieldingRecord(r) for r in pending.records]
     return {"request_id": pending.request_id, "timestamp": pending.received.isoformat(), "model": live.name,
-            "version": live.version, "inputs": [YieldingRecord(r) for r in pending.records], "outputs": outputs}
+            "version": live.version, "inputs": inputs, "outputs": outputs}
 
 
 class YieldingRecord(dict):

@@ -13,8 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import numpy as np
+
 from pipelines.core.inputs import InputColumn
 from pipelines.core.sync import Live
+from serving.images import ImageInput
 
 NUMERIC = {"double", "float", "long", "integer"}
 
@@ -35,10 +38,14 @@ class LiveModel:
     columns: list[InputColumn]
     predictor: Any
     loaded_at: datetime
-    example: list[dict]  # the input example logged with the model, as records
+    example: list[dict]  # the input example logged with the model, as records (none for an image model)
+    image: ImageInput | None = None  # what an image model takes; None for a tabular one
 
-    def predict(self, records: list[dict]) -> list:
-        """Predictions for already validated records, as plain JSON-able values."""
+    def predict(self, records: list[Any]) -> list:
+        """Predictions for already validated records (decoded images for an image model), as plain
+        JSON-able values: a label each, and for images `{"label", "probabilities"}` each."""
+        if self.image is not None:
+            return self.classify(np.stack([r.pixels for r in records]))
         try:
             output = self.predictor.predict(to_frame(records, self.columns))
         except ValueError as exc:
@@ -51,6 +58,17 @@ class LiveModel:
         if any(isinstance(v, float) and not math.isfinite(v) for v in values):
             raise NumericOverflow("the model predicted infinity or NaN")
         return values
+
+
+    def classify(self, images: Any) -> list[dict[str, Any]]:
+        """The most probable class of each image (float32 (N, H, W, C)) and every class's probability."""
+        probabilities = np.asarray(self.predictor.predict_proba(images), dtype=np.float64)
+        if probabilities.shape != (len(images), len(self.predictor.classes_)) or not np.isfinite(probabilities).all():
+            raise ValueError(f"the model gave probabilities of shape {probabilities.shape} for {len(images)} images, "
+                             "or non-finite ones")
+        classes = [str(c) for c in self.predictor.classes_]
+        return [{"label": classes[int(row.argmax())], "probabilities": dict(zip(classes, map(float, row), strict=True))}
+                for row in probabilities]
 
 
 def to_frame(records: list[dict], columns: list[InputColumn]) -> Any:

@@ -87,13 +87,13 @@ def make_repo(root: Path, mlflow_template: Path | None = None) -> Path:
 
 
 def _image_pointers(folder: str, names: list[str]) -> list[str]:
-    """The image-folder pointers of data/: their folders (samples/) are not copied into test
-    repositories (600 files would cost every test about two seconds), so neither are they.
-    Image tests make their own repositories with the samples."""
+    """The image-folder pointers of data/ and the image models' specs: their folders
+    (samples/) are not copied into test repositories (600 files would cost every test about
+    two seconds), so neither are they. Image tests make their own repositories."""
     import re
 
-    return [n for n in names if n.endswith(".yaml") and re.search(
-        r"^format:\s*(image_folder|raw_folder)", (Path(folder) / n).read_text(), re.MULTILINE)]
+    image = r"^(format:\s*(image_folder|raw_folder)|task:\s*image_classification)\s*$"
+    return [n for n in names if n.endswith(".yaml") and re.search(image, (Path(folder) / n).read_text(), re.MULTILINE)]
 
 
 def clone_repo(origin: Path, dest: Path) -> Path:

@@ -63,7 +63,7 @@ def test_invalid_input_exits_2_with_every_problem(repo: Path, capsys) -> None:
         "mlpin: error: models/wine_logreg.yaml: 2 problems",
         "  - split.test_fraction: expected less than 1; found 3",
         "  - colour: unknown field; expected one of: schema_version, name, task, data, target, features, "
-        "estimator, split, policy, drift_holdout, description",
+        "estimator, split, policy, drift_holdout, description, isp, init",
     ]
     code, out, _ = run(capsys, "train", "wine_logreg", "--repo", str(repo), "--json")
     error = json.loads(out)["error"]

@@ -5,7 +5,8 @@ through MLflow's loader: it trusts the allow-list stored *inside* the model's ML
 which whoever wrote the artifact controls. mlpin reads the skops file itself and trusts
 only the types on its own list below; a pickle, or a skops file naming any other type,
 is refused before anything in it is built. (The artifact's sha256 is still checked
-first, by the callers.)
+first, by the callers.) `load_folder` is the one way in for every flavor: a CNN folder
+(flavor `mlpin_cnn`) is handed to `cnnfolder`, which never unpickles more than tensors.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 from pipelines.core.errors import InvalidInput
 
 FORMAT = "skops"
+CNN_FLAVOR = "mlpin_cnn"  # cnnfolder.FLAVOR, named here so that a tabular load never imports it
 # The non-primitive types the estimators mlpin trains (tasks/estimators.py) need, beyond
 # what skops trusts by itself. Extend it, with a test, when an estimator is added.
 TRUSTED_TYPES = frozenset({
@@ -37,14 +39,26 @@ def save_types(fitted: Any) -> list[str]:
 
 
 def load_folder(folder: Path) -> Any:
-    """The estimator in an MLflow sklearn model folder, built only from trusted types."""
-    import skops.io
+    """The model in an MLflow model folder, by its MLmodel's flavor: a scikit-learn estimator
+    built only from trusted types, or a CNN (cnnfolder) built from mlpin's code and plain tensors."""
     import yaml
 
     try:
-        flavor = (yaml.safe_load((folder / "MLmodel").read_text()) or {}).get("flavors", {}).get("sklearn") or {}
-    except (OSError, yaml.YAMLError) as exc:
+        flavors = (yaml.safe_load((folder / "MLmodel").read_text()) or {}).get("flavors") or {}
+    except (OSError, yaml.YAMLError, AttributeError) as exc:
         raise UnsafeModel(f"{folder.name}: cannot read its MLmodel ({exc}); not loaded") from None
+    if not isinstance(flavors, dict):
+        raise UnsafeModel(f"{folder.name}: its MLmodel lists no flavors; not loaded")
+    if isinstance(flavors.get(CNN_FLAVOR), dict):
+        from pipelines.adapters.cnnfolder import load_cnn_folder  # imports torch: only for a CNN
+
+        return load_cnn_folder(folder, flavors[CNN_FLAVOR])
+    return _load_skops(folder, flavors.get("sklearn") or {})
+
+
+def _load_skops(folder: Path, flavor: dict[str, Any]) -> Any:
+    import skops.io
+
     stored = flavor.get("serialization_format", "pickle")
     if stored != FORMAT or not isinstance(flavor.get("pickled_model"), str):
         raise UnsafeModel(f"the model is stored as {stored!r}, which can run code when loaded; mlpin loads only "

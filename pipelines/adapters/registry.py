@@ -13,20 +13,18 @@ import io
 import logging
 import os
 import tempfile
-from collections.abc import Iterator
-from importlib import metadata
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from pipelines.adapters.artifact import artifact_digest, verify_artifact
-from pipelines.adapters.modelformat import FORMAT, load_folder, save_types
+from pipelines.adapters.modelflavors import SKLEARN, flavor_of, save_model_folder, sklearn_args
+from pipelines.adapters.modelformat import load_folder
 from pipelines.adapters.modelregistry import EXTRAS_PATH, CandidateLog, LoggedVersion
 from pipelines.core.errors import MlpinError, NotFound, OutsideSystemError
-from pipelines.core.inputs import InputColumn, contract_metadata
 from pipelines.core.lineage import tag
 
 ARTIFACT_PATH = "model"
-REQUIREMENTS = ("scikit-learn", "pandas", "numpy", "scipy")
 
 
 def state_dir(root: Path) -> Path:
@@ -123,33 +121,31 @@ class Registry:
     def log_candidate(self, entry: CandidateLog) -> LoggedVersion:
         """Log a run with the model, then register it as a new version carrying all tags."""
         import mlflow
-        import mlflow.sklearn
 
-        flavor = _flavor_args(entry)  # before anything is written: an unsafe model logs nothing
         experiment = self.experiment_id(entry.model)
-        with _outside(f"logging a run of {entry.model}"), _quiet_stderr():
-            with mlflow.start_run(experiment_id=experiment, run_name=entry.tags.get(tag("spec_hash"), "")[:12]) as run:
-                mlflow.set_tags(entry.tags)
-                mlflow.log_params(_flat(entry.params))
-                mlflow.log_metrics(entry.metrics)
-                for name, payload in entry.extras.items():
-                    mlflow.log_dict(payload, EXTRAS_PATH.format(name=name))
-                info = mlflow.sklearn.log_model(entry.fitted, name=ARTIFACT_PATH, **flavor)
-                digest = self._artifact_digest(info.model_uri)
-                mlflow.set_tag(tag("artifact_sha256"), digest)
-            tags = {**entry.tags, tag("artifact_sha256"): digest}
-            version = mlflow.register_model(info.model_uri, entry.model, tags=tags)
+        with tempfile.TemporaryDirectory() as tmp:
+            log_model = _model_logger(entry, Path(tmp))  # before anything is written: an unsafe model logs nothing
+            with _outside(f"logging a run of {entry.model}"), _quiet_stderr():
+                with mlflow.start_run(experiment_id=experiment,
+                                      run_name=entry.tags.get(tag("spec_hash"), "")[:12]) as run:
+                    mlflow.set_tags(entry.tags)
+                    mlflow.log_params(_flat(entry.params))
+                    mlflow.log_metrics(entry.metrics)
+                    for name, payload in entry.extras.items():
+                        mlflow.log_dict(payload, EXTRAS_PATH.format(name=name))
+                    model_uri = log_model(run.info.run_id)
+                    digest = self._artifact_digest(model_uri)
+                    mlflow.set_tag(tag("artifact_sha256"), digest)
+                tags = {**entry.tags, tag("artifact_sha256"): digest}
+                version = mlflow.register_model(model_uri, entry.model, tags=tags)
         return LoggedVersion(entry.model, int(version.version), run.info.run_id, digest, self.uri)
 
     def artifact_digest_of(self, entry: CandidateLog) -> str:
         """The digest `log_candidate(entry)` would record: the same folder, saved to a temporary
         directory; no run, no version, nothing on the tracking server."""
-        import mlflow.sklearn
-
-        flavor = _flavor_args(entry)
         with tempfile.TemporaryDirectory() as tmp, _quiet_stderr():
             folder = Path(tmp) / ARTIFACT_PATH
-            mlflow.sklearn.save_model(entry.fitted, str(folder), **flavor)
+            save_model_folder(entry, folder)
             return artifact_digest(folder)
 
     def version_digest(self, model: str, version: int) -> str:
@@ -265,7 +261,7 @@ class Registry:
             return mlflow.artifacts.load_text(f"runs:/{run_id}/{path}")
 
     def load_verified(self, model: str, version: int, *, expected_sha256: str) -> Any:
-        """Download a version, check its digest, and only then load it (skops, mlpin's trusted types only)."""
+        """Download a version, check its digest, and only then load it (modelformat.load_folder, safely)."""
 
         run_id = self._version(model, version).run_id
         with tempfile.TemporaryDirectory() as tmp:
@@ -292,29 +288,24 @@ class Registry:
                 self.client.log_metric(run_id, key, value)
 
 
-def _flavor_args(entry: CandidateLog) -> dict[str, Any]:
-    """How a model folder is saved, the same whether it is logged or only measured."""
-    return {
-        "signature": _signature(entry.inputs, entry.output_type),
-        "input_example": entry.example,
-        "metadata": contract_metadata(entry.inputs),
-        "pip_requirements": _requirements(),
-        "serialization_format": FORMAT,  # never pickle: loading a pickle runs what it says
-        "skops_trusted_types": save_types(entry.fitted),
-    }
+def _model_logger(entry: CandidateLog, tmp: Path) -> Callable[[str], str]:
+    """How the model is logged into a run (given its id), returning the URI to register. A
+    scikit-learn model goes through MLflow's flavor, as it always has (a logged model); any
+    other flavor's folder is written here first and logged as the run's plain artifacts."""
+    import mlflow
+    import mlflow.sklearn
 
+    if flavor_of(entry.fitted) == SKLEARN:
+        args = sklearn_args(entry)
+        return lambda run_id: mlflow.sklearn.log_model(entry.fitted, name=ARTIFACT_PATH, **args).model_uri
+    folder = tmp / ARTIFACT_PATH
+    save_model_folder(entry, folder)
 
-def _signature(inputs: list[InputColumn], output_type: str) -> Any:
-    from mlflow.models import ModelSignature
-    from mlflow.types import ColSpec, Schema
+    def log_folder(run_id: str) -> str:
+        mlflow.log_artifacts(str(folder), ARTIFACT_PATH)
+        return f"runs:/{run_id}/{ARTIFACT_PATH}"
 
-    columns = [ColSpec(c.type, c.name, required=c.required) for c in inputs]
-    return ModelSignature(inputs=Schema(columns), outputs=Schema([ColSpec(output_type)]))
-
-
-def _requirements() -> list[str]:
-    # Explicit and exact: MLflow's inference imports the model and guesses, slowly.
-    return [f"{name}=={metadata.version(name)}" for name in REQUIREMENTS]
+    return log_folder
 
 
 def _flat(params: dict[str, Any], prefix: str = "") -> dict[str, str]:

@@ -15,6 +15,10 @@ TAGS = (
 )
 
 
+# Spec fields added after specs were first hashed, with their defaults.
+OPTIONAL_SPEC_KEYS = {"drift_holdout": None, "isp": None, "init": "scratch"}
+
+
 def spec_hash(spec: ModelSpec, pointer: DataPointer, *, mlpin_version: str,
               holdout: DataPointer | None = None) -> str:
     """sha256 over the parsed spec, the parsed data pointer (and drift holdout pointer, when
@@ -22,11 +26,12 @@ def spec_hash(spec: ModelSpec, pointer: DataPointer, *, mlpin_version: str,
 
     Hashing parsed objects (not file bytes) means comments and key order do not
     change the identity; any value that changes training or judging does. A spec without
-    `drift_holdout` hashes as it did before the field existed.
+    `drift_holdout`, `isp` or `init` hashes as it did before those fields existed.
     """
     dumped = spec.model_dump(mode="json")
-    if dumped.get("drift_holdout") is None:
-        dumped.pop("drift_holdout", None)
+    for key, default in OPTIONAL_SPEC_KEYS.items():  # unset, they hash as before they existed
+        if dumped.get(key) == default:
+            dumped.pop(key, None)
     payload = {
         "spec": dumped,
         "data": pointer.model_dump(mode="json"),

@@ -7,6 +7,9 @@ in place, and a comment someone else starts with the marker is never taken for i
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from pipelines.core.catalog import METRICS
 from pipelines.core.drift import DriftReport
 from pipelines.core.markers import CANDIDATE_MARKER, NO_MODEL_MARKER, candidate_marker
@@ -40,6 +43,7 @@ def render_candidate(report: CandidateReport) -> str:
         _headline(report),
         _metrics(report),
         holdout_table(report.evaluation.drift_holdout),
+        _robustness(report.evaluation.robustness),
         _chart(report),
         _gates(report),
         _drift(report.drift, report.drift_note, html_folder=report.model if report.drift_html else None),
@@ -49,6 +53,20 @@ def render_candidate(report: CandidateReport) -> str:
     return "\n\n".join(p for p in parts if p) + "\n"
 
 
+def _robustness(found: Mapping[Any, dict[str, float]] | None) -> str:
+    """Accuracy under fixed perturbations, candidate beside production (image models)."""
+    if not found:
+        return ""
+    candidate, production = found.get("candidate", {}), found.get("production")
+    rows = ["#### Robustness: accuracy on the held-out images under fixed perturbations", "",
+            "| images | candidate |" + (" production |" if production else ""),
+            "|---|---:|" + ("---:|" if production else "")]
+    for name, value in candidate.items():
+        other = f" {production[name]:.4f} |" if production and name in production else (" – |" if production else "")
+        rows.append(f"| {name} | {value:.4f} |{other}")
+    return "\n".join(rows)
+
+
 def _headline(report: CandidateReport) -> str:
     icon = "✅" if report.decision.outcome == "passed" else "❌"
     summary = report.decision.summary()
@@ -56,6 +74,8 @@ def _headline(report: CandidateReport) -> str:
         f"### {icon} {report.model} {version_label(report.evaluation.candidate.version)}: "
         f"{report.decision.outcome}\n\n"
         f"{summary[:1].upper() + summary[1:]}.\n\nTrained because: {'; '.join(report.reasons)}."
+        + (f" Fine-tuned from production v{report.train.init_version}'s weights."
+           if report.train.init_version is not None else "")
     )
 
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from pipelines.core.compare import MetricDelta
 from pipelines.core.drift import DriftReport
 from pipelines.core.policy import Decision
+
+PerturbationName = Annotated[str, StringConstraints(pattern=r"^[a-z_]{1,32}$")]  # shown in PR comments
 
 
 class TrainResult(BaseModel):
@@ -31,6 +33,7 @@ class TrainResult(BaseModel):
     confusion: dict[str, Any] = Field(default_factory=dict)
     tracking_uri: str
     result_path: str = ""
+    init_version: int | None = None  # fine-tuned from this production version's weights
 
 
 class ScoredVersion(BaseModel):
@@ -69,6 +72,9 @@ class EvaluationResult(BaseModel):
     tracking_uri: str
     result_path: str = ""
     drift_holdout: HoldoutEvaluation | None = None
+    # image models: accuracy on the held-out images as they are ("clean") and under fixed
+    # perturbations, for the candidate and (when pinned) production
+    robustness: dict[Literal["candidate", "production"], dict[PerturbationName, float]] | None = None
 
 
 class CandidateReport(BaseModel):

@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipelines.adapters.datastore import parse_table
+from pipelines.core.catalog import IMAGE_TASKS
 from pipelines.core.consistency import resolve_features, resolve_target
 from pipelines.core.contract import coerce_frame
 from pipelines.core.drift import DriftReport
@@ -24,6 +25,8 @@ def candidate_drift(
     pin = ws.pins.models.get(spec.name)
     if pin is None:
         return None, "no production model is pinned yet, so there is no production training data to compare with", None
+    if spec.task in IMAGE_TASKS:
+        return _image_drift(ctx, spec, data_sha256=pin.data_sha256, version=pin.version)
     found = ctx.data_by_digest(pin.data_sha256)
     if found is None:
         return None, (
@@ -54,3 +57,26 @@ def candidate_drift(
         )
     note = f"compared with {found.where}" + (f"; not compared (new or retyped): {skipped}" if skipped else "")
     return report, note, str(html_path)
+
+
+def _image_drift(ctx: StageContext, spec: ModelSpec, *, data_sha256: str,
+                 version: int) -> tuple[DriftReport | None, str, str | None]:
+    """Per-image statistics (brightness, contrast, sharpness, noise per channel; colourfulness)
+    of the candidate's images against production's, each with a permutation p-value."""
+    from pipelines.tasks.imagedata import load_images
+    from pipelines.tasks.imagedrift import image_drift
+
+    ws = ctx.workspace
+    found = next(((n, p) for n, p in sorted(ws.images.items()) if p.sha256 == data_sha256), None)
+    if found is None:
+        return None, (f"production's training images (sha256 {data_sha256[:12]}…) are not a current image folder "
+                      "pointer; drift not computed"), None
+    pointer = ws.images_for(spec)
+    current = load_images(ctx.root, spec.data, pointer, isp=spec.isp)
+    reference = current if found[1] == pointer else load_images(ctx.root, found[0], found[1], isp=spec.isp)
+    policy = ws.drift or DriftPolicy()
+    with ctx.progress.step(f"image drift vs production v{version}'s training images"):
+        report = image_drift(reference.images, current.images, drift_share=policy.drift_share,
+                             labels=(f"production v{version} images {data_sha256[:12]}",
+                                     f"candidate images {pointer.sha256[:12]}"))
+    return report, f"compared with data/{found[0]}.yaml (per-image statistics, permutation p-values)", None

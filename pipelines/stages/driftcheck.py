@@ -20,7 +20,8 @@ from typing import Any
 from pydantic import BaseModel
 
 from pipelines.adapters.pinreader import redacted
-from pipelines.core.drift import FeatureDrift
+from pipelines.core.catalog import IMAGE_TASKS
+from pipelines.core.drift import DriftReport, FeatureDrift
 from pipelines.core.driftcheck import DriftCheck, drift_marker, plan_issue, render_check
 from pipelines.core.errors import InvalidInput
 from pipelines.core.lineage import tag
@@ -112,6 +113,8 @@ def measure(ctx: StageContext, model: str, *, pin: PinnedModel, uri: str, start:
     """The check of one pinned model: its logged rows in the window against its training data."""
     from pipelines.adapters.predictionlog import read_window
 
+    if ctx.workspace.spec(model).task in IMAGE_TASKS:
+        return _measure_images(ctx, model, pin=pin, uri=uri, start=start, end=end, policy=policy)
     reference, pointer, where = _reference(ctx, model, pin=pin)
     fitted = ctx.registry.load_verified(model, pin.version, expected_sha256=pin.artifact_sha256)
     features = [str(c) for c in getattr(fitted, "feature_names_in_", [])] or [
@@ -256,3 +259,46 @@ def parse_window(text: str) -> timedelta:
         raise InvalidInput(f"--window {text!r}: give a positive length such as 7d, 36h or 90m")
     unit = {"d": "days", "h": "hours", "m": "minutes"}[found[2]]
     return timedelta(**{unit: int(found[1])})
+
+
+def _measure_images(ctx: StageContext, model: str, *, pin: PinnedModel, uri: str, start: datetime, end: datetime,
+                    policy: DriftPolicy) -> DriftCheck:
+    """An image model's check: serving logs each image's mean per channel (never its pixels),
+    compared with the same statistic of the pinned version's training images, each channel
+    with a permutation p-value; the logged labels against the model's own on those images."""
+    import numpy as np
+
+    from pipelines.adapters.predictionlog import read_window
+    from pipelines.tasks.imagedata import load_images
+    from pipelines.tasks.imagedrift import statistics_drift
+    from pipelines.tasks.imagestats import channel_names
+
+    ws = ctx.workspace
+    found = next(((n, p) for n, p in sorted(ws.images.items()) if p.sha256 == pin.data_sha256), None)
+    if found is None:
+        raise InvalidInput(f"{model} v{pin.version}'s training images (sha256 {pin.data_sha256[:12]}…) are not a "
+                           "current image folder pointer; restore the pointer to check drift")
+    reference = load_images(ctx.root, found[0], found[1], isp=ws.spec(model).isp)
+    with ctx.progress.step(f"reading {model} v{pin.version}'s logged requests"):
+        window = read_window(uri, model, since=start, until=end + timedelta(seconds=1), version=pin.version,
+                             columns=["mean"])
+    base = {"model": model, "version": pin.version, "window_start": start, "window_end": end,
+            "reference": f"data/{found[0]}.yaml (sha256 {pin.data_sha256[:12]})",
+            "reference_rows": len(reference.labels), "rows": window.rows, "requests": window.requests,
+            "min_rows": policy.min_rows, "skipped_lines": window.skipped_lines,
+            "other_versions": {v: n for v, n in window.versions.items() if v != pin.version}}
+    if window.rows < policy.min_rows:
+        return DriftCheck(**base)
+    names = channel_names(reference.images.shape[3])
+    logged = np.array([list(m) for m in window.frame["mean"]], dtype=np.float64)
+    ours = reference.images.reshape(len(reference.images), -1, reference.images.shape[3]).mean(axis=1)
+    pairs = statistics_drift({f"brightness[{c}]": ours[:, i] for i, c in enumerate(names)},
+                             {f"brightness[{c}]": logged[:, i] for i, c in enumerate(names)})
+    report = DriftReport(reference=base["reference"], current=f"v{pin.version} logged images",
+                         reference_rows=len(ours), current_rows=len(logged),
+                         features=[p_value for _, p_value in pairs], drift_share=policy.drift_share)
+    fitted = ctx.registry.load_verified(model, pin.version, expected_sha256=pin.artifact_sha256)
+    outputs = window.frame.get(OUTPUT)
+    labels = None if outputs is None else outputs.map(lambda o: o.get("label") if isinstance(o, dict) else o)
+    prediction = _prediction_drift(fitted, reference.images, labels, policy=policy, categorical=True)
+    return DriftCheck(**base, report=report, prediction=prediction)

@@ -14,6 +14,7 @@ from pipelines.core.stage_results import EvaluationResult, ScoredVersion
 from pipelines.stages.context import StageContext
 from pipelines.stages.prepare import Prepared, prepare
 from pipelines.stages.rescoring import evaluate_holdout, load_production, score_production
+from pipelines.tasks.kinds import kind_for
 from pipelines.tasks.scoring import score
 
 
@@ -45,7 +46,7 @@ def evaluate_fitted(ctx: StageContext, prep: Prepared, fitted: Any, *, version: 
     registry, progress, model = ctx.registry, ctx.progress, prep.spec.name
     label = "the unregistered candidate" if version is None else f"candidate v{version}"
     with progress.step(f"scoring {label} on {len(prep.split.test)} held-out rows"):
-        scores = score(fitted, prep.split.x_test, prep.split.y_test, task=prep.spec.task)
+        scores = score(fitted, prep.split.x_test, prep.split.y_test, task=kind_for(prep.spec.task).scoring)
     candidate = ScoredVersion(version=version, metrics=scores.metrics, confusion=scores.confusion)
     pin = ctx.workspace.pins.models.get(model)
     prod_model = load_production(ctx, model, pin=pin)
@@ -60,9 +61,21 @@ def evaluate_fitted(ctx: StageContext, prep: Prepared, fitted: Any, *, version: 
         comparison=compare_metrics(candidate.metrics, production.metrics if production else None),
         tracking_uri=registry.uri,
         drift_holdout=evaluate_holdout(ctx, prep, fitted, version=version, production=prod_model, pin=pin),
+        robustness=_robustness(ctx, prep, fitted, production=prod_model),
     )
     path = write_result(ctx.root, model, name="evaluate", result=result)
     return result.model_copy(update={"result_path": str(path)})
+
+
+def _robustness(ctx: StageContext, prep: Prepared, fitted: Any, *, production: Any) -> dict | None:
+    """Candidate's and production's accuracy under fixed perturbations (image models only)."""
+    kind = kind_for(prep.spec.task)
+    with ctx.progress.step("robustness under fixed perturbations"):
+        mine = kind.robustness(fitted, prep)
+        if mine is None:
+            return None
+        theirs = kind.robustness(production, prep) if production is not None else None
+    return {"candidate": mine, **({"production": theirs} if theirs else {})}
 
 
 def _newest(registry: ModelRegistry, prep: Prepared) -> int:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import pipelines
 from pipelines.core.catalog import IMAGE_TASKS
 from pipelines.core.consistency import resolve_features, resolve_target
-from pipelines.core.errors import ConfigError, InvalidInput
+from pipelines.core.errors import ConfigError
 from pipelines.core.lineage import spec_hash
 from pipelines.core.schemas import DataPointer, ModelSpec
 from pipelines.core.workspace import spec_path
@@ -35,8 +35,7 @@ def prepare(ctx: StageContext, model: str) -> Prepared:
     """Check hyperparameters, load and verify the data, and split it by the spec's seed."""
     spec = ctx.workspace.spec(model)
     if spec.task in IMAGE_TASKS:
-        raise InvalidInput(f"{spec_path(model)}: mlpin validates image datasets and CNN hyperparameters, but does not "
-                           f"train or score {spec.task} models yet")
+        return _prepare_images(ctx, spec)
     pointer = ctx.workspace.pointer_for(spec)
     problems = check_params(spec.task, spec.estimator.kind, spec.estimator.params)
     if problems:
@@ -47,3 +46,19 @@ def prepare(ctx: StageContext, model: str) -> Prepared:
     split = split_rows(frame, spec, target=target, features=features)
     digest = spec_hash(spec, pointer, mlpin_version=pipelines.__version__, holdout=ctx.workspace.holdout_for(spec))
     return Prepared(spec, pointer, target, features, split, digest)
+
+
+def _prepare_images(ctx: StageContext, spec: ModelSpec) -> Prepared:
+    """Check the CNN's hyperparameters, verify and decode the image folder, and split it."""
+    from pipelines.tasks.imagedata import load_images, split_images
+
+    problems = check_params(spec.task, spec.estimator.kind, spec.estimator.params)
+    if problems:
+        raise ConfigError({spec_path(spec.name): problems})
+    pointer = ctx.workspace.images_for(spec)
+    with ctx.progress.step(f"loading {pointer.uri} (verifying sha256 and contract)"):
+        found = load_images(ctx.root, spec.data, pointer, isp=spec.isp)
+    split = split_images(found, test_fraction=spec.split.test_fraction, seed=spec.split.seed,
+                         stratify=spec.split.stratify, name=spec.name)
+    digest = spec_hash(spec, pointer, mlpin_version=pipelines.__version__)  # type: ignore[arg-type]
+    return Prepared(spec, pointer, "label", [], split, digest)  # type: ignore[arg-type]

@@ -11,6 +11,7 @@ from pipelines.core.errors import InvalidInput
 from pipelines.core.schemas import PinnedModel
 from pipelines.core.stage_results import HoldoutEvaluation, ScoredVersion
 from pipelines.core.workspace import pointer_path
+from pipelines.tasks.kinds import kind_for
 from pipelines.tasks.scoring import score
 
 if TYPE_CHECKING:
@@ -32,13 +33,13 @@ def score_production(ctx: StageContext, fitted: Any, pin: PinnedModel | None, fr
     when nothing is pinned or it cannot score these rows."""
     if fitted is None or pin is None:
         return None, f"no production model is pinned for {prep.spec.name} yet"
-    needed = [str(c) for c in getattr(fitted, "feature_names_in_", prep.features)]
-    missing = [c for c in needed if c not in frame.columns]
-    if missing:
-        return None, f"production v{pin.version} needs columns this data lacks: {missing}; not compared"
+    kind = kind_for(prep.spec.task)
+    rows, why = kind.production_inputs(fitted, prep, frame)
+    if rows is None:
+        return None, f"production v{pin.version} {why}; not compared"
     try:
         with ctx.progress.step(f"re-scoring production v{pin.version} on {where}"):
-            scores = score(fitted, frame[needed], y, task=prep.spec.task)
+            scores = score(fitted, rows, y, task=kind.scoring)
     except ValueError as exc:
         return None, f"production v{pin.version} could not score these rows ({exc}); not compared"
     note = f"production v{pin.version} scored on {where}"

@@ -11,15 +11,12 @@ import pipelines
 from pipelines.adapters.modelregistry import CandidateLog
 from pipelines.adapters.resultfiles import write_result
 from pipelines.core.errors import InvalidInput
-from pipelines.core.inputs import input_columns
 from pipelines.core.lineage import tag
 from pipelines.core.stage_results import TrainResult
 from pipelines.stages.context import StageContext
 from pipelines.stages.prepare import Prepared, prepare
+from pipelines.tasks.kinds import kind_for
 from pipelines.tasks.scoring import Scores, score
-from pipelines.tasks.tabular import build_pipeline
-
-EXAMPLE_ROWS = 5
 
 
 def train(ctx: StageContext, model: str) -> TrainResult:
@@ -37,18 +34,22 @@ class Built:
     scores: Scores
     commit: str | None
     dirty: bool
+    init_version: int | None = None  # fine-tuned from this production version
 
 
 def build_prepared(ctx: StageContext, prep: Prepared) -> Built:
     """Fit and score a prepared model (its data already verified and split); writes nothing."""
-    spec, progress = prep.spec, ctx.progress
-    with progress.step(f"fitting {spec.estimator.kind} on {len(prep.split.x_train)} rows"):
-        fitted = _fit(prep)
+    spec, progress, kind = prep.spec, ctx.progress, kind_for(prep.spec.task)
+    init = _initial(ctx, prep)
+    start = f" from production v{ctx.workspace.pins.models[spec.name].version}'s weights" if init is not None else ""
+    with progress.step(f"fitting {spec.estimator.kind} on {len(prep.split.x_train)} rows{start}"):
+        fitted = kind.fit(prep, init=init)
     with progress.step(f"scoring on {len(prep.split.x_test)} held-out rows"):
-        scores = score(fitted, prep.split.x_test, prep.split.y_test, task=spec.task)
+        scores = score(fitted, prep.split.x_test, prep.split.y_test, task=kind.scoring)
     commit, dirty = ctx.source_state()
-    log = _candidate_log(prep, fitted, scores=scores, commit=commit, dirty=dirty)
-    return Built(prep=prep, fitted=fitted, log=log, scores=scores, commit=commit, dirty=dirty)
+    version = ctx.workspace.pins.models[spec.name].version if init is not None else None
+    log = _candidate_log(prep, fitted, scores=scores, commit=commit, dirty=dirty, init_version=version)
+    return Built(prep=prep, fitted=fitted, log=log, scores=scores, commit=commit, dirty=dirty, init_version=version)
 
 
 def train_prepared(ctx: StageContext, prep: Prepared) -> TrainResult:
@@ -80,21 +81,26 @@ def _result(ctx: StageContext, built: Built, *, version: int | None, run_id: str
         spec_hash=prep.spec_hash, data_sha256=prep.pointer.sha256, git_commit=built.commit, git_dirty=built.dirty,
         task=spec.task, estimator=spec.estimator.kind, train_rows=len(prep.split.x_train),
         eval_rows=scores.rows, metrics=scores.metrics, confusion=scores.confusion, tracking_uri=tracking_uri,
+        init_version=built.init_version,
     )
     path = write_result(ctx.root, spec.name, name="train", result=result)
     return result.model_copy(update={"result_path": str(path)})
 
 
-def _fit(prep: Prepared):
-    pipeline = build_pipeline(prep.spec, prep.pointer, prep.features)
-    try:
-        return pipeline.fit(prep.split.x_train, prep.split.y_train)
-    except (ValueError, TypeError) as exc:
-        # scikit-learn validates hyperparameter values at fit time.
-        raise InvalidInput(f"models/{prep.spec.name}.yaml: estimator.params: {exc}") from exc
+def _initial(ctx: StageContext, prep: Prepared) -> Any:
+    """Production's model when the spec fine-tunes from it (`init: production`), else None."""
+    if prep.spec.init != "production":
+        return None
+    pin = ctx.workspace.pins.models.get(prep.spec.name)
+    if pin is None:
+        raise InvalidInput(f"models/{prep.spec.name}.yaml: init: production, but nothing is pinned for "
+                           f"{prep.spec.name} yet; train from scratch first (init: scratch)")
+    with ctx.progress.step(f"loading production v{pin.version} to fine-tune"):
+        return ctx.registry.load_verified(prep.spec.name, pin.version, expected_sha256=pin.artifact_sha256)
 
 
-def _candidate_log(prep: Prepared, fitted, *, scores, commit: str | None, dirty: bool) -> CandidateLog:
+def _candidate_log(prep: Prepared, fitted, *, scores, commit: str | None, dirty: bool,
+                   init_version: int | None = None) -> CandidateLog:
     spec = prep.spec
     tags = {
         tag("git_commit"): commit or "none",
@@ -106,12 +112,15 @@ def _candidate_log(prep: Prepared, fitted, *, scores, commit: str | None, dirty:
         tag("estimator"): spec.estimator.kind,
         tag("mlpin_version"): pipelines.__version__,
     }
+    signature = kind_for(spec.task).signature(prep)
+    if init_version is not None:
+        tags[tag("init")] = f"production v{init_version}"
     return CandidateLog(
         model=spec.name,
         fitted=fitted,
-        inputs=input_columns(prep.pointer, prep.features),
-        output_type="string" if spec.task == "classification" else "double",
-        example=prep.split.x_train.head(EXAMPLE_ROWS),
+        inputs=signature.inputs,
+        output_type=signature.output_type,
+        example=signature.example,
         params={
             "estimator": {"kind": spec.estimator.kind, **spec.estimator.params},
             "split": spec.split.model_dump(),

@@ -79,10 +79,13 @@ def cnn_params(raw: dict[str, Any]) -> CnnParams:
 class FittedCnn:
     """A trained network with its classes; predicts like a scikit-learn classifier."""
 
+    MLPIN_FLAVOR = "mlpin_cnn"  # not a field: how registries store it (adapters/modelflavors.py)
     params: CnnParams
     classes_: np.ndarray
     network: Any  # torch.nn.Sequential, built by `build_network`
     history: list[dict[str, float]] = field(default_factory=list)
+    # the spec's ISP overrides its raw training images were decoded with: serving decodes uploads the same way
+    isp: dict[str, Any] | None = None
 
     def predict_proba(self, images: np.ndarray) -> np.ndarray:
         """Class probabilities (N, classes), columns in `classes_` order."""

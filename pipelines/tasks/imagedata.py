@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -71,15 +71,66 @@ def load_images(root: Path, name: str, pointer: ImageFolderPointer, *, isp: dict
 
 
 def _picture(path: Path, *, isp: dict[str, Any] | None) -> np.ndarray:
+    return decode_picture(path)
+
+
+def _raw(path: Path, *, isp: dict[str, Any] | None) -> np.ndarray:
+    return decode_raw(path, isp=isp)
+
+
+def decode_picture(source: Path | BinaryIO, *, channels: int | None = None) -> np.ndarray:
+    """A PNG/JPG as float32 (H, W, C) in [0, 1]: grayscale (mode L) or RGB, by the file's mode or, given
+    `channels`, by the model's (1: L, 3: RGB). Training and serving both decode through here."""
     from PIL import Image
 
-    with Image.open(path) as opened:
-        mode = "L" if opened.mode in ("1", "L", "I", "I;16", "F") else "RGB"
+    with Image.open(source) as opened:
+        if channels is None:
+            mode = "L" if opened.mode in ("1", "L", "I", "I;16", "F") else "RGB"
+        else:
+            mode = "L" if channels == 1 else "RGB"
         pixels = np.asarray(opened.convert(mode), dtype=np.float32) / 255.0
     return pixels[:, :, None] if pixels.ndim == 2 else pixels
 
 
-def _raw(path: Path, *, isp: dict[str, Any] | None) -> np.ndarray:
+def decode_raw(source: Path | bytes, *, isp: dict[str, Any] | None) -> np.ndarray:
+    """A DNG through the seven-stage ISP with the spec's `isp` overrides, as float32 (H, W, 3);
+    training and serving both decode through here."""
     from pipelines.tasks.isp import process_dng
 
-    return np.asarray(process_dng(path, isp), dtype=np.float32)
+    return np.asarray(process_dng(source, isp), dtype=np.float32)
+
+
+@dataclass(frozen=True)
+class ImageSplit:
+    """Training and held-out images with their labels, split by the spec's seed (stratified
+    by class when the spec asks), shaped like the tabular split where stages look."""
+
+    x_train: np.ndarray
+    y_train: Any  # pd.Series of labels
+    x_test: np.ndarray
+    y_test: Any
+
+    @property
+    def train(self) -> Any:
+        return self.y_train
+
+    @property
+    def test(self) -> Any:
+        return self.x_test
+
+
+def split_images(found: ImageSet, *, test_fraction: float, seed: int, stratify: bool, name: str) -> ImageSplit:
+    """The deterministic split of a decoded folder (the same on every machine: listing order, seed)."""
+    import pandas as pd
+    from sklearn.model_selection import train_test_split
+
+    labels = np.asarray(found.labels)
+    index = np.arange(len(labels))
+    try:
+        train, test = train_test_split(index, test_size=test_fraction, random_state=seed,
+                                       stratify=labels if stratify else None)
+    except ValueError as exc:
+        raise DataError(f"models/{name}.yaml: split: cannot split {len(labels)} images: {exc}", dataset=name) from exc
+    train, test = np.sort(train), np.sort(test)
+    return ImageSplit(found.images[train], pd.Series(labels[train], name="label"),
+                      found.images[test], pd.Series(labels[test], name="label"))

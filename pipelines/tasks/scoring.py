@@ -21,7 +21,7 @@ class Scores:
 
 def score(model: Any, x: pd.DataFrame, y: pd.Series, *, task: str) -> Scores:
     """Score `model` on (x, y) with the task's metric set."""
-    if task == "classification":
+    if task in ("classification", "image_classification"):
         return _classification(model, x, y)
     return _regression(model, x, y)
 

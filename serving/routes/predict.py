@@ -20,6 +20,7 @@ from pipelines.adapters.logsink import LogUnwritable
 from pipelines.core.inputs import check_records, overflow_problems, records_from_mlflow, unseen_values
 from serving.contract import MLFLOW_PAYLOAD, RECORDS, REQUEST_ID, Predicted, Scored, body, errors
 from serving.http import off_loop, parse_json, read_body, request_id, require_json
+from serving.images import images_from_json, images_from_multipart, is_multipart
 from serving.logs import event
 from serving.service import Service, ServiceDep
 from serving.slot import LiveModel, NumericOverflow
@@ -33,15 +34,37 @@ log = logging.getLogger("mlpin.serving")
     openapi_extra=body(RECORDS) | {"parameters": [REQUEST_ID]},
 )
 async def predict(model: str, request: Request, service: ServiceDep) -> JSONResponse:
-    """Predict one record (an object) or a batch (a list of objects)."""
-    require_json(request)
+    """Predict one record (an object) or a batch (a list of objects); an image model takes images."""
+    content_type = request.headers.get("content-type", "")
+    if not is_multipart(content_type):
+        require_json(request)
     body = await read_body(request, limit=service.settings.body_limit_bytes)
     live = _live(service, model)
     rid = request_id(request)
+    if live.image is not None:
+        return await _predict_images(service, live, body, content_type, rid)
+    if is_multipart(content_type):
+        raise HTTPException(status_code=415, detail=f"{live.name} is a tabular model: it takes JSON records "
+                                                    "(Content-Type: application/json), not uploaded files")
     with service.metrics.timed(live, "predict"):
         checked = await off_loop(len(body), partial(_checked, body, live, service.settings.max_rows, mlflow=False))
         predictions = await _answer(service, live, checked, rid, size=len(body))
     content = {"model": live.name, "version": live.version, "request_id": rid, "predictions": predictions}
+    return JSONResponse(content, headers={"x-request-id": rid})
+
+
+async def _predict_images(service: Service, live: LiveModel, body: bytes, content_type: str,
+                          rid: str) -> JSONResponse:
+    """An image model's answer: a label per image and its class probabilities."""
+    assert live.image is not None
+    max_images = service.settings.max_rows
+    decode = partial(images_from_multipart, body, content_type, live.image, max_images=max_images) \
+        if is_multipart(content_type) else partial(images_from_json, body, live.image, max_images=max_images)
+    with service.metrics.timed(live, "predict"):
+        images = await off_loop(len(body), decode)
+        answers = await _answer(service, live, (images, {}), rid, size=len(body))
+    content = {"model": live.name, "version": live.version, "request_id": rid,
+               "predictions": [a["label"] for a in answers], "probabilities": [a["probabilities"] for a in answers]}
     return JSONResponse(content, headers={"x-request-id": rid})
 
 
@@ -54,6 +77,9 @@ async def invocations(request: Request, service: ServiceDep, model: str | None =
     require_json(request)
     body = await read_body(request, limit=service.settings.body_limit_bytes)
     live = _live(service, model or _only_model(service))
+    if live.image is not None:
+        raise HTTPException(status_code=422, detail=f"{live.name} is an image model: post its images to "
+                                                    f"/predict/{live.name} (multipart files or base64 JSON)")
     rid = request_id(request)
     with service.metrics.timed(live, "invocations"):
         checked = await off_loop(len(body), partial(_checked, body, live, service.settings.max_rows, mlflow=True))
@@ -88,6 +114,8 @@ def _checked(body: bytes, live: LiveModel, max_rows: int, *, mlflow: bool) -> Ch
     """The body parsed and checked against `live`'s signature (413 or 422 otherwise); no I/O, so it may
     run on a worker thread."""
     payload = parse_json(body)
+    if isinstance(payload, dict) and payload and set(payload) <= {"images", "image"}:
+        raise HTTPException(status_code=422, detail=f"{live.name} is a tabular model: it takes records, not images")
     if mlflow:
         payload, problems = records_from_mlflow(payload)
         if problems:

@@ -43,11 +43,14 @@ def status(service: ServiceDep) -> dict:
 
 @router.get("/models")
 def models(service: ServiceDep) -> list[dict]:
-    """Every live model: name, version, task, input schema and one example record."""
+    """Every live model: name, version, task, input schema and one example record (for an image
+    model, the images it takes: size, channels, classes)."""
     return [
         {"name": m.name, "version": m.version, "task": m.task, "artifact_sha256": m.artifact_sha256,
          "loaded_at": m.loaded_at.isoformat(), "inputs": [c.model_dump() for c in m.columns],
          "example": m.example[0] if m.example else None}
+        | ({"images": {"height": m.image.input_size[0], "width": m.image.input_size[1],
+                       "channels": m.image.channels, "classes": m.image.classes}} if m.image is not None else {})
         for m in service.slots.all()
     ]
 

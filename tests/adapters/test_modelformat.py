@@ -68,3 +68,22 @@ def test_mlpins_own_models_save_and_load_with_the_trusted_list(tmp_path: Path) -
 
 class Box:
     """A harmless class skops does not know: not on mlpin's list, so never built on load."""
+
+
+@pytest.mark.parametrize(
+    ("flavor", "message"),
+    [
+        ({"data": "cnn", "format_version": 2}, "not a mlpin_cnn v1 model folder"),
+        ({"data": ["cnn"], "format_version": 1}, "not a mlpin_cnn v1 model folder"),
+        ({"data": "../cnn", "format_version": 1}, "not inside the artifact"),
+        ({"data": "missing", "format_version": 1}, "not inside the artifact"),
+    ],
+    ids=["unknown-version", "data-not-a-path", "data-outside", "data-missing"],
+)
+def test_a_cnn_folder_this_mlpin_did_not_write_is_refused(tmp_path: Path, flavor: dict, message: str) -> None:
+    folder = tmp_path / "model"
+    (tmp_path / "cnn").mkdir()
+    folder.mkdir()
+    (folder / "MLmodel").write_text(yaml.safe_dump({"flavors": {"mlpin_cnn": flavor}}))
+    with pytest.raises(UnsafeModel, match=message):
+        load_folder(folder)

@@ -1,13 +1,17 @@
 """The model registry contract, run against both registries: MLflow on SQLite and the
 in-memory fake. Both must number versions per model, keep lineage tags, move aliases
 idempotently, find versions by spec hash, and never unpickle an artifact whose digest
-is wrong."""
+is wrong. Image classifiers (CNNs) are stored beside scikit-learn models under the same
+rules, and the tabular path never needs torch."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import pickle
+import subprocess
+import sys
 from collections.abc import Callable
 from datetime import UTC
 from pathlib import Path
@@ -17,12 +21,13 @@ from urllib.request import url2pathname
 import pytest
 
 from pipelines.adapters.artifact import artifact_digest
+from pipelines.adapters.modelformat import UnsafeModel
 from pipelines.adapters.modelregistry import CandidateLog, ModelRegistry
 from pipelines.core.errors import ArtifactMismatch, NotFound
 from pipelines.core.inputs import InputColumn, with_contract
 from pipelines.core.lineage import tag
-from tests.fakes.registry import MemoryRegistry, sample_candidate
-from tests.helpers import copy_store
+from tests.fakes.registry import MemoryRegistry, sample_candidate, sample_cnn_candidate, sample_images
+from tests.helpers import PROJECT, copy_store
 
 SPEC, OTHER_SPEC = "a" * 64, "b" * 64
 CONFUSION = {"labels": ["no", "yes"], "matrix": [[2, 1], [0, 3]]}
@@ -32,8 +37,9 @@ VERDICT = tag("verdict")
 def mlflow_artifact_path(registry, model: str, version: int) -> Path:
     """Where MLflow keeps a version's folder (its logged model's artifact location)."""
     source = registry.client.get_model_version(model, str(version)).source
-    location = registry.client.get_logged_model(source.removeprefix("models:/")).artifact_location
-    return Path(url2pathname(urlparse(location).path))
+    if source.startswith("models:/"):  # a scikit-learn model: logged through MLflow's flavor
+        source = registry.client.get_logged_model(source.removeprefix("models:/")).artifact_location
+    return Path(url2pathname(urlparse(source).path))  # a CNN: the run's own artifact folder
 
 
 @pytest.fixture(params=["mlflow-sqlite", "memory"])
@@ -231,8 +237,6 @@ def test_a_tampered_artifact_is_never_unpickled(registry_and_store, tmp_path: Pa
 def test_a_pickle_registered_with_its_own_digest_is_refused_and_never_executed(registry_and_store,
                                                                               tmp_path: Path) -> None:
     # What a hostile job with registry access could register: the digest matches the bytes.
-    from pipelines.adapters.modelformat import UnsafeModel
-
     registry, stored = registry_and_store
     registry.log_candidate(candidate())
     folder, marker = stored("wine", 1), tmp_path / "unpickled"
@@ -278,3 +282,134 @@ def test_a_check_is_a_run_with_metrics_and_texts_that_registers_nothing(registry
     assert registry.read_text(run_id, "drift/report.md") == "# drifted\n"
     with pytest.raises(NotFound):
         registry.version_tags("wine", 1)
+
+
+@pytest.fixture(scope="module")
+def cnn_fitted():
+    """One tiny CNN for the module: training is the slow part, logging is what is tested."""
+    return sample_cnn_candidate().fitted
+
+
+def test_a_cnn_is_numbered_like_any_model_and_its_digest_is_the_measured_one(registry, cnn_fitted) -> None:
+    entry = sample_cnn_candidate(fitted=cnn_fitted)
+    measured = registry.artifact_digest_of(entry)
+    registry.log_candidate(candidate())
+    first, second = registry.log_candidate(entry), registry.log_candidate(entry)
+    assert [(v.model, v.version) for v in (first, second)] == [("shapes", 1), ("shapes", 2)]
+    assert first.artifact_sha256 == second.artifact_sha256 == measured == registry.version_digest("shapes", 2)
+    assert registry.version_tags("shapes", 1) == {**entry.tags, tag("artifact_sha256"): measured}
+    assert registry.run_metrics(first.run_id) == entry.metrics
+    retrained = sample_cnn_candidate()  # a second, identical training: the same bytes
+    assert registry.artifact_digest_of(retrained) == measured
+
+
+def test_a_cnn_version_downloads_as_an_mlflow_folder_with_its_signature(registry, cnn_fitted, tmp_path: Path) -> None:
+    import numpy as np
+    from mlflow.models import Model
+
+    entry = sample_cnn_candidate(fitted=cnn_fitted)
+    logged = registry.log_candidate(entry)
+    folder = registry.download_version("shapes", 1, tmp_path / "download")
+    assert {"MLmodel", "cnn/cnn.json", "cnn/weights.pt", "input_example.npy"} <= {
+        p.relative_to(folder).as_posix() for p in folder.rglob("*")}
+    assert artifact_digest(folder) == logged.artifact_sha256
+    meta = Model.load(str(folder))
+    assert meta.signature.inputs.inputs[0].shape == (-1, 16, 16, 1)
+    assert [c.type.name for c in meta.signature.outputs.inputs] == ["string"]
+    assert meta.metadata == {"classes": ["br", "tl"], "input_size": [16, 16], "input_channels": 1}
+    example = np.load(folder / "input_example.npy", allow_pickle=False)
+    assert example.dtype == np.float32 and np.array_equal(example, entry.example[:3])
+
+
+def test_a_verified_cnn_predicts_as_trained_and_a_wrong_digest_is_refused(registry, cnn_fitted) -> None:
+    from pipelines.tasks.cnn import FittedCnn
+
+    logged = registry.log_candidate(sample_cnn_candidate(fitted=cnn_fitted))
+    loaded = registry.load_verified("shapes", 1, expected_sha256=logged.artifact_sha256)
+    images, _ = sample_images(12, seed=1)
+    assert isinstance(loaded, FittedCnn) and loaded is not cnn_fitted
+    assert list(loaded.predict(images)) == list(cnn_fitted.predict(images))
+    assert loaded.predict_proba(images).tobytes() == cnn_fitted.predict_proba(images).tobytes()
+    with pytest.raises(ArtifactMismatch, match="refusing to load it"):
+        registry.load_verified("shapes", 1, expected_sha256="f" * 64)
+
+
+def test_tampered_cnn_weights_are_refused_before_loading(registry_and_store, cnn_fitted, tmp_path: Path) -> None:
+    registry, stored = registry_and_store
+    logged = registry.log_candidate(sample_cnn_candidate(fitted=cnn_fitted))
+    marker = tmp_path / "unpickled"
+    (stored("shapes", 1) / "cnn" / "weights.pt").write_bytes(pickle.dumps(Trap(marker)))
+    assert registry.version_digest("shapes", 1) != logged.artifact_sha256
+    with pytest.raises(ArtifactMismatch):
+        registry.load_verified("shapes", 1, expected_sha256=logged.artifact_sha256)
+    assert not marker.exists(), "the tampered weights were unpickled"
+
+
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol")  # torch's note on the plain pickle's protocol
+def test_cnn_weights_that_would_run_code_are_refused_even_with_their_own_digest(registry_and_store, cnn_fitted,
+                                                                                 tmp_path: Path) -> None:
+    registry, stored = registry_and_store
+    registry.log_candidate(sample_cnn_candidate(fitted=cnn_fitted))
+    marker = tmp_path / "unpickled"
+    (stored("shapes", 1) / "cnn" / "weights.pt").write_bytes(pickle.dumps({"conv0.weight": Trap(marker)}))
+    with pytest.raises(UnsafeModel, match="could run code"):
+        registry.load_verified("shapes", 1, expected_sha256=registry.version_digest("shapes", 1))
+    assert not marker.exists(), "the pickle was executed"
+
+
+def test_a_cnn_folder_pointing_outside_itself_is_refused(registry_and_store, cnn_fitted, tmp_path: Path) -> None:
+    from pipelines.adapters.cnnformat import save
+
+    registry, stored = registry_and_store
+    registry.log_candidate(sample_cnn_candidate(fitted=cnn_fitted))
+    elsewhere = tmp_path / "elsewhere"
+    save(cnn_fitted, elsewhere)  # a valid model: only the path check stands between it and loading
+    mlmodel = stored("shapes", 1) / "MLmodel"
+    mlmodel.write_text(mlmodel.read_text().replace("data: cnn", f"data: {elsewhere}"))
+    with pytest.raises(UnsafeModel, match="not inside the artifact"):
+        registry.load_verified("shapes", 1, expected_sha256=registry.version_digest("shapes", 1))
+
+
+def test_serving_refuses_a_cnn_version_cleanly(registry, cnn_fitted, tmp_path: Path) -> None:
+    from datetime import datetime
+
+    from serving.loader import LoadFailed, load
+
+    logged = registry.log_candidate(sample_cnn_candidate(fitted=cnn_fitted))
+    folder = registry.download_version("shapes", 1, tmp_path / "download")
+    with pytest.raises(LoadFailed, match="shapes v1: image models are not served yet"):
+        load(folder, name="shapes", version=1, artifact_sha256=logged.artifact_sha256,
+             tags=registry.version_tags("shapes", 1), now=datetime.now(UTC))
+
+
+TABULAR_ONLY = """
+import json, sys
+from pathlib import Path
+from pipelines.adapters.registry import Registry
+from tests.fakes.registry import sample_candidate
+
+on_import = sorted(m for m in sys.modules if m.split(".")[0] == "torch")
+
+class NoTorch:  # as where torch is not installed; skops would import it otherwise, looking for estimators
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] == "torch":
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+
+sys.meta_path.insert(0, NoTorch())
+registry = Registry(Path(sys.argv[1]))
+logged = registry.log_candidate(sample_candidate())
+loaded = registry.load_verified("wine", 1, expected_sha256=logged.artifact_sha256)
+assert registry.artifact_digest_of(sample_candidate()) == logged.artifact_sha256
+cnn = sorted(m for m in sys.modules if m.startswith(("pipelines.tasks.cnn", "pipelines.adapters.cnn")))
+print(json.dumps({"on_import": on_import, "cnn_modules": cnn, "loaded": type(loaded).__name__}))
+"""
+
+
+def test_the_tabular_path_never_needs_torch(tmp_path: Path, mlflow_template: Path) -> None:
+    root = copy_store(tmp_path / "repo", mlflow_template)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
+    done = subprocess.run([sys.executable, "-c", TABULAR_ONLY, str(root)], capture_output=True, text=True,
+                          cwd=PROJECT, env={**env, "PYTHONPATH": str(PROJECT)}, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == {
+        "on_import": [], "cnn_modules": [], "loaded": "LogisticRegression"}

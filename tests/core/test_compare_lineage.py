@@ -46,10 +46,13 @@ def test_a_spec_without_drift_holdout_hashes_as_before_and_the_holdout_pointer_c
     import hashlib
     import json
 
-    legacy = {"spec": {k: v for k, v in SPEC.model_dump(mode="json").items() if k != "drift_holdout"},
+    added = {"drift_holdout", "isp", "init"}  # fields that came after the first pins
+    legacy = {"spec": {k: v for k, v in SPEC.model_dump(mode="json").items() if k not in added},
               "data": DATA.model_dump(mode="json"), "mlpin": "1"}
     digest = hashlib.sha256(json.dumps(legacy, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
     assert spec_hash(SPEC, DATA, mlpin_version="1") == digest, "pins of existing specs stay valid"
+    assert spec_hash(SPEC.model_copy(update={"init": "production"}), DATA, mlpin_version="1") != digest
+    assert spec_hash(SPEC.model_copy(update={"isp": {"gamma": 2.4}}), DATA, mlpin_version="1") != digest
     held = SPEC.model_copy(update={"drift_holdout": "h"})
     with_holdout = spec_hash(held, DATA, mlpin_version="1", holdout=DATA)
     assert with_holdout != digest

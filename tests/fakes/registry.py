@@ -2,7 +2,8 @@
 
 Faithful where stages rely on it: versions are numbered 1, 2, ... per model, each
 version's model is a real artifact folder (a skops file and an MLmodel that MLflow and
-serving can load, with an input example), so digests, downloads and the check before
+serving can load, with an input example; a CNN's is the very folder the MLflow registry
+logs, from `modelflavors.save_model_folder`), so digests, downloads and the check before
 unpickling work on real bytes. Only the folders touch disk, in a private temp dir.
 Params are not kept: nothing reads them back.
 """
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.adapters.artifact import artifact_digest, verify_artifact
+from pipelines.adapters.modelflavors import SKLEARN, flavor_of, save_model_folder
 from pipelines.adapters.modelformat import FORMAT, TRUSTED_TYPES, load_folder, save_types
 from pipelines.adapters.modelregistry import EXTRAS_PATH, CandidateLog, LoggedVersion
 from pipelines.core.errors import NotFound
@@ -156,7 +158,7 @@ class MemoryRegistry:
         return dst
 
     def load_verified(self, model: str, version: int, *, expected_sha256: str) -> Any:
-        """Copy a version out, check its digest, and only then load it (skops, trusted types only)."""
+        """Copy a version out, check its digest, and only then load it (modelformat.load_folder)."""
         with tempfile.TemporaryDirectory() as tmp:
             local = self.download_version(model, version, Path(tmp))
             verify_artifact(local, model=model, version=version, expected_sha256=expected_sha256)
@@ -196,11 +198,49 @@ def sample_candidate(
     )
 
 
+CNN_PARAMS = {"channels": [4, 8], "dense": 16, "epochs": 2, "batch_size": 10, "learning_rate": 0.01,
+              "input_size": (16, 16)}
+
+
+def sample_images(n: int = 30, *, seed: int = 0) -> tuple[Any, list[str]]:
+    """`n` 16x16 grey images: dim noise with a bright square top-left ('tl') or bottom-right ('br')."""
+    import numpy as np
+
+    images = np.random.default_rng(seed).uniform(0.0, 0.2, (n, 16, 16, 1)).astype(np.float32)
+    labels = ["tl" if i % 2 else "br" for i in range(n)]
+    for i, label in enumerate(labels):
+        corner = slice(2, 7) if label == "tl" else slice(9, 14)
+        images[i, corner, corner] += 0.7
+    return images, labels
+
+
+def sample_cnn_candidate(model: str = "shapes", *, spec_hash: str = "a" * 64, fitted: Any = None) -> CandidateLog:
+    """A tiny CNN trained for two epochs on `sample_images()` (or `fitted`), ready to log as `model`."""
+    from pipelines.tasks.cnn import cnn_params, fit
+
+    images, labels = sample_images()
+    params = cnn_params(CNN_PARAMS)
+    return CandidateLog(
+        model=model,
+        fitted=fitted if fitted is not None else fit(images, labels, params),
+        inputs=[],
+        output_type="string",
+        example=images[:5],
+        params=params.model_dump(mode="json"),
+        metrics={"accuracy": 0.9},
+        tags={tag("spec_hash"): spec_hash, tag("task"): "image_classification"},
+    )
+
+
 def _write_model(folder: Path, entry: CandidateLog, *, run_id: str) -> None:
-    """A folder shaped like MLflow's sklearn flavor: what the digest and serving read."""
+    """A folder shaped like MLflow's sklearn flavor (what the digest and serving read), or for any
+    other flavor the folder the MLflow registry logs."""
     import sklearn
     import yaml
 
+    if flavor_of(entry.fitted) != SKLEARN:
+        save_model_folder(entry, folder)
+        return
     folder.mkdir(parents=True)
     import skops.io
 

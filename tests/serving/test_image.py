@@ -59,3 +59,13 @@ def test_compose_example_builds_serving_beside_an_mlflow_server() -> None:
     assert services["serving"]["build"] == {"context": "..", "dockerfile": "serving/Dockerfile"}
     assert services["serving"]["environment"]["MLFLOW_TRACKING_URI"] == "http://mlflow:5000"
     assert all(port.startswith("127.0.0.1:") for s in services.values() for port in s["ports"])
+
+
+def test_an_image_build_installs_the_torch_the_image_extra_pins() -> None:
+    import tomllib
+
+    extra = tomllib.loads((PROJECT / "pyproject.toml").read_text())["project"]["optional-dependencies"]["image"]
+    torch = next(r for r in extra if r.startswith("torch=="))
+    text = (PROJECT / "serving/Dockerfile").read_text()
+    assert f"ARG TORCH_VERSION={torch.removeprefix('torch==')}" in text
+    assert "ARG WITH_IMAGES=false" in text, "the default image stays without torch"

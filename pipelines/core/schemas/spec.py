@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -40,3 +40,7 @@ class ModelSpec(Document):
     policy: Name = "promotion"
     drift_holdout: Name | None = None
     description: str = ""
+    # image tasks only: the ISP's parameters for raw folders (others from each DNG's metadata),
+    # and whether training starts from scratch or from production's weights (fine-tuning)
+    isp: dict[str, Any] | None = None
+    init: Literal["scratch", "production"] = "scratch"

@@ -1,0 +1,66 @@
+"""The seam between the kinds of model mlpin trains and the MLflow model folders they are
+stored as: which flavor a fitted model is, and the complete folder it is saved to.
+
+Both registries save through `save_model_folder`, logged or only measured, so the digest a
+pull request reports is the one registering records. Loading is `modelformat.load_folder`,
+which dispatches on the folder's MLmodel. Nothing here imports torch for a scikit-learn
+model: the CNN flavor is recognised by a class attribute and its code imported only for a CNN.
+"""
+
+from __future__ import annotations
+
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from pipelines.adapters.modelformat import CNN_FLAVOR, FORMAT, save_types
+from pipelines.adapters.modelregistry import CandidateLog
+from pipelines.core.inputs import InputColumn, contract_metadata
+
+SKLEARN = "sklearn"
+CNN = CNN_FLAVOR  # the flavor name in MLmodel, and `FittedCnn.MLPIN_FLAVOR`
+FLAVORS = (SKLEARN, CNN)
+REQUIREMENTS = ("scikit-learn", "pandas", "numpy", "scipy")
+
+
+def flavor_of(fitted: Any) -> str:
+    """The flavor `fitted` is stored as: what its class declares, scikit-learn by default."""
+    return getattr(type(fitted), "MLPIN_FLAVOR", SKLEARN)
+
+
+def save_model_folder(entry: CandidateLog, folder: Path) -> None:
+    """Write `entry`'s model as a complete MLflow model folder at `folder` (created); UnsafeModel
+    before anything is written when the model could not be loaded back safely."""
+    if flavor_of(entry.fitted) == CNN:
+        from pipelines.adapters.cnnfolder import save_cnn_folder
+
+        save_cnn_folder(entry, folder)
+        return
+    import mlflow.sklearn
+
+    mlflow.sklearn.save_model(entry.fitted, str(folder), **sklearn_args(entry))
+
+
+def sklearn_args(entry: CandidateLog) -> dict[str, Any]:
+    """How MLflow saves a scikit-learn model, the same whether it is logged or only measured."""
+    return {
+        "signature": _signature(entry.inputs, entry.output_type),
+        "input_example": entry.example,
+        "metadata": contract_metadata(entry.inputs),
+        "pip_requirements": _requirements(),
+        "serialization_format": FORMAT,  # never pickle: loading a pickle runs what it says
+        "skops_trusted_types": save_types(entry.fitted),
+    }
+
+
+def _signature(inputs: list[InputColumn], output_type: str) -> Any:
+    from mlflow.models import ModelSignature
+    from mlflow.types import ColSpec, Schema
+
+    columns = [ColSpec(c.type, c.name, required=c.required) for c in inputs]
+    return ModelSignature(inputs=Schema(columns), outputs=Schema([ColSpec(output_type)]))
+
+
+def _requirements() -> list[str]:
+    # Explicit and exact: MLflow's inference imports the model and guesses, slowly.
+    return [f"{name}=={metadata.version(name)}" for name in REQUIREMENTS]
