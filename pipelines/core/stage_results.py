@@ -10,7 +10,7 @@ from pipelines.core.compare import MetricDelta
 from pipelines.core.drift import DriftReport
 from pipelines.core.policy import Decision
 
-PerturbationName = Annotated[str, StringConstraints(pattern=r"^[a-z_]{1,32}$")]  # shown in PR comments
+PerturbationName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{1,32}$")]  # shown in PR comments
 
 
 class TrainResult(BaseModel):

@@ -12,7 +12,7 @@ from pipelines.core.catalog import IMAGE_TASKS
 from pipelines.core.consistency import resolve_features, resolve_target
 from pipelines.core.contract import coerce_frame
 from pipelines.core.drift import DriftReport
-from pipelines.core.schemas import DriftPolicy, ModelSpec
+from pipelines.core.schemas import DriftPolicy, ModelSpec, PinnedModel
 from pipelines.stages.context import StageContext
 from pipelines.tasks.drift import compute_drift
 
@@ -26,7 +26,7 @@ def candidate_drift(
     if pin is None:
         return None, "no production model is pinned yet, so there is no production training data to compare with", None
     if spec.task in IMAGE_TASKS:
-        return _image_drift(ctx, spec, data_sha256=pin.data_sha256, version=pin.version)
+        return _image_drift(ctx, spec, pin=pin)
     found = ctx.data_by_digest(pin.data_sha256)
     if found is None:
         return None, (
@@ -59,24 +59,44 @@ def candidate_drift(
     return report, note, str(html_path)
 
 
-def _image_drift(ctx: StageContext, spec: ModelSpec, *, data_sha256: str,
-                 version: int) -> tuple[DriftReport | None, str, str | None]:
-    """Per-image statistics (brightness, contrast, sharpness, noise per channel; colourfulness)
-    of the candidate's images against production's, each with a permutation p-value."""
+def _image_drift(ctx: StageContext, spec: ModelSpec, *, pin: PinnedModel) -> tuple[DriftReport | None, str, str | None]:
+    """The candidate's images against production's training images, each processed as its
+    model sees them (raw folders through each one's ISP settings): per-image statistics
+    (brightness, contrast, sharpness, noise per channel; colourfulness) and the MMD of
+    production's CNN embeddings, each with a permutation p-value. For raw data that drifted,
+    the most likely ISP change, by comparison with simulated ones."""
     from pipelines.tasks.imagedata import load_images
     from pipelines.tasks.imagedrift import image_drift
 
     ws = ctx.workspace
-    found = next(((n, p) for n, p in sorted(ws.images.items()) if p.sha256 == data_sha256), None)
+    found = next(((n, p) for n, p in sorted(ws.images.items()) if p.sha256 == pin.data_sha256), None)
     if found is None:
-        return None, (f"production's training images (sha256 {data_sha256[:12]}…) are not a current image folder "
+        return None, (f"production's training images (sha256 {pin.data_sha256[:12]}…) are not a current image folder "
                       "pointer; drift not computed"), None
+    production = ctx.registry.load_verified(spec.name, pin.version, expected_sha256=pin.artifact_sha256)
     pointer = ws.images_for(spec)
     current = load_images(ctx.root, spec.data, pointer, isp=spec.isp)
-    reference = current if found[1] == pointer else load_images(ctx.root, found[0], found[1], isp=spec.isp)
+    reference = load_images(ctx.root, found[0], found[1], isp=getattr(production, "isp", None))
+    embeddings = {}
+    if reference.images.shape[1:] == current.images.shape[1:] == _input_shape(production):
+        embeddings = {"reference_embeddings": production.embed(reference.images),
+                      "current_embeddings": production.embed(current.images)}
     policy = ws.drift or DriftPolicy()
-    with ctx.progress.step(f"image drift vs production v{version}'s training images"):
+    with ctx.progress.step(f"image drift vs production v{pin.version}'s training images"):
         report = image_drift(reference.images, current.images, drift_share=policy.drift_share,
-                             labels=(f"production v{version} images {data_sha256[:12]}",
-                                     f"candidate images {pointer.sha256[:12]}"))
-    return report, f"compared with data/{found[0]}.yaml (per-image statistics, permutation p-values)", None
+                             labels=(f"production v{pin.version} images {pin.data_sha256[:12]}",
+                                     f"candidate images {pointer.sha256[:12]}"), **embeddings)
+    measures = "per-image statistics" + (" and the MMD of production's CNN embeddings" if embeddings else "")
+    note = f"compared with data/{found[0]}.yaml ({measures}, permutation p-values)"
+    if pointer.format == "raw_folder" and report.drifted:
+        from pipelines.tasks.ispattribution import attribute_isp_change
+        from pipelines.tasks.ispscenarios import SCENARIOS
+
+        attribution = attribute_isp_change(reference.images, current.images, SCENARIOS)
+        note += "; " + " ".join(attribution.lines())
+    return report, note, None
+
+
+def _input_shape(model: object) -> tuple[int, ...] | None:
+    params = getattr(model, "params", None)
+    return None if params is None else (*params.input_size, params.input_channels)

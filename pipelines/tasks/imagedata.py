@@ -28,6 +28,7 @@ class ImageSet:
     images: np.ndarray  # (N, H, W, C) float32 in [0, 1]
     labels: list[str]
     paths: list[str]
+    folder: Path | None = None  # where `paths` are relative to
 
 
 def kind_of(pointer: ImageFolderPointer) -> str:
@@ -67,7 +68,7 @@ def load_images(root: Path, name: str, pointer: ImageFolderPointer, *, isp: dict
     if len(shapes) != 1:
         raise DataError(f"{pointer_path(name)}: images of different shapes {shapes}; resize them to one size "
                         "(and set contract.sizes)", dataset=name)
-    return ImageSet(np.stack(arrays).astype(np.float32), [f.label for f in files], [f.path for f in files])
+    return ImageSet(np.stack(arrays).astype(np.float32), [f.label for f in files], [f.path for f in files], folder)
 
 
 def _picture(path: Path, *, isp: dict[str, Any] | None) -> np.ndarray:
@@ -109,6 +110,7 @@ class ImageSplit:
     y_train: Any  # pd.Series of labels
     x_test: np.ndarray
     y_test: Any
+    test_files: tuple[Path, ...] = ()  # the held-out images' files (raw robustness decodes them again)
 
     @property
     def train(self) -> Any:
@@ -132,5 +134,6 @@ def split_images(found: ImageSet, *, test_fraction: float, seed: int, stratify: 
     except ValueError as exc:
         raise DataError(f"models/{name}.yaml: split: cannot split {len(labels)} images: {exc}", dataset=name) from exc
     train, test = np.sort(train), np.sort(test)
+    files = tuple(found.folder / found.paths[i] for i in test) if found.folder is not None else ()
     return ImageSplit(found.images[train], pd.Series(labels[train], name="label"),
-                      found.images[test], pd.Series(labels[test], name="label"))
+                      found.images[test], pd.Series(labels[test], name="label"), files)

@@ -131,10 +131,32 @@ class Image:
         rows, _ = self.production_inputs(fitted, prep, prep.split.x_test)
         if rows is None:
             return None
-        return {k: round(v, 4) for k, v in robustness(fitted, rows, list(prep.split.y_test),
-                                                       seed=prep.spec.split.seed).items()}
+        found = robustness(fitted, rows, list(prep.split.y_test), seed=prep.spec.split.seed)
+        if getattr(prep.pointer, "format", "") == "raw_folder" and prep.split.test_files:
+            found.update(_isp_robustness(fitted, prep))
+        return {k: round(v, 4) for k, v in found.items()}
 
 
 def kind_for(task: str) -> TaskKind:
     """The kind of a spec's task."""
     return Image() if task in IMAGE_TASKS else Tabular(task)
+
+
+# For raw data: the held-out DNGs decoded again with one ISP parameter changed.
+ISP_VARIANTS = {"isp_gamma_1_8": {"gamma": 1.8}, "isp_gamma_2_8": {"gamma": 2.8},
+                "isp_warm_white_balance": {"wb_gains": (1.3, 1.0, 0.8)}, "isp_denoise": {"denoise_strength": 0.8},
+                "isp_sharpen": {"sharpen_amount": 1.5}}
+
+
+def _isp_robustness(fitted: Any, prep: Prepared) -> dict[str, float]:
+    import numpy as np
+
+    from pipelines.tasks.imagedata import decode_raw
+
+    expected = np.asarray([str(label) for label in prep.split.y_test])
+    base = dict(prep.spec.isp or {})
+    found = {}
+    for name, change in ISP_VARIANTS.items():
+        images = np.stack([decode_raw(path, isp={**base, **change}) for path in prep.split.test_files])
+        found[name] = float(np.mean(fitted.predict(images) == expected))
+    return found

@@ -4,6 +4,7 @@ production's weights, and the candidate report with image drift. Tiny CNNs, seco
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -120,7 +121,6 @@ def test_the_candidate_report_shows_robustness_and_fine_tuning(image_repo: Path,
 
 def _log_images(folder: Path, means: list[float], labels: list[str], *, version: int, when) -> None:
     """Image requests as serving logs them: digest and mean per channel, never pixels."""
-    import json
     import uuid
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -162,3 +162,23 @@ def test_the_scheduled_check_compares_logged_image_statistics_with_the_training_
     assert drifted.outcome == "drifted" and "brightness[L]" in drifted.check.findings
     assert "prediction" in drifted.check.findings and drifted.issue_action == "open"
     assert drifted.check.report.features[0].kind == "p_value"
+
+
+def test_a_changed_isp_setting_is_found_as_drift_and_attributed_to_its_stage(image_repo: Path,
+                                                                            tmp_path: Path) -> None:
+    registry = MemoryRegistry(tmp_path / "registry")
+    production = train(ctx(image_repo, registry=registry), "digits_raw_cnn")
+    pin(image_repo, digits_raw_cnn=entry(production))
+    git(image_repo, "checkout", "-q", "-b", "brighter")
+    edit_yaml(image_repo / "models/digits_raw_cnn.yaml", isp={"gamma": 2.8})
+    commit_all(image_repo, "raise the display gamma")
+    candidate(ctx(image_repo, registry=registry), base="main", pr="7", out_dir=tmp_path / "out")
+    report = json.loads((tmp_path / "out" / "digits_raw_cnn" / "candidate.json").read_text())
+    drifted = {f["column"]: f for f in report["drift"]["features"] if f["drifted"]}
+    assert any(c.startswith("brightness[") for c in drifted) and all(
+        f["kind"] == "p_value" for f in drifted.values())
+    assert "embeddings" in {f["column"] for f in report["drift"]["features"]}, "MMD of production's embeddings"
+    assert "Most likely ISP change: gamma change (confidence" in report["drift_note"]
+    robustness = report["evaluation"]["robustness"]
+    assert {"clean", "blur", "isp_gamma_1_8", "isp_warm_white_balance"} <= set(robustness["candidate"])
+    assert set(robustness["production"]) == set(robustness["candidate"])
