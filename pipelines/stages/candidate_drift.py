@@ -83,7 +83,10 @@ def _image_drift(ctx: StageContext, spec: ModelSpec, *, pin: PinnedModel) -> tup
                       "current_embeddings": production.embed(current.images)}
     policy = ws.drift or DriftPolicy()
     with ctx.progress.step(f"image drift vs production v{pin.version}'s training images"):
+        settings = policy.images
         report = image_drift(reference.images, current.images, drift_share=policy.drift_share,
+                             thresholds=settings.thresholds(), permutations=settings.permutations,
+                             seed=settings.seed, verdict=settings.verdict,
                              labels=(f"production v{pin.version} images {pin.data_sha256[:12]}",
                                      f"candidate images {pointer.sha256[:12]}"), **embeddings)
     measures = "per-image statistics" + (" and the MMD of production's CNN embeddings" if embeddings else "")

@@ -292,11 +292,16 @@ def _measure_images(ctx: StageContext, model: str, *, pin: PinnedModel, uri: str
     names = channel_names(reference.images.shape[3])
     logged = np.array([list(m) for m in window.frame["mean"]], dtype=np.float64)
     ours = reference.images.reshape(len(reference.images), -1, reference.images.shape[3]).mean(axis=1)
+    settings = policy.images
     pairs = statistics_drift({f"brightness[{c}]": ours[:, i] for i, c in enumerate(names)},
-                             {f"brightness[{c}]": logged[:, i] for i, c in enumerate(names)})
+                             {f"brightness[{c}]": logged[:, i] for i, c in enumerate(names)},
+                             p_value_threshold=settings.statistics_p_value,
+                             distance_threshold=settings.statistics_distance,
+                             permutations=settings.permutations, seed=settings.seed)
     report = DriftReport(reference=base["reference"], current=f"v{pin.version} logged images",
                          reference_rows=len(ours), current_rows=len(logged),
-                         features=[p_value for _, p_value in pairs], drift_share=policy.drift_share)
+                         features=[p if settings.verdict == "p_value" else d for d, p in pairs],
+                         drift_share=policy.drift_share)
     fitted = ctx.registry.load_verified(model, pin.version, expected_sha256=pin.artifact_sha256)
     outputs = window.frame.get(OUTPUT)
     labels = None if outputs is None else outputs.map(lambda o: o.get("label") if isinstance(o, dict) else o)

@@ -43,7 +43,7 @@ def build_prepared(ctx: StageContext, prep: Prepared) -> Built:
     init = _initial(ctx, prep)
     start = f" from production v{ctx.workspace.pins.models[spec.name].version}'s weights" if init is not None else ""
     with progress.step(f"fitting {spec.estimator.kind} on {len(prep.split.x_train)} rows{start}"):
-        fitted = kind.fit(prep, init=init)
+        fitted = kind.fit(prep, init=init, progress=progress.note)
     with progress.step(f"scoring on {len(prep.split.x_test)} held-out rows"):
         scores = score(fitted, prep.split.x_test, prep.split.y_test, task=kind.scoring)
     commit, dirty = ctx.source_state()

@@ -9,6 +9,7 @@ torch is imported only inside the image kind's methods.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -41,8 +42,9 @@ class TaskKind(Protocol):
     name: str
     scoring: str  # the metric set: "classification" | "regression"
 
-    def fit(self, prep: Prepared, *, init: Any | None = None) -> Any:
-        """A model fitted on the training part of the split (`init`: weights to start from)."""
+    def fit(self, prep: Prepared, *, init: Any | None = None, progress: Callable[[str], None] | None = None) -> Any:
+        """A model fitted on the training part of the split (`init`: weights to start from;
+        `progress`: told each epoch, for models trained in epochs)."""
 
     def signature(self, prep: Prepared) -> Signature:
         """The inputs, output type and example a registered version records."""
@@ -62,7 +64,7 @@ class Tabular:
     def __init__(self, task: str) -> None:
         self.scoring = task
 
-    def fit(self, prep: Prepared, *, init: Any | None = None) -> Any:
+    def fit(self, prep: Prepared, *, init: Any | None = None, progress: Callable[[str], None] | None = None) -> Any:
         from pipelines.tasks.tabular import build_pipeline
 
         pipeline = build_pipeline(prep.spec, prep.pointer, prep.features)
@@ -96,7 +98,7 @@ class Image:
     name = "image"
     scoring = "classification"
 
-    def fit(self, prep: Prepared, *, init: Any | None = None) -> Any:
+    def fit(self, prep: Prepared, *, init: Any | None = None, progress: Callable[[str], None] | None = None) -> Any:
         from pipelines.tasks.cnn import cnn_params, fit
 
         images = prep.split.x_train
@@ -109,7 +111,8 @@ class Image:
                                f"({images.shape[1]}x{images.shape[2]}, {images.shape[3]} channels); remove them "
                                "to take the data's")
         state, classes = (init.state_dict(), list(init.classes_)) if init is not None else (None, None)
-        fitted = fit(images, list(prep.split.y_train), params, init_state=state, init_classes=classes)
+        fitted = fit(images, list(prep.split.y_train), params, init_state=state, init_classes=classes,
+                     progress=progress)
         fitted.isp = dict(sorted(prep.spec.isp.items())) if prep.spec.isp is not None else None
         return fitted
 

@@ -182,3 +182,18 @@ def test_a_changed_isp_setting_is_found_as_drift_and_attributed_to_its_stage(ima
     robustness = report["evaluation"]["robustness"]
     assert {"clean", "blur", "isp_gamma_1_8", "isp_warm_white_balance"} <= set(robustness["candidate"])
     assert set(robustness["production"]) == set(robustness["candidate"])
+
+
+def test_image_drift_thresholds_come_from_the_drift_policy(image_repo: Path, tmp_path: Path) -> None:
+    registry = MemoryRegistry(tmp_path / "registry")
+    production = train(ctx(image_repo, registry=registry), "digits_raw_cnn")
+    pin(image_repo, digits_raw_cnn=entry(production))
+    write_yaml(image_repo / "policies/drift.yaml", {"schema_version": 1, "images": {
+        "statistics_p_value": 1e-300, "mmd_p_value": 1e-300, "permutations": 50}})
+    git(image_repo, "checkout", "-q", "-b", "brighter")
+    edit_yaml(image_repo / "models/digits_raw_cnn.yaml", isp={"gamma": 2.8})
+    commit_all(image_repo, "raise the display gamma, under a policy that tolerates anything")
+    candidate(ctx(image_repo, registry=registry), base="main", pr="7", out_dir=tmp_path / "out")
+    report = json.loads((tmp_path / "out" / "digits_raw_cnn" / "candidate.json").read_text())
+    assert [f for f in report["drift"]["features"] if f["drifted"]] == []
+    assert {f["threshold"] for f in report["drift"]["features"]} == {1e-300}

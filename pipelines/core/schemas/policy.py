@@ -60,6 +60,21 @@ class IssueSettings(Strict):
     close_after_clean_checks: int = Field(default=3, ge=1)
 
 
+class ImageDriftSettings(Strict):
+    """Image drift: per-image statistics and embedding MMD, each with a permutation p-value."""
+
+    verdict: Literal["p_value", "distance"] = "p_value"  # which measure of each column decides
+    statistics_p_value: float = Field(default=0.05, gt=0.0, lt=1.0)
+    statistics_distance: float = Field(default=0.1, gt=0.0)  # normed Wasserstein
+    mmd_p_value: float = Field(default=0.05, gt=0.0, lt=1.0)
+    mmd_distance: float = Field(default=0.1, gt=0.0)  # MMD^2 of the embeddings
+    permutations: int = Field(default=200, ge=20, le=10_000)
+    seed: int = 0
+
+    def thresholds(self) -> dict[str, float]:
+        return self.model_dump(include={"statistics_p_value", "statistics_distance", "mmd_p_value", "mmd_distance"})
+
+
 class DriftPolicy(Document):
     """Settings of the scheduled drift check of production inputs."""
 
@@ -69,3 +84,4 @@ class DriftPolicy(Document):
     default_test: FeatureTest | None = None
     features: dict[str, FeatureTest] = Field(default_factory=dict)
     issue: IssueSettings = Field(default_factory=IssueSettings)
+    images: ImageDriftSettings = Field(default_factory=ImageDriftSettings)
