@@ -96,6 +96,16 @@ def _image_pointers(folder: str, names: list[str]) -> list[str]:
     return [n for n in names if n.endswith(".yaml") and re.search(image, (Path(folder) / n).read_text(), re.MULTILINE)]
 
 
+def with_image_samples(root: Path) -> Path:
+    """`root` holding the project's image samples (samples/digits_png, digits_raw) and their
+    pointers, which test repositories from `make_repo` leave out."""
+    for name in ("digits_png", "digits_raw"):
+        shutil.copytree(PROJECT / "samples" / name, root / "samples" / name)
+        (root / "data").mkdir(parents=True, exist_ok=True)
+        shutil.copy(PROJECT / "data" / f"{name}.yaml", root / "data" / f"{name}.yaml")
+    return root
+
+
 def clone_repo(origin: Path, dest: Path) -> Path:
     """A clone of `origin` (bare or not) at `dest`, as a developer would make it."""
     git(dest.parent, "clone", "-q", str(origin), str(dest))

@@ -15,7 +15,7 @@ from pipelines.stages.candidate import candidate
 from pipelines.stages.evaluate import evaluate
 from pipelines.stages.train import train
 from tests.fakes.registry import MemoryRegistry
-from tests.helpers import PROJECT, commit_all, ctx, edit_yaml, entry, git, pin, write_yaml
+from tests.helpers import PROJECT, commit_all, ctx, edit_yaml, entry, git, pin, with_image_samples, write_yaml
 
 PARAMS = {"channels": [8, 16], "dense": 32, "epochs": 6, "batch_size": 16, "learning_rate": 0.005}
 
@@ -23,11 +23,7 @@ PARAMS = {"channels": [8, 16], "dense": 32, "epochs": 6, "batch_size": 16, "lear
 @pytest.fixture
 def image_repo(tmp_path: Path) -> Path:
     """A git repository with the image samples, their pointers, policies and two CNN specs."""
-    root = tmp_path / "repo"
-    for name in ("digits_png", "digits_raw"):
-        shutil.copytree(PROJECT / "samples" / name, root / "samples" / name)
-        (root / "data").mkdir(parents=True, exist_ok=True)
-        shutil.copy(PROJECT / "data" / f"{name}.yaml", root / "data" / f"{name}.yaml")
+    root = with_image_samples(tmp_path / "repo")
     shutil.copytree(PROJECT / "policies", root / "policies")
     shutil.copy(PROJECT / ".gitignore", root / ".gitignore")
     for model, data in (("digits_cnn", "digits_png"), ("digits_raw_cnn", "digits_raw")):

@@ -12,17 +12,13 @@ import pytest
 from pipelines.adapters.workspace import load_workspace, read_workspace
 from pipelines.core.errors import DataError
 from pipelines.tasks.imagedata import load_images
-from tests.helpers import PROJECT, edit_yaml, write_yaml
+from tests.helpers import PROJECT, edit_yaml, with_image_samples, write_yaml
 
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
     """The project's image samples and their pointers, alone in a folder."""
-    root = tmp_path / "repo"
-    for name in ("digits_png", "digits_raw"):
-        shutil.copytree(PROJECT / "samples" / name, root / "samples" / name)
-        (root / "data").mkdir(parents=True, exist_ok=True)
-        shutil.copy(PROJECT / "data" / f"{name}.yaml", root / "data" / f"{name}.yaml")
+    root = with_image_samples(tmp_path / "repo")
     return root
 
 
