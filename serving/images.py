@@ -122,8 +122,8 @@ def decode(data: bytes, model: ImageInput) -> Decoded:
     if kind != "dng":
         _check_size(data, model, kind=kind)  # from the header, before a decompression bomb is unpacked
     try:
-        pixels = decode_raw(data, isp=model.isp) if kind == "dng" else decode_picture(io.BytesIO(data),
-                                                                                      channels=model.channels)
+        pixels = (decode_raw(data, isp=model.isp, expected_size=tuple(model.input_size))  # checked before unpacking
+                  if kind == "dng" else decode_picture(io.BytesIO(data), channels=model.channels))
     except InvalidInput as exc:
         raise ValueError(f"{kind}: {exc.message}") from None
     except Exception as exc:  # Pillow and LibRaw raise many kinds for a damaged file

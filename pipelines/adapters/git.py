@@ -120,8 +120,10 @@ def token_env(environ: Mapping[str, str]) -> dict[str, str]:
 
     server = environ.get("GITHUB_SERVER_URL", "https://github.com").rstrip("/")
     basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
-    return {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": f"http.{server}/.extraHeader",
-            "GIT_CONFIG_VALUE_0": f"Authorization: Basic {basic}"}
+    count = environ.get("GIT_CONFIG_COUNT", "0")
+    index = int(count) if count.isdigit() else 0  # after any environment-only config already set
+    return {"GIT_CONFIG_COUNT": str(index + 1), f"GIT_CONFIG_KEY_{index}": f"http.{server}/.extraHeader",
+            f"GIT_CONFIG_VALUE_{index}": f"Authorization: Basic {basic}"}
 
 
 def _limit(command: str | None) -> float:

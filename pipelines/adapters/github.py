@@ -224,9 +224,16 @@ class GitHubForge(GitHubIssues):
         return True
 
     def own_comment(self, pr: str, marker: str) -> str | None:
-        """The body of mlpin's own comment on PR `pr` starting with `marker` (all pages)."""
+        """The body of mlpin's own comment on PR `pr` starting with `marker` (all pages). mlpin
+        posts candidate reports with the Actions token and propose with a bot's, so a comment
+        by the Actions bot also counts when mlpin posts as another login (only workflows can
+        post as it); a comment by anyone else never does."""
         with self._github(f"listing the comments on PR #{pr}", need="pull-requests: read"):
             found = _starting_with(self._own_comments(pr), marker)
+            if found is None and self.login().casefold() != ACTIONS_LOGIN:
+                actions = [c for c in self._issue(pr).get_comments()
+                           if c.user is not None and c.user.login.casefold() == ACTIONS_LOGIN]
+                found = _starting_with(actions, marker)
         return None if found is None else found.body or ""
 
     def merged_pull(self, sha: str) -> Merge | None:

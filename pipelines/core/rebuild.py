@@ -28,7 +28,7 @@ TOLERANCE = 1e-9  # metrics are rounded when scored; equal means equal to roundi
 class Reported(BaseModel):
     """A candidate's numbers as its pull request's job reported them."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     spec_hash: str = Field(pattern=r"^[0-9a-f]{64}$")
     artifact_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
@@ -50,13 +50,16 @@ def reported_line(report: CandidateReport) -> str:
 
 
 def parse_reported(body: str) -> Reported | None:
-    """The numbers a candidate comment reported; None when it carries none that are valid."""
-    found = REPORTED.search(body)
+    """The numbers a candidate comment reported, read only from the line right after its
+    marker (where mlpin writes it; text further down may come from a pull request); None
+    when there is none that is valid."""
+    lines = body.split("\n", 2)
+    found = REPORTED.fullmatch(lines[1]) if len(lines) > 1 else None
     if found is None:
         return None
     try:
         return Reported.model_validate(json.loads(found.group(1)))
-    except (ValueError, ValidationError):
+    except (ValueError, ValidationError, RecursionError):
         return None
 
 

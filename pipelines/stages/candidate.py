@@ -179,7 +179,6 @@ def _record_verdict(registry: ModelRegistry, report: CandidateReport, *, version
         tag("pr"): report.pr,
         tag("candidate_commit"): report.train.git_commit or "none",
         tag("verdict"): decision.outcome,
-        tag("judged_by"): "propose",  # trusted code on the default branch: what propose may reuse
         tag("failed_gates"): "; ".join(g.gate for g in decision.failed) or "none",
         # the evidence, so mlpin verify can re-apply the policy as it stands later
         tag("eval_rows"): str(report.evaluation.eval_rows),
@@ -187,3 +186,6 @@ def _record_verdict(registry: ModelRegistry, report: CandidateReport, *, version
     })
     # kept with the run, so the promotion PR can carry it whole
     registry.log_text(run_id, render_candidate(report), REPORT_PATH)
+    # last, and alone: what propose may reuse is only a version whose evidence is all there
+    # (a job stopped half-way leaves a version propose ignores and rebuilds, never one it trusts)
+    registry.tag_version(report.model, version, {tag("judged_by"): "propose"})

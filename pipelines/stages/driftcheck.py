@@ -278,7 +278,9 @@ def _measure_images(ctx: StageContext, model: str, *, pin: PinnedModel, uri: str
     if found is None:
         raise InvalidInput(f"{model} v{pin.version}'s training images (sha256 {pin.data_sha256[:12]}…) are not a "
                            "current image folder pointer; restore the pointer to check drift")
-    reference = load_images(ctx.root, found[0], found[1], isp=ws.spec(model).isp)
+    fitted = ctx.registry.load_verified(model, pin.version, expected_sha256=pin.artifact_sha256)
+    # decoded as the pinned model sees them (its own ISP settings, not the spec at main's)
+    reference = load_images(ctx.root, found[0], found[1], isp=getattr(fitted, "isp", None))
     with ctx.progress.step(f"reading {model} v{pin.version}'s logged requests"):
         window = read_window(uri, model, since=start, until=end + timedelta(seconds=1), version=pin.version,
                              columns=["mean"])
@@ -302,7 +304,6 @@ def _measure_images(ctx: StageContext, model: str, *, pin: PinnedModel, uri: str
                          reference_rows=len(ours), current_rows=len(logged),
                          features=[p if settings.verdict == "p_value" else d for d, p in pairs],
                          drift_share=policy.drift_share)
-    fitted = ctx.registry.load_verified(model, pin.version, expected_sha256=pin.artifact_sha256)
     outputs = window.frame.get(OUTPUT)
     labels = None if outputs is None else outputs.map(lambda o: o.get("label") if isinstance(o, dict) else o)
     prediction = _prediction_drift(fitted, reference.images, labels, policy=policy, categorical=True)

@@ -60,7 +60,7 @@ class Proposal(BaseModel):
     """What propose did for one model."""
 
     model: str
-    # proposed | unchanged | refreshed | pending | blocked | in_production | rolled_back | error
+    # proposed | unchanged | refreshed | pending | blocked | still_blocked | in_production | rolled_back | error
     outcome: str
     headline: str
     version: int | None = None
@@ -90,6 +90,7 @@ class _Model:
     pull: PullRef | None  # its open promotion PR
     proposed: PinnedModel | None  # the entry that PR's branch pins
     reasons: list[str]
+    changed: bool  # whether this push changed the model's spec, data or policy
 
 
 def propose(ctx: StageContext, *, before: str | None = None, base_branch: str | None = None) -> ProposeRun:
@@ -172,7 +173,7 @@ def _state(ctx: StageContext, model: str, *, reasons: list[str]) -> _Model:
         tip = gitwrite.branch_tip(root, branch) or gitwrite.remote_tip(root, branch)
         proposed = (pinlog.pins_at(root, tip) or ProductionPins()).models.get(model) if tip else None
     return _Model(name=model, want=want, pinned=ws.pins.models.get(model), pull=pull, proposed=proposed,
-                  reasons=reasons or ["the spec at main is not the one production pins"])
+                  reasons=reasons or ["the spec at main is not the one production pins"], changed=bool(reasons))
 
 
 def _reconcile(ctx: StageContext, model: str, *, reasons: list[str], head: str, base_branch: str,
@@ -185,7 +186,9 @@ def _reconcile(ctx: StageContext, model: str, *, reasons: list[str], head: str, 
                         version=state.pinned.version, closed=closed)
     rolled_back = _rolled_back_at(ctx.root, model, want=state.want)
     if rolled_back is not None:
-        return Proposal(model=model, outcome="rolled_back", headline=(
+        closed = _close(ctx.forge, state, why=f"the spec at main was rolled back at {rolled_back[:12]}, so "
+                                              "nothing is proposed for it")
+        return Proposal(model=model, outcome="rolled_back", closed=closed, headline=(
             f"the spec at main was in production until {rolled_back[:12]} and was rolled back; not proposed "
             "again (change the spec or data for a new candidate)"))
     if state.proposed is not None and state.pull is not None and state.proposed.spec_hash == state.want:
@@ -309,12 +312,13 @@ def _blocked(forge: Forge, state: _Model, decision: Decision, *, version: int, h
     model = state.name
     failed = ", ".join(g.gate for g in decision.failed)
     forge.set_status(head, context=context, state="failure", description=f"{model} v{version} blocked: {failed}")
-    source = merged.get()
+    source = merged.get() if state.changed else None  # said on the PR that changed it, not on every later one
     if source is not None:
         forge.upsert_comment(source.pr, propose_marker(model), render_blocked(model, decision, version=version))
     closed = None
     if state.proposed is not None and state.proposed.spec_hash != state.want:
         closed = _close(forge, state, why=f"the spec at main changed, and its candidate v{version} is blocked "
                                           f"({failed})")
-    return Proposal(model=model, outcome="blocked", headline=f"v{version} blocked: {failed}", version=version,
-                    closed=closed, kind=Kind.BLOCKED)
+    return Proposal(model=model, outcome="blocked" if state.changed else "still_blocked",
+                    headline=f"v{version} blocked: {failed}", version=version, closed=closed,
+                    kind=Kind.BLOCKED if state.changed else Kind.DONE)

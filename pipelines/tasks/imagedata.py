@@ -93,12 +93,13 @@ def decode_picture(source: Path | BinaryIO, *, channels: int | None = None) -> n
     return pixels[:, :, None] if pixels.ndim == 2 else pixels
 
 
-def decode_raw(source: Path | bytes, *, isp: dict[str, Any] | None) -> np.ndarray:
+def decode_raw(source: Path | bytes, *, isp: dict[str, Any] | None,
+               expected_size: tuple[int, int] | None = None) -> np.ndarray:
     """A DNG through the seven-stage ISP with the spec's `isp` overrides, as float32 (H, W, 3);
     training and serving both decode through here."""
     from pipelines.tasks.isp import process_dng
 
-    return np.asarray(process_dng(source, isp), dtype=np.float32)
+    return np.asarray(process_dng(source, isp, expected_size=expected_size), dtype=np.float32)
 
 
 @dataclass(frozen=True)

@@ -326,8 +326,11 @@ def process_dng(
     overrides: Mapping[str, Any] | None = None,
     *,
     stop_after: str = "gamma",
+    expected_size: tuple[int, int] | None = None,
 ) -> np.ndarray:
-    """Read a DNG (or any raw rawpy reads) and run `process` with its metadata and `overrides`."""
+    """Read a DNG (or any raw rawpy reads) and run `process` with its metadata and `overrides`.
+    With `expected_size` (height, width), a frame of another size is refused from its header,
+    before LibRaw unpacks it (an untrusted upload may declare gigapixels)."""
     import rawpy
 
     if isinstance(source, bytes | bytearray):
@@ -336,6 +339,10 @@ def process_dng(
         handle = os.fspath(source) if isinstance(source, str | os.PathLike) else source
     try:
         with rawpy.imread(handle) as raw:
+            size = (int(raw.sizes.height), int(raw.sizes.width))
+            if expected_size is not None and size != tuple(expected_size):
+                raise InvalidInput(f"raw image of {size[1]}x{size[0]} pixels; {expected_size[1]}x{expected_size[0]} "
+                                   "is expected")
             bayer = np.array(raw.raw_image_visible)
             params = params_from_raw(raw, overrides)
     except (rawpy.LibRawError, ValueError) as exc:

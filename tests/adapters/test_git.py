@@ -436,3 +436,11 @@ def test_a_push_token_goes_to_the_forge_as_a_header_never_on_a_command_line(tmp_
     assert f"Basic {base64.b64encode(b'x-access-token:ghs_s3cret').decode()}" in forge.headers
     assert not any("s3cret" in arg for argv in argvs for arg in argv)
     assert "s3cret" not in (repo / ".git" / "config").read_text()
+
+
+def test_the_push_token_is_added_after_environment_config_already_set() -> None:
+    found = git.token_env({"MLPIN_GIT_TOKEN": "t", "GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "safe.directory",
+                           "GIT_CONFIG_VALUE_0": "*", "GITHUB_SERVER_URL": "https://ghe.example"})
+    assert found["GIT_CONFIG_COUNT"] == "2" and found["GIT_CONFIG_KEY_1"] == "http.https://ghe.example/.extraHeader"
+    assert "GIT_CONFIG_KEY_0" not in found, "the one already set is kept as it is"
+    assert git.token_env({}) == {}

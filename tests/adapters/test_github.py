@@ -273,3 +273,14 @@ def test_a_deployments_status_is_read_only_when_its_payload_needs_it(fake_github
     statuses = [path for method, path in fake_github.requests if path.endswith("/statuses")]
     assert len(statuses) == 3, "one status request per old-format record, none for the others"
     assert [d.state for d in listed] == ["unread", "failure"] * 3
+
+
+def test_propose_as_a_bot_reads_the_candidate_report_the_actions_token_posted(fake_github: FakeGitHub,
+                                                                             github_forge: GitHubForge) -> None:
+    """candidate-post posts with GITHUB_TOKEN (github-actions[bot]); propose posts as MLPIN_BOT_TOKEN's login."""
+    marker = "<!-- mlpin:candidate:wine -->"
+    fake_github.add_comment(7, f"{marker}\nforged", login="mallory")
+    assert github_forge.own_comment("7", marker) is None
+    fake_github.add_comment(7, f"{marker}\nreport", login="github-actions[bot]")
+    assert github_forge.login() != "github-actions[bot]"
+    assert github_forge.own_comment("7", marker) == f"{marker}\nreport"

@@ -370,16 +370,18 @@ def test_a_cnn_folder_pointing_outside_itself_is_refused(registry_and_store, cnn
         registry.load_verified("shapes", 1, expected_sha256=registry.version_digest("shapes", 1))
 
 
-def test_serving_refuses_a_cnn_version_cleanly(registry, cnn_fitted, tmp_path: Path) -> None:
+def test_serving_loads_and_smoke_tests_a_cnn_version_from_either_registry(registry, cnn_fitted,
+                                                                        tmp_path: Path) -> None:
     from datetime import datetime
 
-    from serving.loader import LoadFailed, load
+    from serving.loader import load, smoke_test
 
     logged = registry.log_candidate(sample_cnn_candidate(fitted=cnn_fitted))
     folder = registry.download_version("shapes", 1, tmp_path / "download")
-    with pytest.raises(LoadFailed, match="shapes v1: image models are not served yet"):
-        load(folder, name="shapes", version=1, artifact_sha256=logged.artifact_sha256,
-             tags=registry.version_tags("shapes", 1), now=datetime.now(UTC))
+    live = load(folder, name="shapes", version=1, artifact_sha256=logged.artifact_sha256,
+                tags=registry.version_tags("shapes", 1), now=datetime.now(UTC))
+    smoke_test(live)  # the logged example images, classified
+    assert (live.name, live.version) == ("shapes", 1)
 
 
 TABULAR_ONLY = """

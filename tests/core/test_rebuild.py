@@ -8,6 +8,7 @@ from pipelines.core.rebuild import parse_reported, rebuild_line, reported_line
 from pipelines.core.schemas import PinnedModel
 from tests.core.helpers import PROD, report
 
+MARKER = "<!-- mlpin:candidate:breast_cancer_rf -->\n"
 CANDIDATE = {"accuracy": 0.9649, "f1_weighted": 0.9645, "roc_auc": 0.994, "log_loss": 0.1147}
 
 
@@ -30,13 +31,14 @@ def test_a_metric_name_that_could_end_the_comment_carries_no_line() -> None:
 
 def test_lines_that_are_not_mlpins_shape_are_not_read() -> None:
     good = reported_line(report(CANDIDATE, production=None, drift=None))
-    assert parse_reported(good.replace('"accuracy"', '"**accuracy**"')) is None, "markup in a name"
-    assert parse_reported(good.replace("a" * 64, "a" * 63)) is None, "not a sha256"
+    assert parse_reported(MARKER + good) is not None
+    assert parse_reported(MARKER + good.replace('"accuracy"', '"**accuracy**"')) is None, "markup in a name"
+    assert parse_reported(MARKER + good.replace("a" * 64, "a" * 63)) is None, "not a sha256"
     assert parse_reported("no line at all") is None
 
 
 def test_the_visible_line_says_match_or_names_each_difference() -> None:
-    reported = parse_reported(reported_line(report(CANDIDATE, production=None, drift=None)))
+    reported = parse_reported(MARKER + reported_line(report(CANDIDATE, production=None, drift=None)))
     assert rebuild_line(reported, entry=pinned(), pr="12").startswith("✅ Rebuilt by `mlpin propose`")
     other = pinned(artifact_sha256="e" * 64, metrics={**CANDIDATE, "accuracy": 0.9})
     line = rebuild_line(reported, entry=other, pr="12")
@@ -45,3 +47,12 @@ def test_the_visible_line_says_match_or_names_each_difference() -> None:
     assert "accuracy 0.9000 (reported 0.9649)" in line
     assert "spec hash" in rebuild_line(reported, entry=pinned(spec_hash="f" * 64), pr="12")
     assert "reported no candidate numbers" in rebuild_line(None, entry=pinned(), pr=None)
+
+
+def test_a_line_further_down_or_a_hostile_one_is_not_read() -> None:
+    good = reported_line(report(CANDIDATE, production=None, drift=None))
+    assert parse_reported(f"<!-- mlpin:candidate:m -->\n### error\n{good}") is None, "only right after the marker"
+    deep = "<!-- mlpin:reported {\"a\":" + "[" * 1500 + "]" * 1500 + "} -->"
+    assert parse_reported(f"<!-- mlpin:candidate:m -->\n{deep}") is None
+    nan = good.replace('"accuracy":0.9649', '"accuracy":NaN')
+    assert parse_reported(f"<!-- mlpin:candidate:m -->\n{nan}") is None

@@ -155,3 +155,25 @@ def test_a_pull_requests_candidate_registers_nothing(git_repo: Path, registry: M
     run = candidate(ctx(git_repo, registry=registry), base="main", pr="7", out_dir=git_repo.parent / "out")
     assert [o.outcome for o in run.outcomes] == ["passed"]
     assert registry.versions == {} and registry.runs == {}, "no version, no run, no tag: nothing propose could pick"
+
+
+def test_a_model_still_blocked_is_not_reported_again_on_unrelated_pushes(git_repo: Path,
+                                                                         registry: MemoryRegistry) -> None:
+    forge = LocalForge(git_repo)
+    strict = (git_repo / "policies/promotion.yaml").read_text().replace("min_eval_rows: 30", "min_eval_rows: 10000")
+    (git_repo / "policies/strict.yaml").write_text(strict)
+    edit_yaml(git_repo / f"models/{MODEL}.yaml", policy="strict")
+    commit_all(git_repo, "raise the bar")
+    (first,) = propose(ctx(git_repo, registry=registry, forge=forge)).outcomes
+    git(git_repo, "checkout", "-q", "-b", "docs", "main")
+    (git_repo / "NOTES.md").write_text("unrelated\n")
+    commit_all(git_repo, "docs")
+    pull = forge.open_pull(head="docs", base="main", title="docs", body="")
+    git(git_repo, "checkout", "-q", "main")
+    git(git_repo, "merge", "-q", "--no-ff", "-m", "merge docs", "docs")
+    head = git(git_repo, "rev-parse", "HEAD")
+    forge.record_merge(pull.number, merge_commit=head, approver="reviewer")
+    (later,) = propose(ctx(git_repo, registry=registry, forge=forge)).outcomes
+    assert (first.outcome, later.outcome, later.kind.value) == ("blocked", "still_blocked", "done")
+    assert forge.comments(pull.number) == [], "no blocked comment on a PR that did not touch the model"
+    assert "mlpin/propose" not in forge.statuses(head), "the rollup does not fail for what this push did not do"

@@ -260,3 +260,11 @@ def test_a_file_that_is_not_a_raw_image_is_refused(tmp_path: Path) -> None:
         isp.process_dng(b"not a raw file at all" * 10)
     with pytest.raises(InvalidInput, match="22"):
         write_dng(tmp_path / "tiny.dng", np.zeros((8, 8), np.uint16))
+
+
+def test_a_raw_frame_of_another_size_is_refused_from_its_header(dng: tuple[Path, np.ndarray]) -> None:
+    path, bayer = dng
+    height, width = bayer.shape
+    assert isp.process_dng(path, expected_size=(height, width)).shape == (height, width, 3)
+    with pytest.raises(InvalidInput, match=f"raw image of {width}x{height} pixels; 32x32 is expected"):
+        isp.process_dng(path.read_bytes(), expected_size=(32, 32))
