@@ -17,6 +17,7 @@ def affected_models(ws: Workspace, changed: list[str]) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     for name, spec in sorted(ws.specs.items()):
         pointer = ws.pointers.get(spec.data)
+        images = ws.images.get(spec.data)
         candidates = {
             spec_path(name): "training spec changed",
             pointer_path(spec.data): "data pointer changed",
@@ -30,6 +31,8 @@ def affected_models(ws: Workspace, changed: list[str]) -> dict[str, list[str]]:
             if holdout is not None and "://" not in holdout.uri:
                 candidates[holdout.uri] = "drift holdout changed"
         reasons = [reason for path, reason in candidates.items() if path in changed_set]
+        if images is not None and any(p.startswith(images.uri.rstrip("/") + "/") for p in changed):
+            reasons.append("images changed")
         if code:
             reasons.append(f"mlpin code changed ({code[0]}{' and more' if len(code) > 1 else ''})")
         if reasons:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 
-from pipelines.core.schemas import DataPointer, ModelSpec
+from pipelines.core.schemas import DataPointer, ImageFolderPointer, ModelSpec
 
 TAG_PREFIX = "mlpin."
 # Tags written on every training run and registered model version.
@@ -19,7 +19,7 @@ TAGS = (
 OPTIONAL_SPEC_KEYS = {"drift_holdout": None, "isp": None, "init": "scratch"}
 
 
-def spec_hash(spec: ModelSpec, pointer: DataPointer, *, mlpin_version: str,
+def spec_hash(spec: ModelSpec, pointer: DataPointer | ImageFolderPointer, *, mlpin_version: str,
               holdout: DataPointer | None = None) -> str:
     """sha256 over the parsed spec, the parsed data pointer (and drift holdout pointer, when
     the spec names one) and the mlpin version.

@@ -58,6 +58,10 @@ class Workspace:
         """The data pointer a spec names (consistency checks guarantee it exists)."""
         return self.pointers[spec.data]
 
+    def data_for(self, spec: ModelSpec) -> DataPointer | ImageFolderPointer:
+        """The pointer a spec trains on, a table's or an image folder's (what its spec hash covers)."""
+        return self.images[spec.data] if spec.data in self.images else self.pointers[spec.data]
+
     def images_for(self, spec: ModelSpec) -> ImageFolderPointer:
         """The image folder pointer an image task's spec names (consistency checks guarantee it)."""
         return self.images[spec.data]

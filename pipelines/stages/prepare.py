@@ -60,5 +60,5 @@ def _prepare_images(ctx: StageContext, spec: ModelSpec) -> Prepared:
         found = load_images(ctx.root, spec.data, pointer, isp=spec.isp)
     split = split_images(found, test_fraction=spec.split.test_fraction, seed=spec.split.seed,
                          stratify=spec.split.stratify, name=spec.name)
-    digest = spec_hash(spec, pointer, mlpin_version=pipelines.__version__)  # type: ignore[arg-type]
+    digest = spec_hash(spec, pointer, mlpin_version=pipelines.__version__)
     return Prepared(spec, pointer, "label", [], split, digest)  # type: ignore[arg-type]

@@ -165,7 +165,7 @@ def _changed(root: Path, *, before: str | None, head: str) -> list[str]:
 def _state(ctx: StageContext, model: str, *, reasons: list[str]) -> _Model:
     ws, root = ctx.workspace, ctx.root
     spec = ws.spec(model)
-    want = spec_hash(spec, ws.pointers[spec.data], mlpin_version=pipelines.__version__, holdout=ws.holdout_for(spec))
+    want = spec_hash(spec, ws.data_for(spec), mlpin_version=pipelines.__version__, holdout=ws.holdout_for(spec))
     branch = promotion_branch(model)
     pull = ctx.forge.open_pull_for(branch)
     proposed = None

@@ -50,6 +50,9 @@ def prepare_retrain(ctx: StageContext, *, model: str, labeled: Path, logs: str |
     """Check the labelled rows, then commit the new dataset version, holdout and spec on a new branch."""
     root, ws = ctx.root, ctx.workspace
     spec = ws.spec(model)
+    if spec.data in ws.images:
+        raise InvalidInput(f"{model} trains on an image folder; prepare-retrain writes table rows: add the labelled "
+                           f"images to a new folder, point a new data pointer at it and open a PR")
     pointer = ws.pointer_for(spec)
     target, features = resolve_target(spec, pointer), resolve_features(spec, pointer)
     assert target is not None  # the workspace loaded, so consistency found the target

@@ -193,3 +193,18 @@ def test_image_drift_thresholds_come_from_the_drift_policy(image_repo: Path, tmp
     report = json.loads((tmp_path / "out" / "digits_raw_cnn" / "candidate.json").read_text())
     assert [f for f in report["drift"]["features"] if f["drifted"]] == []
     assert {f["threshold"] for f in report["drift"]["features"]} == {1e-300}
+
+
+def test_propose_proposes_an_image_model_and_a_change_of_its_images_affects_it(image_repo: Path,
+                                                                              tmp_path: Path) -> None:
+    from pipelines.adapters.localforge import LocalForge
+    from pipelines.adapters.workspace import load_workspace
+    from pipelines.core.affected import affected_models
+    from pipelines.stages.propose import propose
+
+    registry = MemoryRegistry(tmp_path / "registry")
+    run = propose(ctx(image_repo, registry=registry, forge=LocalForge(image_repo)))
+    outcomes = {o.model: o.outcome for o in run.outcomes}
+    assert outcomes["digits_cnn"] == "proposed", run.outcomes
+    found = affected_models(load_workspace(image_repo), ["samples/digits_png/3/0003.png"])
+    assert found == {"digits_cnn": ["images changed"]}
