@@ -77,7 +77,7 @@ def _read_run(run: bytes, query: Query, tally: Tally) -> list[Any]:
         cut = int(ends[len(ends) // 2 - 1]) + 1
         return [*_read_run(run[:cut], query, tally), *_read_run(run[cut:], query, tally)]
     tally.add(found)
-    return [frame]
+    return [] if frame is None else [frame]  # None: no row of the block is the query's
 
 
 def _arrow_rows(run: bytes, lines: int, longest: int, query: Query) -> tuple[Any, Tally]:

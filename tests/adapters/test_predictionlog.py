@@ -218,3 +218,13 @@ def _reference(folder: Path, model: str, since: datetime, until: datetime) -> tu
     frame = pd.DataFrame(rows)
     frame["__time"] = pd.to_datetime(frame["__time"], utc=True).astype("datetime64[us, UTC]")
     return frame, skipped
+
+
+def test_a_file_with_no_row_for_the_model_is_read_as_none(tmp_path: Path) -> None:
+    """serving logs every model into one file: a file (or block) of only other models' requests."""
+    write(tmp_path / "one", [record(1, model="other"), record(2, model="other")])
+    assert read_window(str(tmp_path / "one"), "wine", **WINDOW).rows == 0
+    write(tmp_path / "two", [record(1, model="other")])
+    write(tmp_path / "two", [record(2, minutes=1)])
+    window = read_window(str(tmp_path / "two"), "wine", **WINDOW)
+    assert (window.rows, window.requests) == (1, 1)
