@@ -72,6 +72,14 @@ def remote_tip(root: Path, branch: str, *, remote: str = "origin") -> str | None
         return None
 
 
+def branches_under(root: Path, prefix: str, *, remote: str = "origin") -> list[str]:
+    """Local and `remote`-tracking branch names that start with `prefix` (e.g. `promote/`), once each."""
+    refs = run_git(root, "for-each-ref", "--format=%(refname)", f"refs/heads/{prefix}",
+                   f"refs/remotes/{remote}/{prefix}").splitlines()
+    names = {ref.removeprefix("refs/heads/").removeprefix(f"refs/remotes/{remote}/") for ref in refs if ref}
+    return sorted(names)
+
+
 def same_tree(root: Path, a: str, b: str) -> bool:
     """Whether two commits hold exactly the same files."""
     return run_git(root, "rev-parse", f"{a}^{{tree}}") == run_git(root, "rev-parse", f"{b}^{{tree}}")

@@ -60,7 +60,8 @@ class Proposal(BaseModel):
     """What propose did for one model."""
 
     model: str
-    # proposed | unchanged | refreshed | pending | blocked | still_blocked | in_production | rolled_back | error
+    # proposed | unchanged | refreshed | pending | blocked | still_blocked | in_production | rolled_back | no_spec
+    # | error
     outcome: str
     headline: str
     version: int | None = None
@@ -111,6 +112,8 @@ def propose(ctx: StageContext, *, before: str | None = None, base_branch: str | 
                                  base_branch=branch, merged=merged))
         for model in sorted(ws.specs)
     ]
+    retired = [_isolated(model, partial(_retire, ctx, model)) for model in _without_spec(ctx)]
+    outcomes += [o for o in retired if o.outcome != "no_spec" or o.closed]  # nothing left to close: nothing to say
     _rollup(ctx.forge, head, outcomes)
     return ProposeRun(commit=head, base_branch=branch, changed=changed, outcomes=outcomes)
 
@@ -195,6 +198,25 @@ def _reconcile(ctx: StageContext, model: str, *, reasons: list[str], head: str, 
         return _keep(ctx, state, head=head)
     ctx.progress.note(f"propose {model}: {'; '.join(state.reasons)}")
     return _judge_and_propose(ctx, state, head=head, base_branch=base_branch, merged=merged)
+
+
+def _without_spec(ctx: StageContext) -> list[str]:
+    """Models that have a promotion branch but no spec any more (models/<m>.yaml was deleted)."""
+    prefix = promotion_branch("")
+    return [b.removeprefix(prefix) for b in gitwrite.branches_under(ctx.root, prefix)
+            if b.removeprefix(prefix) and b.removeprefix(prefix) not in ctx.workspace.specs]
+
+
+def _retire(ctx: StageContext, model: str) -> Proposal:
+    """Close the open promotion PR of a model whose spec is gone: merging it would pin a model
+    nothing defines any more."""
+    pull = ctx.forge.open_pull_for(promotion_branch(model))
+    if pull is None:
+        return Proposal(model=model, outcome="no_spec", headline=f"models/{model}.yaml does not exist")
+    ctx.forge.close_pull(pull.number, comment=render_superseded(
+        model, why=f"models/{model}.yaml no longer exists on main"))
+    return Proposal(model=model, outcome="no_spec", closed=pull.number,
+                    headline=f"models/{model}.yaml does not exist; its promotion PR {pull.number} is closed")
 
 
 def _rolled_back_at(root: Path, model: str, *, want: str) -> str | None:

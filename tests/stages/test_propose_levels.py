@@ -177,3 +177,16 @@ def test_a_model_still_blocked_is_not_reported_again_on_unrelated_pushes(git_rep
     assert (first.outcome, later.outcome, later.kind.value) == ("blocked", "still_blocked", "done")
     assert forge.comments(pull.number) == [], "no blocked comment on a PR that did not touch the model"
     assert "mlpin/propose" not in forge.statuses(head), "the rollup does not fail for what this push did not do"
+
+
+def test_a_promotion_pr_of_a_model_whose_spec_was_deleted_is_closed(git_repo: Path,
+                                                                   registry: MemoryRegistry) -> None:
+    forge = LocalForge(git_repo)
+    merge_tuning(git_repo, forge, 0.5)
+    (first,) = propose(ctx(git_repo, registry=registry, forge=forge)).outcomes
+    git(git_repo, "rm", "-q", f"models/{MODEL}.yaml")
+    commit_all(git_repo, "retire the model")
+    (retired,) = propose(ctx(git_repo, registry=registry, forge=forge)).outcomes
+    assert (retired.model, retired.outcome, retired.closed) == (MODEL, "no_spec", first.pr)
+    assert forge.pull(first.pr).state == "closed"
+    assert propose(ctx(git_repo, registry=registry, forge=forge)).outcomes == [], "a rerun has nothing to say"
