@@ -8,6 +8,7 @@ broke; both are terminal: the same verified bytes fail the same way on every try
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -101,14 +102,7 @@ def smoke_test(model: LiveModel) -> None:
         raise SmokeTestFailed(
             f"{model.name} v{model.version}: the input example does not fit the signature: {problems[0].msg}"
         )
-    try:
-        values = model.predict(records)
-    except (MemoryError, OSError):
-        raise  # the machine, not the model: retryable, not terminal
-    except Exception as exc:  # whatever the estimator raises, the version must not serve
-        raise SmokeTestFailed(
-            f"{model.name} v{model.version}: predicting the input example failed: {type(exc).__name__}: {exc}"
-        ) from exc
+    values = _predicting(f"{model.name} v{model.version}", lambda: model.predict(records))
     if any(v is None or (isinstance(v, float) and not math.isfinite(v)) for v in values):
         raise SmokeTestFailed(
             f"{model.name} v{model.version}: the input example gave missing or non-finite predictions"
@@ -122,16 +116,20 @@ def _smoke_test_images(model: LiveModel, image: ImageInput) -> None:
     wanted = (*image.input_size, image.channels)
     if example is None or example.ndim != 4 or len(example) == 0 or tuple(example.shape[1:]) != wanted:
         raise SmokeTestFailed(f"{where}: no readable input example of {wanted} images was logged with the model")
-    try:
-        answers = model.classify(example.astype("float32"))
-    except (MemoryError, OSError):
-        raise  # the machine, not the model: retryable, not terminal
-    except Exception as exc:  # whatever the network raises, the version must not serve
-        raise SmokeTestFailed(
-            f"{where}: predicting the input example failed: {type(exc).__name__}: {exc}"
-        ) from exc
+    answers = _predicting(where, lambda: model.classify(example.astype("float32")))
     if len(answers) != len(example) or any(a["label"] not in image.classes for a in answers):
         raise SmokeTestFailed(f"{where}: the input example gave no label, or one outside its classes, per image")
+
+
+def _predicting(where: str, predict: Callable[[], Any]) -> Any:
+    """The model's answer to its own input example; SmokeTestFailed for whatever the model
+    raises, while the machine's own failures (memory, files) stay retryable."""
+    try:
+        return predict()
+    except (MemoryError, OSError):
+        raise  # the machine, not the model: retryable, not terminal
+    except Exception as exc:  # whatever the estimator or network raises, the version must not serve
+        raise SmokeTestFailed(f"{where}: predicting the input example failed: {type(exc).__name__}: {exc}") from exc
 
 
 def _example_records(meta, path: Path) -> list[dict]:
