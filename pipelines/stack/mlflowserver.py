@@ -33,6 +33,9 @@ def auth_ini(*, pg_port: int) -> str:
         f"admin_username = {ADMIN}\n"
         "authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n"
         "grant_default_workspace_access = false\n"
+        # each request's password check is a PBKDF2 hash: remember a good one for a minute, per worker
+        # (a changed password or permission reaches other workers within that minute)
+        "auth_cache_ttl_seconds = 60\n"
     )
 
 
