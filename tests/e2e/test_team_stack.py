@@ -7,6 +7,8 @@ Skips, saying why, when PostgreSQL's server programs are not installed.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import shutil
@@ -60,13 +62,19 @@ def team_stack() -> Iterator[TeamStack]:
         for name, value in {"DIR": folder / "stack", "PG_PORT": 0, "MLFLOW_PORT": 0, "SERVING_PORT": 0,
                             "PIN_URI": origin, "POLL_INTERVAL_S": 1, "MLFLOW_WORKERS": 2}.items():
             mp.setenv(f"MLPIN_STACK_{name}", str(value))
+        printed = io.StringIO()
         try:
-            assert stack(["--repo", str(origin), "up", "--replicas", "2"]) == 0
+            with contextlib.redirect_stdout(printed):
+                assert stack(["--repo", str(origin), "up", "--replicas", "2"]) == 0
             yield _running(folder / "stack", origin)
         finally:
-            stack(["--repo", str(origin), "down"])
-            _assert_all_stopped(folder / "stack")
-            shutil.rmtree(folder, ignore_errors=True)
+            try:
+                with contextlib.redirect_stdout(printed):
+                    stack(["--repo", str(origin), "down"])
+                _assert_all_stopped(folder / "stack")
+                _assert_no_secret_shown(folder / "stack", printed.getvalue())
+            finally:
+                shutil.rmtree(folder, ignore_errors=True)
 
 
 def _origin(folder: Path) -> Path:
@@ -96,6 +104,15 @@ def _assert_all_stopped(stack_dir: Path) -> None:
     assert load_state(stack_dir).processes == [], "down forgets what it stopped"
     ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, check=True).stdout
     assert str(stack_dir) not in ps, "a process of the stack outlived `down`"
+
+
+def _assert_no_secret_shown(stack_dir: Path, printed: str) -> None:
+    """No password, key or webhook secret in what `up`/`down` printed or in any process's log."""
+    secrets = {p.name: p.read_text().strip() for p in (stack_dir / "secrets").iterdir()}
+    assert "export MLFLOW_TRACKING_PASSWORD=\"$(cat " in printed
+    shown = [printed, *(p.read_text(errors="replace") for p in stack_dir.rglob("*.log"))]
+    leaked = [name for name, value in secrets.items() if any(value in text for text in shown)]
+    assert leaked == [], f"printed or logged: {leaked}"
 
 
 @pytest.fixture
