@@ -77,8 +77,10 @@ def _refusal(status: int | None, action: str) -> InvalidInput | None:
     if status == 403:
         user = os.environ.get("MLFLOW_TRACKING_USERNAME", "(anonymous)")
         needed = "READ" if action.startswith(READS) else "EDIT"
-        return InvalidInput(f"MLflow denied {action} to user {user}: it needs {needed} permission there; "
-                            "registry writes belong to trusted jobs (propose, deploy) with the writer's credentials",
+        fix = ("on the registered model and on its run's experiment (the artifact store serves files by experiment)"
+               if needed == "READ" else
+               "there; registry writes belong to trusted jobs (propose, deploy) with the writer's credentials")
+        return InvalidInput(f"MLflow denied {action} to user {user}: it needs {needed} permission {fix}",
                             ids={"system": "mlflow", "user": user, "permission": needed})
     return None
 
