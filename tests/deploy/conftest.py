@@ -5,12 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.deploy.facts import DEPLOY_PATH, read_facts
+from tests.deploy.facts import DEPLOY_PATH, KUSTOMIZATIONS, Facts, read_facts
 from tests.deploy.kustomize import render
-from tests.deploy.rules import Facts
 from tests.helpers import isolate_environ
-
-KUSTOMIZATIONS = ("base", "overlays/example")
 
 
 @pytest.fixture(scope="session")

@@ -83,6 +83,16 @@ def pod_spec(obj: dict) -> dict | None:
     return None
 
 
+def workloads(objects: list[dict]) -> list[dict]:
+    """The objects that run pods."""
+    return [o for o in objects if pod_spec(o) is not None]
+
+
+def describe(obj: dict) -> str:
+    """`Kind name`, for messages."""
+    return f"{obj['kind']} {obj['metadata']['name']}"
+
+
 def _check_unique(objects: list[dict], folder: Path) -> None:
     ids = [(o["kind"], o["metadata"]["name"]) for o in objects]
     repeated = sorted({i for i in ids if ids.count(i) > 1})

@@ -14,8 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.deploy.config_rules import resolved_env
 from tests.deploy.kustomize import find, pod_spec
-from tests.deploy.rules import resolved_env
 from tests.helpers import commit_all, free_port, git, wait_until
 
 STARTUP_SECONDS = 60  # a fresh interpreter imports FastAPI, MLflow and scikit-learn on a shared machine

@@ -3,11 +3,14 @@ every other one, so the schema and rule tests see what `kubectl apply -k` would 
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
 
+from tests.deploy.facts import DEPLOY_PATH, KUSTOMIZATIONS
 from tests.deploy.kustomize import Unsupported, containers, find, render
 
 DEPLOYMENT = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
@@ -75,3 +78,30 @@ def test_what_the_renderer_does_not_implement_fails(tmp_path: Path, fields: dict
     folder = kustomization(tmp_path, {"resources": ["app.yaml"], **fields}, **{"app.yaml": [DEPLOYMENT], **files})
     with pytest.raises(Unsupported, match=message):
         render(folder)
+
+
+@pytest.mark.parametrize("name", KUSTOMIZATIONS)
+def test_the_renderer_agrees_with_kubectls_kustomize(name: str) -> None:
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        pytest.skip("kubectl is not installed: the renderer is checked against its built-in kustomize only where it is")
+    built = subprocess.run([kubectl, "kustomize", str(DEPLOY_PATH / name)], capture_output=True, text=True,
+                           timeout=60)
+    assert built.returncode == 0, built.stderr
+
+    def by_id(objects: list[dict]) -> dict:
+        return {(o["kind"], o["metadata"]["name"]): o for o in objects}
+
+    assert by_id(render(DEPLOY_PATH / name)) == by_id([o for o in yaml.safe_load_all(built.stdout) if o])
+
+
+def test_every_kustomization_and_manifest_under_deploy_is_checked() -> None:
+    kustomizations = {p.parent.relative_to(DEPLOY_PATH).as_posix() for p in DEPLOY_PATH.rglob("kustomization.yaml")}
+    assert kustomizations == set(KUSTOMIZATIONS)
+    listed = set()
+    for name in KUSTOMIZATIONS:
+        fields = yaml.safe_load((DEPLOY_PATH / name / "kustomization.yaml").read_text())
+        entries = [*fields.get("resources", []), *(p["path"] for p in fields.get("patches", []))]
+        listed |= {(DEPLOY_PATH / name / entry).resolve() for entry in entries}
+    manifests = {p.resolve() for p in DEPLOY_PATH.rglob("*.yaml") if p.name != "kustomization.yaml"}
+    assert manifests - listed == set(), "a manifest no kustomization lists is never validated"

@@ -6,8 +6,9 @@ from collections.abc import Callable
 
 import pytest
 
+from tests.deploy.facts import Facts
 from tests.deploy.kustomize import find, pod_spec
-from tests.deploy.rules import RULES, Facts, problems
+from tests.deploy.rules import RULES, problems
 
 
 @pytest.mark.parametrize("rule", RULES, ids=[rule.__name__ for rule in RULES])
