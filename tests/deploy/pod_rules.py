@@ -68,8 +68,12 @@ def security(objects: list[dict], facts: Facts) -> list[str]:
                 found.append(f"{name}: {key} must not be set")
         if spec.get("automountServiceAccountToken") is not False:
             found.append(f"{name}: automountServiceAccountToken must be false (mlpin never calls the API)")
+        if spec.get("enableServiceLinks") is not False:
+            found.append(f"{name}: enableServiceLinks must be false (a variable per Service beside the settings)")
         for container in containers(obj):
             context, where = container.get("securityContext", {}), f"{name} container {container['name']}"
+            found += [f"{where}: securityContext.{key} overrides the pod's" for key in ("runAsUser", "runAsNonRoot")
+                      if key in context and context[key] != pod.get(key)]
             for key, wanted in (("privileged", False), ("allowPrivilegeEscalation", False),
                                 ("readOnlyRootFilesystem", True)):
                 if context.get(key, False) is not wanted:

@@ -54,6 +54,11 @@ def test_the_serving_command_answers_its_probes_with_the_configmaps_settings(
                "MLFLOW_TRACKING_USERNAME": "reader", "MLFLOW_TRACKING_PASSWORD": "reader-password"}
     # only the pin's address changes: a local repository instead of the example's GitHub one
     env = {**os.environ, **settings, **secrets, "MLPIN_PIN_URI": str(pin_repository(tmp_path / "models"))}
+    # the root filesystem is read-only there: here, the working folder and HOME must stay empty
+    workdir, home = tmp_path / "workdir", tmp_path / "home"
+    for folder in (workdir, home, tmp_path / "tmp"):
+        folder.mkdir()
+    env |= {"HOME": str(home), "TMPDIR": str(tmp_path / "tmp")}
     port = free_port()
     command = container["command"]
     command = [sys.executable if command[0] == "python" else command[0], *command[1:]]
@@ -61,7 +66,8 @@ def test_the_serving_command_answers_its_probes_with_the_configmaps_settings(
     command[command.index("--port") + 1] = str(port)
     log_path = tmp_path / "serving.log"
     with log_path.open("wb") as log:
-        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(command, env=env, cwd=workdir, stdout=log, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
     try:
         url = f"http://127.0.0.1:{port}"
         probes = {name: container[name]["httpGet"]["path"]
@@ -72,6 +78,8 @@ def test_the_serving_command_answers_its_probes_with_the_configmaps_settings(
     finally:
         process.kill()
         process.wait(timeout=10)
+    assert list(workdir.iterdir()) == [] and list(home.iterdir()) == [], "serving wrote outside its volumes"
+    assert (tmp_path / "work").is_dir()  # the git mirror, on the `work` volume
     start = json.loads(log_path.read_text().splitlines()[0])  # MLPIN_LOG_FORMAT=json, from the ConfigMap
     assert start["event"] == "start"
     assert start["log_max_age_s"] == float(settings["MLPIN_LOG_MAX_AGE_S"])

@@ -49,6 +49,8 @@ BREAKAGES = [
     ("writable-root", lambda o: serving(o)["securityContext"].pop("readOnlyRootFilesystem"),
      "readOnlyRootFilesystem must be true"),
     ("root", lambda o: drift(o)["securityContext"].update(runAsUser=0), "not its image's USER"),
+    ("container-as-root", lambda o: serving(o)["securityContext"].update(runAsUser=0), "runAsUser overrides"),
+    ("service-links", lambda o: drift(o).pop("enableServiceLinks"), "enableServiceLinks must be false"),
     ("capability-added", lambda o: serving(o)["securityContext"]["capabilities"].update(add=["NET_ADMIN"]),
      "drop ALL and add none"),
     ("cache-not-mounted", lambda o: serving(o)["volumeMounts"].pop(0), "MLPIN_CACHE_DIR"),
