@@ -11,17 +11,20 @@ import pytest
 
 from tests.deploy.kustomize import find, pod_spec
 
-KUBERNETES_VERSION = "1.32.0"  # preStop.sleep needs >= 1.30; the oldest minor most providers still support
+# the oldest release with preStop.sleep (beta, on by default), and the newest the validator ships
+KUBERNETES_VERSIONS = ("1.30.0", "1.37.0")
+KUBERNETES_VERSION = KUBERNETES_VERSIONS[0]
 
 
-def test_the_pinned_kubernetes_version_ships_with_the_validator() -> None:
-    assert KUBERNETES_VERSION in kubernetes_validate.utils.all_versions()
+def test_the_pinned_kubernetes_versions_ship_with_the_validator() -> None:
+    assert set(KUBERNETES_VERSIONS) <= set(kubernetes_validate.utils.all_versions())
 
 
-def test_every_object_is_valid_for_kubernetes(rendered: list[dict]) -> None:
+@pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
+def test_every_object_is_valid_for_kubernetes(rendered: list[dict], version: str) -> None:
     assert {o["kind"] for o in rendered} >= {"ConfigMap", "Deployment", "Service", "PodDisruptionBudget", "CronJob"}
     for obj in rendered:
-        kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)
+        kubernetes_validate.validate(obj, version, strict=True)
 
 
 def misspelt_field(objects: list[dict]) -> dict:
