@@ -12,32 +12,41 @@ from tests.deploy.kustomize import containers, describe, pod_spec, workloads
 
 
 def variables(objects: list[dict], facts: Facts) -> list[str]:
-    """Only real settings and variables by name; values serving accepts; ConfigMap keys all used."""
-    from pydantic import ValidationError
-
-    from serving.settings import ServingSettings
-
+    """Only real settings and variables by name; values serving accepts; ConfigMap keys all there and all used."""
     found, used = [], set()
     for obj in workloads(objects):
         allowed = facts.serving_variables if obj["kind"] == "Deployment" else facts.drift_variables
         for container in containers(obj):
             where = f"{describe(obj)} container {container['name']}"
-            for name, source in _names(objects, container, used, found, where=where):
+            for name, ref in _sources(objects, container):
+                used.add(ref)  # None for literals and Secrets: never a ConfigMap key
+                source = f"ConfigMap {ref[0]}" if ref else "env"
                 if name.startswith("MLPIN_") and name not in allowed:
                     found.append(f"{where}: {name} ({source}) is not a setting mlpin reads there")
-                elif source.startswith("ConfigMap") and not name.startswith("MLPIN_") \
-                        and name not in facts.config_variables:
+                elif ref and not name.startswith("MLPIN_") and name not in facts.config_variables:
                     found.append(f"{where}: {name} ({source}) is not a variable mlpin or MLflow reads")
+                if ref and ref[1] not in _config_map(objects, ref[0]).get("data", {}):
+                    found.append(f"{where}: {name} reads ConfigMap {ref[0]} key {ref[1]}, which it lacks")
             if obj["kind"] == "Deployment":
-                env = {k: v for k, v in resolved_env(objects, container).items() if k.startswith("MLPIN_")}
-                try:
-                    ServingSettings(**{k.removeprefix("MLPIN_").lower(): v for k, v in env.items()})
-                except ValidationError as exc:
-                    found.append(f"{where}: serving refuses its settings: {exc}")
+                found += _refused_settings(resolved_env(objects, container), where=where)
     for config in (o for o in objects if o["kind"] == "ConfigMap"):
         found += [f"{describe(config)}: key {key} is used by no container" for key in config.get("data", {})
                   if (config["metadata"]["name"], key) not in used]
     return found
+
+
+def _refused_settings(env: dict[str, str], *, where: str) -> list[str]:
+    """What serving's own settings model says about these MLPIN_* values ([] when it takes them)."""
+    from pydantic import ValidationError
+
+    from serving.settings import ServingSettings
+
+    prefix = ServingSettings.model_config["env_prefix"]
+    try:
+        ServingSettings(**{k.removeprefix(prefix).lower(): v for k, v in env.items() if k.startswith(prefix)})
+    except ValidationError as exc:
+        return [f"{where}: serving refuses its settings: {exc}"]
+    return []
 
 
 def secrets(objects: list[dict], facts: Facts) -> list[str]:
@@ -94,7 +103,7 @@ RULES = (variables, secrets, cronjob)
 
 
 def resolved_env(objects: list[dict], container: dict) -> dict[str, str]:
-    """The container's variables with literal or ConfigMap values (Secrets and optional refs left out)."""
+    """The container's variables with literal or ConfigMap values (those from Secrets left out)."""
     env: dict[str, str] = {}
     for source in container.get("envFrom", []):
         if "configMapRef" in source:
@@ -108,22 +117,17 @@ def resolved_env(objects: list[dict], container: dict) -> dict[str, str]:
     return env
 
 
-def _names(objects: list[dict], container: dict, used: set, found: list, *, where: str):
-    """(variable name, where its value comes from) of a container; records ConfigMap keys used."""
+def _sources(objects: list[dict], container: dict) -> list[tuple[str, tuple[str, str] | None]]:
+    """(variable, (ConfigMap, key) it comes from, or None for a literal or a Secret) of a container."""
+    found: list[tuple[str, tuple[str, str] | None]] = []
     for source in container.get("envFrom", []):
         if "configMapRef" in source:
             config = source["configMapRef"]["name"]
-            for key in _config_map(objects, config).get("data", {}):
-                used.add((config, key))
-                yield key, f"ConfigMap {config}"
+            found += [(key, (config, key)) for key in _config_map(objects, config).get("data", {})]
     for entry in container.get("env", []):
         ref = entry.get("valueFrom", {}).get("configMapKeyRef")
-        if ref is not None:
-            used.add((ref["name"], ref["key"]))
-            if ref["key"] not in _config_map(objects, ref["name"]).get("data", {}):
-                found.append(f"{where}: {entry['name']} reads ConfigMap {ref['name']} key {ref['key']}, "
-                             "which it lacks")
-        yield entry["name"], f"ConfigMap {ref['name']}" if ref else "env"
+        found.append((entry["name"], (ref["name"], ref["key"]) if ref else None))
+    return found
 
 
 def _config_map(objects: list[dict], name: str) -> dict:
