@@ -241,7 +241,8 @@ def render_deploy(run) -> str:
     """What deploy did per model, then the deployment record and the webhook."""
     lines = [f"{m.model}: {m.outcome} - {m.headline}" for m in run.outcomes]
     lines += [f"deployment {run.deployment} ({'recorded' if run.deployment_created else 'already recorded'}: "
-              f"{run.deployment_state}), PR {run.pr or 'none'}, approver {run.approver}", f"webhook: {run.webhook}"]
+              f"{run.deployment_state}), PR {run.pr or 'none'}, approver {run.approver}"]
+    lines += [f"webhook {c.url}: {c.result}" if c.url else f"webhook: {c.result}" for c in run.webhooks]
     return render_outcomes(f"deploy {run.commit[:12]} (alias 'production' mirrors the pin)", lines, empty="")
 
 

@@ -14,6 +14,7 @@ import pytest
 from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 
 from pipelines import console
+from pipelines.adapters.webhook import WebhookCall
 from pipelines.core.answered import Answered, LoggedRequest
 from pipelines.core.compare import compare_metrics
 from pipelines.core.history import DeployRecord, PinEvent, disagreements
@@ -112,7 +113,10 @@ def test_deploy(txt) -> None:
                   headline="not deployed: models.diabetes_hgb: the stored artifact's sha256 is aaaa…, not bbbb…"),
     ]
     run = DeployRun(commit=SHA, pr="12", approver="reviewer", outcomes=moves, deployment="4",
-                    deployment_created=True, deployment_state="failure", webhook="sent: HTTP 202")
+                    deployment_created=True, deployment_state="failure",
+                    webhooks=[WebhookCall(url="http://serving-0:8080/webhook", result="sent: HTTP 202"),
+                              WebhookCall(url="http://serving-1:8080/webhook",
+                                          result="failed: timed out (serving picks up the pin on its next poll)")])
     assert console.render_deploy(run) == txt
 
 
