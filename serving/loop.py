@@ -39,12 +39,19 @@ class ReconcileLoop:
         self.jitter = jitter
         self.draw = draw
         self._wake: asyncio.Event | None = None
+        self._first: asyncio.Event | None = None
         self._task: asyncio.Task | None = None
 
     def start(self) -> None:
         """Begin looping on the running event loop; the first pass starts at once."""
         self._wake = asyncio.Event()
+        self._first = asyncio.Event()
         self._task = asyncio.create_task(self._run(), name="mlpin-reconcile")
+
+    async def first_pass(self) -> None:
+        """Return once the first pass has ended, whatever it came to (after `start()`)."""
+        assert self._first is not None
+        await self._first.wait()
 
     async def stop(self) -> None:
         """Stop looping; a pass already running in its thread finishes on its own."""
@@ -75,6 +82,8 @@ class ReconcileLoop:
                 await asyncio.to_thread(self.reconciler.reconcile, manual=manual)
             except Exception:  # a bug must not end reconciling for the process's lifetime
                 event("pass_failed", level=logging.ERROR, exc_info=True)
+            assert self._first is not None
+            self._first.set()
             manual = await self._wait()
 
     async def _wait(self) -> bool:

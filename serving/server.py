@@ -2,14 +2,15 @@
 listens and when it has stopped.
 
 uvicorn's own lines for these are info-level chatter in its format; these are the
-`listening` and `shutdown` events. With several workers each worker logs its own
-`listening` and `shutdown` (with `worker=<pid>`) and the supervisor logs the last
-`shutdown`. Nothing else about serving HTTP changes here.
+`listening` and `shutdown` events. With several workers every event of a worker
+carries `worker=<pid>` (its `listening` and `shutdown` included), and the supervisor
+logs the last `shutdown`. Nothing else about serving HTTP changes here.
 """
 
 from __future__ import annotations
 
 import gc
+import logging
 import os
 import signal
 import socket
@@ -25,10 +26,9 @@ from serving.logs import event
 class LoggedServer(uvicorn.Server):
     """A uvicorn Server that logs `listening` once bound and `shutdown` once the app has stopped."""
 
-    def __init__(self, config: uvicorn.Config, *, started_at: float, worker: int | None = None) -> None:
+    def __init__(self, config: uvicorn.Config, *, started_at: float) -> None:
         super().__init__(config)
         self.started_at = started_at  # time.monotonic() at process start, for the uptime
-        self.worker = worker  # this worker's pid when it is one of several
         self.stop_signal: str | None = None
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
@@ -41,7 +41,7 @@ class LoggedServer(uvicorn.Server):
         if self.started:
             for server in self.servers:
                 for sock in server.sockets:
-                    event("listening", address=address(sock, tls=self.config.ssl is not None), worker=self.worker)
+                    event("listening", address=address(sock, tls=self.config.ssl is not None))
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         """Remember the first stop signal for the `shutdown` line."""
@@ -54,8 +54,7 @@ class LoggedServer(uvicorn.Server):
         Logged here, not after `run()` returns: uvicorn re-raises a caught SIGTERM at the end
         of `run()`, which ends the process before any code after it."""
         await super().shutdown(sockets=sockets)
-        event("shutdown", signal=self.stop_signal, uptime_s=round(time.monotonic() - self.started_at, 1),
-              worker=self.worker)
+        event("shutdown", signal=self.stop_signal, uptime_s=round(time.monotonic() - self.started_at, 1))
 
 
 class LoggedWorker(multiprocess.Process):
@@ -63,9 +62,9 @@ class LoggedWorker(multiprocess.Process):
 
     @property
     def server(self) -> uvicorn.Server:
-        """The worker's server; first asked for inside the worker process (its pid is the worker's)."""
+        """The worker's server (made inside the worker process, when first asked for)."""
         if self._server is None:
-            self._server = LoggedServer(self.config, started_at=time.monotonic(), worker=os.getpid())
+            self._server = LoggedServer(self.config, started_at=time.monotonic())
         return self._server
 
     def target(self, sockets: list[socket.socket] | None = None) -> None:  # pragma: no cover - in the worker
@@ -74,7 +73,19 @@ class LoggedWorker(multiprocess.Process):
         from serving.settings import load_settings
 
         configure(load_settings())
+        _name_worker(os.getpid())
         super().target(sockets)
+
+
+def _name_worker(pid: int) -> None:
+    """Every serving event of this worker carries `worker=<pid>`: several workers share one stderr."""
+    def add(record: logging.LogRecord) -> bool:
+        if getattr(record, "event", None):
+            record.fields = {**getattr(record, "fields", {}), "worker": pid}
+        return True
+
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(add)
 
 
 class Supervisor(multiprocess.Multiprocess):
