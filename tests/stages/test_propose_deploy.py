@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from pipelines.adapters.localforge import LocalForge
+from pipelines.core.errors import InvalidInput
 from pipelines.core.outcome import Kind
 from pipelines.stages.deploy import deploy
 from pipelines.stages.propose import propose
@@ -82,6 +83,10 @@ def test_deploy_calls_serving_once_with_a_valid_signature(git_repo: Path, regist
     try:
         pinned = candidate_on_branch(git_repo, "tune", 0.5, registry=registry)
         pin_pr(git_repo, "promote", pinned, merge=True)
+        misconfigured = {"MLPIN_DEPLOY_WEBHOOK_URL": f"{receiver.url} serving-1:8080", "MLPIN_WEBHOOK_SECRET": "s3cret"}
+        with pytest.raises(InvalidInput, match="MLPIN_DEPLOY_WEBHOOK_URL must list http"):
+            deploy(ctx(git_repo, registry=registry, forge=LocalForge(git_repo), environ=misconfigured))
+        assert registry.alias_version(MODEL, "production") is None, "refused before anything was written"
         environ = {"MLPIN_DEPLOY_WEBHOOK_URL": receiver.url, "MLPIN_WEBHOOK_SECRET": "s3cret"}
         first = deploy(ctx(git_repo, registry=registry, forge=LocalForge(git_repo), environ=environ))
         second = deploy(ctx(git_repo, registry=registry, forge=LocalForge(git_repo), environ=environ))
