@@ -69,9 +69,14 @@ class ReconcileLoop:
         self.trigger_others()
 
     def trigger_others(self) -> None:
-        """Ask the other workers on this host for a pass (nothing with one worker)."""
-        if self.shared is not None:
+        """Ask the other workers on this host for a pass (nothing with one worker); when the
+        trigger file cannot be written they converge on their next poll, and the log says why."""
+        if self.shared is None:
+            return
+        try:
             self.shared.pull()
+        except OSError as exc:
+            event("trigger_failed", level=logging.WARNING, path=str(self.shared.path), message=str(exc))
 
     async def _run(self) -> None:
         assert self._wake is not None
