@@ -117,6 +117,14 @@ def _deploy(args: argparse.Namespace) -> tuple[Any, str]:
     return run, render_deploy(run)
 
 
+def _replicas(args: argparse.Namespace) -> tuple[Any, str]:
+    from pipelines.console import render_replicas
+    from pipelines.stages.replicas import replicas
+
+    run = replicas(_context(args), urls=args.url or [], timeout_s=args.timeout)
+    return run, render_replicas(run)
+
+
 def _rollback(args: argparse.Namespace) -> tuple[Any, str]:
     from pipelines.console import render_rollback
     from pipelines.stages.rollback import rollback
@@ -262,6 +270,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="after a pin change lands: MLflow alias 'production' mirrors the pin; record the deployment",
     )
     cmd.set_defaults(handler=_deploy)
+    cmd = sub.add_parser(
+        "replicas", parents=[common],
+        help="ask every serving replica what it serves; exit 0 once all serve the checked-out pin",
+    )
+    cmd.add_argument("--url", action="append", metavar="URL",
+                     help="a replica's base URL, e.g. http://serving-0:8080; once per replica (default: "
+                          "$MLPIN_SERVING_URLS, else $MLPIN_DEPLOY_WEBHOOK_URL without its /webhook)")
+    cmd.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for each replica (default: 5)")
+    cmd.set_defaults(handler=_replicas)
     cmd = sub.add_parser("rollback", parents=[common], help="open a PR that git-reverts a model's last pin change")
     cmd.add_argument("model", help="a pinned model")
     cmd.add_argument("--to", type=int, help="revert every change since this version was pinned")

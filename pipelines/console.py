@@ -241,8 +241,27 @@ def render_deploy(run) -> str:
     """What deploy did per model, then the deployment record and the webhook."""
     lines = [f"{m.model}: {m.outcome} - {m.headline}" for m in run.outcomes]
     lines += [f"deployment {run.deployment} ({'recorded' if run.deployment_created else 'already recorded'}: "
-              f"{run.deployment_state}), PR {run.pr or 'none'}, approver {run.approver}", f"webhook: {run.webhook}"]
+              f"{run.deployment_state}), PR {run.pr or 'none'}, approver {run.approver}"]
+    lines += [f"webhook {c.url}: {c.result}" if c.url else f"webhook: {c.result}" for c in run.webhooks]
     return render_outcomes(f"deploy {run.commit[:12]} (alias 'production' mirrors the pin)", lines, empty="")
+
+
+def render_replicas(run) -> str:
+    """Per replica its verdict and pin revision, per model desired/live/condition; then `converged: N/M`."""
+    lines = [f"serving replicas against {run.reference or 'their own pins (no pin checked out here)'}"]
+    for o in run.outcomes:
+        revision = f" (pin {o.pin_revision[:12]}, {o.pin_condition})" if o.pin_revision else ""
+        lines.append(f"  {o.url}{revision}: {o.headline}")
+        lines += [f"    {m.model}: desired {_version(m.desired)}, live {_version(m.live)}, {m.condition} ({m.reason})"
+                  + (f", replica's pin {_version(m.replica_desired)}" if m.replica_desired != m.desired else "")
+                  + (", suspended" if m.suspended else "") for m in o.models]
+    behind = [o.url for o in run.outcomes if not o.converged]
+    lines.append(f"converged: {run.converged}/{run.total}" + (f" (not: {', '.join(behind)})" if behind else ""))
+    return "\n".join(lines)
+
+
+def _version(version: int | None) -> str:
+    return f"v{version}" if version is not None else "none"
 
 
 def render_rollback(result) -> str:

@@ -30,6 +30,11 @@ def create_app(settings: ServingSettings | None = None, *, service: Service | No
         service.loop.start()
         if service.shipper:
             service.shipper.start()
+        if service.settings.workers > 1:
+            # A worker accepts connections once its lifespan has started: waiting for its first
+            # pass keeps requests on the workers that serve already (one worker answers /readyz
+            # for all), instead of a worker still loading answering 503.
+            await service.loop.first_pass()
         try:
             yield
         finally:

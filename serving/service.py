@@ -28,6 +28,7 @@ from serving.reconciler import Reconciler
 from serving.settings import ServingSettings
 from serving.shipping import Shipper
 from serving.slot import Slots
+from serving.trigger import SharedTrigger
 
 
 @dataclass
@@ -73,7 +74,9 @@ def build_service(settings: ServingSettings) -> Service:
         slots=slots,
         retry_base_s=retry_base_s,
     )
-    loop = ReconcileLoop(reconciler, interval_s=settings.poll_interval_s, jitter=settings.poll_jitter)
+    # several workers share one trigger file, so a webhook reaching one of them reaches all
+    shared = SharedTrigger(settings.work_dir / "reconcile.trigger") if settings.workers > 1 else None
+    loop = ReconcileLoop(reconciler, interval_s=settings.poll_interval_s, jitter=settings.poll_jitter, shared=shared)
     log = PredictionLog(Path(settings.log_dir), max_bytes=settings.log_max_bytes, max_age_s=settings.log_max_age_s)
     log.observers.append(log_state_changed)
     metrics = Metrics(slots)

@@ -59,6 +59,9 @@ class ServingSettings(BaseSettings):
         "info", description="the least severe of serving's own events shown (debug adds passes that change nothing)"
     )
     access_log: bool = Field(False, description="uvicorn's line per HTTP request, in the same format")
+    workers: int = Field(
+        1, ge=1, le=64, description="worker processes sharing the port (python -m serving --workers); each reconciles"
+    )
 
     @field_validator("webhook_secret", "admin_token", "github_token", "log_uri", mode="before")
     @classmethod

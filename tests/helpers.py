@@ -216,3 +216,34 @@ def record_git_argvs(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
 
     monkeypatch.setattr("pipelines.adapters.git.subprocess.Popen", recording_popen)
     return argvs
+
+
+class WebhookReceiver:
+    """A serving stand-in on 127.0.0.1 that checks the signature like serving must."""
+
+    def __init__(self, secret: str) -> None:
+        import hashlib
+        import hmac
+        import json
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.calls: list[tuple[bool, dict]] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+                good = hmac.compare_digest(expected, self.headers.get("X-Hub-Signature-256", ""))
+                outer.calls.append((good, json.loads(body)))
+                self.send_response(202 if good else 401)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/webhook"

@@ -14,8 +14,10 @@ import pytest
 from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 
 from pipelines import console
+from pipelines.adapters.webhook import WebhookCall
 from pipelines.core.answered import Answered, LoggedRequest
 from pipelines.core.compare import compare_metrics
+from pipelines.core.convergence import ConvergenceRun, ModelView, ReplicaOutcome
 from pipelines.core.history import DeployRecord, PinEvent, disagreements
 from pipelines.core.outcome import Kind
 from pipelines.core.rollout import AliasMove
@@ -112,7 +114,10 @@ def test_deploy(txt) -> None:
                   headline="not deployed: models.diabetes_hgb: the stored artifact's sha256 is aaaa…, not bbbb…"),
     ]
     run = DeployRun(commit=SHA, pr="12", approver="reviewer", outcomes=moves, deployment="4",
-                    deployment_created=True, deployment_state="failure", webhook="sent: HTTP 202")
+                    deployment_created=True, deployment_state="failure",
+                    webhooks=[WebhookCall(url="http://serving-0:8080/webhook", result="sent: HTTP 202"),
+                              WebhookCall(url="http://serving-1:8080/webhook",
+                                          result="failed: timed out (serving picks up the pin on its next poll)")])
     assert console.render_deploy(run) == txt
 
 
@@ -212,3 +217,21 @@ def test_prepare_retrain(txt) -> None:
                     "or: git push origin retrain/wine_logreg-20261130, and open a pull request into main"],
     )
     assert console.render_retrain(result) == txt
+
+
+def test_replicas(txt) -> None:
+    view = {"model": "wine_logreg", "condition": "Ready", "reason": "Synced"}
+    outcomes = [
+        ReplicaOutcome(url="http://serving-0:8080", converged=True, kind=Kind.DONE, headline="converged",
+                       pin_revision=SHA, pin_condition="Ready",
+                       models=[ModelView(**view, desired=3, replica_desired=3, live=3, converged=True)]),
+        ReplicaOutcome(url="http://serving-1:8080", converged=False, kind=Kind.OUTSIDE_SYSTEM,
+                       headline="not converged: wine_logreg serves v2, desired v3", pin_revision="f" * 40,
+                       pin_condition="Ready",
+                       models=[ModelView(**view, desired=3, replica_desired=2, live=2, converged=False)]),
+        ReplicaOutcome(url="http://serving-2:8080", converged=False, kind=Kind.OUTSIDE_SYSTEM,
+                       headline="unreachable: [Errno 111] Connection refused"),
+    ]
+    run = ConvergenceRun(reference="models/production.yaml checked out at 0123456789ab", outcomes=outcomes,
+                         converged=1, total=3)
+    assert console.render_replicas(run) == txt

@@ -7,7 +7,9 @@ unpickler. Nothing here loads a model.
 
 from __future__ import annotations
 
+import errno
 import json
+import secrets
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -57,7 +59,8 @@ class ModelStore:
         """
         folder = self.cache_dir / expected_sha256
         tags_path = self.cache_dir / f"{expected_sha256}.{model}.v{version}.tags.json"
-        if folder.is_dir() and artifact_digest(folder) == expected_sha256:
+        cached = folder.is_dir()  # placed whole by a rename, by this process or another sharing the cache
+        if cached and artifact_digest(folder) == expected_sha256:
             tags = _read_tags(tags_path)
             if tags is None:
                 # The folder was verified for another version (the cache is keyed by digest, the
@@ -69,8 +72,10 @@ class ModelStore:
                 _write_tags(tags_path, tags)
             return Fetched(path=folder, tags=tags)
         # Not cached, or the cached copy went bad on disk: drop it and download again, so
-        # only bytes the registry itself serves wrong count as a digest mismatch.
-        self._discard(folder, tags_path)
+        # only bytes the registry itself serves wrong count as a digest mismatch. Only a folder
+        # seen bad is dropped: one that was missing may have been placed by another worker since.
+        if cached:
+            self._discard(folder, tags_path)
         tags = self.registry.version_tags(model, version)  # NotFound before any download
         self._download(model, version, folder)
         actual = artifact_digest(folder)
@@ -87,16 +92,39 @@ class ModelStore:
         if actual != expected_sha256:
             raise ArtifactMismatch(model, version, expected=expected_sha256, actual=actual)
 
-    @staticmethod
-    def _discard(folder: Path, tags_path: Path) -> None:
-        shutil.rmtree(folder, ignore_errors=True)
-        tags_path.unlink(missing_ok=True)
+    def _discard(self, folder: Path, tags_path: Path | None) -> None:
+        """Remove a folder by first renaming it aside: a process sharing the cache (another worker)
+        sees the folder whole or not at all, never half deleted."""
+        aside = self.cache_dir / f".discard-{secrets.token_hex(8)}"
+        try:
+            folder.rename(aside)
+        except FileNotFoundError:
+            pass  # already gone (another process discarded it)
+        shutil.rmtree(aside, ignore_errors=True)
+        if tags_path is not None:
+            tags_path.unlink(missing_ok=True)
 
     def _download(self, model: str, version: int, folder: Path) -> None:
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=self.cache_dir, prefix=".download-") as tmp:
             local = self._download_into(model, version, Path(tmp))
-            local.rename(folder)  # same file system: the folder appears whole or not at all
+            self._place(local, folder)
+
+    def _place(self, local: Path, folder: Path) -> None:
+        """Rename the download into place (same file system: it appears whole or not at all). When
+        another process placed the same digest first, its folder is kept and the download dropped;
+        a folder there with other bytes is discarded once and the rename tried again."""
+        for attempt in range(2):
+            try:
+                local.rename(folder)
+                return
+            except OSError as exc:
+                if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                    raise
+            if attempt == 0 and artifact_digest(folder) != folder.name:
+                self._discard(folder, None)
+            else:
+                return  # the caller checks the digest of what is in place either way
 
     def _download_into(self, model: str, version: int, dst: Path) -> Path:
         local = self.registry.download_version(model, version, dst)

@@ -8,6 +8,7 @@ deciding stay with the caller. Failures to reach the source are OutsideSystemErr
 from __future__ import annotations
 
 import base64
+import fcntl
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,7 +71,14 @@ class GitPinReader:
         self.mirror_path = mirror_path
 
     def read(self) -> PinDocument:
-        """Fetch the branch's tip, then read the pin at that commit."""
+        """Fetch the branch's tip, then read the pin at that commit. One reader at a time per
+        mirror: worker processes sharing it (--workers) would otherwise fail on git's ref locks."""
+        self.mirror_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.mirror_path.parent / f"{self.mirror_path.name}.lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, also if this process dies
+            return self._read()
+
+    def _read(self) -> PinDocument:
         self._ensure_mirror()
         ref = f"refs/mlpin/{self.branch}"
         secret = credential_env(self.remote)

@@ -21,7 +21,8 @@ a bug, is that model's outcome and the others still deploy. What each model came
 then recorded on the forge (`core/deployment.py`), also after such a failure: one
 deployment per commit and result, `success` only when no model failed. A second run with
 the same result changes nothing; a rerun after the registry was fixed records the
-success. An optional HMAC-signed webhook tells serving to reconcile now.
+success. An optional HMAC-signed webhook tells every serving replica to reconcile now
+(a malformed replica list is refused before anything is written).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from pydantic import BaseModel
 
 from pipelines.adapters import git, pinlog
 from pipelines.adapters.forge import ENVIRONMENT, Merge
-from pipelines.adapters.webhook import notify
+from pipelines.adapters.webhook import WebhookCall, notify, webhook_urls
 from pipelines.adapters.yamlfile import load_document
 from pipelines.core.deployment import deployment_description, deployment_payload, deployment_state
 from pipelines.core.errors import InvalidInput, Problem
@@ -60,7 +61,7 @@ class DeployRun(BaseModel):
     deployment: str
     deployment_created: bool
     deployment_state: str  # success | failure: whether every model is where the pin wants it
-    webhook: str
+    webhooks: list[WebhookCall]  # one per replica in MLPIN_DEPLOY_WEBHOOK_URL (or one saying none was sent)
 
 
 def deploy(ctx: StageContext) -> DeployRun:
@@ -68,6 +69,7 @@ def deploy(ctx: StageContext) -> DeployRun:
     root, forge, environ = ctx.root, ctx.forge, ctx.environ
     if git.head_commit(root) is None:
         raise InvalidInput("this repository has no commits yet")
+    webhook_urls(environ)  # a malformed replica list is refused before anything is written
     commit = _pin_commit(root)
     pins = load_document(root, PIN_PATH, schema=ProductionPins) if (root / PIN_PATH).exists() else ProductionPins()
     moves = plan_rollout(pins, ctx.registry.models_with_alias(ALIAS))
@@ -81,9 +83,9 @@ def deploy(ctx: StageContext) -> DeployRun:
     )
     changed = record.created or any(m.outcome in ("moved", "removed") for m in moves)
     event = {"commit": commit, "models": {m: e.version for m, e in sorted(pins.models.items())}, "pr": pr}
-    webhook = notify(environ, event=event) if changed else "not sent: nothing changed"
+    webhooks = notify(environ, event=event) if changed else [WebhookCall(url=None, result="not sent: nothing changed")]
     return DeployRun(commit=commit, pr=pr, approver=merge.approver, outcomes=moves, deployment=record.id,
-                     deployment_created=record.created, deployment_state=record.state, webhook=webhook)
+                     deployment_created=record.created, deployment_state=record.state, webhooks=webhooks)
 
 
 def _pin_commit(root: Path) -> str:

@@ -92,6 +92,7 @@ async def reconcile(request: Request, service: ServiceDep, retry_terminal: bool 
     if not hmac.compare_digest(request.headers.get("authorization", "").encode(), expected):
         raise _refused(request, "reconcile_requested", 401, "missing or invalid bearer token")
     event("reconcile_requested", accepted=True, retry_terminal=retry_terminal or None, **_caller(request))
+    service.loop.trigger_others()  # the other workers on this host (--workers) run their own pass
     # an operator asked: skip backoffs (and, when told, terminal failures' wait for a new pin)
     await asyncio.to_thread(service.reconciler.reconcile, manual=True, retry_terminal=retry_terminal)
     return JSONResponse(status(service))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
@@ -35,10 +37,11 @@ def readyz(service: ServiceDep) -> JSONResponse:
 
 @router.get("/status")
 def status(service: ServiceDep) -> dict:
-    """The pin's status and, per model, desired and live version, condition and reason."""
+    """The pin's status and, per model, desired and live version, condition and reason; `worker`
+    is the answering process's pid (with --workers N each worker reconciles, and answers, on its own)."""
     reconciler = service.reconciler
     models = [s.model_dump(mode="json") for s in sorted(reconciler.statuses.values(), key=lambda s: s.model)]
-    return {"pin": reconciler.pin.model_dump(mode="json"), "models": models}
+    return {"pin": reconciler.pin.model_dump(mode="json"), "models": models, "worker": os.getpid()}
 
 
 @router.get("/models")

@@ -98,3 +98,32 @@ def test_a_file_listed_while_the_log_rotates_to_it_is_never_shipped_from_under_t
     log.close()
     ship_closed(log.folder, remote.as_uri(), writing=lambda: log.current_name)
     assert sorted(r["request_id"] for r in read_records(remote)) == [f"r{n}" for n in range(6)]
+
+
+def test_shippers_sharing_a_folder_ship_each_file_once(tmp_path: Path) -> None:
+    import fcntl
+    import threading
+
+    log = written(tmp_path / "local", 30)
+    log.close()
+    names = sorted(p.name for p in log.folder.iterdir())
+    held = (log.folder / names[0]).open("rb")  # another worker is uploading this one right now
+    fcntl.flock(held, fcntl.LOCK_EX)
+    start = threading.Barrier(4)
+    results: list[list[str]] = []
+
+    def ship() -> None:
+        start.wait()
+        results.append(ship_closed(log.folder, (tmp_path / "remote").as_uri(), writing=lambda: None))
+
+    threads = [threading.Thread(target=ship) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    shipped = sorted(Path(uri).name for found in results for uri in found)
+    assert shipped == names[1:], "every closed file once; the claimed one left to its claimer"
+    held.close()
+    assert [Path(u).name for u in ship_closed(log.folder, (tmp_path / "remote").as_uri(), writing=lambda: None)] \
+        == names[:1]
+    assert sorted(r["request_id"] for r in read_records(tmp_path / "remote")) == sorted(f"r{n}" for n in range(30))

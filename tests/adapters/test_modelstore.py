@@ -127,3 +127,35 @@ def test_a_verified_version_is_served_from_the_cache_during_a_registry_outage(
     with pytest.raises(OutsideSystemError):  # the cache is trusted for tags, never for bytes: download again
         during.fetch(MODEL, 1, expected_sha256=trained.artifact_sha256)
     assert not fetched.path.exists(), "bytes that fail their digest are not kept"
+
+
+class RacingRegistry(CountingRegistry):
+    """Every download waits until all `parties` have downloaded: stores sharing one cache
+    (worker processes of one host) all find it empty and all place a folder."""
+
+    def __init__(self, registry: MemoryRegistry, parties: int) -> None:
+        import threading
+
+        super().__init__(registry)
+        self.barrier = threading.Barrier(parties, timeout=30)
+
+    def download_version(self, model: str, version: int, dst: Path) -> Path:
+        local = super().download_version(model, version, dst)
+        self.barrier.wait()
+        return local
+
+
+def test_stores_sharing_a_cache_download_at_once_and_all_get_the_verified_folder(
+        registry, tmp_path: Path, trained) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    racing = RacingRegistry(registry, parties=3)
+    stores = [ModelStore(racing, tmp_path / "cache") for _ in range(3)]
+    with ThreadPoolExecutor(3) as pool:
+        fetched = list(pool.map(lambda s: s.fetch(MODEL, 1, expected_sha256=trained.artifact_sha256), stores))
+    assert racing.downloads == 3, "each found the cache empty"
+    assert {f.path for f in fetched} == {tmp_path / "cache" / trained.artifact_sha256}
+    assert sorted(p.name for p in (tmp_path / "cache").iterdir() if p.is_dir()) == [trained.artifact_sha256], \
+        "one folder; the losers' downloads are gone"
+    again = ModelStore(CountingRegistry(registry), tmp_path / "cache")
+    assert again.fetch(MODEL, 1, expected_sha256=trained.artifact_sha256).path == fetched[0].path

@@ -4,6 +4,7 @@ Fixtures stay in conftest.py."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -147,20 +148,35 @@ def process_env(trained: Trained, tmp_path: Path, **variables: str) -> dict[str,
 
 
 @contextmanager
-def serving_process(env: dict[str, str], *, output=subprocess.DEVNULL) -> Iterator[tuple[subprocess.Popen, str]]:
+def serving_process(env: dict[str, str], *, output=subprocess.DEVNULL,
+                    args: tuple[str, ...] = ()) -> Iterator[tuple[subprocess.Popen, str]]:
     """`python -m serving` on a free port until ready: the process and its URL; killed if still running at the end.
 
-    `output` takes its stdout and stderr together (a file, or DEVNULL)."""
-    port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "serving", "--port", str(port)], env=env, start_new_session=True,
-                               stdout=output, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+    `output` takes its stdout and stderr together (a file, or DEVNULL); `args` are more arguments (--workers)."""
+    with serving_processes([env], outputs=[output], args=args) as (started,):
+        yield started
+
+
+@contextmanager
+def serving_processes(envs: list[dict[str, str]], *, outputs: list | None = None, args: tuple[str, ...] = (),
+                      ready: bool = True) -> Iterator[list[tuple[subprocess.Popen, str]]]:
+    """Several `python -m serving` started at once (their imports overlap), each on a free port; with
+    `ready`, yielded once all are ready. At the end each is killed with its workers (its own session)."""
+    started = []
     try:
-        wait_until(lambda: _ready(url, process), timeout=PROCESS_STARTUP_SECONDS)
-        yield process, url
+        for env, output in zip(envs, outputs or [subprocess.DEVNULL] * len(envs), strict=True):
+            port = free_port()
+            process = subprocess.Popen([sys.executable, "-m", "serving", "--port", str(port), *args], env=env,
+                                       start_new_session=True, stdout=output, stderr=subprocess.STDOUT)
+            started.append((process, f"http://127.0.0.1:{port}"))
+        for process, url in started if ready else ():
+            wait_until(lambda p=process, u=url: answers_ready(u, p), timeout=PROCESS_STARTUP_SECONDS)
+        yield started
     finally:
-        process.kill()
-        process.wait(timeout=10)
+        for process, _ in started:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)  # the session it leads: the process and any workers
+            process.wait(timeout=10)
 
 
 def stop(process: subprocess.Popen, *, timeout: float = 20) -> int:
@@ -169,7 +185,8 @@ def stop(process: subprocess.Popen, *, timeout: float = 20) -> int:
     return process.wait(timeout=timeout)
 
 
-def _ready(url: str, process: subprocess.Popen) -> bool:
+def answers_ready(url: str, process: subprocess.Popen) -> bool:
+    """Whether the process still runs and its /readyz says ready (the process exiting fails the test)."""
     assert process.poll() is None, "the serving process exited during startup"
     try:
         return httpx.get(f"{url}/readyz", timeout=1).status_code == 200

@@ -32,3 +32,31 @@ def test_a_burst_of_triggers_during_a_pass_queues_exactly_one_more() -> None:
         return reconciler.passes
 
     assert asyncio.run(scenario()) == 2
+
+
+class CountingReconciler:
+    def __init__(self) -> None:
+        self.passes: list[bool] = []  # manual or not, per pass
+
+    def reconcile(self, *, manual: bool) -> None:
+        self.passes.append(manual)
+
+
+def test_a_trigger_reaches_the_other_workers_through_the_shared_file(tmp_path) -> None:
+    from serving.trigger import SharedTrigger
+
+    async def scenario() -> tuple[list[bool], list[bool], list[bool]]:
+        workers = [CountingReconciler() for _ in range(3)]
+        loops = [ReconcileLoop(w, interval_s=300, jitter=0, shared=SharedTrigger(tmp_path / "trigger"))  # type: ignore[arg-type]
+                 for w in workers]
+        for loop in loops:
+            loop.start()
+        await asyncio.sleep(0.3)  # every first pass is done; each waits out its 300 s
+        loops[0].trigger()  # the webhook reached worker 0
+        await asyncio.sleep(1.0)  # the others look every CHECK_S
+        for loop in loops:
+            await loop.stop()
+        return workers[0].passes, workers[1].passes, workers[2].passes
+
+    first, second, third = asyncio.run(scenario())
+    assert first == second == third == [False, True], "one triggered pass each; worker 0 not twice for its own pull"

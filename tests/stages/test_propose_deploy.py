@@ -5,22 +5,18 @@ registry; the loop test (tests/e2e) runs both on MLflow."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
 from pipelines.adapters.localforge import LocalForge
+from pipelines.core.errors import InvalidInput
 from pipelines.core.outcome import Kind
 from pipelines.stages.deploy import deploy
 from pipelines.stages.propose import propose
 from pipelines.stages.train import train
 from tests.fakes.registry import MemoryRegistry
-from tests.helpers import clone_repo, commit_all, ctx, edit_yaml, entry, git, write_yaml
+from tests.helpers import WebhookReceiver, clone_repo, commit_all, ctx, edit_yaml, entry, git, write_yaml
 from tests.stages.helpers import MODEL, candidate_on_branch, only_model, pin_pr
 
 
@@ -82,36 +78,15 @@ def test_unpinning_removes_the_alias(git_repo: Path, registry: MemoryRegistry, d
     assert registry.alias_version(MODEL, "production") is None
 
 
-class Receiver:
-    """A serving stand-in on 127.0.0.1 that checks the signature like serving must."""
-
-    def __init__(self, secret: str) -> None:
-        self.calls: list[tuple[bool, dict]] = []
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-                good = hmac.compare_digest(expected, self.headers.get("X-Hub-Signature-256", ""))
-                outer.calls.append((good, json.loads(body)))
-                self.send_response(202 if good else 401)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/webhook"
-
-
 def test_deploy_calls_serving_once_with_a_valid_signature(git_repo: Path, registry: MemoryRegistry) -> None:
-    receiver = Receiver("s3cret")
+    receiver = WebhookReceiver("s3cret")
     try:
         pinned = candidate_on_branch(git_repo, "tune", 0.5, registry=registry)
         pin_pr(git_repo, "promote", pinned, merge=True)
+        misconfigured = {"MLPIN_DEPLOY_WEBHOOK_URL": f"{receiver.url} serving-1:8080", "MLPIN_WEBHOOK_SECRET": "s3cret"}
+        with pytest.raises(InvalidInput, match="MLPIN_DEPLOY_WEBHOOK_URL must list http"):
+            deploy(ctx(git_repo, registry=registry, forge=LocalForge(git_repo), environ=misconfigured))
+        assert registry.alias_version(MODEL, "production") is None, "refused before anything was written"
         environ = {"MLPIN_DEPLOY_WEBHOOK_URL": receiver.url, "MLPIN_WEBHOOK_SECRET": "s3cret"}
         first = deploy(ctx(git_repo, registry=registry, forge=LocalForge(git_repo), environ=environ))
         second = deploy(ctx(git_repo, registry=registry, forge=LocalForge(git_repo), environ=environ))
@@ -119,8 +94,9 @@ def test_deploy_calls_serving_once_with_a_valid_signature(git_repo: Path, regist
         wrong = deploy(ctx(git_repo, registry=registry, forge=LocalForge(git_repo), environ=other))
     finally:
         receiver.server.shutdown()
-    assert first.webhook == "sent: HTTP 202" and second.webhook.startswith("not sent: nothing changed")
-    assert wrong.webhook.startswith("not sent"), "nothing changed, so nothing is sent, whatever the secret"
+    assert [c.result for c in first.webhooks] == ["sent: HTTP 202"]
+    assert [c.result for c in second.webhooks] == ["not sent: nothing changed"]
+    assert [c.result for c in wrong.webhooks] == ["not sent: nothing changed"], "nothing changed, nothing is sent"
     assert receiver.calls == [(True, {"commit": first.commit, "models": {MODEL: pinned["version"]}, "pr": None})]
 
 
