@@ -44,9 +44,9 @@ def exports(stack: Stack, *, tracking_url: str, replica_urls: list[str]) -> list
              f"export MLFLOW_TRACKING_URI={tracking_url}",
              f"export MLFLOW_TRACKING_USERNAME={users.WRITER.user}",
              f"export MLFLOW_TRACKING_PASSWORD={cat(users.WRITER.user + '.password')}"]
-    if replica_urls:
-        lines += [f"export MLPIN_DEPLOY_WEBHOOK_URL={replica_urls[0]}/webhook",
-                  f"export MLPIN_WEBHOOK_SECRET={cat('webhook.secret')}"]
+    if replica_urls:  # deploy calls every replica; `mlpin replicas` asks the same list
+        hooks = ",".join(f"{url}/webhook" for url in replica_urls)
+        lines += [f"export MLPIN_DEPLOY_WEBHOOK_URL={hooks}", f"export MLPIN_WEBHOOK_SECRET={cat('webhook.secret')}"]
     lines += ["# pull-request jobs (candidate, verify): the reader instead",
               f"#   export MLFLOW_TRACKING_USERNAME={users.READER.user}",
               f"#   export MLFLOW_TRACKING_PASSWORD={cat(users.READER.user + '.password')}"]

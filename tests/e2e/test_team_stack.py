@@ -167,6 +167,8 @@ def test_the_loop_against_the_team_stack(on_stack: TeamStack, tmp_path: Path, mo
     loop.deploy()
     assert loop.alias() == v1 == loop.pinned()
     _serve(on_stack, v1)
+    code, asked = loop.mlpin(loop.runner, "replicas", *(f"--url={url}" for url in on_stack.replica_urls))
+    assert code == 0, asked
 
 
 def test_concurrent_candidates_back_to_back_deploys_and_a_refused_reader(

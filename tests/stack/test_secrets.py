@@ -23,12 +23,13 @@ def test_exports_read_passwords_from_their_files(tmp_path: Path) -> None:
     stack = Stack(stack_dir=tmp_path / "my stack", repo=tmp_path, settings=StackSettings())
     values = [ensure_secret(stack.stack_dir, n) for n in ("mlpin-writer.password", "mlpin-reader.password",
                                                            "webhook.secret")]
-    lines = exports(stack, tracking_url="http://127.0.0.1:5055", replica_urls=["http://127.0.0.1:8180"])
+    lines = exports(stack, tracking_url="http://127.0.0.1:5055",
+                    replica_urls=["http://127.0.0.1:8180", "http://127.0.0.1:8181"])
     text = "\n".join(lines)
     assert not any(v in text for v in values)
     assert f"export MLFLOW_TRACKING_PASSWORD=\"$(cat '{tmp_path}/my stack/secrets/mlpin-writer.password')\"" in lines
     assert "export MLFLOW_TRACKING_USERNAME=mlpin-writer" in lines
-    assert "export MLPIN_DEPLOY_WEBHOOK_URL=http://127.0.0.1:8180/webhook" in lines
+    assert "export MLPIN_DEPLOY_WEBHOOK_URL=http://127.0.0.1:8180/webhook,http://127.0.0.1:8181/webhook" in lines
     assert "#   export MLFLOW_TRACKING_USERNAME=mlpin-reader" in lines
 
 
