@@ -53,16 +53,28 @@ def _run(argv: list[str], *, what: str, env: dict[str, str] | None = None) -> st
     return done.stdout
 
 
+def usable_binaries() -> Path:
+    """find_binaries(), and as root also the `postgres` user to run them as (else StackError)."""
+    found = find_binaries()
+    if os.geteuid() == 0:
+        _server_user()
+    return found
+
+
+def _server_user() -> pwd.struct_passwd:
+    try:
+        return pwd.getpwnam(SERVER_USER)
+    except KeyError:
+        raise StackError(f"running as root, but there is no `{SERVER_USER}` user to run PostgreSQL as: "
+                         "install Debian's postgresql package, or run the stack as another user") from None
+
+
 def prepare_folder(cluster_dir: Path) -> None:
     """Create the cluster folder; as root, hand it to the postgres user, who must reach it."""
     cluster_dir.mkdir(parents=True, exist_ok=True)
     if os.geteuid() != 0:
         return
-    try:
-        user = pwd.getpwnam(SERVER_USER)
-    except KeyError:
-        raise StackError(f"running as root, but there is no `{SERVER_USER}` user to run PostgreSQL as: "
-                         "install Debian's postgresql package, or run the stack as another user") from None
+    user = _server_user()
     os.chown(cluster_dir, user.pw_uid, user.pw_gid)
     blocked = [p for p in cluster_dir.resolve().parents if not os.stat(p).st_mode & 0o001]
     if blocked:
@@ -79,7 +91,7 @@ def init_cluster(bin_dir: Path, cluster_dir: Path, *, password: str) -> None:
     pwfile.write_text(password + "\n")
     pwfile.chmod(0o600)
     if os.geteuid() == 0:
-        user = pwd.getpwnam(SERVER_USER)
+        user = _server_user()
         os.chown(pwfile, user.pw_uid, user.pw_gid)
     try:
         _run([*_as_server_user(), str(bin_dir / "initdb"), "-D", str(data), "-U", SUPERUSER, "--pwfile", str(pwfile),

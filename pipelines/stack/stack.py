@@ -50,7 +50,7 @@ def up(stack: Stack, *, replica_count: int) -> tuple[StackState, list[str]]:
     state = load_state(stack.stack_dir)
     started: list[ProcessRecord] = []
     try:
-        bin_dir = postgres.find_binaries()
+        bin_dir = postgres.usable_binaries()
         state = _keep_or_start(stack, state, "postgres", started, lambda s: _start_postgres(stack, s, bin_dir))
         state = _keep_or_start(stack, state, "mlflow", started, lambda s: _start_mlflow(stack, s))
         _ensure_users(stack, state)

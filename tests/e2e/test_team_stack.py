@@ -49,7 +49,7 @@ def team_stack() -> Iterator[TeamStack]:
     from pipelines.stack.settings import StackError
 
     try:
-        postgres.find_binaries()
+        postgres.usable_binaries()
     except StackError as exc:
         pytest.skip(f"the team stack needs PostgreSQL: {exc}")
     # not under pytest's 0700 temporary root: as root, the postgres user must reach the cluster folder

@@ -30,11 +30,9 @@ def test_up_without_postgresql_fails_in_one_line_and_starts_nothing(tmp_path: Pa
 
 
 def _postgres_user() -> bool:
-    import pwd
-
     try:
-        return bool(pwd.getpwnam(postgres.SERVER_USER))
-    except KeyError:
+        return bool(postgres._server_user())
+    except StackError:
         return False
 
 
