@@ -3,7 +3,8 @@ MLflow server (PostgreSQL, proxied artifacts, basic-auth), side by side.
 
 Needs a running stack (`scripts/stack up`; MLPIN_STACK_DIR if not `.mlpin/stack`). For each
 backend: a scratch repository (bench_candidate.py's: breast_cancer_rf trained and pinned on
-main, a branch that changes its spec), then `--runs` times, each a fresh process as in CI:
+main, a branch that changes its spec), then `--runs` times, each a fresh process as in CI,
+the two backends interleaved run by run:
 - `mlpin candidate --base main --no-post` on the branch (as the reader on the server);
 - `mlpin deploy` on main after a commit that pins the other of two versions, so every
   deploy moves the alias and tags a version (as the writer).
@@ -54,8 +55,8 @@ def timed(repo: Path, *args: str) -> float:
     return time.perf_counter() - started
 
 
-def measure(base: Path, runs: int, users: dict[str, dict[str, str]]) -> dict[str, list[float]]:
-    """Wall times of candidate and deploy in a scratch repository on the MLflow `users` name."""
+def prepared(base: Path, users: dict[str, dict[str, str]]) -> tuple[Path, list[dict]]:
+    """A scratch repository on the MLflow `users` name, and two pins of breast_cancer_rf to alternate."""
     os.environ.update(users["writer"])
     repo = scratch_repo(base)
     git(repo, "checkout", "-q", "main")
@@ -63,43 +64,55 @@ def measure(base: Path, runs: int, users: dict[str, dict[str, str]]) -> dict[str
     again = json.loads(_checked(mlpin(repo, "train", MODEL, "--json")).stdout)  # the second version to pin
     pins.append({"schema_version": 1, "models": {MODEL: {**pins[0]["models"][MODEL], "version": again["version"],
                                                           "run_id": again["run_id"]}}})
-    times: dict[str, list[float]] = {"candidate": [], "deploy": []}
-    for i in range(runs):
-        os.environ.update(users["reader"])
-        git(repo, "checkout", "-q", "change")
-        times["candidate"].append(timed(repo, "candidate", "--base", "main", "--no-post", "--out",
-                                        str(repo / f".mlpin/out{i}")))
-        os.environ.update(users["writer"])
-        git(repo, "checkout", "-q", "main")
-        (repo / "models/production.yaml").write_text(yaml.safe_dump(pins[(i + 1) % 2], sort_keys=False))
-        _commit(repo, f"pin {i}")
-        times["deploy"].append(timed(repo, "deploy"))
-    return times
+    return repo, pins
+
+
+def one_run(repo: Path, pins: list[dict], users: dict[str, dict[str, str]], i: int) -> dict[str, float]:
+    """candidate on the branch as the reader, then deploy of the other pin as the writer."""
+    os.environ.update(users["reader"])
+    git(repo, "checkout", "-q", "change")
+    candidate = timed(repo, "candidate", "--base", "main", "--no-post", "--out", str(repo / f".mlpin/out{i}"))
+    os.environ.update(users["writer"])
+    git(repo, "checkout", "-q", "main")
+    (repo / "models/production.yaml").write_text(yaml.safe_dump(pins[(i + 1) % 2], sort_keys=False))
+    _commit(repo, f"pin {i}")
+    return {"candidate": candidate, "deploy": timed(repo, "deploy")}
+
+
+def _unset() -> None:
+    for name in ("MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD"):
+        os.environ.pop(name, None)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    server = stack_environment()
+    backends = {"sqlite": {"reader": {}, "writer": {}}, "server": stack_environment()}
     for name in [n for n in os.environ if n.startswith(("MLFLOW_TRACKING_", "MLPIN_DEPLOY_WEBHOOK"))]:
         del os.environ[name]
     os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
-    embedded = {"reader": {}, "writer": {}}
-    results = {}
-    for label, users in (("sqlite", embedded), ("server", server)):
-        base = Path(tempfile.mkdtemp(prefix=f"mlpin-bench-{label}-"))
-        try:
-            results[label] = measure(base, args.runs, users)
-        finally:
+    bases = {label: Path(tempfile.mkdtemp(prefix=f"mlpin-bench-{label}-")) for label in backends}
+    times: dict[str, dict[str, list[float]]] = {label: {"candidate": [], "deploy": []} for label in backends}
+    try:
+        repos = {}
+        for label, users in backends.items():
+            repos[label] = prepared(bases[label], users)
+            _unset()
+        for i in range(args.runs):  # interleaved, so that load from elsewhere falls on both alike
+            for label, users in backends.items():
+                for command, seconds in one_run(*repos[label], users, i).items():
+                    times[label][command].append(seconds)
+                _unset()
+    finally:
+        for base in bases.values():
             shutil.rmtree(base, ignore_errors=True)
-            for name in ("MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD"):
-                os.environ.pop(name, None)
-    print(f"{MODEL}, median of {args.runs} fresh processes each (wall seconds)")
-    print(f"{'command':<12}{'sqlite':>9}{'server':>9}{'server/sqlite':>15}")
+    print(f"{MODEL}, median of {args.runs} fresh processes each, interleaved (wall seconds)")
+    print(f"{'command':<12}{'sqlite':>9}{'server':>9}{'server/sqlite':>15}   samples sqlite | server")
     for command in ("candidate", "deploy"):
-        lite, remote = (statistics.median(results[k][command]) for k in ("sqlite", "server"))
-        print(f"{command:<12}{lite:>9.2f}{remote:>9.2f}{remote / lite:>14.2f}x")
+        lite, remote = (statistics.median(times[k][command]) for k in backends)
+        samples = " | ".join(" ".join(f"{t:.1f}" for t in times[k][command]) for k in backends)
+        print(f"{command:<12}{lite:>9.2f}{remote:>9.2f}{remote / lite:>14.2f}x   {samples}")
 
 
 if __name__ == "__main__":
