@@ -260,15 +260,18 @@ def test_actionlint_reports_a_broken_workflow_after_several_good_ones(tmp_path: 
     assert f"{broken}:6:" in done.stdout and "no_such_property" in done.stdout
 
 
-def test_pr_code_never_gets_the_registry_write_token() -> None:
-    """The candidate job runs the PR's code: it may read production's model, never register."""
+def test_pr_code_never_gets_the_registry_writer() -> None:
+    """The candidate job runs the PR's code: it may read production's model, never register.
+    MLflow's basic-auth app takes HTTP Basic credentials only: no workflow passes a token."""
     for path in WORKFLOWS:
         text = path.read_text()
+        assert "MLFLOW_TRACKING_TOKEN" not in text, f"{path.name}: MLflow's basic-auth app ignores bearer tokens"
         if path.name in ("candidate.yml", "verify.yml"):  # PR code; a check that only reads
-            assert "secrets.MLFLOW_TRACKING_TOKEN" not in text and "secrets.MLFLOW_READONLY_TOKEN" in text
-        elif "secrets.MLFLOW_TRACKING_TOKEN" in text:
+            assert "secrets.MLFLOW_WRITER_" not in text
+            assert "secrets.MLFLOW_READER_USERNAME" in text and "secrets.MLFLOW_READER_PASSWORD" in text
+        elif "secrets.MLFLOW_WRITER_" in text:
             assert path.name in ("propose.yml", "deploy.yml", "drift-check.yml"), \
-                f"{path.name} gets the registry write token"
+                f"{path.name} gets the registry writer's credentials"
 
 
 @pytest.mark.parametrize("name", ["propose.yml", "rollback.yml"])

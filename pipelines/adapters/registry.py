@@ -21,7 +21,7 @@ from pipelines.adapters.artifact import artifact_digest, verify_artifact
 from pipelines.adapters.modelflavors import SKLEARN, flavor_of, save_model_folder, sklearn_args
 from pipelines.adapters.modelformat import load_folder
 from pipelines.adapters.modelregistry import EXTRAS_PATH, CandidateLog, LoggedVersion
-from pipelines.core.errors import MlpinError, NotFound, OutsideSystemError
+from pipelines.core.errors import InvalidInput, MlpinError, NotFound, OutsideSystemError
 from pipelines.core.lineage import tag
 
 ARTIFACT_PATH = "model"
@@ -51,9 +51,38 @@ def _outside(action: str) -> Iterator[None]:
     except MlflowException as exc:
         if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
             raise NotFound(f"{action} failed: {exc.message}") from exc
-        raise OutsideSystemError("mlflow", f"{action} failed: {exc}") from exc
+        raise _failure(exc, action) from exc
     except _outside_failures() as exc:
-        raise OutsideSystemError("mlflow", f"{action} failed: {exc}") from exc
+        # the proxied artifact store answers through requests: its 401/403 are refusals too
+        status = getattr(getattr(exc, "response", None), "status_code", None)
+        raise _refusal(status, action) or OutsideSystemError("mlflow", f"{action} failed: {exc}") from exc
+
+
+def _failure(exc: Any, action: str) -> MlpinError:
+    """An MlflowException that is not a missing resource: refused credentials, or an outage."""
+    return _refusal(REFUSALS.get(exc.error_code), action) or OutsideSystemError("mlflow", f"{action} failed: {exc}")
+
+
+REFUSALS = {"UNAUTHENTICATED": 401, "PERMISSION_DENIED": 403}
+READS = ("reading", "searching", "listing", "downloading")
+
+
+def _refusal(status: int | None, action: str) -> InvalidInput | None:
+    """A tracking server refusing the credentials (401) or a permission (403): a person must give
+    the job other credentials, so it is invalid input (exit 2), not an outage to retry."""
+    if status == 401:
+        return InvalidInput(f"MLflow refused the credentials while {action}: set MLFLOW_TRACKING_USERNAME and "
+                            "MLFLOW_TRACKING_PASSWORD (HTTP Basic: MLflow's basic-auth app takes no bearer token)",
+                            ids={"system": "mlflow"})
+    if status == 403:
+        user = os.environ.get("MLFLOW_TRACKING_USERNAME", "(anonymous)")
+        needed = "READ" if action.startswith(READS) else "EDIT"
+        fix = ("on the registered model and on its run's experiment (the artifact store serves files by experiment)"
+               if needed == "READ" else
+               "there; registry writes belong to trusted jobs (propose, deploy) with the writer's credentials")
+        return InvalidInput(f"MLflow denied {action} to user {user}: it needs {needed} permission {fix}",
+                            ids={"system": "mlflow", "user": user, "permission": needed})
+    return None
 
 
 def _outside_failures() -> tuple[type[BaseException], ...]:
@@ -84,6 +113,8 @@ class Registry:
     def __init__(self, root: Path) -> None:
         os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")  # no network lookups
         os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+        # with a tracking server MLflow prints each run's URL on stdout, which --json keeps for JSON
+        os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
         import mlflow
 
         # MLflow configures its loggers on import, so quieten them afterwards.
@@ -189,7 +220,7 @@ class Registry:
         except MlflowException as exc:
             if exc.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
                 raise NotFound(f"model {model} has no registered version {version}") from None
-            raise OutsideSystemError("mlflow", f"reading {model} v{version} failed: {exc}") from exc
+            raise _failure(exc, f"reading {model} v{version}") from exc
 
     def newest_version(self, model: str, *, spec_hash: str, with_tag: str | None = None) -> int | None:
         """The newest registered version of `model` trained from `spec_hash` (and carrying `with_tag`)."""
@@ -208,7 +239,7 @@ class Registry:
         except MlflowException as exc:
             if exc.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
                 return None
-            raise OutsideSystemError("mlflow", f"reading alias {alias} of {model} failed: {exc}") from exc
+            raise _failure(exc, f"reading alias {alias} of {model}") from exc
 
     def models_with_alias(self, alias: str) -> dict[str, int]:
         """Every registered model that has `alias`, and the version it points at."""
