@@ -148,8 +148,9 @@ def source_name(settings: ServingSettings) -> str:
     return f"git {redacted(settings.pin_uri)} {settings.branch}:{settings.pin_path}"
 
 
-def service_of(request: Request) -> Service:
-    """The Service of the app handling `request` (a FastAPI dependency)."""
+async def service_of(request: Request) -> Service:
+    """The Service of the app handling `request` (a FastAPI dependency). Async: FastAPI runs a
+    plain function dependency on a worker thread, a hop per request for one attribute read."""
     return request.app.state.service
 
 
