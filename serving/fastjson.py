@@ -31,9 +31,19 @@ def loads(body: bytes, *, fallback: Callable[[bytes], Any]) -> Any:
         value = orjson.loads(body)
     except orjson.JSONDecodeError:
         return fallback(body)
-    if body.count(b":") != _keys_at_least(value) or LONG_DIGITS in body.translate(DIGITS_AS_ZEROS):
+    if body.count(b":") != _keys_at_least(value) or _long_digits(body):
         return fallback(body)
     return value
+
+
+SCAN_BYTES = 1 << 20  # scanned a slice at a time: a copy of the whole body would double its peak memory
+
+
+def _long_digits(body: bytes) -> bool:
+    """Whether `body` has a run of 19 digits (slices overlap by 18 bytes, so no run is cut in two)."""
+    step = SCAN_BYTES - len(LONG_DIGITS) + 1
+    return any(LONG_DIGITS in body[start:start + SCAN_BYTES].translate(DIGITS_AS_ZEROS)
+               for start in range(0, max(len(body), 1), step))
 
 
 def _keys_at_least(value: Any) -> int:

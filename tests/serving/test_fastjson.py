@@ -62,3 +62,14 @@ def test_a_body_parses_as_the_strict_standard_parser_parses_it(body: bytes) -> N
 )
 def test_an_answer_encodes_as_json_would(content) -> None:
     assert json.loads(dumps(content)) == json.loads(json.dumps(content))
+
+
+@pytest.mark.parametrize("offset", range(0, 40, 3))
+def test_a_long_integer_across_the_scanned_slices_is_still_found(monkeypatch, offset: int) -> None:
+    from serving import fastjson
+
+    monkeypatch.setattr(fastjson, "SCAN_BYTES", 32)
+    padding = b" " * offset
+    body = b'{"size": ' + padding + b"12345678901234567890123}"
+    assert parse_json(body) == {"size": 12345678901234567890123}  # an int, as json reads it; orjson: a float
+    assert parse_json(b'{"size": ' + padding + b"123456789012345678}") == {"size": 123456789012345678}
