@@ -17,6 +17,7 @@ from importlib.abc import MetaPathFinder
 from pathlib import Path
 from typing import Any
 
+from pipelines.adapters.modelformat import CNN_FLAVOR
 from pipelines.core.inputs import ACCEPTS, InputColumn
 
 
@@ -43,7 +44,7 @@ def _read_directly(path: Path) -> ModelMeta | None:
     if not isinstance(found, dict) or not isinstance(found.get("flavors"), dict):
         return None
     metadata = found.get("metadata")
-    if "mlpin_cnn" in found["flavors"]:
+    if CNN_FLAVOR in found["flavors"]:
         return ModelMeta(flavors=found["flavors"], metadata=metadata, columns=[], example=[])
     columns = _columns((found.get("signature") or {}).get("inputs"))
     example = _example(path, found.get("saved_input_example_info"))
@@ -85,7 +86,7 @@ def _read_with_mlflow(path: Path) -> ModelMeta:
     from mlflow.models import Model
 
     meta = Model.load(str(path))
-    if "mlpin_cnn" in meta.flavors:
+    if CNN_FLAVOR in meta.flavors:
         return ModelMeta(flavors=meta.flavors, metadata=meta.metadata, columns=[], example=[])
     columns = [InputColumn(name=c.name, type=c.type.name, required=c.required) for c in meta.signature.inputs.inputs]
     return ModelMeta(flavors=meta.flavors, metadata=meta.metadata, columns=columns, example=_mlflow_example(meta, path))

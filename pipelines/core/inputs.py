@@ -172,17 +172,29 @@ def columns_of(records: list[dict], names: list[str]) -> list[list] | None:
 
 
 def _column_clean(column: InputColumn, values: list) -> bool:
-    if not set(map(type, values)) <= EXACT[column.type] | ({type(None)} if column.accepts_null else set()):
+    kinds = set(map(type, values))
+    if not kinds <= EXACT[column.type] | ({type(None)} if column.accepts_null else set()):
         return False
-    if column.type in BOUNDS:
-        numbers = [v for v in values if v is not None] if column.accepts_null else values
-        low, high = BOUNDS[column.type]
-        try:  # a NaN hides from min() and max(), never from a sum
-            if numbers and not (low <= min(numbers) and max(numbers) <= high and math.isfinite(sum(numbers))):
-                return False
-        except OverflowError:
-            return False
+    if column.type in BOUNDS and not _within_bounds(column, values, floats_only=kinds <= {float, type(None)}):
+        return False
     return not column.enforced or set(values) <= {*(column.values or []), *([None] if column.accepts_null else [])}
+
+
+def _within_bounds(column: InputColumn, values: list, *, floats_only: bool) -> bool:
+    """Whether every number of `values` fits the column's type (nulls were allowed by the caller)."""
+    numbers = [v for v in values if v is not None] if column.accepts_null else values
+    if not numbers:
+        return True
+    low, high = BOUNDS[column.type]
+    if floats_only:  # a float fits when finite and no larger than the type's max: one numpy pass, not three
+        import numpy as np
+
+        found = np.abs(np.array(numbers, dtype=np.float64))
+        return bool(np.isfinite(found).all() and found.max() <= high)
+    try:  # integers compare exactly in Python; a NaN hides from min() and max(), never from a sum
+        return low <= min(numbers) and max(numbers) <= high and math.isfinite(sum(numbers))
+    except OverflowError:
+        return False
 
 
 def _record_problems(record: Any, columns: list[InputColumn], *, loc: list[str | int]) -> list[InputProblem]:
