@@ -1,10 +1,10 @@
 """Micro-batching: requests that wait for the same model are predicted in one call and
 logged with one fsync.
 
-No timer and no background task: a request that finds no batch running starts a drain,
-which predicts whatever queued meanwhile, again and again until the queue is empty. At
-low load a request runs alone at once; under load, requests that arrive while a batch
-predicts form the next one. Each request keeps the LiveModel it took when it arrived: a
+No timer and no background task: a request that finds fewer than MAX_DRAINS batches
+running starts a drain, which predicts whatever queued meanwhile, again and again until
+the queue is empty. At low load a request runs alone at once; under load, requests that
+arrive while batches predict and log form the next one. Each request keeps the LiveModel it took when it arrived: a
 drain groups by model object, so a swap never moves a request to another version.
 """
 
@@ -19,6 +19,10 @@ from typing import Any
 from serving.slot import LiveModel
 
 MAX_BATCH_ROWS = 1024  # a drain stops adding requests past this many rows (one always goes)
+# Batches in flight per model: while one waits for its log's fsync (most of a small batch's
+# time), the next one predicts instead of queueing behind it. Each still answers only once
+# its own records are durable.
+MAX_DRAINS = 2
 
 
 @dataclass
@@ -42,27 +46,26 @@ class Batcher:
     def __init__(self, run: Runner) -> None:
         self.run = run
         self._queue: list[Pending] = []
-        self._drain_task: asyncio.Task | None = None
+        self._drains: set[asyncio.Task] = set()  # held here: the loop keeps only weak references
 
     async def predict(self, live: LiveModel, records: list[Any], *, request_id: str) -> list:
         """The predictions for `records`, made by `live`, once logged."""
         loop = asyncio.get_running_loop()
         pending = Pending(live=live, records=records, request_id=request_id, future=loop.create_future())
         self._queue.append(pending)
-        if self._drain_task is None:
-            self._drain_task = loop.create_task(self._drain())
+        if len(self._drains) < MAX_DRAINS:
+            task = loop.create_task(self._drain())
+            self._drains.add(task)
+            task.add_done_callback(self._drains.discard)
         return await pending.future
 
     async def _drain(self) -> None:
-        try:
-            while self._queue:
-                batch = self._take()
-                try:
-                    await self._run_groups(batch)
-                except Exception as exc:  # e.g. the log cannot be written: none of these may be answered
-                    _settle(batch, [exc] * len(batch))
-        finally:
-            self._drain_task = None
+        while self._queue:
+            batch = self._take()
+            try:
+                await self._run_groups(batch)
+            except Exception as exc:  # e.g. the log cannot be written: none of these may be answered
+                _settle(batch, [exc] * len(batch))
 
     def _take(self) -> list[Pending]:
         taken, rows = [], 0

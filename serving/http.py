@@ -14,6 +14,8 @@ from typing import Any, TypeVar
 
 from fastapi import HTTPException, Request
 
+from serving import fastjson
+
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 OFF_LOOP_BYTES = 64 * 1024  # bodies past this are parsed and checked on a worker thread
 T = TypeVar("T")
@@ -63,13 +65,17 @@ def _too_large(limit: int) -> HTTPException:
 
 
 def parse_json(body: bytes) -> Any:
-    """The parsed body; 422 (as FastAPI reports bad JSON) when it is not JSON."""
+    """The parsed body; 422 (as FastAPI reports bad JSON) when it is not JSON, or names a field twice."""
     try:
-        return json.loads(body, parse_constant=_no_constant, object_pairs_hook=_distinct_keys)
+        return fastjson.loads(body, fallback=_strict_loads)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise HTTPException(
             status_code=422, detail=[{"loc": ["body"], "msg": f"invalid JSON: {exc}", "type": "json_invalid"}]
         ) from None
+
+
+def _strict_loads(body: bytes) -> Any:
+    return json.loads(body, parse_constant=_no_constant, object_pairs_hook=_distinct_keys)
 
 
 def _no_constant(name: str) -> Any:

@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.adapters.modelformat import CNN_FLAVOR, load_folder
-from pipelines.core.inputs import InputColumn, check_records, with_contract
+from pipelines.core.inputs import check_records, with_contract
 from pipelines.core.lineage import tag
 from serving.failures import ReconcileFailure
 from serving.images import ImageInput
+from serving.mlmodel import import_skops, read_model_meta
 from serving.slot import LiveModel
 
 
@@ -39,16 +40,12 @@ def load(
     path: Path, *, name: str, version: int, artifact_sha256: str, tags: dict[str, str], now: datetime
 ) -> LiveModel:
     """Load the model (skops, trusted types only), its signature and allowed values; LoadFailed says why not."""
-    from mlflow.models import Model
-
     try:
-        meta = Model.load(str(path))
+        meta = read_model_meta(path)
         if CNN_FLAVOR in meta.flavors:
             return _load_image(path, meta, name=name, version=version, artifact_sha256=artifact_sha256, now=now)
-        signature = [
-            InputColumn(name=c.name, type=c.type.name, required=c.required) for c in meta.signature.inputs.inputs
-        ]
-        columns = with_contract(signature, meta.metadata)  # the allowed values, stored beside the signature
+        columns = with_contract(meta.columns, meta.metadata)  # the allowed values, stored beside the signature
+        import_skops()
         predictor = load_folder(path)  # skops with mlpin's trusted types; a pickle is refused
     except (MemoryError, OSError):
         raise  # the machine, not the model (out of memory, disk, file handles): retryable, not terminal
@@ -57,7 +54,7 @@ def load(
     except Exception as exc:  # unpickling can raise anything the pickle names
         raise LoadFailed(f"{name} v{version}: {type(exc).__name__}: {exc}") from exc
     return LiveModel(name=name, version=version, artifact_sha256=artifact_sha256, task=tags.get(tag("task"), "unknown"),
-                     columns=columns, predictor=predictor, loaded_at=now, example=_example_records(meta, path))
+                     columns=columns, predictor=predictor, loaded_at=now, example=meta.example)
 
 
 def _load_image(path: Path, meta, *, name: str, version: int, artifact_sha256: str, now: datetime) -> LiveModel:
@@ -130,13 +127,3 @@ def _predicting(where: str, predict: Callable[[], Any]) -> Any:
         raise  # the machine, not the model: retryable, not terminal
     except Exception as exc:  # whatever the estimator or network raises, the version must not serve
         raise SmokeTestFailed(f"{where}: predicting the input example failed: {type(exc).__name__}: {exc}") from exc
-
-
-def _example_records(meta, path: Path) -> list[dict]:
-    try:
-        example = meta.load_input_example(str(path))
-    except Exception:  # an unreadable example: the smoke test reports it
-        return []
-    if example is None:
-        return []
-    return example.astype(object).where(example.notna(), None).to_dict(orient="records")

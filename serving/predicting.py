@@ -38,18 +38,7 @@ def split(values: list, sizes: list[int]) -> list[list]:
 def log_record(live: LiveModel, pending: Pending, *, outputs: list) -> dict[str, Any]:
     """The prediction log line of one answered request: an image is logged as its sha256, format, size
     and mean per channel, never its bytes."""
-    inputs = [r.log_entry() for r in pending.records] if live.image is not None \
-        else [YieldingRecord(r) for r in pending.records]
+    inputs = [r.log_entry() for r in pending.records] if live.image is not None else pending.records
     return {"request_id": pending.request_id, "timestamp": pending.received.isoformat(), "model": live.name,
             "version": live.version, "inputs": inputs, "outputs": outputs}
 
-
-class YieldingRecord(dict):
-    """A record that lets the event loop run while the log encodes it.
-
-    json's C encoder holds the GIL for a whole `dumps()` (~0.2 s for an 8 MB batch), so
-    health checks would wait that long; it calls `items()` of a dict subclass, and a
-    Python frame is where the interpreter hands the GIL to a waiting thread. Same JSON."""
-
-    def items(self):  # type: ignore[override]
-        return dict.items(self)

@@ -55,16 +55,38 @@ class Service:
 MLFLOW_CLIENT_LIMITS = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2", "MLFLOW_HTTP_REQUEST_TIMEOUT": "20"}
 
 
+class LazyRegistry:
+    """The MLflow registry, made on first use: a restart whose pinned versions are all in the
+    verified cache never asks the registry, so it need not pay for importing MLflow (~2 s here)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._registry = None
+
+    def version_tags(self, model: str, version: int) -> dict[str, str]:
+        """Tags of a registered version (see VersionSource)."""
+        return self._made().version_tags(model, version)
+
+    def download_version(self, model: str, version: int, dst: Path) -> Path:
+        """The version's folder downloaded under `dst` (see VersionSource)."""
+        return self._made().download_version(model, version, dst)
+
+    def _made(self):  # one reconcile pass at a time calls this: no lock needed
+        if self._registry is None:
+            from pipelines.adapters.registry import Registry  # imports MLflow
+
+            self._registry = Registry(self.root)
+        return self._registry
+
+
 def build_service(settings: ServingSettings) -> Service:
     """The real parts: the configured pin source, MLflow through the model store, the log folder."""
-    from pipelines.adapters.registry import Registry  # imports MLflow
-
     # MLflow's client retries an unreachable server for minutes by default, and one pass
     # waiting that long holds back every other model's rollout: fail fast, retry next pass.
     for name, value in MLFLOW_CLIENT_LIMITS.items():
         os.environ.setdefault(name, value)
     slots = Slots()
-    store = ModelStore(Registry(settings.registry_root.resolve()), settings.cache_dir)
+    store = ModelStore(LazyRegistry(settings.registry_root.resolve()), settings.cache_dir)
     # the shortest wait between passes: a first retryable failure is tried again on the next poll
     retry_base_s = settings.poll_interval_s * (1 - settings.poll_jitter)
     reconciler = Reconciler(
@@ -129,8 +151,9 @@ def source_name(settings: ServingSettings) -> str:
     return f"git {redacted(settings.pin_uri)} {settings.branch}:{settings.pin_path}"
 
 
-def service_of(request: Request) -> Service:
-    """The Service of the app handling `request` (a FastAPI dependency)."""
+async def service_of(request: Request) -> Service:
+    """The Service of the app handling `request` (a FastAPI dependency). Async: FastAPI runs a
+    plain function dependency on a worker thread, a hop per request for one attribute read."""
     return request.app.state.service
 
 

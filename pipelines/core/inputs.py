@@ -13,6 +13,7 @@ import math
 import sys
 from collections import Counter
 from collections.abc import Callable
+from operator import itemgetter
 from typing import Any, Literal
 
 from pydantic import BaseModel
@@ -119,6 +120,8 @@ def check_records(body: Any, columns: list[InputColumn]) -> tuple[list[dict], li
                 loc=["body"], msg="expected a record (an object) or a non-empty list of records", type="type_error"
             )
         ]
+    if _all_clean(body, columns):
+        return body, []
     problems: list[InputProblem] = []
     clean = _clean_test(columns)
     for index, record in enumerate(body):
@@ -143,6 +146,55 @@ def _clean_test(columns: list[InputColumn]) -> Callable[[Any], bool]:
         and all(record[n] is None or low <= record[n] <= high for n, low, high in bounded)
         and all(record[n] in values for n, values in allowed)
     )
+
+
+def _all_clean(records: list, columns: list[InputColumn]) -> bool:
+    """`_clean_test` for a whole batch at once, column by column: each check is one C-level pass
+    over a column's values instead of a Python call per field (a 10k-row batch: ~10 ms, not ~60).
+    True only when every record would pass; False sends the batch through the record-by-record
+    checks, which find the problems (or find none: sums of huge numbers may say no here)."""
+    names = [c.name for c in columns]
+    if not names or any(type(r) is not dict or len(r) != len(names) for r in records):
+        return False
+    values = columns_of(records, names)
+    return values is not None and all(_column_clean(c, v) for c, v in zip(columns, values, strict=True))
+
+
+def columns_of(records: list[dict], names: list[str]) -> list[list] | None:
+    """Per name, the value of every record, in order; None when a record lacks one of them.
+
+    One C-level pass per column (`map` of an itemgetter: ~3 ms for 70k records), so no
+    single call holds the GIL long enough to stall the event loop's health checks."""
+    try:
+        return [list(map(itemgetter(name), records)) for name in names]
+    except KeyError:
+        return None
+
+
+def _column_clean(column: InputColumn, values: list) -> bool:
+    kinds = set(map(type, values))
+    if not kinds <= EXACT[column.type] | ({type(None)} if column.accepts_null else set()):
+        return False
+    if column.type in BOUNDS and not _within_bounds(column, values, floats_only=kinds <= {float, type(None)}):
+        return False
+    return not column.enforced or set(values) <= {*(column.values or []), *([None] if column.accepts_null else [])}
+
+
+def _within_bounds(column: InputColumn, values: list, *, floats_only: bool) -> bool:
+    """Whether every number of `values` fits the column's type (nulls were allowed by the caller)."""
+    numbers = [v for v in values if v is not None] if column.accepts_null else values
+    if not numbers:
+        return True
+    low, high = BOUNDS[column.type]
+    if floats_only:  # a float fits when finite and no larger than the type's max: one numpy pass, not three
+        import numpy as np
+
+        found = np.abs(np.array(numbers, dtype=np.float64))
+        return bool(np.isfinite(found).all() and found.max() <= high)
+    try:  # integers compare exactly in Python; a NaN hides from min() and max(), never from a sum
+        return low <= min(numbers) and max(numbers) <= high and math.isfinite(sum(numbers))
+    except OverflowError:
+        return False
 
 
 def _record_problems(record: Any, columns: list[InputColumn], *, loc: list[str | int]) -> list[InputProblem]:

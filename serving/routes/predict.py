@@ -14,11 +14,11 @@ import time
 from functools import partial
 
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import JSONResponse
 
 from pipelines.adapters.logsink import LogUnwritable
 from pipelines.core.inputs import check_records, overflow_problems, records_from_mlflow, unseen_values
 from serving.contract import MLFLOW_PAYLOAD, RECORDS, REQUEST_ID, Predicted, Scored, body, errors
+from serving.fastjson import FastJSONResponse
 from serving.http import off_loop, parse_json, read_body, request_id, require_json
 from serving.images import images_from_json, images_from_multipart, is_multipart
 from serving.logs import event
@@ -33,7 +33,7 @@ log = logging.getLogger("mlpin.serving")
     "/predict/{model}", responses={200: {"model": Predicted}} | errors(404, 413, 415, 422, 503),
     openapi_extra=body(RECORDS) | {"parameters": [REQUEST_ID]},
 )
-async def predict(model: str, request: Request, service: ServiceDep) -> JSONResponse:
+async def predict(model: str, request: Request, service: ServiceDep) -> FastJSONResponse:
     """Predict one record (an object) or a batch (a list of objects); an image model takes images."""
     content_type = request.headers.get("content-type", "")
     if not is_multipart(content_type):
@@ -50,11 +50,11 @@ async def predict(model: str, request: Request, service: ServiceDep) -> JSONResp
         checked = await off_loop(len(body), partial(_checked, body, live, service.settings.max_rows, mlflow=False))
         predictions = await _answer(service, live, checked, rid, size=len(body))
     content = {"model": live.name, "version": live.version, "request_id": rid, "predictions": predictions}
-    return JSONResponse(content, headers={"x-request-id": rid})
+    return FastJSONResponse(content, headers={"x-request-id": rid})
 
 
 async def _predict_images(service: Service, live: LiveModel, body: bytes, content_type: str,
-                          rid: str) -> JSONResponse:
+                          rid: str) -> FastJSONResponse:
     """An image model's answer: a label per image and its class probabilities."""
     assert live.image is not None
     max_images = service.settings.max_rows
@@ -65,14 +65,14 @@ async def _predict_images(service: Service, live: LiveModel, body: bytes, conten
         answers = await _answer(service, live, (images, {}), rid, size=len(body))
     content = {"model": live.name, "version": live.version, "request_id": rid,
                "predictions": [a["label"] for a in answers], "probabilities": [a["probabilities"] for a in answers]}
-    return JSONResponse(content, headers={"x-request-id": rid})
+    return FastJSONResponse(content, headers={"x-request-id": rid})
 
 
 @router.post(
     "/invocations", responses={200: {"model": Scored}} | errors(400, 404, 413, 415, 422, 503),
     openapi_extra=body(MLFLOW_PAYLOAD) | {"parameters": [REQUEST_ID]},
 )
-async def invocations(request: Request, service: ServiceDep, model: str | None = None) -> JSONResponse:
+async def invocations(request: Request, service: ServiceDep, model: str | None = None) -> FastJSONResponse:
     """MLflow's scoring protocol; `?model=` picks the model when more than one is live."""
     require_json(request)
     body = await read_body(request, limit=service.settings.body_limit_bytes)
@@ -85,7 +85,7 @@ async def invocations(request: Request, service: ServiceDep, model: str | None =
         checked = await off_loop(len(body), partial(_checked, body, live, service.settings.max_rows, mlflow=True))
         predictions = await _answer(service, live, checked, rid, size=len(body))
     headers = {"x-request-id": rid, "x-model-name": live.name, "x-model-version": str(live.version)}
-    return JSONResponse({"predictions": predictions}, headers=headers)
+    return FastJSONResponse({"predictions": predictions}, headers=headers)
 
 
 def _live(service: Service, model: str) -> LiveModel:

@@ -141,3 +141,14 @@ def test_failure_is_set_by_a_failed_write_and_cleared_by_the_next_success(tmp_pa
     log.write(record(1))
     assert [r["request_id"] for r in read_records(blocker)] == ["r1"]
     assert [s is None for s in seen] == [False, True]  # one change each way
+
+
+def test_numpy_scalars_and_huge_integers_are_logged_as_json_would_log_them(tmp_path: Path) -> None:
+    import numpy as np
+
+    log = PredictionLog(tmp_path, max_bytes=1 << 20, max_age_s=3600)
+    log.write_many([{"inputs": [{"x": 10**30}], "outputs": [np.float64(0.25), np.int64(3)]},
+                    {"inputs": [{"x": 1.5}], "outputs": np.array([1, 2])}])
+    log.close()
+    assert read_records(tmp_path) == [{"inputs": [{"x": 10**30}], "outputs": [0.25, 3]},
+                                      {"inputs": [{"x": 1.5}], "outputs": [1, 2]}]

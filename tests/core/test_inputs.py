@@ -184,3 +184,37 @@ def test_records_from_mlflow(payload, records, problem) -> None:
     assert found == records
     assert [p.msg for p in problems if problem in p.msg] == [p.msg for p in problems]
     assert bool(problems) == (problem is not None)
+
+
+ALL_TYPES = [InputColumn(name=t, type=t) for t in ("double", "float", "long", "integer", "string", "boolean")] + [
+    InputColumn(name="colour", type="string", required=False, values=["red", "blue"]),
+    InputColumn(name="gap", type="double", required=False),
+]
+GOOD = {"double": 1.5, "float": 2, "long": -3, "integer": 4, "string": "s", "boolean": True, "colour": None,
+        "gap": None}
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{}, {"double": float("nan")}, {"double": float("inf")}, {"double": 10**400}, {"double": 10**300},
+     {"float": 1e39}, {"long": 2**63}, {"integer": -(2**31) - 1}, {"integer": 1.0}, {"boolean": 1},
+     {"string": None}, {"colour": "green"}, {"gap": "x"}, {"extra": 1}, {"double": True}],
+    ids=["clean", "nan", "infinity", "past-float64", "huge-but-finite", "past-float32", "past-int64", "past-int32",
+         "float-for-integer", "int-for-boolean", "null-where-required", "outside-the-values", "text-for-a-number",
+         "unknown-field", "bool-for-a-number"],
+)
+def test_a_batch_is_checked_exactly_as_its_records_one_by_one(change: dict) -> None:
+    # Clean batches are checked column by column; the answer must be the record-by-record one.
+    odd = {**GOOD, **change}
+    alone = [p.msg for p in check_records(odd, ALL_TYPES)[1]]
+    batch = [p for p in check_records([GOOD] * 100 + [odd] + [GOOD], ALL_TYPES)[1]]
+    assert [p.msg for p in batch] == alone
+    assert all(p.loc[1] == 100 for p in batch)
+
+
+def test_a_batch_missing_a_field_in_one_record_is_checked_record_by_record() -> None:
+    without = {k: v for k, v in GOOD.items() if k != "gap"}  # optional: absent is fine
+    assert check_records([GOOD, without] * 50, ALL_TYPES)[1] == []
+    without_long = {k: v for k, v in GOOD.items() if k != "long"}
+    assert [(p.loc, p.type) for p in check_records([GOOD, without_long], ALL_TYPES)[1]] == [
+        (["body", 1, "long"], "missing")]
