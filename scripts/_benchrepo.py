@@ -7,6 +7,8 @@ Nothing here measures anything; copy it beside a benchmark into an older checkou
 
 from __future__ import annotations
 
+import argparse
+import contextlib
 import json
 import os
 import platform
@@ -15,11 +17,33 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parent.parent
 BOT = ("-c", "user.name=bench", "-c", "user.email=bench@example.invalid")
+
+
+def arguments(doc: str, *, runs: int) -> argparse.ArgumentParser:
+    """The options every job benchmark takes: --runs, --json, --keep."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=runs)
+    parser.add_argument("--json", help="also save the figures here")
+    parser.add_argument("--keep", help="build the scratch repository here and keep it")
+    return parser
+
+
+@contextlib.contextmanager
+def scratch(keep: str | None) -> Iterator[Path]:
+    """A folder for the scratch repository: `keep` (kept), else a temporary one (removed)."""
+    base = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="mlpin-bench-"))
+    try:
+        yield base
+    finally:
+        if not keep:
+            shutil.rmtree(base, ignore_errors=True)
 
 
 def git(repo: Path, *args: str) -> str:

@@ -15,18 +15,27 @@ Copy it with `_benchrepo.py` into an older checkout to compare.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import cProfile
 import io
 import json
 import pstats
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 
-from _benchrepo import PROJECT, checked, commit, git, interleaved, mlpin, record, report, sample_repo
+from _benchrepo import (
+    PROJECT,
+    arguments,
+    checked,
+    commit,
+    git,
+    interleaved,
+    mlpin,
+    record,
+    report,
+    sample_repo,
+    scratch,
+)
 
 MODEL = "breast_cancer_rf"
 # data file reads, workspace loads, table parses; data hashes are counted apart (below)
@@ -71,22 +80,14 @@ def call_counts(repo: Path) -> dict[str, int | bool]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--json", help="also save the figures here")
-    parser.add_argument("--keep", help="build the scratch repository here and keep it")
-    args = parser.parse_args()
-    base = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="mlpin-bench-"))
-    try:
+    args = arguments(__doc__, runs=3).parse_args()
+    with scratch(args.keep) as base:
         repo = scratch_repo(base)
         outs = iter(range(args.runs))
         jobs, floors = interleaved(repo, lambda: checked(mlpin(
             repo, "candidate", "--base", "main", "--no-post", "--out", str(repo / f".mlpin/out{next(outs)}"))),
             args.runs)
         counts = call_counts(repo)
-    finally:
-        if not args.keep:
-            shutil.rmtree(base, ignore_errors=True)
     report(record(f"mlpin candidate {MODEL}, production pinned", jobs, floors, counts=counts), json_path=args.json)
 
 

@@ -13,29 +13,17 @@ Copy it with `_benchrepo.py` into an older checkout to compare.
 
 from __future__ import annotations
 
-import argparse
-import shutil
-import tempfile
-from pathlib import Path
-
-from _benchrepo import checked, interleaved, mlpin, record, report, sample_repo
+from _benchrepo import arguments, checked, interleaved, mlpin, record, report, sample_repo, scratch
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=5)
+    parser = arguments(__doc__, runs=5)
     parser.add_argument("--model", default="breast_cancer_rf")
-    parser.add_argument("--json", help="also save the figures here")
-    parser.add_argument("--keep", help="build the scratch repository here and keep it")
     args = parser.parse_args()
-    base = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="mlpin-bench-"))
-    try:
+    with scratch(args.keep) as base:
         repo = sample_repo(base)
         checked(mlpin(repo, "train", args.model))  # untimed: creates the embedded store, as a server would have it
         jobs, floors = interleaved(repo, lambda: checked(mlpin(repo, "train", args.model)), args.runs)
-    finally:
-        if not args.keep:
-            shutil.rmtree(base, ignore_errors=True)
     report(record(f"mlpin train {args.model}", jobs, floors), json_path=args.json)
 
 
