@@ -9,6 +9,8 @@ model: the CNN flavor is recognised by a class attribute and its code imported o
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -38,7 +40,9 @@ def save_model_folder(entry: CandidateLog, folder: Path) -> None:
         return
     import mlflow.sklearn
 
-    mlflow.sklearn.save_model(entry.fitted, str(folder), **sklearn_args(entry))
+    args = sklearn_args(entry)
+    with requirements_unchecked():
+        mlflow.sklearn.save_model(entry.fitted, str(folder), **args)
 
 
 def sklearn_args(entry: CandidateLog) -> dict[str, Any]:
@@ -64,3 +68,25 @@ def _signature(inputs: list[InputColumn], output_type: str) -> Any:
 def _requirements() -> list[str]:
     # Explicit and exact: MLflow's inference imports the model and guesses, slowly.
     return [f"{name}=={metadata.version(name)}" for name in REQUIREMENTS]
+
+
+@contextlib.contextmanager
+def requirements_unchecked() -> Iterator[None]:
+    """MLflow saving a model without comparing its pip requirements with the installed packages.
+
+    That comparison only warns, and first indexes every installed distribution (0.2 s on an
+    idle machine, close to a second on a busy one). mlpin's requirements are read from the
+    installed packages (`_requirements`) and MLflow pins its own version, so they match by
+    construction: nothing is lost. What is saved is unchanged. Should MLflow rename the check,
+    it simply runs again."""
+    import mlflow.utils.environment as environment
+
+    check = getattr(environment, "warn_dependency_requirement_mismatches", None)
+    if check is None:
+        yield
+        return
+    environment.warn_dependency_requirement_mismatches = lambda requirements: None
+    try:
+        yield
+    finally:
+        environment.warn_dependency_requirement_mismatches = check
