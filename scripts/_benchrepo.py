@@ -83,10 +83,13 @@ def sample_repo(base: Path) -> Path:
 
 
 # The libraries a tabular job cannot do without, started in a fresh process: pandas, scikit-learn,
-# MLflow with its store opened on the scratch repository, and skops as mlpin imports it. A job's
+# MLflow with its store opened on the scratch repository, and skops as mlpin imports it, with the
+# garbage collector tuned as mlpin tunes it. A job's
 # wall time minus this is what mlpin itself spends (reading, fitting, saving, hashing, deciding).
 FLOOR = """
-import sys
+import atexit, gc, sys
+gc.set_threshold(10_000, 10, 10)  # as pipelines/collector.py tunes a command, in any checkout
+atexit.register(gc.freeze)
 import pandas, sklearn.ensemble, mlflow, mlflow.sklearn
 try:
     from pipelines.adapters.skopsimport import skops_io

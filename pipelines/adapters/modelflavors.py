@@ -70,23 +70,34 @@ def _requirements() -> list[str]:
     return [f"{name}=={metadata.version(name)}" for name in REQUIREMENTS]
 
 
+# Where MLflow calls its requirement check by name: saving (environment) and loading the
+# model back to validate the input example when logging it (pyfunc).
+REQUIREMENT_CHECKERS = ("mlflow.utils.environment", "mlflow.pyfunc")
+REQUIREMENT_CHECK = "warn_dependency_requirement_mismatches"
+
+
 @contextlib.contextmanager
 def requirements_unchecked() -> Iterator[None]:
-    """MLflow saving a model without comparing its pip requirements with the installed packages.
+    """MLflow saving or logging a model without comparing its pip requirements with the
+    installed packages.
 
     That comparison only warns, and first indexes every installed distribution (0.2 s on an
-    idle machine, close to a second on a busy one). mlpin's requirements are read from the
-    installed packages (`_requirements`) and MLflow pins its own version, so they match by
-    construction: nothing is lost. What is saved is unchanged. Should MLflow rename the check,
-    it simply runs again."""
-    import mlflow.utils.environment as environment
+    idle machine, close to a second on a busy one, once per save and once per load back).
+    mlpin's requirements are read from the installed packages (`_requirements`) and MLflow
+    pins its own version, so they match by construction: nothing is lost, and what is saved
+    is unchanged. Should MLflow rename the check, it simply runs again."""
+    import importlib
 
-    check = getattr(environment, "warn_dependency_requirement_mismatches", None)
-    if check is None:
-        yield
-        return
-    environment.warn_dependency_requirement_mismatches = lambda requirements: None
+    modules = [importlib.import_module(name) for name in REQUIREMENT_CHECKERS]
+    saved = [(module, getattr(module, REQUIREMENT_CHECK)) for module in modules if hasattr(module, REQUIREMENT_CHECK)]
+    for module, _ in saved:
+        setattr(module, REQUIREMENT_CHECK, _unchecked)
     try:
         yield
     finally:
-        environment.warn_dependency_requirement_mismatches = check
+        for module, check in saved:
+            setattr(module, REQUIREMENT_CHECK, check)
+
+
+def _unchecked(requirements: list[str]) -> None:
+    """In place of MLflow's requirement check (see requirements_unchecked)."""
