@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from pipelines import __version__
+from pipelines.collector import tune_for_command
 from pipelines.core.errors import MlpinError
 from pipelines.core.outcome import Kind, worst
 
@@ -354,6 +355,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run one command; returns the exit code."""
+    tune_for_command()
     args = build_parser().parse_args(argv)
     _exit_cleanly_on_sigterm()
     try:

@@ -9,6 +9,8 @@ model: the CNN flavor is recognised by a class attribute and its code imported o
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -38,7 +40,9 @@ def save_model_folder(entry: CandidateLog, folder: Path) -> None:
         return
     import mlflow.sklearn
 
-    mlflow.sklearn.save_model(entry.fitted, str(folder), **sklearn_args(entry))
+    args = sklearn_args(entry)
+    with requirements_unchecked():
+        mlflow.sklearn.save_model(entry.fitted, str(folder), **args)
 
 
 def sklearn_args(entry: CandidateLog) -> dict[str, Any]:
@@ -64,3 +68,36 @@ def _signature(inputs: list[InputColumn], output_type: str) -> Any:
 def _requirements() -> list[str]:
     # Explicit and exact: MLflow's inference imports the model and guesses, slowly.
     return [f"{name}=={metadata.version(name)}" for name in REQUIREMENTS]
+
+
+# Where MLflow calls its requirement check by name: saving (environment) and loading the
+# model back to validate the input example when logging it (pyfunc).
+REQUIREMENT_CHECKERS = ("mlflow.utils.environment", "mlflow.pyfunc")
+REQUIREMENT_CHECK = "warn_dependency_requirement_mismatches"
+
+
+@contextlib.contextmanager
+def requirements_unchecked() -> Iterator[None]:
+    """MLflow saving or logging a model without comparing its pip requirements with the
+    installed packages.
+
+    That comparison only warns, and first indexes every installed distribution (0.2 s on an
+    idle machine, close to a second on a busy one, once per save and once per load back).
+    mlpin's requirements are read from the installed packages (`_requirements`) and MLflow
+    pins its own version, so they match by construction: nothing is lost, and what is saved
+    is unchanged. Should MLflow rename the check, it simply runs again."""
+    import importlib
+
+    modules = [importlib.import_module(name) for name in REQUIREMENT_CHECKERS]
+    saved = [(module, getattr(module, REQUIREMENT_CHECK)) for module in modules if hasattr(module, REQUIREMENT_CHECK)]
+    for module, _ in saved:
+        setattr(module, REQUIREMENT_CHECK, _unchecked)
+    try:
+        yield
+    finally:
+        for module, check in saved:
+            setattr(module, REQUIREMENT_CHECK, check)
+
+
+def _unchecked(requirements: list[str]) -> None:
+    """In place of MLflow's requirement check (see requirements_unchecked)."""

@@ -33,9 +33,10 @@ class UnsafeModel(InvalidInput):
 
 def save_types(fitted: Any) -> list[str]:
     """The types to trust when MLflow saves `fitted` as skops; UnsafeModel if it needs others."""
-    import skops.io
+    from pipelines.adapters.skopsimport import skops_io
 
-    return _checked(skops.io.get_untrusted_types(data=skops.io.dumps(fitted)), where="the fitted model")
+    skops = skops_io()
+    return _checked(skops.get_untrusted_types(data=skops.dumps(fitted)), where="the fitted model")
 
 
 def load_folder(folder: Path) -> Any:
@@ -57,7 +58,7 @@ def load_folder(folder: Path) -> Any:
 
 
 def _load_skops(folder: Path, flavor: dict[str, Any]) -> Any:
-    import skops.io
+    from pipelines.adapters.skopsimport import skops_io
 
     stored = flavor.get("serialization_format", "pickle")
     if stored != FORMAT or not isinstance(flavor.get("pickled_model"), str):
@@ -66,8 +67,16 @@ def _load_skops(folder: Path, flavor: dict[str, Any]) -> Any:
     path = (folder / flavor["pickled_model"]).resolve()
     if not path.is_relative_to(folder.resolve()) or not path.is_file():
         raise UnsafeModel(f"the model file {flavor['pickled_model']!r} is not inside the artifact; not loaded")
-    trusted = _checked(skops.io.get_untrusted_types(file=path), where=path.name)
-    return skops.io.load(path, trusted=trusted)
+    skops = skops_io()
+    from skops.io.exceptions import UntrustedTypesFoundException
+
+    try:
+        # skops audits every type against this list before it builds anything: the same gate as
+        # listing the file's untrusted types first, without parsing its schema twice
+        return skops.load(path, trusted=sorted(TRUSTED_TYPES))
+    except UntrustedTypesFoundException:
+        _checked(skops.get_untrusted_types(file=path), where=path.name)  # UnsafeModel, naming the refused types
+        raise
 
 
 def _checked(types: list[str], *, where: str) -> list[str]:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.adapters.artifact import artifact_digest, verify_artifact
-from pipelines.adapters.modelflavors import SKLEARN, flavor_of, save_model_folder, sklearn_args
+from pipelines.adapters.modelflavors import SKLEARN, flavor_of, requirements_unchecked, save_model_folder, sklearn_args
 from pipelines.adapters.modelformat import load_folder
 from pipelines.adapters.modelregistry import EXTRAS_PATH, CandidateLog, LoggedVersion
 from pipelines.core.errors import InvalidInput, MlpinError, NotFound, OutsideSystemError
@@ -328,7 +328,12 @@ def _model_logger(entry: CandidateLog, tmp: Path) -> Callable[[str], str]:
 
     if flavor_of(entry.fitted) == SKLEARN:
         args = sklearn_args(entry)
-        return lambda run_id: mlflow.sklearn.log_model(entry.fitted, name=ARTIFACT_PATH, **args).model_uri
+
+        def log_sklearn(run_id: str) -> str:
+            with requirements_unchecked():
+                return mlflow.sklearn.log_model(entry.fitted, name=ARTIFACT_PATH, **args).model_uri
+
+        return log_sklearn
     folder = tmp / ARTIFACT_PATH
     save_model_folder(entry, folder)
 

@@ -163,7 +163,8 @@ def _drift(drift: DriftReport | None, note: str, *, html_folder: str | None) -> 
     if html_folder:
         sample = (f" Its plots are drawn on a sample of {drift.html_sample} rows per table; the scores above use "
                   "every row." if drift.html_sample else "")
-        lines += ["", f"Full report (Evidently HTML): `{html_folder}/drift.html` in this run's artifacts.{sample}"]
+        lines += ["", f"Full report (HTML, a histogram per feature): `{html_folder}/drift.html` in this run's "
+                      f"artifacts.{sample}"]
     return "\n".join(lines)
 
 

@@ -1,7 +1,9 @@
 """Drift of a candidate's training data against the training data of the model pinned
 in production, found by the pin's data digest (never "the newest file").
 
-Not the scheduled check of production's logged inputs: this compares two training sets."""
+Not the scheduled check of production's logged inputs: this compares two training sets.
+Verdicts come from the engine and the HTML page from `drifthtml`, so a tabular candidate
+never imports Evidently (unless the policy names a method only Evidently implements)."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from pipelines.core.drift import DriftReport
 from pipelines.core.schemas import DriftPolicy, ModelSpec, PinnedModel
 from pipelines.stages.context import StageContext
 from pipelines.tasks.drift import compute_drift
+from pipelines.tasks.drifthtml import render_drift_html
 
 
 def candidate_drift(
@@ -46,15 +49,16 @@ def candidate_drift(
         if found.pointer.column(f) is not None and found.pointer.column(f).type == pointer.column(f).type
     ]
     skipped = [f for f in features if f not in same_type]
+    numeric = [f for f in same_type if pointer.column(f).type != "category"]
     with ctx.progress.step(f"drift of {len(same_type)} features vs production v{pin.version}'s training data"):
         report = compute_drift(
-            reference, current,
-            numeric=[f for f in same_type if pointer.column(f).type != "category"],
+            reference, current, numeric=numeric,
             categorical=[f for f in same_type if pointer.column(f).type == "category"],
             policy=ws.drift or DriftPolicy(),
             labels=(f"production v{pin.version} data {pin.data_sha256[:12]}", f"candidate data {pointer.sha256[:12]}"),
-            html_path=html_path,
         )
+        html_path.parent.mkdir(parents=True, exist_ok=True)
+        html_path.write_text(render_drift_html(report, reference, current, numeric=numeric), encoding="utf-8")
     note = f"compared with {found.where}" + (f"; not compared (new or retyped): {skipped}" if skipped else "")
     return report, note, str(html_path)
 
