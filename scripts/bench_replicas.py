@@ -92,7 +92,6 @@ def _round(repo: Path, entry: dict, urls: list[str], environ: dict[str, str] | N
 
 def _live_version(url: str) -> int | None:
     import httpx
-
     from bench_serving import MODEL
 
     models = httpx.get(f"{url}/models", timeout=5).json()

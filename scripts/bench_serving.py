@@ -401,7 +401,7 @@ def _median_start(command: list[str], env: dict[str, str], server: str, ready_pa
     return statistics.median(found)
 
 
-IMPORTS = "from serving.mlmodel import import_skops; import_skops(); import pandas, fastapi, uvicorn"
+IMPORTS = "from pipelines.adapters.skopsimport import skops_io; skops_io(); import pandas, fastapi, uvicorn"
 
 
 def _import_floor(env: dict[str, str], times: int) -> float:

@@ -18,7 +18,7 @@ from pipelines.core.inputs import check_records, with_contract
 from pipelines.core.lineage import tag
 from serving.failures import ReconcileFailure
 from serving.images import ImageInput
-from serving.mlmodel import import_skops, read_model_meta
+from serving.mlmodel import read_model_meta
 from serving.slot import LiveModel
 
 
@@ -45,7 +45,6 @@ def load(
         if CNN_FLAVOR in meta.flavors:
             return _load_image(path, meta, name=name, version=version, artifact_sha256=artifact_sha256, now=now)
         columns = with_contract(meta.columns, meta.metadata)  # the allowed values, stored beside the signature
-        import_skops()
         predictor = load_folder(path)  # skops with mlpin's trusted types; a pickle is refused
     except (MemoryError, OSError):
         raise  # the machine, not the model (out of memory, disk, file handles): retryable, not terminal

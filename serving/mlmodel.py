@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import json
 import math
-import sys
 from dataclasses import dataclass
-from importlib.abc import MetaPathFinder
 from pathlib import Path
 from typing import Any
 
@@ -100,26 +98,3 @@ def _mlflow_example(meta: Any, path: Path) -> list[dict]:
     if example is None:
         return []
     return example.astype(object).where(example.notna(), None).to_dict(orient="records")
-
-
-class _NoTorch(MetaPathFinder):
-    def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
-        if name == "torch" or name.startswith("torch."):
-            raise ModuleNotFoundError(f"No module named {name!r} (not needed to load a scikit-learn model)", name=name)
-
-
-def import_skops() -> None:
-    """Import skops with `import torch` failing fast meanwhile (~1 s saved at a cold start).
-
-    skops lists every scikit-learn estimator by importing every package of scikit-learn,
-    and the array-API shim among them imports torch when it is installed (for image
-    models); scikit-learn tolerates its absence, and torch stays importable afterwards.
-    Nothing to do once skops or torch is imported."""
-    if "skops.io" in sys.modules or "torch" in sys.modules:
-        return
-    blocker = _NoTorch()
-    sys.meta_path.insert(0, blocker)
-    try:
-        import skops.io  # noqa: F401
-    finally:
-        sys.meta_path.remove(blocker)
