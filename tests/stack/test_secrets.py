@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import stat
 from pathlib import Path
 
+import pytest
+
 from pipelines.stack.cli import exports
-from pipelines.stack.credentials import ensure_secret, secret_path
+from pipelines.stack.credentials import ensure_secret, secret_path, write_private
 from pipelines.stack.replicas import live_versions, replica_env
 from pipelines.stack.settings import StackSettings
 from pipelines.stack.stack import Stack
@@ -67,3 +70,17 @@ def test_racing_ups_agree_on_a_secret(tmp_path: Path, monkeypatch) -> None:
     assert ensure_secret(tmp_path, "flask.key") == "the-winners"
     assert [p.name for p in (tmp_path / "secrets").iterdir()] == ["flask.key"], "no draft left behind"
 
+
+
+def test_a_private_file_is_never_readable_by_others_even_for_a_moment(tmp_path: Path) -> None:
+    """initdb's password file: created 0600 (a write then chmod was world-readable in between), never over
+    a file someone placed there."""
+
+    old = os.umask(0)
+    try:
+        write_private(tmp_path / "initdb.pw", "pw\n")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "initdb.pw").stat().st_mode) == 0o600
+    with pytest.raises(FileExistsError):
+        write_private(tmp_path / "initdb.pw", "another\n")

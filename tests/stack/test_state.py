@@ -82,3 +82,19 @@ def test_a_started_process_is_recorded_before_it_is_ready(tmp_path: Path) -> Non
     with pytest.raises(StackError, match="not ready"):
         _keep_or_start(stack, StackState(), "mlflow", started, start)
     assert started == [_record("mlflow", 7)], "up's clean-up knows to stop it"
+
+
+def test_one_up_or_down_at_a_time(tmp_path: Path) -> None:
+    """While one holds the stack's lock, another process cannot take it (it would wait)."""
+    import subprocess
+    import sys
+
+    from pipelines.stack.stack import locked
+
+    probe = ("import fcntl, sys\nwith open(sys.argv[1], 'a') as f:\n"
+             "    try:\n        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)\n    except BlockingIOError:\n"
+             "        sys.exit(7)\n")
+    with locked(tmp_path):
+        held = subprocess.run([sys.executable, "-c", probe, str(tmp_path / ".lock")], check=False).returncode
+    free = subprocess.run([sys.executable, "-c", probe, str(tmp_path / ".lock")], check=False).returncode
+    assert (held, free) == (7, 0)
