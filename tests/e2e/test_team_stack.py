@@ -15,7 +15,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from pipelines.adapters.localforge import LocalForge
 from pipelines.cli import main
 from tests.e2e.helpers import MODEL, Credentials, Loop, bare_origin
 from tests.helpers import PROJECT, commit_all, entry, git, isolate_environ, make_repo, pin, wait_until
+from tests.stack.helpers import postgres_folder
 
 OTHER_MODELS = ("breast_cancer_rf", "diabetes_hgb")  # the loop follows one model; fewer trainings, same paths
 
@@ -47,17 +47,9 @@ class TeamStack:
 @pytest.fixture(scope="module")
 def team_stack() -> Iterator[TeamStack]:
     """`python -m pipelines.stack up --replicas 2` on free ports in a fresh folder; `down` after."""
-    from pipelines.stack import postgres
     from pipelines.stack.cli import main as stack
-    from pipelines.stack.settings import StackError
 
-    try:
-        postgres.usable_binaries()
-    except StackError as exc:
-        pytest.skip(f"the team stack needs PostgreSQL: {exc}")
-    # not under pytest's 0700 temporary root: as root, the postgres user must reach the cluster folder
-    folder = Path(tempfile.mkdtemp(prefix="mlpin-stack-"))
-    folder.chmod(0o755)
+    folder = postgres_folder("mlpin-stack-", needed_by="the team stack")
     with pytest.MonkeyPatch.context() as mp:
         (folder / "home").mkdir()
         isolate_environ(mp, folder / "home")

@@ -10,6 +10,7 @@ import pytest
 from pipelines.stack import postgres
 from pipelines.stack.cli import main
 from pipelines.stack.settings import StackError
+from tests.stack.helpers import postgres_folder
 
 
 def test_missing_postgresql_says_what_to_install(monkeypatch: pytest.MonkeyPatch, capsys) -> None:
@@ -53,14 +54,8 @@ def test_as_root_an_unreachable_cluster_folder_names_the_blocking_parent(tmp_pat
 def stack_folder():
     """A folder the postgres user can reach when we are root (pytest's temporary root is 0700)."""
     import shutil
-    import tempfile
 
-    try:
-        postgres.usable_binaries()
-    except StackError as exc:
-        pytest.skip(f"needs PostgreSQL's server programs: {exc}")
-    folder = Path(tempfile.mkdtemp(prefix="mlpin-pg-"))
-    folder.chmod(0o755)
+    folder = postgres_folder("mlpin-pg-", needed_by="this test")
     yield folder
     shutil.rmtree(folder, ignore_errors=True)
 
