@@ -118,6 +118,17 @@ def _deploy(args: argparse.Namespace) -> tuple[Any, str]:
     return run, render_deploy(run)
 
 
+def _seconds(text: str) -> float:
+    """A positive number of seconds (argparse shows the message); 0 or less would time out every replica."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text} is not a positive number of seconds")
+    return value
+
+
 def _replicas(args: argparse.Namespace) -> tuple[Any, str]:
     from pipelines.console import render_replicas
     from pipelines.stages.replicas import replicas
@@ -278,7 +289,7 @@ def build_parser() -> argparse.ArgumentParser:
     cmd.add_argument("--url", action="append", metavar="URL",
                      help="a replica's base URL, e.g. http://serving-0:8080; once per replica (default: "
                           "$MLPIN_SERVING_URLS, else $MLPIN_DEPLOY_WEBHOOK_URL without its /webhook)")
-    cmd.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for each replica (default: 5)")
+    cmd.add_argument("--timeout", type=_seconds, default=5.0, help="seconds to wait for each replica (default: 5)")
     cmd.set_defaults(handler=_replicas)
     cmd = sub.add_parser("rollback", parents=[common], help="open a PR that git-reverts a model's last pin change")
     cmd.add_argument("model", help="a pinned model")

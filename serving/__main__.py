@@ -29,7 +29,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m serving", description="Serve the models the pin names.")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8080)
-    parser.add_argument("--workers", type=int, help="worker processes on the port (default: MLPIN_WORKERS, else 1)")
+    parser.add_argument("--workers", type=worker_count, metavar="N",
+                        help=f"worker processes on the port, 1 to {MAX_WORKERS} (default: MLPIN_WORKERS, else 1)")
     args = parser.parse_args(argv)
     if args.workers is not None:
         os.environ["MLPIN_WORKERS"] = str(args.workers)  # the workers read their settings from the environment
@@ -44,6 +45,20 @@ def main(argv: list[str] | None = None) -> None:
         return
     config = uvicorn.Config("serving.app:create_app", factory=True, workers=settings.workers, **listen)
     Supervisor(config, [config.bind_socket()], started_at=started_at).run()
+
+
+MAX_WORKERS = 64  # serving.settings.Settings.workers' bound
+
+
+def worker_count(text: str) -> int:
+    """`--workers`: a whole number from 1 to MAX_WORKERS, else argparse's one-line usage error."""
+    try:
+        count = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 1 <= count <= MAX_WORKERS:
+        raise argparse.ArgumentTypeError(f"{count} is not between 1 and {MAX_WORKERS}")
+    return count
 
 
 if __name__ == "__main__":

@@ -8,6 +8,8 @@ someone changes it) and which are retryable is decided here, where the error is 
 - InvalidYaml, SchemaViolation: terminal for that pin revision
 - UnknownVersion: retryable (the version may be registered after the pin is merged)
 - RegistryUnreachable: retryable; DigestMismatch, LoadFailed, SmokeTestFailed: terminal
+- RegistryRefused (MLflow refused serving's credentials or a permission): retryable, since
+  an operator fixes it outside the pin (a password or a grant) and the next try then works
 
 Nothing here decides when to try again (`pipelines.core.retry`) or writes a status.
 """
@@ -19,7 +21,7 @@ from datetime import datetime
 from pipelines.adapters.modelstore import Fetched, ModelStore
 from pipelines.adapters.pinreader import PinDocument, PinReader
 from pipelines.adapters.yamlfile import parse_yaml, validate
-from pipelines.core.errors import ArtifactMismatch, ConfigError, NotFound, OutsideSystemError
+from pipelines.core.errors import AccessRefused, ArtifactMismatch, ConfigError, NotFound, OutsideSystemError
 from pipelines.core.schemas import PinnedModel, ProductionPins
 from serving.failures import ReconcileFailure, step
 from serving.loader import load, smoke_test
@@ -71,9 +73,11 @@ def prepare(store: ModelStore, name: str, *, pin: PinnedModel, now: datetime) ->
 
 
 def fetch(store: ModelStore, name: str, *, pin: PinnedModel) -> Fetched:
-    """The pinned version's verified folder; UnknownVersion, DigestMismatch or RegistryUnreachable."""
+    """The pinned version's verified folder; UnknownVersion, DigestMismatch, RegistryRefused or RegistryUnreachable."""
     try:
         return store.fetch(name, pin.version, expected_sha256=pin.artifact_sha256)
+    except AccessRefused as exc:
+        raise ReconcileFailure("RegistryRefused", exc.message, terminal=False) from exc
     except NotFound as exc:
         raise ReconcileFailure("UnknownVersion", exc.message, terminal=False) from exc
     except ArtifactMismatch as exc:

@@ -4,7 +4,13 @@ A webhook or `POST /reconcile` reaches one worker of `python -m serving --worker
 that worker replaces the file, and every other worker notices at its next look (its
 wait between passes looks every CHECK_S seconds: one stat, no lock) and runs a pass at
 once, as if the call had reached it. Without it the others would converge only on
-their next poll. A lost or doubled pull costs nothing: a pass is idempotent.
+their next poll.
+
+No pull is lost: a worker compares what it sees with the file it last saw or wrote
+itself (inode and mtime of its own file, taken before the rename), so another worker's
+pull landing just after its own still differs. Two pulls within one look are seen as
+one change, and run one pass: enough, as a pass reads the newest pin. A doubled pass
+costs nothing: a pass is idempotent.
 """
 
 from __future__ import annotations
@@ -27,8 +33,10 @@ class SharedTrigger:
 
     def pull(self) -> None:
         """Ask every other worker for a pass (this one is asked in-process; it does not see its own pull)."""
-        write_atomic(self.path, secrets.token_hex(8))  # a new inode each time: no mtime granularity to trip on
-        self._seen = self._stamp()
+        # a new inode each time: no mtime granularity to trip on. Stamp the file this worker wrote, not
+        # what is at the path now: that may be another worker's pull, which this one must still see.
+        written = write_atomic(self.path, secrets.token_hex(8))
+        self._seen = written.st_ino, written.st_mtime_ns
 
     def pulled(self) -> bool:
         """Whether another worker pulled since this one last looked."""

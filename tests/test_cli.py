@@ -190,3 +190,11 @@ def test_deploy_exits_2_when_the_artifact_behind_the_alias_was_replaced(repo: Pa
 def test_history_logs_answer_for_a_time(repo: Path, capsys) -> None:
     code, _, err = run(capsys, "history", "wine_logreg", "--logs", str(repo), "--repo", str(repo))
     assert code == 2 and "pass --at TIME too" in err
+
+
+@pytest.mark.parametrize("timeout", ["0", "-1", "soon", "nan"])
+def test_replicas_refuses_a_timeout_that_is_not_positive(timeout: str, capsys) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["replicas", "--url", "http://127.0.0.1:1", "--timeout", timeout])
+    assert caught.value.code == 2
+    assert "argument --timeout:" in capsys.readouterr().err

@@ -14,8 +14,9 @@ from pathlib import Path
 FILE_MODE = 0o644  # what a plain write gives under the usual umask: readable by other users
 
 
-def write_atomic(path: Path, content: bytes | str) -> None:
-    """Write `content` (str as UTF-8) to `path`, creating its folder."""
+def write_atomic(path: Path, content: bytes | str) -> os.stat_result:
+    """Write `content` (str as UTF-8) to `path`, creating its folder; the written file's stat, taken
+    before the rename (what is at `path` afterwards may already be another writer's)."""
     data = content.encode("utf-8") if isinstance(content, str) else content
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -25,7 +26,9 @@ def write_atomic(path: Path, content: bytes | str) -> None:
             out.write(data)
             out.flush()
             os.fsync(out.fileno())
+            written = os.fstat(out.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    return written

@@ -59,8 +59,8 @@ class ModelStore:
         """
         folder = self.cache_dir / expected_sha256
         tags_path = self.cache_dir / f"{expected_sha256}.{model}.v{version}.tags.json"
-        cached = folder.is_dir()  # placed whole by a rename, by this process or another sharing the cache
-        if cached and artifact_digest(folder) == expected_sha256:
+        hashed = _inode(folder)  # placed whole by a rename, by this process or another sharing the cache
+        if hashed is not None and artifact_digest(folder) == expected_sha256:
             tags = _read_tags(tags_path)
             if tags is None:
                 # The folder was verified for another version (the cache is keyed by digest, the
@@ -74,13 +74,14 @@ class ModelStore:
         # Not cached, or the cached copy went bad on disk: drop it and download again, so
         # only bytes the registry itself serves wrong count as a digest mismatch. Only a folder
         # seen bad is dropped: one that was missing may have been placed by another worker since.
-        if cached:
-            self._discard(folder, tags_path)
+        if hashed is not None:
+            self._discard(folder, tags_path, inode=hashed)
         tags = self.registry.version_tags(model, version)  # NotFound before any download
         self._download(model, version, folder)
+        hashed = _inode(folder)
         actual = artifact_digest(folder)
         if actual != expected_sha256:
-            self._discard(folder, tags_path)  # never keep bytes that fail their digest
+            self._discard(folder, tags_path, inode=hashed)  # never keep bytes that fail their digest
             raise ArtifactMismatch(model, version, expected=expected_sha256, actual=actual)
         _write_tags(tags_path, tags)
         return Fetched(path=folder, tags=tags)
@@ -92,14 +93,23 @@ class ModelStore:
         if actual != expected_sha256:
             raise ArtifactMismatch(model, version, expected=expected_sha256, actual=actual)
 
-    def _discard(self, folder: Path, tags_path: Path | None) -> None:
-        """Remove a folder by first renaming it aside: a process sharing the cache (another worker)
-        sees the folder whole or not at all, never half deleted."""
+    def _discard(self, folder: Path, tags_path: Path | None, *, inode: int | None) -> None:
+        """Remove the folder that was hashed (`inode`) by first renaming it aside: a process sharing the
+        cache (another worker) sees the folder whole or not at all, never half deleted. A folder another
+        worker placed since the hash is a different inode: it is left alone (or put back)."""
+        if inode is None or _inode(folder) != inode:
+            return  # gone, or replaced since it was hashed: not ours to judge
         aside = self.cache_dir / f".discard-{secrets.token_hex(8)}"
         try:
             folder.rename(aside)
         except FileNotFoundError:
-            pass  # already gone (another process discarded it)
+            return  # already gone (another process discarded it)
+        if _inode(aside) != inode:  # replaced between the look and the rename: put the newcomer back
+            try:
+                aside.rename(folder)
+                return
+            except OSError:
+                pass  # yet another one is in place: this one goes
         shutil.rmtree(aside, ignore_errors=True)
         if tags_path is not None:
             tags_path.unlink(missing_ok=True)
@@ -121,8 +131,9 @@ class ModelStore:
             except OSError as exc:
                 if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST):
                     raise
+            hashed = _inode(folder)
             if attempt == 0 and artifact_digest(folder) != folder.name:
-                self._discard(folder, None)
+                self._discard(folder, None, inode=hashed)
             else:
                 return  # the caller checks the digest of what is in place either way
 
@@ -134,6 +145,15 @@ class ModelStore:
                 "mlflow", f"the artifact store returned no files for {model} v{version}; is it reachable?"
             )
         return local
+
+
+def _inode(path: Path) -> int | None:
+    """The folder's inode (a new one each time a worker renames a download into place), None if absent."""
+    try:
+        found = path.stat()
+    except FileNotFoundError:
+        return None
+    return found.st_ino if path.is_dir() else None
 
 
 def _read_tags(path: Path) -> dict[str, str] | None:

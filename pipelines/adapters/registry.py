@@ -16,12 +16,13 @@ import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from pipelines.adapters.artifact import artifact_digest, verify_artifact
 from pipelines.adapters.modelflavors import SKLEARN, flavor_of, requirements_unchecked, save_model_folder, sklearn_args
 from pipelines.adapters.modelformat import load_folder
 from pipelines.adapters.modelregistry import EXTRAS_PATH, CandidateLog, LoggedVersion
-from pipelines.core.errors import InvalidInput, MlpinError, NotFound, OutsideSystemError
+from pipelines.core.errors import AccessRefused, MlpinError, NotFound, OutsideSystemError
 from pipelines.core.lineage import tag
 
 ARTIFACT_PATH = "model"
@@ -54,35 +55,53 @@ def _outside(action: str) -> Iterator[None]:
         raise _failure(exc, action) from exc
     except _outside_failures() as exc:
         # the proxied artifact store answers through requests: its 401/403 are refusals too
-        status = getattr(getattr(exc, "response", None), "status_code", None)
-        raise _refusal(status, action) or OutsideSystemError("mlflow", f"{action} failed: {exc}") from exc
+        response = getattr(exc, "response", None)
+        status = getattr(response, "status_code", None)
+        detail = getattr(response, "text", "") or ""  # the body, not str(exc): that names the URL
+        raise _refusal(status, action, detail) or OutsideSystemError("mlflow", f"{action} failed: {exc}") from exc
 
 
 def _failure(exc: Any, action: str) -> MlpinError:
     """An MlflowException that is not a missing resource: refused credentials, or an outage."""
-    return _refusal(REFUSALS.get(exc.error_code), action) or OutsideSystemError("mlflow", f"{action} failed: {exc}")
+    refused = _refusal(REFUSALS.get(exc.error_code), action, exc.message)
+    return refused or OutsideSystemError("mlflow", f"{action} failed: {exc}")
 
 
 REFUSALS = {"UNAUTHENTICATED": 401, "PERMISSION_DENIED": 403}
 READS = ("reading", "searching", "listing", "downloading")
+INVALID_HOST = "Invalid Host header"  # MLflow's answer to a Host it does not serve (DNS-rebinding guard)
 
 
-def _refusal(status: int | None, action: str) -> InvalidInput | None:
+def _refusal(status: int | None, action: str, detail: str) -> AccessRefused | None:
     """A tracking server refusing the credentials (401) or a permission (403): a person must give
-    the job other credentials, so it is invalid input (exit 2), not an outage to retry."""
+    the job other credentials, so it is invalid input (exit 2), not an outage to retry. The
+    server's own words are kept: not every 403 is a missing permission."""
+    said = f" (MLflow said: {_first_line(detail)})" if detail else ""
     if status == 401:
-        return InvalidInput(f"MLflow refused the credentials while {action}: set MLFLOW_TRACKING_USERNAME and "
-                            "MLFLOW_TRACKING_PASSWORD (HTTP Basic: MLflow's basic-auth app takes no bearer token)",
-                            ids={"system": "mlflow"})
+        return AccessRefused(f"MLflow refused the credentials while {action}: set MLFLOW_TRACKING_USERNAME and "
+                             "MLFLOW_TRACKING_PASSWORD (HTTP Basic: MLflow's basic-auth app takes no bearer token)"
+                             + said, ids={"system": "mlflow"})
+    if status == 403 and INVALID_HOST in detail:
+        host = urlsplit(os.environ.get("MLFLOW_TRACKING_URI", "")).netloc.rpartition("@")[2] or "its host"
+        return AccessRefused(f"MLflow refused {action}: it does not serve the host name {host} (Invalid Host "
+                             f"header); add {host} to the tracking server's --allowed-hosts, or reach it by a "
+                             "host name it allows", ids={"system": "mlflow", "host": host})
     if status == 403:
         user = os.environ.get("MLFLOW_TRACKING_USERNAME", "(anonymous)")
         needed = "READ" if action.startswith(READS) else "EDIT"
         fix = ("on the registered model and on its run's experiment (the artifact store serves files by experiment)"
                if needed == "READ" else
                "there; registry writes belong to trusted jobs (propose, deploy) with the writer's credentials")
-        return InvalidInput(f"MLflow denied {action} to user {user}: it needs {needed} permission {fix}",
-                            ids={"system": "mlflow", "user": user, "permission": needed})
+        return AccessRefused(f"MLflow denied {action} to user {user}: it needs {needed} permission {fix}{said}",
+                             ids={"system": "mlflow", "user": user, "permission": needed})
     return None
+
+
+def _first_line(detail: str) -> str:
+    """The server's message, one line, bounded (an HTML error page must not flood the report)."""
+    body = detail.partition("Response body: ")[2].strip("'\" ") or detail  # MLflow's client wraps the body
+    line = next((part.strip() for part in body.splitlines() if part.strip()), "")
+    return line[:300]
 
 
 def _outside_failures() -> tuple[type[BaseException], ...]:

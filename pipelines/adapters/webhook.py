@@ -11,8 +11,10 @@ that hangs delays the others' calls by nothing and the command by at most TIMEOU
 
 from __future__ import annotations
 
+import http.client
 import json
 import re
+import socket
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
@@ -41,13 +43,41 @@ def webhook_urls(environ: Mapping[str, str]) -> list[str]:
     """The replicas' webhook URLs in `MLPIN_DEPLOY_WEBHOOK_URL` (none when unset); InvalidInput
     naming every entry that is not an http(s) URL with a host, so one run shows all to fix."""
     urls = [u for u in re.split(r"[,\s]+", environ.get(URL_VARIABLE, "")) if u]
-    bad = [u for u in urls if urlsplit(u).scheme not in ("http", "https") or not urlsplit(u).hostname]
+    bad = [(u, why) for u in urls if (why := url_problem(u))]
     if bad:
         raise InvalidInput(
             f"{URL_VARIABLE} must list http(s) URLs (comma or space separated), one per serving replica",
-            problems=[Problem(URL_VARIABLE, f"{shown(u)!r} is not an http(s) URL with a host") for u in bad],
+            problems=[Problem(URL_VARIABLE, f"{shown(u)!r} {why}") for u, why in bad],
         )
     return list(dict.fromkeys(urls))  # the same replica twice is called once
+
+
+def url_problem(url: str) -> str | None:
+    """Why `url` cannot be called as a replica's URL, or None. Credentials in it are refused: they would
+    travel in reports and logs (the webhook is signed with MLPIN_WEBHOOK_SECRET instead)."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # a port that is not a number, or out of range, raises here
+    except ValueError:
+        return "is not a well-formed URL (check the brackets around an IPv6 host and the port)"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "is not an http(s) URL with a host"
+    if "@" in parts.netloc:
+        return "holds a user or password: remove it (calls are signed with MLPIN_WEBHOOK_SECRET)"
+    if port == 0 or re.search(r"[^A-Za-z0-9._\-:\[\]%]", parts.netloc):
+        return "has a malformed host or port"
+    return None
+
+
+def failure_reason(exc: BaseException) -> str:
+    """A failed call in words that never hold the URL (its query or credentials): the socket's error,
+    else the exception's kind."""
+    reason = getattr(exc, "reason", None) if isinstance(exc, urllib.error.URLError) else exc
+    if isinstance(reason, OSError) and reason.strerror:
+        return f"[Errno {reason.errno}] {reason.strerror}" if reason.errno is not None else reason.strerror
+    if isinstance(reason, TimeoutError | socket.timeout):
+        return "timed out"
+    return f"{type(reason).__name__}"
 
 
 def shown(url: str) -> str:
@@ -87,5 +117,5 @@ def _post(url: str, body: bytes, headers: dict[str, str]) -> str:
             return f"sent: HTTP {response.status}"
     except urllib.error.HTTPError as exc:
         return f"failed: HTTP {exc.code} from the webhook ({POLL_NOTE})"
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        return f"failed: {getattr(exc, 'reason', exc)} ({POLL_NOTE})"
+    except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as exc:
+        return f"failed: {failure_reason(exc)} ({POLL_NOTE})"

@@ -23,12 +23,17 @@ from pipelines.core.sync import ModelStatus, PinStatus
 
 
 class ReplicaReading(BaseModel):
-    """One replica's `/status` as read (pin and models), or why it could not be read."""
+    """One replica's `/status` as read (pin and models), or why it could not be read. A host with
+    several workers (each reconciles on its own) is read once per worker seen: `others` holds the
+    other workers' readings, `workers` how many the host says it runs."""
 
     url: str
     pin: PinStatus | None = None
     models: list[ModelStatus] = []
     error: str | None = None  # unreachable, or not a serving status
+    worker: int | None = None  # the answering process's pid
+    workers: int = 1
+    others: list[ReplicaReading] = []
 
 
 class ModelView(BaseModel):
@@ -87,6 +92,23 @@ def _split_revisions(readings: list[ReplicaReading]) -> set[str]:
 
 
 def _judge(reading: ReplicaReading, *, pins: ProductionPins | None, split: bool) -> ReplicaOutcome:
+    """The host's verdict is its slowest worker's; a worker never seen leaves it unconfirmed."""
+    judged = [_judge_worker(r, pins=pins, split=split) for r in (reading, *reading.others)]
+    behind = [o for o in judged if not o.converged]
+    kind = worst(o.kind for o in behind)
+    outcome = next((o for o in behind if o.kind == kind), judged[0])
+    seen = len(judged)
+    if reading.error is None and seen < reading.workers:
+        return outcome.model_copy(update={
+            "converged": False, "kind": worst([kind, Kind.OUTSIDE_SYSTEM]),
+            "headline": f"{seen} of {reading.workers} workers seen (ask again); those seen: {outcome.headline}"})
+    if seen > 1:
+        return outcome.model_copy(update={"headline": f"{outcome.headline} (all {seen} workers)" if outcome.converged
+                                          else f"{outcome.headline} (the slowest of {seen} workers)"})
+    return outcome
+
+
+def _judge_worker(reading: ReplicaReading, *, pins: ProductionPins | None, split: bool) -> ReplicaOutcome:
     if reading.error is not None or reading.pin is None:
         return ReplicaOutcome(url=reading.url, converged=False, kind=Kind.OUTSIDE_SYSTEM,
                               headline=f"unreachable: {reading.error or 'no pin status'}")

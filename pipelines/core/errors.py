@@ -52,6 +52,11 @@ class InvalidInput(MlpinError):
     kind = Kind.INVALID_INPUT
 
 
+class AccessRefused(InvalidInput):
+    """An outside system refused our credentials or a permission: a person must give other
+    credentials or grants (the message says which); retrying with the same ones fails again."""
+
+
 class ConfigError(InvalidInput):
     """Committed files do not load or do not fit their schemas; problems grouped by file."""
 

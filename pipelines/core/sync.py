@@ -20,7 +20,8 @@ ActionKind = Literal["load", "keep", "suspended", "remove"]
 # is a bug in serving (its log has the traceback), never an outside system's failure.
 Reason = Literal[
     "Synced", "Suspended", "Progressing", "InvalidYaml", "SchemaViolation", "PinUnavailable",
-    "UnknownVersion", "DigestMismatch", "LoadFailed", "SmokeTestFailed", "RegistryUnreachable", "InternalError",
+    "UnknownVersion", "DigestMismatch", "LoadFailed", "SmokeTestFailed", "RegistryUnreachable", "RegistryRefused",
+    "InternalError",
 ]
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from pipelines.stack import users
 from pipelines.stack.credentials import secret_path
-from pipelines.stack.settings import StackError, load_settings
+from pipelines.stack.settings import MAX_REPLICAS, StackError, load_settings
 from pipelines.stack.stack import Stack, down, status, up
 
 
@@ -36,7 +36,8 @@ def _stack(args: argparse.Namespace) -> Stack:
 
 
 def exports(stack: Stack, *, tracking_url: str, replica_urls: list[str]) -> list[str]:
-    """The shell lines that point mlpin at the stack: the writer for trusted jobs, the reader's in a comment."""
+    """The shell lines that point mlpin at the stack: the writer for trusted jobs, the PR jobs' user in a
+    comment (serving's user is the replicas' alone, so it is not shown)."""
     def cat(name: str) -> str:
         return f'"$(cat {shlex.quote(str(secret_path(stack.stack_dir, name)))})"'
 
@@ -47,9 +48,9 @@ def exports(stack: Stack, *, tracking_url: str, replica_urls: list[str]) -> list
     if replica_urls:  # deploy calls every replica; `mlpin replicas` asks the same list
         hooks = ",".join(f"{url}/webhook" for url in replica_urls)
         lines += [f"export MLPIN_DEPLOY_WEBHOOK_URL={hooks}", f"export MLPIN_WEBHOOK_SECRET={cat('webhook.secret')}"]
-    lines += ["# pull-request jobs (candidate, verify): the reader instead",
-              f"#   export MLFLOW_TRACKING_USERNAME={users.READER.user}",
-              f"#   export MLFLOW_TRACKING_PASSWORD={cat(users.READER.user + '.password')}"]
+    lines += ["# pull-request jobs (candidate, verify): their own read-only user instead",
+              f"#   export MLFLOW_TRACKING_USERNAME={users.PR.user}",
+              f"#   export MLFLOW_TRACKING_PASSWORD={cat(users.PR.user + '.password')}"]
     return lines
 
 
@@ -91,13 +92,25 @@ def _status(args: argparse.Namespace) -> int:
     return 0 if _print_processes(stack) else 3
 
 
+def replica_count(text: str) -> int:
+    """`--replicas`: a whole number within the settings' bounds (argparse shows the message)."""
+    try:
+        count = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 0 <= count <= MAX_REPLICAS:
+        raise argparse.ArgumentTypeError(f"{count} is not between 0 and {MAX_REPLICAS}")
+    return count
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse, run one subcommand, map StackError to a one-line message and exit code 1."""
     parser = argparse.ArgumentParser(prog="scripts/stack", description="The team stack on 127.0.0.1.")
     parser.add_argument("--repo", help="the repository the replicas follow (default: this git work tree)")
     commands = parser.add_subparsers(dest="command", required=True)
     start = commands.add_parser("up", help="start PostgreSQL, MLflow and the replicas (what is not running)")
-    start.add_argument("--replicas", type=int, default=None, help="serving replicas (default MLPIN_STACK_REPLICAS, 2)")
+    start.add_argument("--replicas", type=replica_count, default=None, metavar="N",
+                       help=f"serving replicas, 0 to {MAX_REPLICAS} (default MLPIN_STACK_REPLICAS, 2)")
     commands.add_parser("down", help="stop what `up` started, by pid")
     commands.add_parser("status", help="each process, up or down; each replica's live versions")
     args = parser.parse_args(argv)

@@ -15,13 +15,14 @@ import sys
 from pathlib import Path
 
 from pipelines.stack.postgres import sqlalchemy_uri
-from pipelines.stack.settings import HOST
+from pipelines.stack.settings import HOST, PROJECT
 
 DATABASES = ("mlflow", "mlflow_auth")
 ADMIN = "admin"
 # Nothing is readable or writable unless granted: the reader sees registered models and
 # their artifacts, nothing else (see docs/team-stack.md for why).
 DEFAULT_PERMISSION = "NO_PERMISSIONS"
+AUTHORIZATION_FUNCTION = "pipelines.stack.mlflowauth:authenticate_request"
 
 
 def auth_ini(*, pg_port: int) -> str:
@@ -31,7 +32,8 @@ def auth_ini(*, pg_port: int) -> str:
         f"default_permission = {DEFAULT_PERMISSION}\n"
         f"database_uri = {sqlalchemy_uri(pg_port, 'mlflow_auth')}\n"
         f"admin_username = {ADMIN}\n"
-        "authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n"
+        # Basic auth, but only the admin may change a password (see pipelines/stack/mlflowauth.py)
+        f"authorization_function = {AUTHORIZATION_FUNCTION}\n"
         "grant_default_workspace_access = false\n"
         # each request's password check is a PBKDF2 hash: remember a good one for a minute, per worker
         # (a changed password or permission reaches other workers within that minute)
@@ -54,6 +56,8 @@ def server_env(*, auth_ini_path: Path, db_password: str, admin_password: str, fl
     """The server's environment: ours, minus MLflow client settings, plus its secrets."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "PG"))}
     return env | {
+        # the auth ini names pipelines.stack.mlflowauth: this checkout's, whatever the venv installed
+        "PYTHONPATH": os.pathsep.join([str(PROJECT), *filter(None, [env.get("PYTHONPATH")])]),
         "MLFLOW_AUTH_CONFIG_PATH": str(auth_ini_path),
         "MLFLOW_AUTH_ADMIN_PASSWORD": admin_password,
         "PGPASSWORD": db_password,

@@ -8,6 +8,7 @@ user (`runuser`), which must own the cluster folder and reach it through its par
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import pwd
@@ -15,6 +16,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from pipelines.stack.credentials import write_private
 from pipelines.stack.settings import HOST, StackError
 from pipelines.stack.state import ProcessRecord
 
@@ -88,8 +90,8 @@ def init_cluster(bin_dir: Path, cluster_dir: Path, *, password: str) -> None:
     if (data / "PG_VERSION").exists():
         return
     pwfile = cluster_dir / "initdb.pw"
-    pwfile.write_text(password + "\n")
-    pwfile.chmod(0o600)
+    pwfile.unlink(missing_ok=True)  # left by an initdb that was killed
+    write_private(pwfile, password + "\n")
     if os.geteuid() == 0:
         user = _server_user()
         os.chown(pwfile, user.pw_uid, user.pw_gid)
@@ -107,8 +109,14 @@ def start_cluster(bin_dir: Path, cluster_dir: Path, *, port: int) -> ProcessReco
 
     data, log = cluster_dir / "data", cluster_dir / "postgres.log"
     options = f"-p {port} -c listen_addresses={HOST} -c unix_socket_directories=''"
-    _run([*_as_server_user(), str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(log), "-w",
-          "-t", "60", "start"], what=f"starting PostgreSQL on port {port} (its log: {log})")
+    try:
+        _run([*_as_server_user(), str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(log), "-w",
+              "-t", "60", "start"], what=f"starting PostgreSQL on port {port} (its log: {log})")
+    except StackError:
+        if (data / "postmaster.pid").exists():  # started but not ready in time: stop it, nothing records it
+            with contextlib.suppress(StackError):
+                stop_cluster(bin_dir, cluster_dir)
+        raise
     pid = int((data / "postmaster.pid").read_text().split()[0])
     return ProcessRecord(name="postgres", pid=pid, start_ticks=start_ticks(pid) or 0,
                          url=f"postgresql://{SUPERUSER}@{HOST}:{port}", log_path=str(log))
@@ -130,12 +138,18 @@ def ensure_databases(port: int, *, password: str, names: tuple[str, ...]) -> Non
     """Create each database that does not exist yet (safe to repeat)."""
     import psycopg
 
-    with psycopg.connect(host=HOST, port=port, user=SUPERUSER, password=password, dbname="postgres",
-                         autocommit=True) as conn:
-        existing = {row[0] for row in conn.execute("SELECT datname FROM pg_database")}
-        for name in names:
-            if name not in existing:
-                conn.execute(f'CREATE DATABASE "{name}"')  # names are ours, not input
+    try:
+        with psycopg.connect(host=HOST, port=port, user=SUPERUSER, password=password, dbname="postgres",
+                             autocommit=True, connect_timeout=30) as conn:
+            existing = {row[0] for row in conn.execute("SELECT datname FROM pg_database")}
+            for name in names:
+                if name not in existing:
+                    conn.execute(f'CREATE DATABASE "{name}"')  # names are ours, not input
+    except psycopg.Error as exc:
+        raise StackError(f"creating MLflow's databases on 127.0.0.1:{port} failed ({type(exc).__name__}: "
+                         f"{str(exc).strip()}); if the password was refused, the cluster in <dir>/postgres was "
+                         "made with another secrets/postgres.password: restore that file, or delete both "
+                         "(its data is lost) and run up again") from exc
 
 
 def sqlalchemy_uri(port: int, database: str) -> str:

@@ -56,7 +56,8 @@ def alive(record: ProcessRecord) -> bool:
 
 
 def stop(record: ProcessRecord, *, timeout: float = 10.0) -> bool:
-    """SIGTERM the recorded process's group, SIGKILL it after `timeout`; False when it was not running."""
+    """SIGTERM the recorded process's group, SIGKILL it after `timeout`, until none of the group is left;
+    False when it was not running."""
     if not alive(record):
         return False
     for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5.0)):
@@ -64,19 +65,37 @@ def stop(record: ProcessRecord, *, timeout: float = 10.0) -> bool:
             os.killpg(record.pid, sig)  # the group is the session spawn() made: the process and its workers
         deadline = time.monotonic() + wait
         while time.monotonic() < deadline:
-            if not alive(record):
+            if not alive(record) and not group_alive(record.pid):
                 return True
             time.sleep(0.05)
     return not alive(record)
 
 
+def group_alive(pgid: int) -> bool:
+    """Some process of the group `pgid` still runs (a worker may outlive its leader by a moment);
+    zombies waiting for init to reap them do not count."""
+    for stat_path in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            stat = stat_path.read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()
+        if int(fields[2]) == pgid and fields[0] not in ("Z", "X"):
+            return True
+    return False
+
+
 def wait_ready(record: ProcessRecord, ready: Callable[[], bool], *, timeout: float) -> None:
-    """Poll `ready` until true; fail early, with the log's tail, when the process dies or time runs out."""
+    """Poll `ready` until true while the process runs; fail early, with the log's tail, when it dies or
+    time runs out. Ready counts only if the process was alive before and after the check: a server
+    of someone else's answering on the same port must not pass for ours."""
     deadline = time.monotonic() + timeout
-    while not ready():
+    while True:
         if not alive(record):
             raise StackError(f"{record.name} exited while starting; the end of {record.log_path}:\n"
                              f"{log_tail(Path(record.log_path))}")
+        if ready() and alive(record):
+            return
         if time.monotonic() > deadline:
             raise StackError(f"{record.name} was not ready after {timeout:.0f} s; the end of {record.log_path}:\n"
                              f"{log_tail(Path(record.log_path))}")

@@ -9,9 +9,7 @@ import os
 import sys
 from pathlib import Path
 
-from pipelines.stack.settings import HOST
-
-PROJECT = Path(__file__).resolve().parent.parent.parent  # the code the replicas run: this checkout's
+from pipelines.stack.settings import HOST, PROJECT
 
 
 def replica_name(index: int) -> str:

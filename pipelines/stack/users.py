@@ -1,12 +1,15 @@
-"""The tracking server's users, made by its admin through MLflow's auth REST API (safe to
-repeat: each user, role, grant and assignment is looked up before it is created).
+"""The tracking server's users, made by its admin through MLflow's auth REST API, and
+brought back in line on every `up` (safe to repeat: each user, role, grant and assignment
+is looked up first; passwords are set to the stack's secrets; extra grants are removed).
 
 - `mlpin-writer`, for trusted jobs (propose, deploy, the drift check): EDIT on every
   experiment and registered model, and USE of the workspace, which is what lets it
   create experiments and models;
-- `mlpin-reader`, for pull-request jobs (candidate, verify) and serving: READ on every
-  registered model and on the experiments that hold their artifacts; it can create
-  nothing (no workspace grant), so code from a pull request writes nothing to MLflow.
+- `mlpin-pr`, for pull-request jobs (candidate, verify) only: READ on every registered
+  model and on the experiments that hold their artifacts; it can create nothing (no
+  workspace grant), so code from a pull request writes nothing to MLflow;
+- `mlpin-serving`, for the replicas: the same READ grants, but its own password, so
+  code from a pull request (which holds `mlpin-pr`'s) cannot lock serving out.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 WORKSPACE = "default"
+READ_GRANTS = (("experiment", "*", "READ"), ("registered_model", "*", "READ"))
 
 
 @dataclass(frozen=True)
@@ -29,8 +33,9 @@ class Role:
 
 WRITER = Role("mlpin-writer", (("workspace", "*", "USE"), ("experiment", "*", "EDIT"),
                                ("registered_model", "*", "EDIT")))
-READER = Role("mlpin-reader", (("experiment", "*", "READ"), ("registered_model", "*", "READ")))
-ROLES = (WRITER, READER)
+PR = Role("mlpin-pr", READ_GRANTS)
+SERVING = Role("mlpin-serving", READ_GRANTS)
+ROLES = (WRITER, PR, SERVING)
 
 
 @contextlib.contextmanager
@@ -48,7 +53,7 @@ def _as_admin(username: str, password: str) -> Iterator[None]:
 
 
 def ensure_users(url: str, *, admin: tuple[str, str], passwords: dict[str, str]) -> None:
-    """Create each role's user (password from `passwords`), its role and grants, as the admin."""
+    """Each role's user with the password in `passwords`, its role with exactly its grants, as the admin."""
     import warnings
 
     with warnings.catch_warnings():  # its import chain warns about Starlette's deprecations
@@ -63,6 +68,7 @@ def ensure_users(url: str, *, admin: tuple[str, str], passwords: dict[str, str])
 
 
 def _ensure_user(client, username: str, password: str) -> None:
+    """Create the user, or set its password again: someone holding it may have changed it."""
     from mlflow.exceptions import MlflowException
 
     try:
@@ -71,15 +77,24 @@ def _ensure_user(client, username: str, password: str) -> None:
         if exc.error_code != "RESOURCE_DOES_NOT_EXIST":
             raise
         client.create_user(username, password)
+        return
+    client.update_user_password(username, password)  # an admin sets another's without the current one
 
 
 def _ensure_role(client, role: Role) -> None:
     found = next((r for r in client.list_roles(WORKSPACE) if r.name == role.user), None)
     if found is None:
         found = client.create_role(WORKSPACE, role.user, description="mlpin stack: " + role.user)
-    granted = {(p.resource_type, p.resource_pattern, p.permission) for p in client.list_role_permissions(found.id)}
+    granted = {(p.resource_type, p.resource_pattern, p.permission): p.id
+               for p in client.list_role_permissions(found.id)}
+    for grant, grant_id in granted.items():
+        if grant not in role.grants:  # a grant added by hand (or an older stack) would outlive the design
+            client.remove_role_permission(grant_id)
     for grant in role.grants:
         if grant not in granted:
             client.add_role_permission(found.id, *grant)
+    for other in client.list_user_roles(role.user):
+        if other.id != found.id:
+            client.unassign_role(role.user, other.id)
     if found.id not in {r.id for r in client.list_user_roles(role.user)}:
         client.assign_role(role.user, found.id)

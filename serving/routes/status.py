@@ -38,10 +38,12 @@ def readyz(service: ServiceDep) -> JSONResponse:
 @router.get("/status")
 def status(service: ServiceDep) -> dict:
     """The pin's status and, per model, desired and live version, condition and reason; `worker`
-    is the answering process's pid (with --workers N each worker reconciles, and answers, on its own)."""
+    is the answering process's pid and `workers` how many the host runs (with --workers N each
+    worker reconciles, and answers, on its own: `mlpin replicas` asks until it has seen each)."""
     reconciler = service.reconciler
     models = [s.model_dump(mode="json") for s in sorted(reconciler.statuses.values(), key=lambda s: s.model)]
-    return {"pin": reconciler.pin.model_dump(mode="json"), "models": models, "worker": os.getpid()}
+    return {"pin": reconciler.pin.model_dump(mode="json"), "models": models, "worker": os.getpid(),
+            "workers": service.settings.workers}
 
 
 @router.get("/models")

@@ -159,3 +159,28 @@ def test_stores_sharing_a_cache_download_at_once_and_all_get_the_verified_folder
         "one folder; the losers' downloads are gone"
     again = ModelStore(CountingRegistry(registry), tmp_path / "cache")
     assert again.fetch(MODEL, 1, expected_sha256=trained.artifact_sha256).path == fetched[0].path
+
+
+def test_a_slow_worker_never_discards_the_good_folder_another_placed(registry, tmp_path: Path, trained,
+                                                                    monkeypatch) -> None:
+    """Worker A hashes a cached copy that went bad; meanwhile worker B replaces it with a good download.
+    A drops only the folder it hashed: B's stays, and A serves it."""
+    import pipelines.adapters.modelstore as modelstore
+
+    cache = tmp_path / "cache"
+    good = ModelStore(registry, cache).fetch(MODEL, 1, expected_sha256=trained.artifact_sha256).path
+    (good / "model.skops").write_bytes(b"went bad on disk")
+    real_digest, placed_by_b = modelstore.artifact_digest, []
+
+    def slow_hash_while_b_replaces(folder: Path) -> str:
+        digest = real_digest(folder)  # A's verdict on the bad copy
+        monkeypatch.setattr(modelstore, "artifact_digest", real_digest)
+        folder.rename(tmp_path / "bad")  # B: drops the bad copy and places a good one
+        ModelStore(registry, cache).fetch(MODEL, 1, expected_sha256=trained.artifact_sha256)
+        placed_by_b.append(folder.stat().st_ino)
+        return digest
+
+    monkeypatch.setattr(modelstore, "artifact_digest", slow_hash_while_b_replaces)
+    fetched = ModelStore(registry, cache).fetch(MODEL, 1, expected_sha256=trained.artifact_sha256)
+    assert (fetched.path / "model.skops").read_bytes() != b"went bad on disk"
+    assert fetched.path.stat().st_ino == placed_by_b[0], "A discarded the good folder B had just placed"

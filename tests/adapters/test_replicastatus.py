@@ -23,10 +23,13 @@ def test_which_replicas_are_asked(given: list[str], environ: dict[str, str], exp
 @pytest.mark.parametrize(("given", "message"), [
     ([], "no replicas to ask: pass --url"),
     (["serving-0:8080"], r"replica URLs must be http\(s\) base URLs"),
-], ids=["none", "not-a-url"])
+    (["http://ops:hunter2@serving-0:8080"], r"replica URLs must be http\(s\) base URLs"),
+    (["http://serving-0:port"], r"replica URLs must be http\(s\) base URLs"),
+], ids=["none", "not-a-url", "user-info", "bad-port"])
 def test_bad_or_missing_replicas_say_what_to_pass(given: list[str], message: str) -> None:
-    with pytest.raises(InvalidInput, match=message):
+    with pytest.raises(InvalidInput, match=message) as caught:
         replica_urls(given, {})
+    assert "hunter2" not in "\n".join(caught.value.lines())
 
 
 def test_a_down_replica_and_a_non_serving_one_are_readings_with_their_error() -> None:

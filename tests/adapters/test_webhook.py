@@ -59,3 +59,40 @@ def test_a_malformed_list_names_every_bad_entry() -> None:
 ], ids=["credentials-and-query", "ipv6", "bad-port"])
 def test_urls_are_shown_without_secrets(url: str, expected: str) -> None:
     assert shown(url) == expected
+
+
+@pytest.mark.parametrize(("url", "why"), [
+    ("http://deployer:hunter2@serving-0:8080/webhook", "holds a user or password"),
+    ("http://serving-0:http/webhook", "is not a well-formed URL"),
+    ("http://serving-0:99999/webhook", "is not a well-formed URL"),
+    ("http://[::1/webhook", "is not a well-formed URL"),
+    ("http://serving 0:8080/webhook", "is not an http(s) URL with a host"),
+    ("http://serv\x01ing:8080/webhook", "has a malformed host or port"),
+], ids=["user-info", "port-not-a-number", "port-out-of-range", "unclosed-ipv6", "space-split", "control-char"])
+def test_urls_that_cannot_be_called_are_refused_before_anything_is_sent(url: str, why: str) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        webhook_urls({"MLPIN_DEPLOY_WEBHOOK_URL": url})
+    problems = [p.message for p in caught.value.all_problems()]
+    assert any(why in p for p in problems), problems
+    assert "hunter2" not in "\n".join(caught.value.lines())
+
+
+def test_a_replica_answering_garbage_is_its_line_not_a_crash() -> None:
+    """http.client's own errors (a bad status line) are not OSErrors: caught too, no URL in the line."""
+    import socket
+    import threading
+
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+
+        def answer_garbage() -> None:
+            conn, _ = server.accept()
+            with conn:
+                conn.recv(65536)
+                conn.sendall(b"NOT HTTP AT ALL\r\n\r\n")
+
+        threading.Thread(target=answer_garbage, daemon=True).start()
+        url = f"http://127.0.0.1:{server.getsockname()[1]}/webhook?token=never-shown"
+        (call,) = notify({"MLPIN_DEPLOY_WEBHOOK_URL": url, "MLPIN_WEBHOOK_SECRET": "s"}, event=EVENT)
+    assert call.result.startswith("failed: BadStatusLine") and "never-shown" not in repr(call)

@@ -81,3 +81,22 @@ def test_without_a_reference_replicas_on_different_revisions_are_all_reported() 
     run = judge_replicas(readings, pins=None)
     assert run.reference is None and run.converged == 0
     assert all(o.headline == "not converged: the replicas read different pin revisions" for o in run.outcomes)
+
+
+def workers(*readings: ReplicaReading, total: int) -> ReplicaReading:
+    """A host running `total` workers, read once per worker seen (the first is the first that answered)."""
+    first, *others = [r.model_copy(update={"worker": 100 + i, "workers": total}) for i, r in enumerate(readings)]
+    return first.model_copy(update={"others": others})
+
+
+@pytest.mark.parametrize(("host", "converged", "kind", "headline"), [
+    (workers(reading(model(desired=2, live=2)), reading(model(desired=2, live=2)), total=2), True, Kind.DONE,
+     "converged (all 2 workers)"),
+    (workers(reading(model(desired=2, live=2)), reading(model(desired=1, live=1), revision=REV1), total=2), False,
+     Kind.OUTSIDE_SYSTEM, "not converged: m serves v1, desired v2 (the slowest of 2 workers)"),
+    (workers(reading(model(desired=2, live=2)), total=2), False, Kind.OUTSIDE_SYSTEM,
+     "1 of 2 workers seen (ask again); those seen: converged"),
+], ids=["all-workers-converged", "judged-by-the-slowest", "a-worker-never-answered"])
+def test_a_host_with_several_workers_is_judged_by_its_slowest(host, converged, kind, headline) -> None:
+    (outcome,) = judge_replicas([host], pins=pins(m=2)).outcomes
+    assert (outcome.converged, outcome.kind, outcome.headline) == (converged, kind, headline)

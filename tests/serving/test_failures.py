@@ -18,7 +18,7 @@ import pytest
 from pipelines.adapters.modelstore import ModelStore
 from pipelines.adapters.pinreader import FilePinReader
 from pipelines.adapters.registry import Registry
-from pipelines.core.errors import OutsideSystemError
+from pipelines.core.errors import AccessRefused, OutsideSystemError
 from pipelines.core.retry import RETRY_CAP_S
 from pipelines.core.signing import sign
 from serving.metrics import Metrics
@@ -35,12 +35,15 @@ class CountingRegistry:
     """The real registry, counting lookups and downloads; `down` makes it answer like an outage."""
 
     def __init__(self, registry: Registry) -> None:
-        self.registry, self.lookups, self.downloads, self.down = registry, 0, 0, False
+        self.registry, self.lookups, self.downloads, self.down, self.refused = registry, 0, 0, False, False
 
     def version_tags(self, model: str, version: int) -> dict[str, str]:
         self.lookups += 1
         if self.down:
             raise OutsideSystemError("mlflow", "connection refused")
+        if self.refused:
+            raise AccessRefused(f"MLflow denied reading version {version} of {model} to user mlpin-serving: it "
+                                "needs READ permission", ids={"system": "mlflow", "user": "mlpin-serving"})
         return self.registry.version_tags(model, version)
 
     def download_version(self, model: str, version: int, dst: Path) -> Path:
@@ -165,6 +168,18 @@ def test_a_registry_outage_backs_off_up_to_the_cap_and_recovers(harness: Harness
     harness.registry.down = False
     status = harness.run(after_s=(status.next_attempt_at - harness.now).total_seconds())
     assert (status.condition, status.live_version, status.next_attempt_at) == ("Ready", 2, None)
+
+
+def test_a_refused_registry_is_reported_as_such_and_tried_again(harness: Harness) -> None:
+    """MLflow answering 401/403 is neither an outage nor a bug in serving: its own reason, its message."""
+    harness.registry.refused = True
+    harness.pin("v2")
+    status = harness.run()
+    assert (status.condition, status.reason, status.live_version, status.terminal) == (
+        "Stalled", "RegistryRefused", 1, False)
+    assert "user mlpin-serving: it needs READ permission" in status.message
+    harness.registry.refused = False
+    assert harness.run(manual=True).live_version == 2, "granted, the next try serves it"
 
 
 def test_a_manual_pass_tries_a_retryable_failure_at_once(harness: Harness) -> None:

@@ -60,3 +60,23 @@ def test_a_trigger_reaches_the_other_workers_through_the_shared_file(tmp_path) -
 
     first, second, third = asyncio.run(scenario())
     assert first == second == third == [False, True], "one triggered pass each; worker 0 not twice for its own pull"
+
+
+def test_a_pull_landing_right_after_a_workers_own_is_not_lost(tmp_path, monkeypatch) -> None:
+    """Worker B pulls between worker A's write and A's stamp: A must still see B's pull."""
+    import serving.trigger as trigger
+
+    path = tmp_path / "trigger"
+    a, b = trigger.SharedTrigger(path), trigger.SharedTrigger(path)
+    real_write = trigger.write_atomic
+
+    def b_pulls_right_after(target, content):
+        written = real_write(target, content)
+        monkeypatch.setattr(trigger, "write_atomic", real_write)
+        b.pull()
+        return written
+
+    monkeypatch.setattr(trigger, "write_atomic", b_pulls_right_after)
+    a.pull()
+    assert a.pulled(), "B's pull was stamped as A's own and lost"
+    assert not b.pulled(), "B does not run a pass for its own pull"

@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 
 from pipelines.adapters.logsink import read_records
+from pipelines.adapters.replicastatus import read_replica
 from pipelines.core.signing import sign
 from tests.helpers import pin, wait_until
 from tests.serving.helpers import (
@@ -37,6 +38,8 @@ def test_two_workers_share_the_port_log_apart_and_both_follow_the_pin(trained: T
         signed = {"x-github-event": "push", "x-hub-signature-256": sign(SECRET, push)}
         assert httpx.post(f"{url}/webhook", content=push, headers=signed).status_code == 202  # reaches one worker
         wait_until(lambda: _live_by_worker(url) == {2}, timeout=20)
+        reading = read_replica(url, timeout_s=10)  # what `mlpin replicas` asks: until both workers answered
+        assert reading.workers == 2 and len({reading.worker, *(o.worker for o in reading.others)}) == 2
         assert stop(process) == 0
     records = read_records(Path(env["MLPIN_LOG_DIR"]))
     assert sorted(r["request_id"] for r in records) == sorted(sent), "every request logged exactly once"
@@ -83,3 +86,18 @@ def _live_by_worker(url: str) -> set[int | None]:
         if len(seen) == 2:
             return set(seen.values())
     return {None}
+
+
+def test_a_worker_count_out_of_bounds_is_a_usage_error_not_a_traceback() -> None:
+    import subprocess
+    import sys
+
+    from serving.__main__ import MAX_WORKERS
+    from serving.settings import ServingSettings
+    from tests.helpers import PROJECT
+
+    assert ServingSettings.model_fields["workers"].metadata[-1].le == MAX_WORKERS
+    for given in ("0", str(MAX_WORKERS + 1), "many"):
+        done = subprocess.run([sys.executable, "-m", "serving", "--workers", given], cwd=PROJECT,
+                              capture_output=True, text=True, timeout=60, check=False)
+        assert done.returncode == 2 and "argument --workers:" in done.stderr and "Traceback" not in done.stderr

@@ -48,6 +48,23 @@ def test_a_process_that_dies_while_starting_is_reported_with_its_log(tmp_path: P
     assert "no database" in str(caught.value)
 
 
+def test_another_server_answering_does_not_make_a_dead_process_ready(tmp_path: Path) -> None:
+    """A server already on the port answers the readiness check; ours died on 'address in use' meanwhile."""
+    import time
+
+    record = processes.spawn("mlflow", [sys.executable, "-c", "import sys; print('address in use'); sys.exit(1)"],
+                             env={}, log_path=tmp_path / "log", url="-")
+
+    def foreign_server_answers() -> bool:
+        while processes.alive(record):  # the check outlasts our process (as a slow HTTP answer may)
+            time.sleep(0.05)
+        return True
+
+    with pytest.raises(StackError, match="mlflow exited while starting") as caught:
+        processes.wait_ready(record, foreign_server_answers, timeout=20)
+    assert "address in use" in str(caught.value)
+
+
 def test_a_missing_program_is_a_stack_error(tmp_path: Path) -> None:
     with pytest.raises(StackError, match="cannot start"):
         processes.spawn("ghost", [str(tmp_path / "no-such-program")], env={}, log_path=tmp_path / "log", url="-")

@@ -41,5 +41,60 @@ def test_a_damaged_state_file_names_itself(tmp_path: Path) -> None:
     (0, {}, None),
 ], ids=["configured-wins", "zero-keeps-the-recorded-port", "zero-picks-a-free-port"])
 def test_choose_port(configured: int, recorded: dict, expected: int | None) -> None:
-    port = choose_port(StackState(ports=recorded), "mlflow", configured)
+    port = choose_port(StackState(ports=recorded), "mlflow", configured, setting="MLPIN_STACK_MLFLOW_PORT")
     assert port == expected if expected is not None else 1024 <= port < 65536
+
+
+@pytest.fixture
+def taken_port():
+    """A port something else listens on."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        yield sock.getsockname()[1]
+
+
+def test_a_configured_port_in_use_names_the_setting_to_change(taken_port: int) -> None:
+    with pytest.raises(StackError, match=f"port {taken_port} on 127.0.0.1 is already in use.*MLPIN_STACK_MLFLOW_PORT"):
+        choose_port(StackState(), "mlflow", taken_port, setting="MLPIN_STACK_MLFLOW_PORT")
+
+
+def test_a_recorded_port_now_in_use_is_given_up_for_a_free_one(taken_port: int) -> None:
+    port = choose_port(StackState(ports={"mlflow": taken_port}), "mlflow", 0, setting="MLPIN_STACK_MLFLOW_PORT")
+    assert port != taken_port
+
+
+def test_a_started_process_is_recorded_before_it_is_ready(tmp_path: Path) -> None:
+    """`up` killed while waiting must leave the process where `down` finds it."""
+    from pipelines.stack.settings import StackSettings
+    from pipelines.stack.stack import Stack, _keep_or_start
+
+    stack = Stack(stack_dir=tmp_path, repo=tmp_path, settings=StackSettings())
+    started: list[ProcessRecord] = []
+
+    def start(state: StackState, record) -> None:
+        record(_record("mlflow", 7), 5055)
+        assert load_state(tmp_path).find("mlflow") == _record("mlflow", 7), "not recorded before the wait"
+        raise StackError("not ready")
+
+    with pytest.raises(StackError, match="not ready"):
+        _keep_or_start(stack, StackState(), "mlflow", started, start)
+    assert started == [_record("mlflow", 7)], "up's clean-up knows to stop it"
+
+
+def test_one_up_or_down_at_a_time(tmp_path: Path) -> None:
+    """While one holds the stack's lock, another process cannot take it (it would wait)."""
+    import subprocess
+    import sys
+
+    from pipelines.stack.stack import locked
+
+    probe = ("import fcntl, sys\nwith open(sys.argv[1], 'a') as f:\n"
+             "    try:\n        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)\n    except BlockingIOError:\n"
+             "        sys.exit(7)\n")
+    with locked(tmp_path):
+        held = subprocess.run([sys.executable, "-c", probe, str(tmp_path / ".lock")], check=False).returncode
+    free = subprocess.run([sys.executable, "-c", probe, str(tmp_path / ".lock")], check=False).returncode
+    assert (held, free) == (7, 0)
