@@ -19,6 +19,7 @@ from pipelines.adapters.logsink import PredictionLog
 from pipelines.adapters.modelstore import ModelStore
 from pipelines.adapters.pinreader import FilePinReader, GitHubPinReader, GitPinReader, PinReader, redacted
 from serving.batching import Batcher
+from serving.collector import freeze_after_swap
 from serving.deliveries import Deliveries
 from serving.logs import event
 from serving.loop import ReconcileLoop
@@ -103,6 +104,7 @@ def build_service(settings: ServingSettings) -> Service:
     log.observers.append(log_state_changed)
     metrics = Metrics(slots)
     reconciler.swaps.append(metrics.swapped)
+    reconciler.swaps.append(freeze_after_swap)
     reconciler.failures.append(metrics.failed)
     shipper = Shipper(log, settings.log_uri, interval_s=settings.log_ship_interval_s) if settings.log_uri else None
     return Service(
