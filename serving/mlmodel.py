@@ -102,22 +102,29 @@ def _mlflow_example(meta: Any, path: Path) -> list[dict]:
     return example.astype(object).where(example.notna(), None).to_dict(orient="records")
 
 
-class _NoTorch(MetaPathFinder):
+# Imported by scikit-learn when present, needed by none of its estimators' predictions: torch
+# (the array-API shim), rich (training progress bars) and pytest (its testing helpers).
+OPTIONAL_DURING_SKOPS = ("torch", "rich", "pytest", "_pytest")
+
+
+class _Refused(MetaPathFinder):
     def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
-        if name == "torch" or name.startswith("torch."):
+        if name.split(".", 1)[0] in OPTIONAL_DURING_SKOPS:
             raise ModuleNotFoundError(f"No module named {name!r} (not needed to load a scikit-learn model)", name=name)
 
 
 def import_skops() -> None:
-    """Import skops with `import torch` failing fast meanwhile (~1 s saved at a cold start).
+    """Import skops with `import torch`, `import rich` and `import pytest` failing fast meanwhile
+    (~1 s saved at a cold start for torch, a few tenths for the other two).
 
     skops lists every scikit-learn estimator by importing every package of scikit-learn,
-    and the array-API shim among them imports torch when it is installed (for image
-    models); scikit-learn tolerates its absence, and torch stays importable afterwards.
-    Nothing to do once skops or torch is imported."""
+    and some of them import these when installed: the array-API shim torch (for image
+    models), the progress bar rich, the testing helpers pytest. scikit-learn tolerates
+    their absence, and each stays importable afterwards. Nothing to do once skops or torch
+    is imported."""
     if "skops.io" in sys.modules or "torch" in sys.modules:
         return
-    blocker = _NoTorch()
+    blocker = _Refused()
     sys.meta_path.insert(0, blocker)
     try:
         import skops.io  # noqa: F401
