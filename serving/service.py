@@ -19,7 +19,7 @@ from pipelines.adapters.logsink import PredictionLog
 from pipelines.adapters.modelstore import ModelStore
 from pipelines.adapters.pinreader import FilePinReader, GitHubPinReader, GitPinReader, PinReader, redacted
 from serving.batching import Batcher
-from serving.collector import freeze_after_swap
+from serving.collector import freeze_after_swap, freeze_long_lived
 from serving.deliveries import Deliveries
 from serving.logs import event
 from serving.loop import ReconcileLoop
@@ -77,6 +77,7 @@ class LazyRegistry:
             from pipelines.adapters.registry import Registry  # imports MLflow
 
             self._registry = Registry(self.root)
+            freeze_long_lived()  # MLflow stays imported: keep its modules out of full collections
         return self._registry
 
 

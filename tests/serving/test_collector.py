@@ -34,3 +34,21 @@ def test_a_swapped_in_model_is_frozen_out_of_full_collections(trained: Trained, 
     at_swap, after = (json.loads(line) for line in done.stdout.splitlines()[-2:])
     assert at_swap == {"tracked_at_swap": True}  # the observers before freezing see a collectable estimator
     assert after == {"frozen_grew": True, "tracked_after": False, "sklearn_tracked": False}
+
+
+MLFLOW = """
+import gc, json, sys
+from pathlib import Path
+from serving.service import LazyRegistry
+registry = LazyRegistry(Path(sys.argv[1]))
+registry.version_tags(sys.argv[2], 1)  # the first need imports MLflow
+imported = [vars(sys.modules["mlflow"]), sys.modules["mlflow"].MlflowClient]  # the package and its client class
+print(json.dumps({"mlflow": "mlflow" in sys.modules,
+                  "mlflow_tracked": any(o is i for o in gc.get_objects() for i in imported)}))
+"""
+
+
+def test_mlflow_once_imported_is_frozen_out_of_full_collections(trained: Trained, tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-c", MLFLOW, str(trained.root), MODEL],
+                          env=process_env(trained, tmp_path), capture_output=True, text=True, timeout=120, check=True)
+    assert json.loads(done.stdout.splitlines()[-1]) == {"mlflow": True, "mlflow_tracked": False}
