@@ -19,7 +19,7 @@ from pipelines.adapters.logsink import PredictionLog
 from pipelines.adapters.modelstore import ModelStore
 from pipelines.adapters.pinreader import FilePinReader, GitHubPinReader, GitPinReader, PinReader, redacted
 from serving.batching import Batcher
-from serving.collector import freeze_after_swap, freeze_long_lived
+from serving.collector import freeze_after_swap, long_lived_imports
 from serving.deliveries import Deliveries
 from serving.logs import event
 from serving.loop import ReconcileLoop
@@ -74,10 +74,10 @@ class LazyRegistry:
 
     def _made(self):  # one reconcile pass at a time calls this: no lock needed
         if self._registry is None:
-            from pipelines.adapters.registry import Registry  # imports MLflow
+            with long_lived_imports():  # MLflow's import: no full collection walks it half done
+                from pipelines.adapters.registry import Registry
 
-            self._registry = Registry(self.root)
-            freeze_long_lived()  # MLflow stays imported: keep its modules out of full collections
+                self._registry = Registry(self.root)
         return self._registry
 
 
