@@ -15,6 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from serving import contract
+from serving.fastpath import PredictionFastPath
 from serving.logs import event
 from serving.routes import hooks, predict, status
 from serving.service import Service, build_service
@@ -49,6 +50,7 @@ def create_app(settings: ServingSettings | None = None, *, service: Service | No
     for module in (status, predict, hooks):
         app.include_router(module.router)
     contract.install(app, service)
+    app.add_middleware(PredictionFastPath, service=service)
     return app
 
 

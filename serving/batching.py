@@ -31,6 +31,7 @@ class Pending:
 
     live: LiveModel
     records: list[Any]  # checked records, or an image model's decoded images
+    columns: list[list] | None  # the records' values per column, when the check gathered them
     request_id: str
     future: asyncio.Future
     received: datetime = field(default_factory=lambda: datetime.now(UTC))
@@ -48,10 +49,13 @@ class Batcher:
         self._queue: list[Pending] = []
         self._drains: set[asyncio.Task] = set()  # held here: the loop keeps only weak references
 
-    async def predict(self, live: LiveModel, records: list[Any], *, request_id: str) -> list:
-        """The predictions for `records`, made by `live`, once logged."""
+    async def predict(self, live: LiveModel, records: list[Any], *, request_id: str,
+                      columns: list[list] | None = None) -> list:
+        """The predictions for `records` (whose values per column are `columns`, when known), made
+        by `live`, once logged."""
         loop = asyncio.get_running_loop()
-        pending = Pending(live=live, records=records, request_id=request_id, future=loop.create_future())
+        pending = Pending(live=live, records=records, columns=columns, request_id=request_id,
+                          future=loop.create_future())
         self._queue.append(pending)
         if len(self._drains) < MAX_DRAINS:
             task = loop.create_task(self._drain())

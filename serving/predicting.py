@@ -18,7 +18,8 @@ from serving.slot import LiveModel
 def run_batch(log: PredictionLog, live: LiveModel, *, group: list[Pending]) -> list[Any]:
     """Predictions (or the exception) per request of `group`, all made by `live`, all logged."""
     try:
-        values = live.predict([record for pending in group for record in pending.records])
+        values = live.predict([record for pending in group for record in pending.records],
+                              values=group[0].columns if len(group) == 1 else None)
     except Exception as exc:  # find the request(s) it came from
         return [exc] if len(group) == 1 else [run_batch(log, live, group=[pending])[0] for pending in group]
     outputs = split(values, [len(pending.records) for pending in group])

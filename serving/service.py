@@ -19,6 +19,7 @@ from pipelines.adapters.logsink import PredictionLog
 from pipelines.adapters.modelstore import ModelStore
 from pipelines.adapters.pinreader import FilePinReader, GitHubPinReader, GitPinReader, PinReader, redacted
 from serving.batching import Batcher
+from serving.collector import freeze_after_swap, long_lived_imports
 from serving.deliveries import Deliveries
 from serving.logs import event
 from serving.loop import ReconcileLoop
@@ -73,9 +74,10 @@ class LazyRegistry:
 
     def _made(self):  # one reconcile pass at a time calls this: no lock needed
         if self._registry is None:
-            from pipelines.adapters.registry import Registry  # imports MLflow
+            with long_lived_imports():  # MLflow's import: no full collection walks it half done
+                from pipelines.adapters.registry import Registry
 
-            self._registry = Registry(self.root)
+                self._registry = Registry(self.root)
         return self._registry
 
 
@@ -103,6 +105,7 @@ def build_service(settings: ServingSettings) -> Service:
     log.observers.append(log_state_changed)
     metrics = Metrics(slots)
     reconciler.swaps.append(metrics.swapped)
+    reconciler.swaps.append(freeze_after_swap)
     reconciler.failures.append(metrics.failed)
     shipper = Shipper(log, settings.log_uri, interval_s=settings.log_ship_interval_s) if settings.log_uri else None
     return Service(

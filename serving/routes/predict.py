@@ -16,7 +16,7 @@ from functools import partial
 from fastapi import APIRouter, HTTPException, Request
 
 from pipelines.adapters.logsink import LogUnwritable
-from pipelines.core.inputs import check_records, overflow_problems, records_from_mlflow, unseen_values
+from pipelines.core.inputs import check_batch, overflow_problems, records_from_mlflow, unseen_values
 from serving.contract import MLFLOW_PAYLOAD, RECORDS, REQUEST_ID, Predicted, Scored, body, errors
 from serving.fastjson import FastJSONResponse
 from serving.http import off_loop, parse_json, read_body, request_id, require_json
@@ -62,7 +62,7 @@ async def _predict_images(service: Service, live: LiveModel, body: bytes, conten
         if is_multipart(content_type) else partial(images_from_json, body, live.image, max_images=max_images)
     with service.metrics.timed(live, "predict"):
         images = await off_loop(len(body), decode)
-        answers = await _answer(service, live, (images, {}), rid, size=len(body))
+        answers = await _answer(service, live, (images, {}, None), rid, size=len(body))
     content = {"model": live.name, "version": live.version, "request_id": rid,
                "predictions": [a["label"] for a in answers], "probabilities": [a["probabilities"] for a in answers]}
     return FastJSONResponse(content, headers={"x-request-id": rid})
@@ -107,7 +107,8 @@ def _only_model(service: Service) -> str:
     return names[0]
 
 
-Checked = tuple[list[dict], dict[str, list]]  # the records, and the unseen values of allow_unseen columns
+# the records, the unseen values of allow_unseen columns, and the values per column when the check gathered them
+Checked = tuple[list[dict], dict[str, list], list[list] | None]
 
 
 def _checked(body: bytes, live: LiveModel, max_rows: int, *, mlflow: bool) -> Checked:
@@ -123,18 +124,18 @@ def _checked(body: bytes, live: LiveModel, max_rows: int, *, mlflow: bool) -> Ch
     if isinstance(payload, list) and len(payload) > max_rows:  # before checking them: bounded work per request
         detail = f"{len(payload)} records; at most {max_rows} per request (MLPIN_MAX_ROWS)"
         raise HTTPException(status_code=413, detail=detail)
-    records, problems = check_records(payload, live.columns)
+    records, problems, columns = check_batch(payload, live.columns)
     if problems:
         raise HTTPException(status_code=422, detail=[p.model_dump() for p in problems])
-    return records, unseen_values(records, live.columns)
+    return records, unseen_values(records, live.columns), columns
 
 
 async def _answer(service: Service, live: LiveModel, checked: Checked, rid: str, *, size: int) -> list:
-    records, unseen = checked
+    records, unseen, columns = checked
     if unseen:
         _note_unseen(service, live, unseen, rid)
     try:
-        return await service.batcher(live.name).predict(live, records, request_id=rid)
+        return await service.batcher(live.name).predict(live, records, request_id=rid, columns=columns)
     except LogUnwritable as exc:  # retry later, maybe on another replica: this one is not ready meanwhile
         detail = f"{exc.strerror}; nothing was answered or logged for this request"
         raise HTTPException(status_code=503, detail=detail) from None

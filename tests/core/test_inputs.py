@@ -8,6 +8,7 @@ from pipelines.core.inputs import (
     MAX_PROBLEMS,
     METADATA_KEY,
     InputColumn,
+    check_batch,
     check_records,
     contract_metadata,
     input_columns,
@@ -218,3 +219,13 @@ def test_a_batch_missing_a_field_in_one_record_is_checked_record_by_record() -> 
     without_long = {k: v for k, v in GOOD.items() if k != "long"}
     assert [(p.loc, p.type) for p in check_records([GOOD, without_long], ALL_TYPES)[1]] == [
         (["body", 1, "long"], "missing")]
+
+
+def test_a_clean_batch_hands_over_its_values_per_column_and_a_batch_with_problems_does_not() -> None:
+    # the model's frame is built from these: they must be the records' values, in the columns' order
+    batch = [GOOD, {**GOOD, "double": 2.5, "colour": "red"}]
+    records, problems, values = check_batch(batch, ALL_TYPES)
+    assert records is batch and problems == []
+    assert values == [[r[c.name] for r in batch] for c in ALL_TYPES]
+    assert check_batch([GOOD, {**GOOD, "long": 1.5}], ALL_TYPES)[2] is None
+    assert check_batch(GOOD, ALL_TYPES) == ([GOOD], [], None)  # one record: checked field by field

@@ -64,5 +64,5 @@ def test_a_restart_with_the_version_in_the_verified_cache_imports_neither_mlflow
                               timeout=120, check=True)
         return json.loads(done.stdout.splitlines()[-1])
 
-    assert start() == {"live": 1, "mlflow": True, "torch": False}  # first start: downloaded through MLflow
+    assert start() == {"live": 1, "mlflow": True, "torch": False}  # downloaded through MLflow
     assert start() == {"live": 1, "mlflow": False, "torch": False}  # restart: from the verified cache

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from pipelines.core.inputs import InputColumn
-from serving.slot import LiveModel, NumericOverflow
+from serving.slot import LiveModel, NumericOverflow, to_frame
 
 
 def _live(predictor) -> LiveModel:
@@ -38,3 +38,12 @@ def test_an_infinite_prediction_is_never_answered() -> None:
 
     with pytest.raises(NumericOverflow):
         _live(Exploding()).predict([{"x": 10.0}])
+
+
+def test_the_frame_from_the_checks_values_per_column_equals_the_frame_from_the_records() -> None:
+    columns = [InputColumn(name="x", type="double"), InputColumn(name="n", type="long", required=False),
+               InputColumn(name="s", type="string", required=False)]
+    records = [{"x": 1.5, "n": 2, "s": "a"}, {"x": 2.0, "n": None, "s": None}]
+    given = to_frame(records, columns, values=[[1.5, 2.0], [2, None], ["a", None]])
+    built = to_frame(records, columns)
+    assert given.equals(built) and list(given.dtypes.astype(str)) == ["float64", "float64", "object"]
