@@ -5,7 +5,8 @@ Needs a running stack (`scripts/stack up`; MLPIN_STACK_DIR if not `.mlpin/stack`
 backend: a scratch repository (bench_candidate.py's: breast_cancer_rf trained and pinned on
 main, a branch that changes its spec), then `--runs` times, each a fresh process as in CI,
 the two backends interleaved run by run:
-- `mlpin candidate --base main --no-post` on the branch (as the reader on the server);
+- `mlpin candidate --base main --no-post` on the branch (on the server as `mlpin-pr`, the
+  pull-request jobs' read-only user);
 - `mlpin deploy` on main after a commit that pins the other of two versions, so every
   deploy moves the alias and tags a version (as the writer).
 Prints the median wall times and the ratio server / SQLite.
@@ -25,7 +26,8 @@ import time
 from pathlib import Path
 
 import yaml
-from bench_candidate import MODEL, _checked, _commit, git, mlpin, scratch_repo
+from _benchrepo import checked, commit, git, mlpin
+from bench_candidate import MODEL, scratch_repo
 
 PROJECT = Path(__file__).resolve().parent.parent
 
@@ -41,9 +43,9 @@ def stack_environment() -> dict[str, dict[str, str]]:
     if mlflow is None:
         raise SystemExit(f"no stack recorded in {folder}: run scripts/stack up first")
     users = {}
-    for role in ("reader", "writer"):
-        password = (folder / "secrets" / f"mlpin-{role}.password").read_text().strip()
-        users[role] = {"MLFLOW_TRACKING_URI": mlflow.url, "MLFLOW_TRACKING_USERNAME": f"mlpin-{role}",
+    for role, user in (("reader", "mlpin-pr"), ("writer", "mlpin-writer")):  # candidate runs as the PR jobs' user
+        password = (folder / "secrets" / f"{user}.password").read_text().strip()
+        users[role] = {"MLFLOW_TRACKING_URI": mlflow.url, "MLFLOW_TRACKING_USERNAME": user,
                        "MLFLOW_TRACKING_PASSWORD": password}
     return users
 
@@ -51,7 +53,7 @@ def stack_environment() -> dict[str, dict[str, str]]:
 def timed(repo: Path, *args: str) -> float:
     """Seconds one `mlpin` process takes (it must succeed, or be blocked)."""
     started = time.perf_counter()
-    _checked(mlpin(repo, *args))
+    checked(mlpin(repo, *args))
     return time.perf_counter() - started
 
 
@@ -61,7 +63,7 @@ def prepared(base: Path, users: dict[str, dict[str, str]]) -> tuple[Path, list[d
     repo = scratch_repo(base)
     git(repo, "checkout", "-q", "main")
     pins = [yaml.safe_load((repo / "models/production.yaml").read_text())]
-    again = json.loads(_checked(mlpin(repo, "train", MODEL, "--json")).stdout)  # the second version to pin
+    again = json.loads(checked(mlpin(repo, "train", MODEL, "--json")).stdout)  # the second version to pin
     pins.append({"schema_version": 1, "models": {MODEL: {**pins[0]["models"][MODEL], "version": again["version"],
                                                           "run_id": again["run_id"]}}})
     return repo, pins
@@ -75,7 +77,7 @@ def one_run(repo: Path, pins: list[dict], users: dict[str, dict[str, str]], i: i
     os.environ.update(users["writer"])
     git(repo, "checkout", "-q", "main")
     (repo / "models/production.yaml").write_text(yaml.safe_dump(pins[(i + 1) % 2], sort_keys=False))
-    _commit(repo, f"pin {i}")
+    commit(repo, f"pin {i}")
     return {"candidate": candidate, "deploy": timed(repo, "deploy")}
 
 
