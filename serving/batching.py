@@ -64,12 +64,18 @@ class Batcher:
         return await pending.future
 
     async def _drain(self) -> None:
-        while self._queue:
-            batch = self._take()
-            try:
-                await self._run_groups(batch)
-            except Exception as exc:  # e.g. the log cannot be written: none of these may be answered
-                _settle(batch, [exc] * len(batch))
+        try:
+            while self._queue:
+                batch = self._take()
+                try:
+                    await self._run_groups(batch)
+                except Exception as exc:  # e.g. the log cannot be written: none of these may be answered
+                    _settle(batch, [exc] * len(batch))
+        finally:
+            # Leave the count in the same step that saw the queue empty: a done-callback runs a loop
+            # iteration later, and a request queued in between would find every drain still
+            # "running" and wait for one that never comes (until another request arrived).
+            self._drains.discard(asyncio.current_task())  # type: ignore[arg-type]
 
     def _take(self) -> list[Pending]:
         taken, rows = [], 0

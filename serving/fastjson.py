@@ -31,7 +31,11 @@ def loads(body: bytes, *, fallback: Callable[[bytes], Any]) -> Any:
         value = orjson.loads(body)
     except orjson.JSONDecodeError:
         return fallback(body)
-    if body.count(b":") != _keys_at_least(value) or _long_digits(body):
+    try:
+        keys = _keys_at_least(value)
+    except RecursionError:  # nested deeper than Python's stack allows here (orjson takes 1024 levels)
+        return fallback(body)
+    if body.count(b":") != keys or _long_digits(body):
         return fallback(body)
     return value
 

@@ -95,3 +95,35 @@ def test_nothing_is_answered_when_the_log_cannot_be_written_and_the_queue_keeps_
     assert all(isinstance(a, OSError) for a in answers)
     with pytest.raises(OSError):
         asyncio.run(batcher.predict(model, [{"x": 1.0}], request_id="later"))  # a new drain starts; no request hangs
+
+
+def test_a_request_queued_as_the_last_drains_finish_still_gets_a_drain(monkeypatch) -> None:
+    """Both drains end and a third request arrives in the same loop iteration: it must start a
+    drain of its own, not wait in the queue for one that never comes."""
+
+    async def scenario() -> list:
+        loop = asyncio.get_running_loop()
+        gate = loop.create_future()
+
+        async def held_to_thread(fn, *args, **kwargs):  # the predictions finish when the gate opens
+            await gate
+            return fn(*args, **kwargs)
+
+        monkeypatch.setattr("serving.batching.asyncio.to_thread", held_to_thread)
+        batcher = Batcher(lambda live, group: [["p"] for _ in group])
+        model = object()
+        first = asyncio.create_task(batcher.predict(model, [1], request_id="a"))
+        await asyncio.sleep(0)
+        second = asyncio.create_task(batcher.predict(model, [1], request_id="b"))
+        await asyncio.sleep(0)
+
+        async def third() -> list:  # its handler resumes in the same iteration as both drains
+            await gate
+            return await batcher.predict(model, [1], request_id="c")
+
+        late = asyncio.create_task(third())
+        await asyncio.sleep(0)
+        gate.set_result(None)
+        return await asyncio.wait_for(asyncio.gather(first, second, late), timeout=2)
+
+    assert asyncio.run(scenario()) == [["p"], ["p"], ["p"]]

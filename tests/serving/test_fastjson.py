@@ -34,12 +34,14 @@ RECORD = {"size": 1.5, "colour": "red"}
         b'{"colour": "\\ud800"}',
         b'{"size": 1',
         b"[" * 2000 + b"]" * 2000,
+        b'{"a":' + b"[" * 900 + b"]" * 900 + b"}",  # deep for Python, within orjson's 1024 levels
+        b"[" * 900 + b"]" * 900,
         b"\xff",
         b"",
     ],
     ids=["record", "batch", "duplicate-key", "duplicate-key-in-a-batch", "duplicate-nested", "duplicate-deeper",
          "colon-in-a-string", "integer-past-64-bits", "integer-below-int64", "past-float64", "nan", "infinity",
-         "bom", "utf-16", "lone-surrogate", "cut-short", "too-deep", "not-utf-8", "empty"],
+         "bom", "utf-16", "lone-surrogate", "cut-short", "too-deep", "deep-object", "deep-list", "not-utf-8", "empty"],
 )
 def test_a_body_parses_as_the_strict_standard_parser_parses_it(body: bytes) -> None:
     try:
