@@ -13,9 +13,11 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from serving import contract
 from serving.fastpath import PredictionFastPath
+from serving.http import http_error
 from serving.logs import event
 from serving.routes import hooks, predict, status
 from serving.service import Service, build_service
@@ -47,6 +49,7 @@ def create_app(settings: ServingSettings | None = None, *, service: Service | No
     app = FastAPI(title="mlpin serving", summary="Serves the models models/production.yaml pins.", lifespan=lifespan)
     app.state.service = service
     app.add_exception_handler(Exception, _unexpected)
+    app.add_exception_handler(StarletteHTTPException, http_error)
     for module in (status, predict, hooks):
         app.include_router(module.router)
     contract.install(app, service)

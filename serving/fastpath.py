@@ -4,7 +4,7 @@ For a single record, matching the path against every route and solving the endpo
 dependencies took more of the event loop than the prediction's own work. `POST
 /predict/{model}` and `POST /invocations` are recognised here by their path and handed
 to the same endpoint functions FastAPI would call, with the same arguments; an
-`HTTPException` becomes FastAPI's own answer to it. Anything else (another path or
+`HTTPException` becomes the app's answer to it (`http.http_error`). Anything else (another path or
 method, `/predict/a/b`, a trailing slash) goes to the app untouched. Installed inside
 Starlette's error middleware, so an unexpected exception is still the app's 500. The
 routes stay registered: they are the OpenAPI contract, and what a test client without
@@ -52,7 +52,7 @@ class PredictionFastPath:
             else:
                 response = await predict.invocations(request, self.service, request.query_params.get("model"))
         except HTTPException as exc:
-            from fastapi.exception_handlers import http_exception_handler
+            from serving.http import http_error
 
-            response = await http_exception_handler(request, exc)
+            response = await http_error(request, exc)
         await response(scope, receive, send)

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from fastapi import HTTPException, Request
+from fastapi import HTTPException, Request, Response
 
 from serving import fastjson
 
@@ -97,3 +97,16 @@ def request_id(request: Request) -> str:
     """The caller's X-Request-Id when it is a sane token, else a fresh one."""
     given = request.headers.get("x-request-id", "")
     return given if REQUEST_ID.match(given) else uuid.uuid4().hex
+
+
+async def http_error(request: Request, exc: HTTPException) -> Response:
+    """FastAPI's answer to an HTTPException; but when its detail holds text UTF-8 cannot carry (a
+    lone surrogate a client sent as a field name, echoed in the 422), the detail is sent with
+    every non-ASCII character escaped: still the same JSON value, instead of a 500."""
+    from fastapi.exception_handlers import http_exception_handler
+
+    try:
+        return await http_exception_handler(request, exc)
+    except UnicodeEncodeError:
+        body = json.dumps({"detail": exc.detail}, ensure_ascii=True)
+        return Response(body, status_code=exc.status_code, headers=exc.headers, media_type="application/json")

@@ -56,3 +56,19 @@ def test_the_fast_path_answers_as_fastapis_routing_does(server_on_v1: Running, b
 def test_the_served_app_has_the_fast_path(server_on_v1: Running) -> None:
     app = create_app(service=server_on_v1.service)
     assert [m.cls for m in app.user_middleware] == [PredictionFastPath]
+
+
+@pytest.mark.parametrize("content", [
+    json.dumps(ROW).replace("}", ',"\\ud800":1}'),
+    '{"\\ud800":1,"\\ud800":2}',
+], ids=["unknown-field", "duplicate-field"])
+@pytest.mark.parametrize("path", [f"/predict/{MODEL}", f"/invocations?model={MODEL}"])
+def test_a_lone_surrogate_field_name_gets_a_422_not_a_500(server_on_v1: Running, by_fastapi: httpx.AsyncClient,
+                                                           path: str, content: str) -> None:
+    if path.startswith("/invocations"):
+        content = json.dumps({"dataframe_records": [json.loads(content)]})
+    fast = server_on_v1.client.post(path, headers=JSON, content=content)
+    routed = asyncio.run(by_fastapi.post(path, headers=JSON, content=content))
+    assert fast.status_code == routed.status_code == 422, fast.text
+    assert fast.json() == routed.json()
+    assert r'\ud800' in json.dumps(fast.json())  # the name is in the detail, escaped
