@@ -15,6 +15,8 @@ import argparse
 import os
 import time
 
+from pipelines.argtypes import whole_number
+
 
 def main(argv: list[str] | None = None) -> None:
     """Parse the listen address, build the app from MLPIN_* settings, serve until stopped."""
@@ -50,15 +52,7 @@ def main(argv: list[str] | None = None) -> None:
 MAX_WORKERS = 64  # serving.settings.Settings.workers' bound
 
 
-def worker_count(text: str) -> int:
-    """`--workers`: a whole number from 1 to MAX_WORKERS, else argparse's one-line usage error."""
-    try:
-        count = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if not 1 <= count <= MAX_WORKERS:
-        raise argparse.ArgumentTypeError(f"{count} is not between 1 and {MAX_WORKERS}")
-    return count
+worker_count = whole_number(1, MAX_WORKERS)  # `--workers`
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ import shlex
 import sys
 from pathlib import Path
 
+from pipelines.argtypes import whole_number
 from pipelines.stack import users
 from pipelines.stack.credentials import secret_path
 from pipelines.stack.settings import MAX_REPLICAS, StackError, load_settings
@@ -92,15 +93,7 @@ def _status(args: argparse.Namespace) -> int:
     return 0 if _print_processes(stack) else 3
 
 
-def replica_count(text: str) -> int:
-    """`--replicas`: a whole number within the settings' bounds (argparse shows the message)."""
-    try:
-        count = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if not 0 <= count <= MAX_REPLICAS:
-        raise argparse.ArgumentTypeError(f"{count} is not between 0 and {MAX_REPLICAS}")
-    return count
+replica_count = whole_number(0, MAX_REPLICAS)  # `--replicas`: within the settings' bounds
 
 
 def main(argv: list[str] | None = None) -> int:
